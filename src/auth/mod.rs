@@ -1,0 +1,9 @@
+//! Identity and access: passwords, tokens, sessions, login throttling and the
+//! caller of each request.
+
+pub mod caller;
+pub mod handlers;
+pub mod passwords;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;

@@ -1,0 +1,278 @@
+//! The database: one code path over SQLite and PostgreSQL, connection pools, pragmas,
+//! embedded migrations and the blocking boundary.
+
+mod connection;
+pub mod schema;
+
+pub use connection::DbConnection;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::SqliteSynchronous;
+use crate::error::ApiError;
+
+
+/// A pooled connection.
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database to use, decided from the URL scheme alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Accepts `postgres://`, `postgresql://`, `sqlite://PATH` and `sqlite:PATH`; any
+    /// other scheme is an error, so a typo never falls back to an empty SQLite file.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url.split(':').next().unwrap_or_default();
+        anyhow::bail!(
+            "DATABASE_URL: unsupported scheme '{scheme}' (use postgres://... or sqlite://PATH)"
+        )
+    }
+
+    /// A description safe to log: no password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(parsed) => format!(
+                    "postgres://{}/{}",
+                    parsed.host_str().unwrap_or("localhost"),
+                    parsed.path().trim_start_matches('/')
+                ),
+                Err(_) => "postgres://(unparseable)".into(),
+            },
+        }
+    }
+}
+
+/// Opens connections for r2d2, choosing the backend from the URL and applying the
+/// SQLite pragmas to every new connection.
+#[derive(Clone, Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+    synchronous: SqliteSynchronous,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl, synchronous: SqliteSynchronous) -> Self {
+        Self { url, synchronous }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let synchronous = match self.synchronous {
+                    SqliteSynchronous::Full => "FULL",
+                    SqliteSynchronous::Normal => "NORMAL",
+                };
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Read and write pools. SQLite allows one writer, so writes get a pool of one
+/// connection and reads their own pool; on PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Db {
+    reader: Pool,
+    writer: Pool,
+    backend: Backend,
+}
+
+/// The backend in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// Lower-case name for metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl Db {
+    /// Connects (once, directly, so that a bad URL fails with its real cause), applies
+    /// pending migrations and builds the pools.
+    pub fn connect(
+        url: &DatabaseUrl,
+        synchronous: SqliteSynchronous,
+        pool_size: u32,
+    ) -> anyhow::Result<Self> {
+        let manager = ConnectionManager::new(url.clone(), synchronous);
+        let mut first = r2d2::ManageConnection::connect(&manager)
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", url.redacted()))?;
+        run_migrations(&mut first)?;
+        drop(first);
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                .build(manager.clone())
+                .map_err(|e| anyhow::anyhow!("cannot open the connection pool: {e}"))
+        };
+        Ok(match url {
+            DatabaseUrl::Sqlite(_) => Self {
+                writer: build(1)?,
+                reader: build(pool_size)?,
+                backend: Backend::Sqlite,
+            },
+            DatabaseUrl::Postgres(_) => {
+                let pool = build(pool_size)?;
+                Self { writer: pool.clone(), reader: pool, backend: Backend::Postgres }
+            }
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.reader.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::unavailable)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Runs `f` in one transaction on the write connection, on the blocking pool.
+    /// Everything `f` writes (including its audit entries) commits together or not at all.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.writer.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::unavailable)?;
+            let conn: &mut DbConnection = &mut conn;
+            conn.transaction(f)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// A write connection for command-line tools running outside the web server.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.writer.get().map_err(ApiError::unavailable)?;
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// A read connection for command-line tools running outside the web server.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.reader.get().map_err(ApiError::unavailable)?;
+        f(&mut conn)
+    }
+
+    /// Pool state for `/metrics`: (pool name, connections, idle connections).
+    pub fn pool_states(&self) -> Vec<(&'static str, u32, u32)> {
+        let reader = self.reader.state();
+        let mut states = vec![("read", reader.connections, reader.idle_connections)];
+        if self.backend == Backend::Sqlite {
+            let writer = self.writer.state();
+            states.push(("write", writer.connections, writer.idle_connections));
+        }
+        states
+    }
+}
+
+/// Applies every pending embedded migration of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let result = match conn {
+        DbConnection::Postgresql(pg) => {
+            // Replicas starting together must not migrate concurrently.
+            pg.batch_execute("SELECT pg_advisory_lock(727370001)")?;
+            let result = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            pg.batch_execute("SELECT pg_advisory_unlock(727370001)")?;
+            result
+        }
+        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+    };
+    result.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))
+}
+
+/// The current UTC time, truncated to microseconds: PostgreSQL keeps microseconds and
+/// SQLite nanoseconds, and audit hashes must not depend on the backend.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A new time-ordered identifier (UUIDv7 as text).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

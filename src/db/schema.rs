@@ -1,0 +1,99 @@
+//! Diesel table definitions, written with the SQL types both backends share.
+
+#![expect(missing_docs, reason = "diesel::table! generates undocumented items")]
+
+diesel::table! {
+    org_units (id) {
+        id -> Text,
+        kind -> Text,
+        code -> Text,
+        name -> Text,
+        authority -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        must_change_password -> Bool,
+        token_version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_scopes (user_id, org_unit_id) {
+        user_id -> Text,
+        org_unit_id -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        token_version -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        throttle_key -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_name -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        object_type -> Nullable<Text>,
+        object_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        outcome -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(user_scopes -> users (user_id));
+diesel::joinable!(user_scopes -> org_units (org_unit_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    org_units,
+    users,
+    user_scopes,
+    refresh_tokens,
+    login_failures,
+    audit_log,
+    audit_head,
+);

@@ -1,0 +1,5 @@
+//! Validated domain types: parse, don't validate. Nothing here does IO.
+
+pub mod account;
+pub mod org;
+pub mod text;

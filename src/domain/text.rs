@@ -1,0 +1,42 @@
+//! Bounded, trimmed text: the building block of names and labels.
+
+use crate::error::FieldError;
+
+/// Trims `raw` and checks its length in characters and that it has no control
+/// characters; `field` names the input in the error.
+pub fn bounded(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let length = value.chars().count();
+    if length < min {
+        return Err(if length == 0 {
+            FieldError::new(field, "required", "此项必填")
+        } else {
+            FieldError::new(field, "too_short", format!("至少需要 {min} 个字符"))
+        });
+    }
+    if length > max {
+        return Err(FieldError::new(field, "too_long", format!("不能超过 {max} 个字符")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "invalid_characters", "含有不允许的控制字符"));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_accepts_chinese_within_bounds() {
+        assert_eq!(bounded("name", "  经信局 ", 1, 3), Ok("经信局".to_owned()));
+    }
+
+    #[test]
+    fn rejects_empty_long_and_control_characters() {
+        assert_eq!(bounded("name", "   ", 1, 5).map_err(|e| e.code), Err("required"));
+        assert_eq!(bounded("name", "abcdef", 1, 5).map_err(|e| e.code), Err("too_long"));
+        assert_eq!(bounded("name", "ab", 3, 5).map_err(|e| e.code), Err("too_short"));
+        assert_eq!(bounded("name", "a\u{0}b", 1, 5).map_err(|e| e.code), Err("invalid_characters"));
+    }
+}

@@ -1,0 +1,207 @@
+//! The one error type of the API: every failure becomes `application/problem+json`
+//! with a stable `code` and a Chinese `detail`; causes of 5xx are logged, never sent.
+
+use std::fmt;
+
+use actix_web::body::BoxBody;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as sent (`password`, `sector_ids[1]`).
+    pub field: String,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Chinese message for people.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code, message: message.into() }
+    }
+}
+
+/// An API failure.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u64>,
+    source: Option<anyhow::Error>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a Chinese detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_secs: None,
+            source: None,
+        }
+    }
+
+    /// 400: the request cannot be understood.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 422: well-formed, but fields are invalid.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "提交的数据有误，请按提示修改")
+        }
+    }
+
+    /// 422 for a single field.
+    pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// 401: not authenticated.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    /// 403: authenticated but the role may not do this.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "您的账号无权进行此操作")
+    }
+
+    /// 404: missing, or outside the caller's scope.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "未找到该对象")
+    }
+
+    /// 409: conflicts with the current state.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
+        }
+    }
+
+    /// 500: a bug or an unexpected failure; the cause is logged, not sent.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误，请稍后重试")
+        }
+    }
+
+    /// 503: the database cannot be reached.
+    pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "服务暂时不可用，请稍后重试")
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The Chinese detail.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    fn title(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 => "请求无效",
+            401 => "未登录或登录已失效",
+            403 => "无权限",
+            404 => "未找到",
+            405 => "不支持的请求方法",
+            409 => "状态冲突",
+            410 => "已失效",
+            413 => "请求体过大",
+            415 => "不支持的媒体类型",
+            422 => "数据校验失败",
+            429 => "请求过于频繁",
+            503 => "服务暂不可用",
+            _ => "服务器错误",
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        if let Some(source) = &self.source {
+            if self.status.is_server_error() {
+                tracing::error!(code = self.code, error = ?source, "request failed");
+            }
+        }
+        let problem = Problem {
+            kind: format!("urn:truckpass:problem:{}", self.code),
+            title: self.title(),
+            status: self.status.as_u16(),
+            code: self.code,
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let mut response = HttpResponse::build(self.status);
+        response
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::not_found(),
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Self::conflict("already_exists", "数据已存在，请勿重复提交"),
+            other => Self::internal(other),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! truckpass: one QR code per enterprise (一企一码) for an industrial zone. Truck
+//! drivers scan it and register once; enterprise contacts approve filings and check
+//! trucks in and out; regulators audit every entry; the zone surveys its enterprises.
+//!
+//! The binary (`src/main.rs`) is a thin command line over this library;
+//! [`startup::Application`] builds and serves the whole product.
+
+pub mod audit;
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod org;
+pub mod pagination;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod users;

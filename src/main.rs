@@ -1,0 +1,129 @@
+//! The `truckpass` command: serve (default), migrate, create an admin, verify the audit log.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use truckpass::config::Settings;
+use truckpass::db::Db;
+use truckpass::domain::account::Username;
+use truckpass::startup::Application;
+use truckpass::telemetry::init_tracing;
+use truckpass::users::User;
+use truckpass::{audit, audit::Actor, audit::Event};
+
+#[derive(Parser)]
+#[command(name = "truckpass", version, about = "一企一码：工业园区外来货车登记、通行与企业摸排")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and pages (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account; the password comes from TRUCKPASS_ADMIN_PASSWORD or is
+    /// generated and printed once.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and report the first broken entry.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load()?;
+    init_tracing(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            open_db(&settings)?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command: AdminCommand::Create { username } } => {
+            let db = open_db(&settings)?;
+            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let password = settings.admin_password.clone();
+            let (user, generated) = db
+                .write_blocking(|conn| {
+                    let (user, generated) = User::create_admin(conn, username, password.as_deref())?;
+                    audit::append(conn, &Actor::system(), Event::success("user.create", "user", &user.id))?;
+                    Ok((user, generated))
+                })
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            println!("管理员账号 {} 已创建", user.username);
+            if let Some(password) = generated {
+                println!("初始密码（仅显示这一次，请登录后立即修改）：{password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open_db(&settings)?;
+            let report = db.read_blocking(audit::verify).map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            match report.first_broken {
+                None => {
+                    println!("OK: {} entries, chain intact", report.checked);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(link) => {
+                    println!("BROKEN at entry {}: {} ({} entries verified before it)", link.seq, link.reason, report.checked);
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+    }
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database()?;
+    if let truckpass::db::DatabaseUrl::Sqlite(_) = url {
+        std::fs::create_dir_all(&settings.data_dir)?;
+    }
+    Db::connect(&url, settings.sqlite_synchronous, 1)
+}
+
+fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let listen = settings.listen.clone();
+    let database = settings.database()?.redacted();
+    let app = Application::build(settings)?;
+    if let Some(password) = app.initial_admin_password() {
+        println!("已创建初始管理员账号 admin，密码（仅显示这一次，请登录后立即修改）：{password}");
+    }
+    tracing::info!(%listen, port = app.port(), %database, "truckpass is serving");
+    actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,248 @@
+//! Building and running the application: database, secrets, first admin, and the
+//! route table with the roles allowed on each route.
+
+use std::fs;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+use crate::audit::handlers::{list_audit, verify_audit};
+use crate::auth::caller::{ADMIN, OVERSIGHT, Policy, SIGNED_IN, authenticate, require};
+use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::{DatabaseUrl, Db};
+use crate::error::{ApiError, FieldError};
+use crate::health::{healthz, metrics, openapi, readyz};
+use crate::org::handlers::{
+    Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units, update_org_unit,
+};
+use crate::secrets::Secrets;
+use crate::state::AppState;
+use crate::telemetry::{Metrics, observe};
+use crate::users::User;
+use crate::users::handlers::{create_user, find_user, list_users, reset_user_password, update_user};
+
+/// Largest JSON body the API accepts.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+fn guarded(route: actix_web::Route, policy: Policy) -> actix_web::Route {
+    route.wrap(from_fn(move |req, next| require(policy, req, next)))
+}
+
+/// Declares every route once: the server registers them from here and the contract
+/// test compares `ROUTES` with openapi.yaml. `[POLICY]` names the roles allowed;
+/// routes without it are public.
+macro_rules! routes {
+    ($( $path:literal { $( $method:ident $([$policy:expr])? => $handler:expr ),+ $(,)? } )*) => {
+        /// Every route as (lower-case method, path template).
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+
+        fn configure_routes(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route({
+                            let route = web::$method().to($handler);
+                            $( let route = guarded(route, $policy); )?
+                            route
+                        }) )+
+                        .default_service(web::to(method_not_allowed)),
+                );
+            )*
+        }
+    };
+}
+
+routes! {
+    "/healthz" { get => healthz }
+    "/readyz" { get => readyz }
+    "/metrics" { get => metrics }
+    "/openapi.yaml" { get => openapi }
+    "/api/v1/auth/login" { post => login }
+    "/api/v1/auth/refresh" { post => refresh }
+    "/api/v1/auth/logout" { post [SIGNED_IN] => logout }
+    "/api/v1/me" { get [SIGNED_IN] => find_me }
+    "/api/v1/me/password" { put [SIGNED_IN] => change_my_password }
+    "/api/v1/users" {
+        get [ADMIN] => list_users,
+        post [ADMIN] => create_user,
+    }
+    "/api/v1/users/{id}" {
+        get [ADMIN] => find_user,
+        patch [ADMIN] => update_user,
+    }
+    "/api/v1/users/{id}/password" { put [ADMIN] => reset_user_password }
+    "/api/v1/sectors" {
+        get [SIGNED_IN] => list_org_units::<Sectors>,
+        post [ADMIN] => create_org_unit::<Sectors>,
+    }
+    "/api/v1/sectors/{id}" {
+        get [SIGNED_IN] => find_org_unit::<Sectors>,
+        patch [ADMIN] => update_org_unit::<Sectors>,
+        delete [ADMIN] => delete_org_unit::<Sectors>,
+    }
+    "/api/v1/parks" {
+        get [SIGNED_IN] => list_org_units::<Parks>,
+        post [ADMIN] => create_org_unit::<Parks>,
+    }
+    "/api/v1/parks/{id}" {
+        get [SIGNED_IN] => find_org_unit::<Parks>,
+        patch [ADMIN] => update_org_unit::<Parks>,
+        delete [ADMIN] => delete_org_unit::<Parks>,
+    }
+    "/api/v1/audit" { get [OVERSIGHT] => list_audit }
+    "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "route_not_found", "请求的地址不存在"))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "该地址不支持此请求方法",
+    ))
+}
+
+fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api_error = match &error {
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求体须为 JSON（Content-Type: application/json）",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("请求体不能超过 {} KB", JSON_BODY_LIMIT / 1024),
+            )
+        }
+        JsonPayloadError::Deserialize(serde_error) => body_error(&serde_error.to_string(), serde_error.is_data()),
+        _ => ApiError::bad_request("invalid_json", "请求体不是有效的 JSON"),
+    };
+    api_error.into()
+}
+
+/// Turns serde's message into a field error without echoing the input.
+fn body_error(message: &str, is_data: bool) -> ApiError {
+    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
+    if message.starts_with("unknown field") {
+        return ApiError::field(quoted, "unknown_field", "不允许的字段");
+    }
+    if message.starts_with("missing field") {
+        return ApiError::field(quoted, "required", "此项必填");
+    }
+    if message.starts_with("unknown variant") {
+        return ApiError::validation(vec![FieldError::new("", "invalid_value", "取值不在允许范围内")]);
+    }
+    if is_data {
+        return ApiError::validation(vec![FieldError::new("", "invalid_type", "字段类型不正确")]);
+    }
+    ApiError::bad_request("invalid_json", "请求体不是有效的 JSON")
+}
+
+fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = error.to_string();
+    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
+    let api_error = if message.contains("unknown field") {
+        ApiError::field(quoted, "unknown_parameter", "不支持的查询参数")
+    } else {
+        ApiError::validation(vec![FieldError::new("", "invalid_query", "查询参数格式不正确")])
+    };
+    api_error.into()
+}
+
+/// A configured server, bound and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    initial_admin_password: Option<String>,
+}
+
+impl Application {
+    /// Connects the database (a bad URL fails here, before any file is created),
+    /// migrates, loads or creates secrets, creates the first admin when there is none,
+    /// and binds the listener.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database = settings.database()?;
+        if let DatabaseUrl::Sqlite(path) = &database {
+            fs::create_dir_all(&settings.data_dir)?;
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent)?;
+            }
+        }
+        let db = Db::connect(&database, settings.sqlite_synchronous, settings.db_pool_size)?;
+        let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
+        if needs_key_files {
+            fs::create_dir_all(&settings.data_dir)?;
+        }
+        let secrets = Secrets::load(&settings.data_dir, settings.jwt_secret.as_deref(), settings.data_key.as_deref())?;
+        let initial_admin_password = db
+            .write_blocking(|conn| User::bootstrap_admin(conn, settings.admin_password.as_deref()))
+            .map_err(|e| anyhow::anyhow!("cannot create the first admin: {}", e.detail()))?;
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db,
+            tokens: Arc::new(TokenKeys::new(&secrets.jwt_key, settings.access_token_ttl())),
+            metrics: Arc::new(Metrics::new()?),
+            settings: Arc::new(settings),
+        };
+        let server = run(listener, state)?;
+        Ok(Self { port, server, initial_admin_password })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The generated password of the first admin, on the start that created it.
+    pub fn initial_admin_password(&self) -> Option<&str> {
+        self.initial_admin_password.as_deref()
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let workers = match state.settings.workers {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::JsonConfig::default().limit(JSON_BODY_LIMIT).error_handler(json_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .configure(configure_routes)
+            .default_service(web::to(not_found))
+            .wrap(from_fn(authenticate))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::REFERRER_POLICY, "no-referrer")),
+            )
+            .wrap(Compress::default())
+            .wrap(from_fn(observe))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

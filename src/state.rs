@@ -1,0 +1,21 @@
+//! What every handler shares: the database, token keys, settings and metrics.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::telemetry::Metrics;
+
+/// Shared application state, cloned cheaply into every worker.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pools.
+    pub db: Db,
+    /// Access token keys.
+    pub tokens: Arc<TokenKeys>,
+    /// Settings, read once.
+    pub settings: Arc<Settings>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}

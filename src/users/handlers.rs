@@ -1,0 +1,221 @@
+//! `/api/v1/users`: the admin manages accounts.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::audit::{self, Event};
+use crate::auth::caller::Caller;
+use crate::auth::passwords;
+use crate::db::now;
+use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
+use crate::error::{ApiError, FieldError};
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+use crate::users::{NewUser, User, UserChanges, UserFilter, UserView};
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    role: Option<Role>,
+    active: Option<bool>,
+    q: Option<String>,
+}
+
+/// Body of a create.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    username: String,
+    display_name: String,
+    password: String,
+    role: Role,
+    #[serde(default)]
+    sector_ids: Vec<String>,
+    #[serde(default)]
+    park_ids: Vec<String>,
+}
+
+/// Body of an update; absent fields stay as they are.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    display_name: Option<String>,
+    role: Option<Role>,
+    sector_ids: Option<Vec<String>>,
+    park_ids: Option<Vec<String>>,
+    active: Option<bool>,
+}
+
+/// Body of a password reset.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
+    new_password: String,
+}
+
+fn parse_new_password(field: &str, raw: &str, inputs: &[&str]) -> Result<NewPassword, ApiError> {
+    NewPassword::parse(field, raw, inputs).map_err(|e| ApiError::validation(vec![e]))
+}
+
+/// `GET /api/v1/users`.
+pub async fn list_users(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Page<UserView>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let filter = UserFilter {
+        role: query.role,
+        active: query.active,
+        q: query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+    };
+    let fetch = page.clone();
+    let rows = state
+        .db
+        .read(move |conn| User::list(conn, &filter, fetch.after.as_deref(), fetch.fetch()))
+        .await?;
+    Ok(web::Json(page.page(rows, |user| user.id.clone())))
+}
+
+/// `GET /api/v1/users/{id}`.
+pub async fn find_user(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let (user, scope) = state.db.read(move |conn| User::find_with_scope(conn, &id)).await?;
+    Ok(web::Json(UserView::new(user, scope)))
+}
+
+/// `POST /api/v1/users`.
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let username = Username::parse(&body.username).map_err(|e| errors.push(e)).ok();
+    let display_name = DisplayName::parse(&body.display_name).map_err(|e| errors.push(e)).ok();
+    let scope = Scope::for_role(body.role, body.sector_ids, body.park_ids).map_err(|e| errors.push(e)).ok();
+    let inputs = [body.username.as_str(), body.display_name.as_str()];
+    let password = NewPassword::parse("password", &body.password, &inputs).map_err(|e| errors.push(e)).ok();
+    let (Some(username), Some(display_name), Some(scope), Some(password)) =
+        (username, display_name, scope, password)
+    else {
+        return Err(ApiError::validation(errors));
+    };
+    let password_hash = web::block(move || passwords::hash(&password)).await.map_err(ApiError::internal)??;
+    let new = NewUser {
+        username,
+        display_name,
+        password_hash,
+        role: body.role,
+        scope,
+        must_change_password: true,
+    };
+    let view = state
+        .db
+        .write(move |conn| {
+            let user = User::create(conn, &new)?;
+            let event = Event::success("user.create", "user", &user.id)
+                .with_details(serde_json::json!({ "role": new.role.as_str() }));
+            audit::append(conn, &caller.actor(), event)?;
+            let (user, scope) = User::find_with_scope(conn, &user.id)?;
+            Ok(UserView::new(user, scope))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `PATCH /api/v1/users/{id}`: display name, role and scope, enable or disable.
+/// Disabling ends the user's sessions; the last enabled admin cannot be demoted or disabled.
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let body = body.into_inner();
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let (user, current) = User::find_with_scope(conn, &id)?;
+            let current_role = Role::parse(&user.role)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
+            let role = body.role.unwrap_or(current_role);
+            let scope_changed = body.role.is_some() || body.sector_ids.is_some() || body.park_ids.is_some();
+            if scope_changed {
+                let sector_ids = body.sector_ids.unwrap_or(current.sector_ids);
+                let park_ids = body.park_ids.unwrap_or(current.park_ids);
+                let scope = Scope::for_role(role, sector_ids, park_ids).map_err(|e| ApiError::validation(vec![e]))?;
+                User::set_scope(conn, &user.id, &scope)?;
+            }
+            let loses_admin = current_role == Role::Admin
+                && user.active
+                && (role != Role::Admin || body.active == Some(false));
+            if loses_admin && User::count_active_admins(conn)? <= 1 {
+                return Err(ApiError::conflict("last_admin", "不能停用或降级最后一个启用的管理员"));
+            }
+            let changes = UserChanges {
+                display_name: display_name.map(|name| name.as_str().to_owned()),
+                role: body.role.map(|role| role.as_str().to_owned()),
+                active: body.active,
+                updated_at: Some(now()),
+                ..UserChanges::default()
+            };
+            User::update(conn, &user.id, &changes)?;
+            if body.active == Some(false) && user.active {
+                User::end_sessions(conn, &user.id)?;
+            }
+            let event = Event::success("user.update", "user", &user.id).with_details(serde_json::json!({
+                "role": role.as_str(),
+                "active": body.active,
+                "scope_changed": scope_changed,
+            }));
+            audit::append(conn, &caller.actor(), event)?;
+            let (user, scope) = User::find_with_scope(conn, &user.id)?;
+            Ok(UserView::new(user, scope))
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// `PUT /api/v1/users/{id}/password`: the admin sets a new password; the user must
+/// change it at next sign-in and every session of theirs ends.
+pub async fn reset_user_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ResetPasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = id.clone();
+    let user = state.db.read(move |conn| User::find(conn, &lookup)).await?;
+    let raw = body.into_inner().new_password;
+    let inputs = [user.username.as_str(), user.display_name.as_str()];
+    let password = parse_new_password("new_password", &raw, &inputs)?;
+    let password_hash = web::block(move || passwords::hash(&password)).await.map_err(ApiError::internal)??;
+    state
+        .db
+        .write(move |conn| {
+            let changes = UserChanges {
+                password_hash: Some(password_hash),
+                must_change_password: Some(true),
+                updated_at: Some(now()),
+                ..UserChanges::default()
+            };
+            User::update(conn, &id, &changes)?;
+            User::end_sessions(conn, &id)?;
+            audit::append(conn, &caller.actor(), Event::success("user.reset_password", "user", &*id)).map(drop)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
