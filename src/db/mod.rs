@@ -159,7 +159,10 @@ impl Db {
     ) -> anyhow::Result<Self> {
         let manager = ConnectionManager::new(url.clone(), synchronous);
         let mut first = r2d2::ManageConnection::connect(&manager)
-            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", url.redacted()))?;
+            .map_err(|e| {
+                let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                anyhow::anyhow!("cannot connect to {}: {cause}", url.redacted())
+            })?;
         run_migrations(&mut first)?;
         drop(first);
         let build = |size: u32| {

@@ -1,1 +1,16 @@
-fn main(){}
+//! Black-box tests of the HTTP API: the real application on a random port, on SQLite
+//! and (with `TEST_POSTGRES_URL`) on PostgreSQL; every response is checked against
+//! openapi.yaml.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod contract;
+mod database;
+mod errors;
+mod org;
+mod roles;
+mod users;

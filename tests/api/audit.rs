@@ -1,0 +1,120 @@
+//! The audit hash chain: what is recorded, verification, tampering.
+
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::helpers::{TestApp, api_test};
+
+async fn actions(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let page = app.get("/api/v1/audit?limit=100", Some(token)).await;
+    page.assert_status(200);
+    page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn verify_cli(app: &TestApp) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
+        .output()
+        .expect("truckpass runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+api_test! {
+    async fn writes_sign_ins_and_refusals_are_recorded_in_a_verifiable_chain(app) {
+        let staff = app.staff().await;
+        let admin = staff.token("admin");
+        app.login("admin", "Wrong-Password-1").await.assert_status(401);
+        app.post("/api/v1/parks", Some(staff.token("regulator")), json!({ "code": "X", "name": "X" })).await.assert_status(403);
+        app.get("/api/v1/me", Some("forged.token.value")).await.assert_status(401);
+
+        let recorded = actions(&app, admin).await;
+        for expected in [
+            ("user.bootstrap_admin", "success"),
+            ("auth.login", "success"),
+            ("auth.login", "failure"),
+            ("org_unit.create", "success"),
+            ("user.create", "success"),
+            ("authz.denied", "failure"),
+            ("auth.invalid_token", "failure"),
+        ] {
+            assert!(
+                recorded.iter().any(|(a, o)| a == expected.0 && o == expected.1),
+                "{expected:?} missing from {recorded:?}"
+            );
+        }
+
+        let verified = app.get("/api/v1/audit/verify", Some(admin)).await;
+        verified.assert_status(200);
+        assert_eq!(verified.body["ok"], true);
+        assert_eq!(verified.body["checked"].as_u64().unwrap() as usize, recorded.len());
+        let (ok, output) = verify_cli(&app);
+        assert!(ok, "{output}");
+        assert!(output.starts_with("OK"), "{output}");
+    }
+}
+
+api_test! {
+    async fn editing_an_entry_is_reported_as_the_first_broken_link(app) {
+        let admin = app.admin_token().await;
+        app.create_sector(&admin, "HG").await;
+        app.create_sector(&admin, "JX").await;
+        let entries = app.get("/api/v1/audit?action=org_unit.create", Some(&admin)).await;
+        let target = entries.body["items"].as_array().unwrap().last().unwrap()["seq"].as_i64().unwrap();
+
+        let mut conn = app.raw_connection();
+        diesel::sql_query(format!("UPDATE audit_log SET object_id = 'forged' WHERE seq = {target}"))
+            .execute(&mut conn)
+            .unwrap();
+
+        let verified = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        verified.assert_status(200);
+        assert_eq!(verified.body["ok"], false);
+        assert_eq!(verified.body["first_broken"]["seq"], json!(target));
+        assert_eq!(verified.body["first_broken"]["reason"], "hash_mismatch");
+        let (ok, output) = verify_cli(&app);
+        assert!(!ok);
+        assert!(output.contains(&format!("BROKEN at entry {target}")), "{output}");
+    }
+}
+
+api_test! {
+    async fn deleting_the_newest_entries_is_detected(app) {
+        let admin = app.admin_token().await;
+        app.create_park(&admin, "P1").await;
+        let mut conn = app.raw_connection();
+        diesel::sql_query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+            .execute(&mut conn)
+            .unwrap();
+        let verified = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        assert_eq!(verified.body["ok"], false);
+        assert_eq!(verified.body["first_broken"]["reason"], "head_mismatch");
+    }
+}
+
+api_test! {
+    async fn the_audit_log_filters_and_pages(app) {
+        let admin = app.admin_token().await;
+        for code in ["A", "B", "C"] {
+            app.create_park(&admin, code).await;
+        }
+        let first = app.get("/api/v1/audit?action=org_unit.create&limit=2", Some(&admin)).await;
+        first.assert_status(200);
+        let items = first.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items[0]["seq"].as_i64() > items[1]["seq"].as_i64(), "newest first");
+        let cursor = first.body["next_cursor"].as_str().unwrap();
+        let second = app.get(&format!("/api/v1/audit?action=org_unit.create&limit=2&cursor={cursor}"), Some(&admin)).await;
+        assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+        assert!(second.body["next_cursor"].is_null());
+        let future = app.get("/api/v1/audit?from=2999-01-01T00:00:00Z", Some(&admin)).await;
+        assert_eq!(future.body["items"], json!([]));
+        app.get("/api/v1/audit?from=yesterday", Some(&admin)).await.assert_status(422);
+    }
+}

@@ -1,0 +1,247 @@
+//! Sign-in, tokens, sessions and throttling.
+
+use data_encoding::BASE64URL_NOPAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, api_test};
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&BASE64URL_NOPAD.decode(payload.as_bytes()).expect("base64")).expect("json")
+}
+
+fn jwt_key(app: &TestApp) -> Vec<u8> {
+    let text = std::fs::read_to_string(app.data_dir.path().join("jwt.key")).expect("jwt.key");
+    hex::decode(text.trim()).expect("hex key")
+}
+
+fn sign(claims: &Value, key: &[u8]) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key)).expect("sign")
+}
+
+api_test! {
+    async fn login_returns_short_lived_access_token_refresh_token_and_user(app) {
+        let response = app.login("admin", ADMIN_PASSWORD).await;
+        response.assert_status(200);
+        assert_eq!(response.body["token_type"], "Bearer");
+        assert_eq!(response.body["user"]["username"], "admin");
+        assert_eq!(response.body["user"]["role"], "admin");
+        assert!(response.header("cache-control").unwrap_or_default().contains("no-store"));
+        let claims = claims_of(response.body["access_token"].as_str().unwrap());
+        assert_eq!(claims["iss"], "truckpass");
+        assert_eq!(claims["aud"], "truckpass-api");
+        assert_eq!(claims["typ"], "access");
+        let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+        assert!(lifetime > 0 && lifetime <= 900, "lifetime {lifetime}");
+        assert!(response.body["expires_in"].as_u64().unwrap() <= 900);
+
+        let me = app.get("/api/v1/me", response.body["access_token"].as_str()).await;
+        me.assert_status(200);
+        assert_eq!(me.body["username"], "admin");
+    }
+}
+
+api_test! {
+    async fn unknown_user_and_wrong_password_get_the_same_answer(app) {
+        let wrong_password = app.login("admin", "Not-The-Password-99").await;
+        let unknown_user = app.login("nobody", "Not-The-Password-99").await;
+        wrong_password.assert_status(401);
+        unknown_user.assert_status(401);
+        assert_eq!(wrong_password.body, unknown_user.body);
+        assert_eq!(wrong_password.code(), "invalid_credentials");
+    }
+}
+
+api_test! {
+    async fn user_names_are_case_insensitive_at_sign_in(app) {
+        app.login("ADMIN", ADMIN_PASSWORD).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn forged_expired_tampered_and_mistyped_tokens_are_401(app) {
+        let (access, refresh) = app.tokens("admin", ADMIN_PASSWORD).await;
+        let claims = claims_of(&access);
+        let key = jwt_key(&app);
+
+        let header_none = BASE64URL_NOPAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = access.split('.').nth(1).unwrap();
+        let alg_none = format!("{header_none}.{payload}.");
+
+        let wrong_key = sign(&claims, b"some other key that is 32 bytes!");
+
+        let mut expired_claims = claims.clone();
+        expired_claims["iat"] = json!(claims["iat"].as_i64().unwrap() - 3600);
+        expired_claims["exp"] = json!(claims["iat"].as_i64().unwrap() - 60);
+        let expired = sign(&expired_claims, &key);
+
+        let mut tampered_claims = claims.clone();
+        tampered_claims["ver"] = json!(99);
+        let tampered_payload = BASE64URL_NOPAD.encode(tampered_claims.to_string().as_bytes());
+        let parts: Vec<&str> = access.split('.').collect();
+        let tampered = format!("{}.{tampered_payload}.{}", parts[0], parts[2]);
+
+        let mut refresh_typed = claims.clone();
+        refresh_typed["typ"] = json!("refresh");
+        let mistyped = sign(&refresh_typed, &key);
+
+        let mut other_audience = claims.clone();
+        other_audience["aud"] = json!("another-service");
+        let foreign = sign(&other_audience, &key);
+
+        for (name, token) in [
+            ("alg none", alg_none.as_str()),
+            ("wrong key", &wrong_key),
+            ("expired", &expired),
+            ("tampered", &tampered),
+            ("typ refresh", &mistyped),
+            ("other audience", &foreign),
+            ("refresh token as access token", &refresh),
+            ("garbage", "not-a-token"),
+        ] {
+            let response = app.get("/api/v1/me", Some(token)).await;
+            assert_eq!(response.status, 401, "{name} accepted: {}", response.text);
+        }
+        let expired_answer = app.get("/api/v1/me", Some(&expired)).await;
+        assert_eq!(expired_answer.code(), "token_expired");
+        app.get("/api/v1/me", Some(&access)).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family(app) {
+        let (_, first) = app.tokens("admin", ADMIN_PASSWORD).await;
+        let rotated = app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": first })).await;
+        rotated.assert_status(200);
+        let second = rotated.body["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(first, second);
+        app.get("/api/v1/me", rotated.body["access_token"].as_str()).await.assert_status(200);
+
+        let reused = app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": first })).await;
+        reused.assert_status(401);
+        assert_eq!(reused.code(), "invalid_refresh_token");
+        let after_reuse = app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": second })).await;
+        after_reuse.assert_status(401);
+
+        let (_, other_family) = app.tokens("admin", ADMIN_PASSWORD).await;
+        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": other_family })).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn logout_ends_every_session_of_the_user(app) {
+        let (phone, phone_refresh) = app.tokens("admin", ADMIN_PASSWORD).await;
+        let (desktop, _) = app.tokens("admin", ADMIN_PASSWORD).await;
+        app.post("/api/v1/auth/logout", Some(&desktop), json!({})).await.assert_status(204);
+        app.get("/api/v1/me", Some(&phone)).await.assert_status(401);
+        app.get("/api/v1/me", Some(&desktop)).await.assert_status(401);
+        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": phone_refresh })).await.assert_status(401);
+        app.login("admin", ADMIN_PASSWORD).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn changing_my_password_ends_other_sessions_and_keeps_this_one(app) {
+        let (other, _) = app.tokens("admin", ADMIN_PASSWORD).await;
+        let (mine, _) = app.tokens("admin", ADMIN_PASSWORD).await;
+        let wrong = app
+            .put("/api/v1/me/password", Some(&mine), json!({ "current_password": "Wrong-Pass-123-x", "new_password": USER_PASSWORD }))
+            .await;
+        wrong.assert_status(422);
+        assert_eq!(wrong.body["errors"][0]["field"], "current_password");
+        let weak = app
+            .put("/api/v1/me/password", Some(&mine), json!({ "current_password": ADMIN_PASSWORD, "new_password": "password1" }))
+            .await;
+        weak.assert_status(422);
+        assert_eq!(weak.body["errors"][0]["code"], "password_too_common");
+
+        let changed = app
+            .put("/api/v1/me/password", Some(&mine), json!({ "current_password": ADMIN_PASSWORD, "new_password": USER_PASSWORD }))
+            .await;
+        changed.assert_status(200);
+        app.get("/api/v1/me", Some(&other)).await.assert_status(401);
+        app.get("/api/v1/me", Some(&mine)).await.assert_status(401);
+        app.get("/api/v1/me", changed.body["access_token"].as_str()).await.assert_status(200);
+        app.login("admin", ADMIN_PASSWORD).await.assert_status(401);
+        app.login("admin", USER_PASSWORD).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn disabling_a_user_ends_their_sessions_and_sign_in(app) {
+        let admin = app.admin_token().await;
+        let id = app.create_user(&admin, "watcher", "regulator", &[], &[]).await;
+        let (token, refresh) = app.tokens("watcher", USER_PASSWORD).await;
+        app.get("/api/v1/me", Some(&token)).await.assert_status(200);
+        app.patch(&format!("/api/v1/users/{id}"), Some(&admin), json!({ "active": false })).await.assert_status(200);
+        app.get("/api/v1/me", Some(&token)).await.assert_status(401);
+        app.post("/api/v1/auth/refresh", None, json!({ "refresh_token": refresh })).await.assert_status(401);
+        let login = app.login("watcher", USER_PASSWORD).await;
+        login.assert_status(401);
+        assert_eq!(login.code(), "invalid_credentials");
+    }
+}
+
+api_test! {
+    async fn repeated_failures_throttle_the_account_with_retry_after(app) with(|s| {
+        s.login_max_failures_per_account = 3;
+        s.login_max_failures_per_ip = 100;
+    }) {
+        for _ in 0..3 {
+            app.login("admin", "Wrong-Password-1").await.assert_status(401);
+        }
+        let throttled = app.login("admin", ADMIN_PASSWORD).await;
+        throttled.assert_status(429);
+        assert_eq!(throttled.code(), "too_many_login_attempts");
+        let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+        assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+        // Another account from the same client is not affected.
+        let admin_token_unavailable = app.login("someone", "Wrong-Password-1").await;
+        admin_token_unavailable.assert_status(401);
+    }
+}
+
+api_test! {
+    async fn repeated_failures_from_one_ip_throttle_that_ip(app) with(|s| {
+        s.login_max_failures_per_account = 100;
+        s.login_max_failures_per_ip = 4;
+    }) {
+        for name in ["a1", "a2", "a3", "a4"] {
+            app.login(name, "Wrong-Password-1").await.assert_status(401);
+        }
+        let throttled = app.login("admin", ADMIN_PASSWORD).await;
+        throttled.assert_status(429);
+        assert!(throttled.header("retry-after").is_some());
+    }
+}
+
+api_test! {
+    async fn a_successful_sign_in_clears_the_account_failures(app) with(|s| {
+        s.login_max_failures_per_account = 3;
+    }) {
+        for _ in 0..2 {
+            app.login("admin", "Wrong-Password-1").await.assert_status(401);
+        }
+        app.login("admin", ADMIN_PASSWORD).await.assert_status(200);
+        for _ in 0..2 {
+            app.login("admin", "Wrong-Password-1").await.assert_status(401);
+        }
+        app.login("admin", ADMIN_PASSWORD).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn sign_in_rejects_malformed_bodies_without_a_500(app) {
+        let missing = app.post("/api/v1/auth/login", None, json!({ "username": "admin" })).await;
+        missing.assert_status(422);
+        assert_eq!(missing.body["errors"][0]["field"], "password");
+        let extra = app
+            .post("/api/v1/auth/login", None, json!({ "username": "admin", "password": ADMIN_PASSWORD, "role": "admin" }))
+            .await;
+        extra.assert_status(422);
+        assert_eq!(extra.body["errors"][0]["code"], "unknown_field");
+        let huge_name = app.login(&"a".repeat(10_000), ADMIN_PASSWORD).await;
+        huge_name.assert_status(401);
+    }
+}

@@ -1,0 +1,135 @@
+//! HTTP conventions: problem+json for every error, limits, probes and metrics.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, api_test};
+
+async fn raw_post(app: &TestApp, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> crate::helpers::TestResponse {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let response = TestApp::read(response).await;
+    crate::helpers::CONTRACT.check(&Method::POST, path, &response);
+    response
+}
+
+api_test! {
+    async fn unknown_routes_and_methods_answer_problem_json(app) {
+        let missing = app.get("/api/v1/nothing-here", None).await;
+        missing.assert_status(404);
+        assert_eq!(missing.code(), "route_not_found");
+        let wrong_method = app.call(Method::DELETE, "/api/v1/me", None, None).await;
+        wrong_method.assert_status(405);
+        assert_eq!(wrong_method.code(), "method_not_allowed");
+        assert_eq!(wrong_method.header("content-type"), Some("application/problem+json"));
+    }
+}
+
+api_test! {
+    async fn bodies_must_be_json_of_bounded_size_with_known_fields(app) {
+        let admin = app.admin_token().await;
+        let form = raw_post(&app, "/api/v1/parks", &admin, "application/x-www-form-urlencoded", b"code=A&name=B".to_vec()).await;
+        form.assert_status(415);
+        assert_eq!(form.code(), "unsupported_media_type");
+
+        let broken = raw_post(&app, "/api/v1/parks", &admin, "application/json", b"{\"code\": ".to_vec()).await;
+        broken.assert_status(400);
+        assert_eq!(broken.code(), "invalid_json");
+
+        let huge = json!({ "code": "A", "name": "x".repeat(70 * 1024) }).to_string().into_bytes();
+        let too_large = raw_post(&app, "/api/v1/parks", &admin, "application/json", huge).await;
+        too_large.assert_status(413);
+        assert_eq!(too_large.code(), "payload_too_large");
+
+        let wrong_type = app.post("/api/v1/parks", Some(&admin), json!({ "code": 7, "name": "园" })).await;
+        wrong_type.assert_status(422);
+
+        let mass_assignment = app
+            .post("/api/v1/parks", Some(&admin), json!({ "code": "A", "name": "园", "id": "chosen-id" }))
+            .await;
+        mass_assignment.assert_status(422);
+        assert_eq!(mass_assignment.body["errors"][0]["field"], "id");
+        assert_eq!(mass_assignment.body["errors"][0]["code"], "unknown_field");
+
+        let listed = app.get("/api/v1/parks", Some(&admin)).await;
+        assert_eq!(listed.body["items"], json!([]), "no park half-created");
+    }
+}
+
+api_test! {
+    async fn errors_carry_no_internals(app) {
+        let admin = app.admin_token().await;
+        let response = app.post("/api/v1/parks", Some(&admin), json!({ "code": "A", "name": "园", "evil": "'; DROP TABLE users; --" })).await;
+        for needle in ["diesel", "sqlite", "postgres", "serde", "DROP TABLE", "panicked", "src/"] {
+            assert!(!response.text.contains(needle), "{needle} leaked: {}", response.text);
+        }
+    }
+}
+
+api_test! {
+    async fn probes_report_process_and_database(app) {
+        let health = app.get("/healthz", None).await;
+        health.assert_status(200);
+        let ready = app.get("/readyz", None).await;
+        ready.assert_status(200);
+        let expected = match app.backend {
+            crate::helpers::Backend::Sqlite => "sqlite",
+            crate::helpers::Backend::Postgres => "postgres",
+        };
+        assert_eq!(ready.body["database"], expected);
+    }
+}
+
+api_test! {
+    async fn metrics_count_requests_by_route_template_and_show_the_pool(app) {
+        let admin = app.admin_token().await;
+        app.get("/api/v1/users/some-id", Some(&admin)).await.assert_status(404);
+        let metrics = app.get("/metrics", None).await;
+        metrics.assert_status(200);
+        assert!(metrics.text.contains(r#"truckpass_http_requests_total{method="GET",route="/api/v1/users/{id}",status="404"} 1"#), "{}", metrics.text);
+        assert!(metrics.text.contains(r#"truckpass_http_requests_total{method="POST",route="/api/v1/auth/login",status="200"} 1"#));
+        assert!(metrics.text.contains("truckpass_http_request_duration_seconds_bucket"));
+        assert!(metrics.text.contains(r#"truckpass_db_pool_connections{pool="read",state="open"}"#));
+        assert!(!metrics.text.contains("some-id"), "raw paths must not become labels");
+    }
+}
+
+api_test! {
+    async fn every_response_carries_a_request_id(app) {
+        let generated = app.get("/healthz", None).await;
+        assert!(generated.header("x-request-id").is_some_and(|id| id.len() >= 16));
+        let echoed = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .header("x-request-id", "abc-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+        let hostile = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .header("x-request-id", "line\tbreak")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(hostile.headers()["x-request-id"], "line\tbreak");
+    }
+}
+
+api_test! {
+    async fn the_contract_is_served_as_written(app) {
+        let response = app.client.get(format!("{}/openapi.yaml", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/yaml"));
+        let served = response.text().await.unwrap();
+        assert_eq!(served, std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap());
+    }
+}

@@ -1,0 +1,439 @@
+//! `TestApp`: the real application on a random port with a fresh database (a SQLite
+//! file in a temporary directory, or a fresh PostgreSQL schema when
+//! `TEST_POSTGRES_URL` is set), and a client that checks every response against
+//! openapi.yaml.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use truckpass::config::Settings;
+use truckpass::startup::Application;
+
+/// The password of the first admin in every test app.
+pub const ADMIN_PASSWORD: &str = "Ledger-Kiln-47-Orbit";
+/// A password that passes the policy, for users created in tests.
+pub const USER_PASSWORD: &str = "Quartz-Violin-83-Harbor";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL (when
+/// `TEST_POSTGRES_URL` is set), each on a fresh app and database.
+macro_rules! api_test {
+    (async fn $name:ident($app:ident) $body:block) => {
+        api_test!(async fn $name($app) with(|_settings| {}) $body);
+    };
+    (async fn $name:ident($app:ident) with($configure:expr) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(backend: $crate::helpers::Backend) {
+                let Some($app) = $crate::helpers::TestApp::spawn(backend, $configure).await else {
+                    return;
+                };
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+pub(crate) use api_test;
+
+/// A running application.
+pub struct TestApp {
+    pub address: String,
+    pub backend: Backend,
+    pub database_url: String,
+    pub data_dir: TempDir,
+    pub client: reqwest::Client,
+}
+
+/// A response, with its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `code` of a problem+json body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+}
+
+/// The base URL of the PostgreSQL server for tests, if any.
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// Creates a fresh schema on the test server and returns a URL whose connections use it.
+pub fn fresh_postgres_schema(base: &str) -> String {
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = PgConnection::establish(base).expect("TEST_POSTGRES_URL must connect");
+    diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+impl TestApp {
+    /// Starts the app on `backend` with test settings, adjusted by `configure`.
+    /// `None` when the backend is PostgreSQL and no test server is configured.
+    pub async fn spawn(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("truckpass.db").display()),
+            Backend::Postgres => match postgres_base_url() {
+                Some(base) => fresh_postgres_schema(&base),
+                None => {
+                    eprintln!("skipped on PostgreSQL: TEST_POSTGRES_URL is not set");
+                    return None;
+                }
+            },
+        };
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: Some(database_url.clone()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            workers: 2,
+            db_pool_size: 4,
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let app = Application::build(settings).expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Some(TestApp { address, backend, database_url, data_dir, client })
+    }
+
+    /// Sends a request and checks the response against openapi.yaml.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut request = self.client.request(method.clone(), format!("{}{}", self.address, path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let response = Self::read(response).await;
+        CONTRACT.check(&method, path, &response);
+        response
+    }
+
+    /// Reads a reqwest response.
+    pub async fn read(response: reqwest::Response) -> TestResponse {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        TestResponse { status, headers, text, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TestResponse {
+        self.post("/api/v1/auth/login", None, json!({ "username": username, "password": password })).await
+    }
+
+    /// Signs in and returns (access token, refresh token).
+    pub async fn tokens(&self, username: &str, password: &str) -> (String, String) {
+        let response = self.login(username, password).await;
+        response.assert_status(200);
+        let access = response.body["access_token"].as_str().expect("access token").to_owned();
+        let refresh = response.body["refresh_token"].as_str().expect("refresh token").to_owned();
+        (access, refresh)
+    }
+
+    /// An access token of the first admin.
+    pub async fn admin_token(&self) -> String {
+        self.tokens("admin", ADMIN_PASSWORD).await.0
+    }
+
+    /// Creates a sector and returns its id.
+    pub async fn create_sector(&self, admin: &str, code: &str) -> String {
+        let body = json!({ "code": code, "name": format!("{code}行业"), "authority": format!("{code}主管局") });
+        let response = self.post("/api/v1/sectors", Some(admin), body).await;
+        response.assert_status(201);
+        response.body["id"].as_str().expect("sector id").to_owned()
+    }
+
+    /// Creates a park and returns its id.
+    pub async fn create_park(&self, admin: &str, code: &str) -> String {
+        let body = json!({ "code": code, "name": format!("{code}园区") });
+        let response = self.post("/api/v1/parks", Some(admin), body).await;
+        response.assert_status(201);
+        response.body["id"].as_str().expect("park id").to_owned()
+    }
+
+    /// Creates a user with `role` and scope, returns its id.
+    pub async fn create_user(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        sector_ids: &[&str],
+        park_ids: &[&str],
+    ) -> String {
+        let body = json!({
+            "username": username,
+            "display_name": format!("测试{username}"),
+            "password": USER_PASSWORD,
+            "role": role,
+            "sector_ids": sector_ids,
+            "park_ids": park_ids,
+        });
+        let response = self.post("/api/v1/users", Some(admin), body).await;
+        response.assert_status(201);
+        response.body["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// One signed-in user per role (except enterprise contacts), with the scope each needs.
+    pub async fn staff(&self) -> Staff {
+        let admin = self.admin_token().await;
+        let sector = self.create_sector(&admin, "S1").await;
+        let park = self.create_park(&admin, "P1").await;
+        let mut tokens = HashMap::new();
+        tokens.insert("admin", admin.clone());
+        for (name, role, sectors, parks) in [
+            ("regulator1", "regulator", vec![], vec![]),
+            ("sector1", "sector_official", vec![sector.as_str()], vec![]),
+            ("park1", "park_official", vec![], vec![park.as_str()]),
+            ("surveyor1", "surveyor", vec![sector.as_str()], vec![]),
+        ] {
+            self.create_user(&admin, name, role, &sectors, &parks).await;
+            tokens.insert(role, self.tokens(name, USER_PASSWORD).await.0);
+        }
+        Staff { tokens, sector, park }
+    }
+
+    /// A direct connection to the app's database, for tests that inspect or tamper.
+    pub fn raw_connection(&self) -> truckpass::db::DbConnection {
+        use diesel::SqliteConnection;
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                truckpass::db::DbConnection::Sqlite(SqliteConnection::establish(path).expect("sqlite"))
+            }
+            Backend::Postgres => {
+                truckpass::db::DbConnection::Postgresql(PgConnection::establish(&self.database_url).expect("pg"))
+            }
+        }
+    }
+}
+
+/// Signed-in staff of every role and the units they belong to.
+pub struct Staff {
+    pub tokens: HashMap<&'static str, String>,
+    pub sector: String,
+    pub park: String,
+}
+
+impl Staff {
+    pub fn token(&self, role: &str) -> &str {
+        self.tokens.get(role).map(String::as_str).expect("role has a token")
+    }
+}
+
+/// openapi.yaml, parsed once, with compiled validators cached by JSON pointer.
+pub struct Contract {
+    pub document: Value,
+    validators: Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>,
+}
+
+pub static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).expect("openapi.yaml");
+    let document: Value = serde_norway::from_str(&text).expect("openapi.yaml parses");
+    Contract { document, validators: Mutex::new(HashMap::new()) }
+});
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+impl Contract {
+    /// Every (method, path template) the document describes.
+    pub fn operations(&self) -> Vec<(String, String)> {
+        let mut operations = Vec::new();
+        for (path, item) in self.document["paths"].as_object().expect("paths") {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    operations.push((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        operations.sort();
+        operations
+    }
+
+    /// The template describing a concrete path: literal segments beat parameters.
+    pub fn template_for(&self, path: &str) -> Option<String> {
+        let path = path.split('?').next().unwrap_or(path);
+        let segments: Vec<&str> = path.split('/').collect();
+        self.document["paths"]
+            .as_object()?
+            .keys()
+            .filter_map(|template| {
+                let parts: Vec<&str> = template.split('/').collect();
+                if parts.len() != segments.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (part, segment) in parts.iter().zip(&segments) {
+                    if part.starts_with('{') {
+                        if segment.is_empty() {
+                            return None;
+                        }
+                    } else if part == segment {
+                        literal += 1;
+                    } else {
+                        return None;
+                    }
+                }
+                Some((literal, template.clone()))
+            })
+            .max()
+            .map(|(_, template)| template)
+    }
+
+    /// Validates `instance` against the schema at a JSON pointer into the document.
+    pub fn validate(&self, pointer: &str, instance: &Value) -> Result<(), String> {
+        let cached = self.validators.lock().expect("validator cache").get(pointer).cloned();
+        let validator = match cached {
+            Some(validator) => validator,
+            None => {
+                let fragment: String = pointer
+                    .chars()
+                    .map(|c| match c {
+                        '{' => "%7B".to_owned(),
+                        '}' => "%7D".to_owned(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                let mut root = self.document.clone();
+                root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+                root["$ref"] = json!(format!("#{fragment}"));
+                let validator = std::sync::Arc::new(
+                    jsonschema::draft202012::new(&root)
+                        .unwrap_or_else(|e| panic!("schema at {pointer} compiles: {e}")),
+                );
+                self.validators.lock().expect("validator cache").insert(pointer.to_owned(), validator.clone());
+                validator
+            }
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    }
+
+    /// Panics when the response's status or body is not what the document says.
+    pub fn check(&self, method: &Method, path: &str, response: &TestResponse) {
+        let method = method.as_str().to_lowercase();
+        let content_type = response
+            .header("content-type")
+            .map(|value| value.split(';').next().unwrap_or_default().trim().to_owned())
+            .unwrap_or_default();
+        let operation = self
+            .template_for(path)
+            .filter(|template| self.document["paths"][template].get(&method).is_some());
+        let Some(template) = operation else {
+            // Not a described operation: it must at least be a problem.
+            assert!(response.status >= 400, "{method} {path} is not in openapi.yaml but answered {}", response.status);
+            assert_eq!(content_type, "application/problem+json", "{method} {path}: {}", response.text);
+            if let Err(e) = self.validate("/components/schemas/Problem", &response.body) {
+                panic!("{method} {path}: problem body does not match: {e}\n{}", response.text);
+            }
+            return;
+        };
+        let base = format!("/paths/{}/{method}/responses", escape_pointer(&template));
+        let status = response.status.to_string();
+        let mut response_spec = pointer(&self.document, &base)
+            .and_then(|responses| responses.get(&status))
+            .unwrap_or_else(|| {
+                panic!("{method} {template} answered {status}, which openapi.yaml does not list: {}", response.text)
+            })
+            .clone();
+        let mut spec_pointer = format!("{base}/{status}");
+        if let Some(reference) = response_spec.get("$ref").and_then(Value::as_str) {
+            spec_pointer = reference.trim_start_matches('#').to_owned();
+            response_spec = pointer(&self.document, &spec_pointer).expect("response $ref resolves").clone();
+        }
+        let Some(content) = response_spec.get("content") else {
+            assert!(response.text.is_empty(), "{method} {template} {status} has no content in openapi.yaml but sent {}", response.text);
+            return;
+        };
+        assert!(
+            content.get(&content_type).is_some(),
+            "{method} {template} {status}: content type {content_type:?} is not in openapi.yaml"
+        );
+        if content_type.ends_with("json") {
+            let schema_pointer = format!("{spec_pointer}/content/{}/schema", escape_pointer(&content_type));
+            if let Err(e) = self.validate(&schema_pointer, &response.body) {
+                panic!("{method} {template} {status}: body does not match openapi.yaml: {e}\n{}", response.text);
+            }
+        }
+    }
+}
+
+/// Resolves a JSON pointer.
+pub fn pointer<'a>(document: &'a Value, pointer: &str) -> Option<&'a Value> {
+    document.pointer(pointer)
+}

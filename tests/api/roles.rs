@@ -1,0 +1,152 @@
+//! The role matrix: every operation in openapi.yaml, called anonymously and as each
+//! role, must answer as this table says. A new route fails here until it is added.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, CONTRACT, Staff, TestApp, USER_PASSWORD, api_test};
+
+/// Who may call an operation.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    Public,
+    SignedIn,
+    Only(&'static [&'static str]),
+}
+
+const ADMIN: Access = Access::Only(&["admin"]);
+const OVERSIGHT: Access = Access::Only(&["admin", "regulator"]);
+const ROLES: [&str; 5] = ["regulator", "sector_official", "park_official", "surveyor", "admin"];
+
+/// The expected access and the status an allowed caller gets.
+fn expectation(method: &str, path: &str) -> (Access, u16) {
+    match (method, path) {
+        ("get", "/healthz" | "/readyz" | "/metrics" | "/openapi.yaml") => (Access::Public, 200),
+        ("post", "/api/v1/auth/login" | "/api/v1/auth/refresh") => (Access::Public, 200),
+        ("post", "/api/v1/auth/logout") => (Access::SignedIn, 204),
+        ("get", "/api/v1/me") => (Access::SignedIn, 200),
+        // Called with a wrong current password: reaching validation proves access.
+        ("put", "/api/v1/me/password") => (Access::SignedIn, 422),
+        ("get", "/api/v1/users" | "/api/v1/users/{id}") => (ADMIN, 200),
+        ("post", "/api/v1/users") => (ADMIN, 201),
+        ("patch", "/api/v1/users/{id}") => (ADMIN, 200),
+        ("put", "/api/v1/users/{id}/password") => (ADMIN, 204),
+        ("get", "/api/v1/sectors" | "/api/v1/sectors/{id}" | "/api/v1/parks" | "/api/v1/parks/{id}") => {
+            (Access::SignedIn, 200)
+        }
+        ("post", "/api/v1/sectors" | "/api/v1/parks") => (ADMIN, 201),
+        ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 200),
+        ("delete", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 204),
+        ("get", "/api/v1/audit" | "/api/v1/audit/verify") => (OVERSIGHT, 200),
+        _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
+    }
+}
+
+struct Fixture {
+    staff: Staff,
+    target_user: String,
+    counter: std::sync::atomic::AtomicUsize,
+}
+
+impl Fixture {
+    fn unique(&self) -> usize {
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A concrete path and body for an operation; fresh objects where a call consumes one.
+async fn request(app: &TestApp, fixture: &Fixture, method: &str, template: &str) -> (String, Option<Value>) {
+    let n = fixture.unique();
+    let id_for = |kind: &str| match kind {
+        "users" => fixture.target_user.clone(),
+        "sectors" => fixture.staff.sector.clone(),
+        _ => fixture.staff.park.clone(),
+    };
+    let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
+    let mut path = template.replace("{id}", &id_for(&kind));
+    let body = match (method, template) {
+        ("post", "/api/v1/auth/login") => Some(json!({ "username": "admin", "password": ADMIN_PASSWORD })),
+        ("post", "/api/v1/auth/refresh") => {
+            Some(json!({ "refresh_token": app.tokens("admin", ADMIN_PASSWORD).await.1 }))
+        }
+        ("post", "/api/v1/auth/logout") => Some(json!({})),
+        ("put", "/api/v1/me/password") => {
+            Some(json!({ "current_password": "Not-My-Password-42", "new_password": "Harbor-Lantern-55-Moss" }))
+        }
+        ("post", "/api/v1/users") => Some(json!({
+            "username": format!("matrix{n}"), "display_name": "矩阵", "password": USER_PASSWORD, "role": "regulator",
+        })),
+        ("patch", "/api/v1/users/{id}") => Some(json!({ "display_name": format!("目标{n}") })),
+        ("put", "/api/v1/users/{id}/password") => Some(json!({ "new_password": "Harbor-Lantern-55-Moss" })),
+        ("post", "/api/v1/sectors") => {
+            Some(json!({ "code": format!("M{n}"), "name": format!("矩阵行业{n}"), "authority": "某局" }))
+        }
+        ("post", "/api/v1/parks") => Some(json!({ "code": format!("M{n}"), "name": format!("矩阵园区{n}") })),
+        ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => Some(json!({ "name": format!("改名{n}") })),
+        ("delete", "/api/v1/sectors/{id}") => {
+            let admin = app.admin_token().await;
+            path = format!("/api/v1/sectors/{}", app.create_sector(&admin, &format!("D{n}")).await);
+            None
+        }
+        ("delete", "/api/v1/parks/{id}") => {
+            let admin = app.admin_token().await;
+            path = format!("/api/v1/parks/{}", app.create_park(&admin, &format!("D{n}")).await);
+            None
+        }
+        _ => None,
+    };
+    (path, body)
+}
+
+fn method_of(name: &str) -> Method {
+    Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
+}
+
+api_test! {
+    async fn every_operation_answers_each_role_as_the_matrix_says(app) {
+        let staff = app.staff().await;
+        let admin = staff.token("admin").to_owned();
+        let target_user = app.create_user(&admin, "target", "regulator", &[], &[]).await;
+        let fixture = Fixture { staff, target_user, counter: Default::default() };
+        let mut operations = CONTRACT.operations();
+        // Signing out ends the caller's sessions, so it goes last.
+        operations.sort_by_key(|(method, path)| (path == "/api/v1/auth/logout", method.clone(), path.clone()));
+        let mut failures = Vec::new();
+
+        for (method, template) in &operations {
+            let (access, success) = expectation(method, template);
+            let (path, body) = request(&app, &fixture, method, template).await;
+            let response = app.call(method_of(method), &path, None, body).await;
+            let expected = if matches!(access, Access::Public) { success } else { 401 };
+            if response.status != expected {
+                failures.push(format!("anonymous {method} {template}: {} (expected {expected})", response.status));
+            }
+        }
+        for role in ROLES {
+            // Each role signs in afresh: the previous role's sign-out must not matter.
+            let username = match role {
+                "admin" => "admin",
+                "regulator" => "regulator1",
+                "sector_official" => "sector1",
+                "park_official" => "park1",
+                _ => "surveyor1",
+            };
+            let password = if role == "admin" { ADMIN_PASSWORD } else { USER_PASSWORD };
+            let token = app.tokens(username, password).await.0;
+            for (method, template) in &operations {
+                let (access, success) = expectation(method, template);
+                let allowed = match access {
+                    Access::Public | Access::SignedIn => true,
+                    Access::Only(roles) => roles.contains(&role),
+                };
+                let expected = if allowed { success } else { 403 };
+                let (path, body) = request(&app, &fixture, method, template).await;
+                let response = app.call(method_of(method), &path, Some(&token), body).await;
+                if response.status != expected {
+                    failures.push(format!("{role} {method} {template}: {} (expected {expected}) {}", response.status, response.text));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "role matrix violations:\n{}", failures.join("\n"));
+    }
+}
