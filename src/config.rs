@@ -5,18 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
-
 use crate::db::DatabaseUrl;
 
 /// How long an access token lives at most (DESIGN.md section 4).
 pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Every setting of the service. README.md documents each one.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// `host:port` to listen on; port 0 picks a free port (tests).
     pub listen: String,
@@ -32,7 +27,7 @@ pub struct Settings {
     pub zone_name: String,
     /// Days after which driver personal data is anonymised.
     pub retention_days: u32,
-    /// JWT signing key (at least 32 bytes); generated into `data_dir` when absent.
+    /// JWT signing key as hex (at least 64 hex characters); generated into `data_dir` when absent.
     pub jwt_secret: Option<String>,
     /// Data-encryption key as 64 hex characters; generated into `data_dir` when absent.
     pub data_key: Option<String>,
@@ -59,8 +54,7 @@ pub struct Settings {
 }
 
 /// SQLite durability level.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SqliteSynchronous {
     /// fsync on every commit: an acknowledged write survives a power cut.
     Full,
@@ -69,8 +63,7 @@ pub enum SqliteSynchronous {
 }
 
 /// How log lines are written.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -104,28 +97,136 @@ impl Default for Settings {
     }
 }
 
+/// Every setting's key, as written in the TOML file; the environment variable is
+/// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
+pub const KEYS: [&str; 19] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_base_url",
+    "admin_password",
+    "zone_name",
+    "retention_days",
+    "jwt_secret",
+    "data_key",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_days",
+    "sqlite_synchronous",
+    "db_pool_size",
+    "workers",
+    "trust_proxy_headers",
+    "login_max_failures_per_account",
+    "login_max_failures_per_ip",
+    "login_window_secs",
+    "log_format",
+];
+
+fn env_name(key: &str) -> String {
+    match key {
+        "database_url" => "DATABASE_URL".into(),
+        _ => format!("TRUCKPASS_{}", key.to_ascii_uppercase()),
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> anyhow::Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{}: '{value}' is not a valid number", env_name(key)))
+}
+
 impl Settings {
     /// Reads defaults, then the TOML file named by `TRUCKPASS_CONFIG` (if any), then
-    /// `TRUCKPASS_*` variables and `DATABASE_URL`.
+    /// the environment. Values are taken as text and parsed per setting, so a password
+    /// of digits stays a password. Unknown keys in the file are errors; unknown
+    /// `TRUCKPASS_*` variables only warn (platforms inject their own).
     pub fn load() -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let mut settings = Settings::default();
         if let Ok(path) = std::env::var("TRUCKPASS_CONFIG") {
-            figment = figment.merge(Toml::file_exact(path));
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read TRUCKPASS_CONFIG file {path}: {e}"))?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{path} is not valid TOML: {e}"))?;
+            for (key, value) in table {
+                let value = match value {
+                    toml::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                settings
+                    .set(&key, &value)
+                    .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            }
         }
-        let settings: Settings = figment
-            .merge(Env::prefixed("TRUCKPASS_").ignore(&["CONFIG"]))
-            .merge(Env::raw().only(&["DATABASE_URL"]))
-            .extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        for key in KEYS {
+            if let Ok(value) = std::env::var(env_name(key)) {
+                if !value.is_empty() {
+                    settings.set(key, &value)?;
+                }
+            }
+        }
+        for (name, _) in std::env::vars() {
+            let known = name == "TRUCKPASS_CONFIG" || KEYS.iter().any(|key| env_name(key) == name);
+            if name.starts_with("TRUCKPASS_") && !known {
+                eprintln!("warning: ignoring unknown setting {name}");
+            }
+        }
         settings.validate()?;
         Ok(settings)
     }
 
+    /// Sets one setting from text.
+    pub fn set(&mut self, key: &str, value: &str) -> anyhow::Result<()> {
+        match key {
+            "listen" => self.listen = value.trim().to_owned(),
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "database_url" => self.database_url = Some(value.trim().to_owned()),
+            "public_base_url" => self.public_base_url = Some(value.trim().to_owned()),
+            "admin_password" => self.admin_password = Some(value.to_owned()),
+            "zone_name" => self.zone_name = value.trim().to_owned(),
+            "retention_days" => self.retention_days = number(key, value)?,
+            "jwt_secret" => self.jwt_secret = Some(value.trim().to_owned()),
+            "data_key" => self.data_key = Some(value.trim().to_owned()),
+            "access_token_ttl_secs" => self.access_token_ttl_secs = number(key, value)?,
+            "refresh_token_ttl_days" => self.refresh_token_ttl_days = number(key, value)?,
+            "sqlite_synchronous" => {
+                self.sqlite_synchronous = match value.trim().to_ascii_uppercase().as_str() {
+                    "FULL" => SqliteSynchronous::Full,
+                    "NORMAL" => SqliteSynchronous::Normal,
+                    _ => anyhow::bail!("{}: use FULL or NORMAL", env_name(key)),
+                }
+            }
+            "db_pool_size" => self.db_pool_size = number(key, value)?,
+            "workers" => self.workers = number(key, value)?,
+            "trust_proxy_headers" => {
+                self.trust_proxy_headers = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => anyhow::bail!("{}: use true or false", env_name(key)),
+                }
+            }
+            "login_max_failures_per_account" => {
+                self.login_max_failures_per_account = number(key, value)?
+            }
+            "login_max_failures_per_ip" => self.login_max_failures_per_ip = number(key, value)?,
+            "login_window_secs" => self.login_window_secs = number(key, value)?,
+            "log_format" => {
+                self.log_format = match value.trim().to_ascii_lowercase().as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => anyhow::bail!("{}: use text or json", env_name(key)),
+                }
+            }
+            _ => anyhow::bail!("unknown setting '{key}'"),
+        }
+        Ok(())
+    }
+
     /// Checks the values that types alone cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.listen
-            .parse::<SocketAddr>()
-            .map_err(|_| anyhow::anyhow!("TRUCKPASS_LISTEN must be host:port, got '{}'", self.listen))?;
+        self.listen.parse::<SocketAddr>().map_err(|_| {
+            anyhow::anyhow!("TRUCKPASS_LISTEN must be host:port, got '{}'", self.listen)
+        })?;
         if self.access_token_ttl() > MAX_ACCESS_TOKEN_TTL || self.access_token_ttl_secs == 0 {
             anyhow::bail!("TRUCKPASS_ACCESS_TOKEN_TTL_SECS must be between 1 and 900");
         }
@@ -167,5 +268,51 @@ impl Settings {
             Some(base) => base.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.listen),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_can_be_set_from_text() -> anyhow::Result<()> {
+        let mut settings = Settings::default();
+        for key in KEYS {
+            let value = match key {
+                "sqlite_synchronous" => "normal",
+                "trust_proxy_headers" => "1",
+                "log_format" => "JSON",
+                "listen" => "0.0.0.0:9000",
+                _ => "42",
+            };
+            settings.set(key, value)?;
+        }
+        assert_eq!(settings.admin_password.as_deref(), Some("42"));
+        assert_eq!(settings.zone_name, "42");
+        assert_eq!(settings.retention_days, 42);
+        assert!(settings.trust_proxy_headers);
+        assert_eq!(settings.sqlite_synchronous, SqliteSynchronous::Normal);
+        assert_eq!(settings.log_format, LogFormat::Json);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_refused() {
+        let mut settings = Settings::default();
+        assert!(settings.set("retention_days", "thirty").is_err());
+        assert!(settings.set("trust_proxy_headers", "maybe").is_err());
+        assert!(settings.set("colour", "red").is_err());
+        let too_long = Settings {
+            access_token_ttl_secs: 901,
+            ..Settings::default()
+        };
+        assert!(too_long.validate().is_err());
+        let bad_listen = Settings {
+            listen: "localhost".into(),
+            ..Settings::default()
+        };
+        assert!(bad_listen.validate().is_err());
+        assert!(Settings::default().validate().is_ok());
     }
 }

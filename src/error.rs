@@ -26,7 +26,11 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -75,7 +79,11 @@ impl ApiError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
             errors,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "提交的数据有误，请按提示修改")
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "提交的数据有误，请按提示修改",
+            )
         }
     }
 
@@ -105,7 +113,11 @@ impl ApiError {
     }
 
     /// 429 with `Retry-After`.
-    pub fn too_many_requests(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+    pub fn too_many_requests(
+        code: &'static str,
+        detail: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> Self {
         Self {
             retry_after_secs: Some(retry_after_secs.max(1)),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
@@ -116,7 +128,11 @@ impl ApiError {
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误，请稍后重试")
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "服务器内部错误，请稍后重试",
+            )
         }
     }
 
@@ -124,7 +140,11 @@ impl ApiError {
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "服务暂时不可用，请稍后重试")
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "服务暂时不可用，请稍后重试",
+            )
         }
     }
 
@@ -133,9 +153,18 @@ impl ApiError {
         self.code
     }
 
-    /// The Chinese detail.
-    pub fn detail(&self) -> &str {
-        &self.detail
+    /// The Chinese detail with every field message, for the command line.
+    pub fn message(&self) -> String {
+        let fields: Vec<String> = self
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        if fields.is_empty() {
+            self.detail.clone()
+        } else {
+            format!("{}（{}）", self.detail, fields.join("；"))
+        }
     }
 
     fn title(&self) -> &'static str {
@@ -169,10 +198,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        if let Some(source) = &self.source {
-            if self.status.is_server_error() {
-                tracing::error!(code = self.code, error = ?source, "request failed");
-            }
+        if let Some(source) = self
+            .source
+            .as_ref()
+            .filter(|_| self.status.is_server_error())
+        {
+            tracing::error!(code = self.code, error = ?source, "request failed");
         }
         let problem = Problem {
             kind: format!("urn:truckpass:problem:{}", self.code),

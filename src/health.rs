@@ -21,7 +21,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     state
         .db
         .read(|conn| {
-            diesel::sql_query("SELECT 1").execute(conn).map_err(ApiError::unavailable)?;
+            diesel::sql_query("SELECT 1")
+                .execute(conn)
+                .map_err(ApiError::unavailable)?;
             Ok(())
         })
         .await?;
@@ -31,10 +33,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let text = state.metrics.render(&state.db)?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 /// `GET /openapi.yaml`.
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml; charset=utf-8").body(OPENAPI_YAML)
+    HttpResponse::Ok()
+        .content_type("application/yaml; charset=utf-8")
+        .body(OPENAPI_YAML)
 }

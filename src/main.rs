@@ -12,7 +12,11 @@ use truckpass::users::User;
 use truckpass::{audit, audit::Actor, audit::Event};
 
 #[derive(Parser)]
-#[command(name = "truckpass", version, about = "一企一码：工业园区外来货车登记、通行与企业摸排")]
+#[command(
+    name = "truckpass",
+    version,
+    about = "一企一码：工业园区外来货车登记、通行与企业摸排"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -74,33 +78,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Admin { command: AdminCommand::Create { username } } => {
+        Command::Admin {
+            command: AdminCommand::Create { username },
+        } => {
             let db = open_db(&settings)?;
-            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("{}", e.message))?;
             let password = settings.admin_password.clone();
             let (user, generated) = db
                 .write_blocking(|conn| {
-                    let (user, generated) = User::create_admin(conn, username, password.as_deref())?;
-                    audit::append(conn, &Actor::system(), Event::success("user.create", "user", &user.id))?;
+                    let (user, generated) =
+                        User::create_admin(conn, username, password.as_deref())?;
+                    audit::append(
+                        conn,
+                        &Actor::system(),
+                        Event::success("user.create", "user", &user.id),
+                    )?;
                     Ok((user, generated))
                 })
-                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!("管理员账号 {} 已创建", user.username);
             if let Some(password) = generated {
                 println!("初始密码（仅显示这一次，请登录后立即修改）：{password}");
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let db = open_db(&settings)?;
-            let report = db.read_blocking(audit::verify).map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            let report = db
+                .read_blocking(audit::verify)
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             match report.first_broken {
                 None => {
                     println!("OK: {} entries, chain intact", report.checked);
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(link) => {
-                    println!("BROKEN at entry {}: {} ({} entries verified before it)", link.seq, link.reason, report.checked);
+                    println!(
+                        "BROKEN at entry {}: {} ({} entries verified before it)",
+                        link.seq, link.reason, report.checked
+                    );
                     Ok(ExitCode::from(2))
                 }
             }

@@ -58,11 +58,15 @@ impl PageRequest {
         let has_more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if has_more {
-            rows.last().map(|row| BASE64URL_NOPAD.encode(key(row).as_bytes()))
+            rows.last()
+                .map(|row| BASE64URL_NOPAD.encode(key(row).as_bytes()))
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -81,7 +85,10 @@ mod tests {
 
     #[test]
     fn limit_defaults_and_bounds() {
-        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(DEFAULT_LIMIT));
+        assert_eq!(
+            PageRequest::parse(None, None).map(|p| p.limit).ok(),
+            Some(DEFAULT_LIMIT)
+        );
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(101), None).is_err());
         assert!(PageRequest::parse(None, Some("%%%")).is_err());
@@ -89,11 +96,24 @@ mod tests {
 
     #[test]
     fn next_cursor_points_after_the_last_row_and_only_when_more_exist() {
-        let request = PageRequest { limit: 2, after: None };
+        let request = PageRequest {
+            limit: 2,
+            after: None,
+        };
         let page = request.page(vec![1, 2, 3], |n| n.to_string());
         assert_eq!(page.items, vec![1, 2]);
         let cursor = page.next_cursor.unwrap_or_default();
-        assert_eq!(PageRequest::parse(None, Some(&cursor)).ok().and_then(|p| p.after), Some("2".into()));
-        assert!(request.page(vec![1, 2], |n| n.to_string()).next_cursor.is_none());
+        assert_eq!(
+            PageRequest::parse(None, Some(&cursor))
+                .ok()
+                .and_then(|p| p.after),
+            Some("2".into())
+        );
+        assert!(
+            request
+                .page(vec![1, 2], |n| n.to_string())
+                .next_cursor
+                .is_none()
+        );
     }
 }

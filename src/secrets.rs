@@ -34,8 +34,12 @@ impl Secrets {
         data_key: Option<&str>,
     ) -> anyhow::Result<Self> {
         let jwt_key = match jwt_secret {
-            Some(secret) if secret.len() >= KEY_BYTES => secret.as_bytes().to_vec(),
-            Some(_) => anyhow::bail!("TRUCKPASS_JWT_SECRET must be at least {KEY_BYTES} bytes"),
+            Some(hex_key) => hex::decode(hex_key.trim())
+                .ok()
+                .filter(|key| key.len() >= KEY_BYTES)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("TRUCKPASS_JWT_SECRET must be at least 64 hex characters")
+                })?,
             None => load_or_create(&data_dir.join("jwt.key"))?,
         };
         let data_key = match data_key {
@@ -49,30 +53,37 @@ impl Secrets {
     }
 }
 
-/// Reads a hex key file, or creates it atomically (so two replicas sharing a data
-/// directory agree on one key) with owner-only permissions.
+/// Reads a hex key file, or creates it with owner-only permissions. The key is
+/// written to a private temporary file first and then hard-linked into place, which
+/// fails if the file exists: two replicas sharing a data directory agree on one key
+/// and neither ever reads a half-written file.
 fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut key = vec![0u8; KEY_BYTES];
-    rand::rng().fill_bytes(&mut key);
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(hex::encode(&key).as_bytes())?;
-            file.sync_all()?;
-            Ok(key)
+    if !path.exists() {
+        let mut key = vec![0u8; KEY_BYTES];
+        rand::rng().fill_bytes(&mut key);
+        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&temporary)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", temporary.display()))?;
+        file.write_all(hex::encode(&key).as_bytes())?;
+        file.sync_all()?;
+        let linked = fs::hard_link(&temporary, path);
+        fs::remove_file(&temporary)?;
+        match linked {
+            Ok(()) => return Ok(key),
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
+            Err(error) => anyhow::bail!("cannot create {}: {error}", path.display()),
         }
-        Err(error) if error.kind() == ErrorKind::AlreadyExists => {
-            let text = fs::read_to_string(path)?;
-            hex::decode(text.trim())
-                .ok()
-                .filter(|key| key.len() == KEY_BYTES)
-                .ok_or_else(|| anyhow::anyhow!("{} is not a valid key file", path.display()))
-        }
-        Err(error) => Err(anyhow::anyhow!("cannot create {}: {error}", path.display())),
     }
+    let text = fs::read_to_string(path)?;
+    hex::decode(text.trim())
+        .ok()
+        .filter(|key| key.len() == KEY_BYTES)
+        .ok_or_else(|| anyhow::anyhow!("{} is not a valid key file", path.display()))
 }
 
 #[cfg(test)]
@@ -90,7 +101,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("jwt.key"))?.permissions().mode();
+            let mode = fs::metadata(dir.path().join("jwt.key"))?
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         Ok(())
@@ -99,8 +112,9 @@ mod tests {
     #[test]
     fn configured_keys_are_checked() {
         let dir = std::env::temp_dir();
-        assert!(Secrets::load(&dir, Some("short"), Some(&"ab".repeat(32))).is_err());
-        assert!(Secrets::load(&dir, Some(&"k".repeat(32)), Some("zz")).is_err());
-        assert!(Secrets::load(&dir, Some(&"k".repeat(32)), Some(&"ab".repeat(32))).is_ok());
+        assert!(Secrets::load(&dir, Some("abcd"), Some(&"ab".repeat(32))).is_err());
+        assert!(Secrets::load(&dir, Some(&"k".repeat(64)), Some(&"ab".repeat(32))).is_err());
+        assert!(Secrets::load(&dir, Some(&"cd".repeat(32)), Some("zz")).is_err());
+        assert!(Secrets::load(&dir, Some(&"cd".repeat(32)), Some(&"ab".repeat(32))).is_ok());
     }
 }

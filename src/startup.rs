@@ -20,13 +20,16 @@ use crate::db::{DatabaseUrl, Db};
 use crate::error::{ApiError, FieldError};
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::org::handlers::{
-    Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units, update_org_unit,
+    Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units,
+    update_org_unit,
 };
 use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
-use crate::users::handlers::{create_user, find_user, list_users, reset_user_password, update_user};
+use crate::users::handlers::{
+    create_user, find_user, list_users, reset_user_password, update_user,
+};
 
 /// Largest JSON body the API accepts.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -101,7 +104,11 @@ routes! {
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "route_not_found", "请求的地址不存在"))
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "请求的地址不存在",
+    ))
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
@@ -126,7 +133,9 @@ fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
                 format!("请求体不能超过 {} KB", JSON_BODY_LIMIT / 1024),
             )
         }
-        JsonPayloadError::Deserialize(serde_error) => body_error(&serde_error.to_string(), serde_error.is_data()),
+        JsonPayloadError::Deserialize(serde_error) => {
+            body_error(&serde_error.to_string(), serde_error.is_data())
+        }
         _ => ApiError::bad_request("invalid_json", "请求体不是有效的 JSON"),
     };
     api_error.into()
@@ -142,7 +151,11 @@ fn body_error(message: &str, is_data: bool) -> ApiError {
         return ApiError::field(quoted, "required", "此项必填");
     }
     if message.starts_with("unknown variant") {
-        return ApiError::validation(vec![FieldError::new("", "invalid_value", "取值不在允许范围内")]);
+        return ApiError::validation(vec![FieldError::new(
+            "",
+            "invalid_value",
+            "取值不在允许范围内",
+        )]);
     }
     if is_data {
         return ApiError::validation(vec![FieldError::new("", "invalid_type", "字段类型不正确")]);
@@ -156,7 +169,11 @@ fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api_error = if message.contains("unknown field") {
         ApiError::field(quoted, "unknown_parameter", "不支持的查询参数")
     } else {
-        ApiError::validation(vec![FieldError::new("", "invalid_query", "查询参数格式不正确")])
+        ApiError::validation(vec![FieldError::new(
+            "",
+            "invalid_query",
+            "查询参数格式不正确",
+        )])
     };
     api_error.into()
 }
@@ -180,26 +197,48 @@ impl Application {
                 fs::create_dir_all(parent)?;
             }
         }
-        let db = Db::connect(&database, settings.sqlite_synchronous, settings.db_pool_size)?;
+        let db = Db::connect(
+            &database,
+            settings.sqlite_synchronous,
+            settings.db_pool_size,
+        )?;
         let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
         if needs_key_files {
             fs::create_dir_all(&settings.data_dir)?;
         }
-        let secrets = Secrets::load(&settings.data_dir, settings.jwt_secret.as_deref(), settings.data_key.as_deref())?;
-        let initial_admin_password = db
+        let secrets = Secrets::load(
+            &settings.data_dir,
+            settings.jwt_secret.as_deref(),
+            settings.data_key.as_deref(),
+        )?;
+        let initial_admin_password = match db
             .write_blocking(|conn| User::bootstrap_admin(conn, settings.admin_password.as_deref()))
-            .map_err(|e| anyhow::anyhow!("cannot create the first admin: {}", e.detail()))?;
+        {
+            Ok(password) => password,
+            // Another replica created it at the same moment.
+            Err(error) if error.code() == "username_taken" || error.code() == "already_exists" => {
+                None
+            }
+            Err(error) => anyhow::bail!("cannot create the first admin: {}", error.message()),
+        };
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let state = AppState {
             db,
-            tokens: Arc::new(TokenKeys::new(&secrets.jwt_key, settings.access_token_ttl())),
+            tokens: Arc::new(TokenKeys::new(
+                &secrets.jwt_key,
+                settings.access_token_ttl(),
+            )),
             metrics: Arc::new(Metrics::new()?),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;
-        Ok(Self { port, server, initial_admin_password })
+        Ok(Self {
+            port,
+            server,
+            initial_admin_password,
+        })
     }
 
     /// The bound port.
@@ -227,7 +266,11 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::JsonConfig::default().limit(JSON_BODY_LIMIT).error_handler(json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(JSON_BODY_LIMIT)
+                    .error_handler(json_error),
+            )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .configure(configure_routes)
             .default_service(web::to(not_found))

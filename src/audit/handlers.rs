@@ -1,8 +1,8 @@
 //! `/api/v1/audit`: read and verify the chain.
 
+use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use actix_web::web;
 
 use crate::audit::{self, AuditEntry, AuditFilter, Verification};
 use crate::error::{ApiError, FieldError};
@@ -73,7 +73,11 @@ pub async fn list_audit(
         .as_deref()
         .map(|raw| {
             raw.parse::<i64>().map_err(|_| {
-                ApiError::validation(vec![FieldError::new("cursor", "invalid_cursor", "分页游标无效，请从第一页重新查询")])
+                ApiError::validation(vec![FieldError::new(
+                    "cursor",
+                    "invalid_cursor",
+                    "分页游标无效，请从第一页重新查询",
+                )])
             })
         })
         .transpose()?;
@@ -86,7 +90,10 @@ pub async fn list_audit(
         to: query.to.map(|t| t.naive_utc()),
     };
     let limit = page.fetch();
-    let rows = state.db.read(move |conn| audit::list(conn, &filter, before, limit)).await?;
+    let rows = state
+        .db
+        .read(move |conn| audit::list(conn, &filter, before, limit))
+        .await?;
     let views = rows.into_iter().map(AuditEntryView::from).collect();
     Ok(web::Json(page.page(views, |entry| entry.seq.to_string())))
 }

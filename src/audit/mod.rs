@@ -33,12 +33,18 @@ pub struct Actor {
 impl Actor {
     /// The service itself (start-up, command line, background jobs).
     pub fn system() -> Self {
-        Self { name: Some("system".into()), ..Self::default() }
+        Self {
+            name: Some("system".into()),
+            ..Self::default()
+        }
     }
 
     /// An unauthenticated client.
     pub fn anonymous(ip: String) -> Self {
-        Self { ip: Some(ip), ..Self::default() }
+        Self {
+            ip: Some(ip),
+            ..Self::default()
+        }
     }
 }
 
@@ -77,7 +83,11 @@ pub struct Event {
 
 impl Event {
     /// A successful action on an object.
-    pub fn success(action: &'static str, object_type: &'static str, object_id: impl Into<String>) -> Self {
+    pub fn success(
+        action: &'static str,
+        object_type: &'static str,
+        object_id: impl Into<String>,
+    ) -> Self {
         Self {
             action,
             object_type: Some(object_type),
@@ -161,7 +171,10 @@ impl AuditEntry {
             actor_id: self.actor_id.as_deref(),
             actor_name: self.actor_name.as_deref(),
             actor_role: self.actor_role.as_deref(),
-            at: self.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            at: self
+                .at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             details: &self.details,
             ip: self.ip.as_deref(),
             object_id: self.object_id.as_deref(),
@@ -178,7 +191,11 @@ impl AuditEntry {
 
 /// Appends an entry to the chain. Call inside the transaction of the change; the
 /// update of the head row serialises concurrent appends on both backends.
-pub fn append(conn: &mut DbConnection, actor: &Actor, event: Event) -> Result<AuditEntry, ApiError> {
+pub fn append(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    event: Event,
+) -> Result<AuditEntry, ApiError> {
     diesel::update(audit_head::table.find(1))
         .set(audit_head::seq.eq(audit_head::seq + 1))
         .execute(conn)?;
@@ -202,7 +219,9 @@ pub fn append(conn: &mut DbConnection, actor: &Actor, event: Event) -> Result<Au
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    diesel::insert_into(audit_log::table).values(&entry).execute(conn)?;
+    diesel::insert_into(audit_log::table)
+        .values(&entry)
+        .execute(conn)?;
     diesel::update(audit_head::table.find(1))
         .set(audit_head::hash.eq(&entry.hash))
         .execute(conn)?;
@@ -320,7 +339,11 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
     if head_seq != checked || head_hash != prev_hash {
         return Ok(broken(checked.max(head_seq), "head_mismatch", checked));
     }
-    Ok(Verification { ok: true, checked, first_broken: None })
+    Ok(Verification {
+        ok: true,
+        checked,
+        first_broken: None,
+    })
 }
 
 #[cfg(test)]
@@ -353,13 +376,31 @@ mod tests {
         assert_eq!(base.len(), 64);
         assert_eq!(base, entry().compute_hash());
         let changed = [
-            AuditEntry { action: "user.update".into(), ..entry() },
-            AuditEntry { actor_id: None, ..entry() },
-            AuditEntry { ip: Some("10.0.0.1".into()), ..entry() },
-            AuditEntry { outcome: "failure".into(), ..entry() },
-            AuditEntry { details: "{\"a\":1}".into(), ..entry() },
+            AuditEntry {
+                action: "user.update".into(),
+                ..entry()
+            },
+            AuditEntry {
+                actor_id: None,
+                ..entry()
+            },
+            AuditEntry {
+                ip: Some("10.0.0.1".into()),
+                ..entry()
+            },
+            AuditEntry {
+                outcome: "failure".into(),
+                ..entry()
+            },
+            AuditEntry {
+                details: "{\"a\":1}".into(),
+                ..entry()
+            },
             AuditEntry { seq: 2, ..entry() },
-            AuditEntry { prev_hash: "f".repeat(64), ..entry() },
+            AuditEntry {
+                prev_hash: "f".repeat(64),
+                ..entry()
+            },
         ];
         for variant in changed {
             assert_ne!(variant.compute_hash(), base, "{variant:?}");

@@ -49,7 +49,12 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<Caller>().cloned().ok_or_else(unauthenticated))
+        ready(
+            req.extensions()
+                .get::<Caller>()
+                .cloned()
+                .ok_or_else(unauthenticated),
+        )
     }
 }
 
@@ -92,7 +97,9 @@ pub async fn authenticate(
     };
     let claims = match verified {
         Ok(claims) => claims,
-        Err(TokenRejection::Expired) => return Ok(refuse(req, TokenRejection::Expired.into_error())),
+        Err(TokenRejection::Expired) => {
+            return Ok(refuse(req, TokenRejection::Expired.into_error()));
+        }
         Err(TokenRejection::Invalid) => {
             let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
             let actor = Actor::anonymous(ip);
@@ -112,7 +119,10 @@ pub async fn authenticate(
         }
     };
     let user_id = claims.sub.clone();
-    let loaded = state.db.read(move |conn| User::find_with_scope(conn, &user_id)).await;
+    let loaded = state
+        .db
+        .read(move |conn| User::find_with_scope(conn, &user_id))
+        .await;
     match loaded {
         Ok((user, scope)) if user.active && user.token_version == claims.ver => {
             if let Some(role) = Role::parse(&user.role) {
@@ -125,7 +135,10 @@ pub async fn authenticate(
                 });
                 return next.call(req).await;
             }
-            Ok(refuse(req, ApiError::internal(anyhow::anyhow!("unknown stored role"))))
+            Ok(refuse(
+                req,
+                ApiError::internal(anyhow::anyhow!("unknown stored role")),
+            ))
         }
         Ok(_) | Err(_) => Ok(refuse(
             req,
@@ -163,7 +176,8 @@ pub async fn require(
     let recorded = state
         .db
         .write(move |conn| {
-            let event = Event::failure("authz.denied").with_details(serde_json::json!({ "route": route }));
+            let event =
+                Event::failure("authz.denied").with_details(serde_json::json!({ "route": route }));
             audit::append(conn, &caller.actor(), event).map(drop)
         })
         .await;

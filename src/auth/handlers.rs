@@ -128,11 +128,14 @@ pub async fn login(
         .await?;
 
     if let Some(seconds) = wait {
-        let actor = user.as_ref().map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
+        let actor = user
+            .as_ref()
+            .map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
         state
             .db
             .write(move |conn| {
-                let event = Event::failure("auth.login").with_details(serde_json::json!({ "reason": "throttled" }));
+                let event = Event::failure("auth.login")
+                    .with_details(serde_json::json!({ "reason": "throttled" }));
                 audit::append(conn, &actor, event).map(drop)
             })
             .await?;
@@ -155,7 +158,11 @@ pub async fn login(
         .write(move |conn| match signed_in {
             Some(user) => {
                 throttle::clear_account(conn, &limits)?;
-                audit::append(conn, &user_actor(&user, &ip), Event::success("auth.login", "user", &user.id))?;
+                audit::append(
+                    conn,
+                    &user_actor(&user, &ip),
+                    Event::success("auth.login", "user", &user.id),
+                )?;
                 open_session(&session_state, conn, user).map(Some)
             }
             None => {
@@ -181,16 +188,24 @@ pub async fn refresh(
     let session_state = state.clone();
     let result = state
         .db
-        .write(move |conn| match RefreshToken::rotate(conn, &presented, refresh_ttl(&session_state))? {
-            Rotation::Rotated { token, user } => session_response(&session_state, conn, user, token).map(Some),
-            Rotation::Reused { user_id } => {
-                let actor = Actor { id: Some(user_id), ip: Some(ip), ..Actor::default() };
-                let event = Event::failure("auth.refresh_reused")
-                    .with_details(serde_json::json!({ "effect": "session_family_revoked" }));
-                audit::append(conn, &actor, event)?;
-                Ok(None)
+        .write(move |conn| {
+            match RefreshToken::rotate(conn, &presented, refresh_ttl(&session_state))? {
+                Rotation::Rotated { token, user } => {
+                    session_response(&session_state, conn, user, token).map(Some)
+                }
+                Rotation::Reused { user_id } => {
+                    let actor = Actor {
+                        id: Some(user_id),
+                        ip: Some(ip),
+                        ..Actor::default()
+                    };
+                    let event = Event::failure("auth.refresh_reused")
+                        .with_details(serde_json::json!({ "effect": "session_family_revoked" }));
+                    audit::append(conn, &actor, event)?;
+                    Ok(None)
+                }
+                Rotation::Invalid => Ok(None),
             }
-            Rotation::Invalid => Ok(None),
         })
         .await?;
     result
@@ -204,16 +219,26 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .db
         .write(move |conn| {
             User::end_sessions(conn, &caller.user_id)?;
-            audit::append(conn, &caller.actor(), Event::success("auth.logout", "user", &caller.user_id))
-                .map(drop)
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("auth.logout", "user", &caller.user_id),
+            )
+            .map(drop)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/me`.
-pub async fn find_me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<UserView>, ApiError> {
-    let (user, scope) = state.db.read(move |conn| User::find_with_scope(conn, &caller.user_id)).await?;
+pub async fn find_me(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<UserView>, ApiError> {
+    let (user, scope) = state
+        .db
+        .read(move |conn| User::find_with_scope(conn, &caller.user_id))
+        .await?;
     Ok(web::Json(UserView::new(user, scope)))
 }
 
@@ -224,17 +249,31 @@ pub async fn change_my_password(
     caller: Caller,
     body: web::Json<ChangePasswordBody>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
-    let ChangePasswordBody { current_password, new_password } = body.into_inner();
+    let ChangePasswordBody {
+        current_password,
+        new_password,
+    } = body.into_inner();
     let user_id = caller.user_id.clone();
-    let user = state.db.read(move |conn| User::find(conn, &user_id)).await?;
+    let user = state
+        .db
+        .read(move |conn| User::find(conn, &user_id))
+        .await?;
     let inputs = [user.username.clone(), user.display_name.clone()];
     let stored = user.password_hash.clone();
     let hashed = web::block(move || {
         if !passwords::verify(Some(&stored), &current_password) {
-            return Err(ApiError::field("current_password", "wrong_password", "当前密码不正确"));
+            return Err(ApiError::field(
+                "current_password",
+                "wrong_password",
+                "当前密码不正确",
+            ));
         }
         if new_password == current_password {
-            return Err(ApiError::field("new_password", "password_unchanged", "新密码不能与当前密码相同"));
+            return Err(ApiError::field(
+                "new_password",
+                "password_unchanged",
+                "新密码不能与当前密码相同",
+            ));
         }
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let new_password = NewPassword::parse("new_password", &new_password, &inputs)
@@ -255,7 +294,11 @@ pub async fn change_my_password(
             };
             User::update(conn, &caller.user_id, &changes)?;
             User::end_sessions(conn, &caller.user_id)?;
-            audit::append(conn, &caller.actor(), Event::success("user.change_password", "user", &caller.user_id))?;
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("user.change_password", "user", &caller.user_id),
+            )?;
             let user = User::find(conn, &caller.user_id)?;
             open_session(&session_state, conn, user)
         })

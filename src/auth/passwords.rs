@@ -26,7 +26,9 @@ pub fn verify(stored: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored.unwrap_or(dummy)) else {
         return false;
     };
-    let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     matches && stored.is_some()
 }
 
@@ -46,7 +48,11 @@ pub fn random_password() -> String {
     let chars: Vec<char> = (0..20)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
-    chars.chunks(5).map(|chunk| chunk.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+    chars
+        .chunks(5)
+        .map(|chunk| chunk.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[cfg(test)]
@@ -58,7 +64,10 @@ mod tests {
         let password = NewPassword::parse("p", &random_password(), &[])
             .map_err(|e| ApiError::field(e.field, e.code, e.message))?;
         let hashed = hash(&password)?;
-        assert!(hashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hashed}");
+        assert!(
+            hashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hashed}"
+        );
         assert!(verify(Some(&hashed), password.expose()));
         assert!(!verify(Some(&hashed), "wrong password"));
         assert!(!verify(None, password.expose()));

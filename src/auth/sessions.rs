@@ -55,7 +55,12 @@ impl RefreshToken {
         Self::insert(conn, &new_id(), user, ttl)
     }
 
-    fn insert(conn: &mut DbConnection, family_id: &str, user: &User, ttl: TimeDelta) -> Result<String, ApiError> {
+    fn insert(
+        conn: &mut DbConnection,
+        family_id: &str,
+        user: &User,
+        ttl: TimeDelta,
+    ) -> Result<String, ApiError> {
         let (token, hash) = new_refresh_token();
         let at = now();
         diesel::insert_into(refresh_tokens::table)
@@ -74,7 +79,11 @@ impl RefreshToken {
 
     /// Rotates a presented token. Writes happen even when the answer is a refusal
     /// (revoking a family), so the caller commits and then refuses.
-    pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: TimeDelta) -> Result<Rotation, ApiError> {
+    pub fn rotate(
+        conn: &mut DbConnection,
+        presented: &str,
+        ttl: TimeDelta,
+    ) -> Result<Rotation, ApiError> {
         let stored: Option<RefreshToken> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(hash_refresh_token(presented)))
             .select(RefreshToken::as_select())
@@ -86,7 +95,9 @@ impl RefreshToken {
         let at = now();
         if stored.used_at.is_some() {
             Self::revoke_family(conn, &stored.family_id, at)?;
-            return Ok(Rotation::Reused { user_id: stored.user_id });
+            return Ok(Rotation::Reused {
+                user_id: stored.user_id,
+            });
         }
         if stored.revoked_at.is_some() || stored.expires_at <= at {
             return Ok(Rotation::Invalid);
@@ -103,7 +114,11 @@ impl RefreshToken {
         Ok(Rotation::Rotated { token, user })
     }
 
-    fn revoke_family(conn: &mut DbConnection, family_id: &str, at: NaiveDateTime) -> Result<(), ApiError> {
+    fn revoke_family(
+        conn: &mut DbConnection,
+        family_id: &str,
+        at: NaiveDateTime,
+    ) -> Result<(), ApiError> {
         diesel::update(
             refresh_tokens::table
                 .filter(refresh_tokens::family_id.eq(family_id))

@@ -20,8 +20,14 @@ pub struct Limit {
 /// The keys of a login attempt.
 pub fn limits(username: &str, ip: &str, per_account: u32, per_ip: u32) -> [Limit; 2] {
     [
-        Limit { key: format!("account:{}", username.trim().to_lowercase()), max_failures: per_account },
-        Limit { key: format!("ip:{ip}"), max_failures: per_ip },
+        Limit {
+            key: format!("account:{}", username.trim().to_lowercase()),
+            max_failures: per_account,
+        },
+        Limit {
+            key: format!("ip:{ip}"),
+            max_failures: per_ip,
+        },
     ]
 }
 
@@ -76,7 +82,10 @@ pub fn record_failure(
 
 /// After a successful sign-in the account's failures no longer count.
 pub fn clear_account(conn: &mut DbConnection, limits: &[Limit]) -> Result<(), ApiError> {
-    if let Some(account) = limits.iter().find(|limit| limit.key.starts_with("account:")) {
+    if let Some(account) = limits
+        .iter()
+        .find(|limit| limit.key.starts_with("account:"))
+    {
         diesel::delete(login_failures::table.filter(login_failures::throttle_key.eq(&account.key)))
             .execute(conn)?;
     }

@@ -51,7 +51,9 @@ impl TokenRejection {
             TokenRejection::Expired => {
                 ApiError::unauthorized("token_expired", "登录已过期，请刷新或重新登录")
             }
-            TokenRejection::Invalid => ApiError::unauthorized("invalid_token", "登录凭证无效，请重新登录"),
+            TokenRejection::Invalid => {
+                ApiError::unauthorized("invalid_token", "登录凭证无效，请重新登录")
+            }
         }
     }
 }
@@ -134,12 +136,19 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(900))
+        TokenKeys::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(900),
+        )
     }
 
     fn sign(claims: &AccessClaims, secret: &[u8]) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
-            .unwrap_or_default()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap_or_default()
     }
 
     fn claims() -> AccessClaims {
@@ -167,16 +176,43 @@ mod tests {
     #[test]
     fn foreign_expired_and_mistyped_tokens_are_refused() {
         let secret = b"0123456789abcdef0123456789abcdef";
-        let expired = AccessClaims { exp: Utc::now().timestamp() - 5, ..claims() };
-        assert_eq!(keys().verify(&sign(&expired, secret)).err(), Some(TokenRejection::Expired));
+        let expired = AccessClaims {
+            exp: Utc::now().timestamp() - 5,
+            ..claims()
+        };
+        assert_eq!(
+            keys().verify(&sign(&expired, secret)).err(),
+            Some(TokenRejection::Expired)
+        );
         let wrong_key = sign(&claims(), b"another key another key another k");
-        assert_eq!(keys().verify(&wrong_key).err(), Some(TokenRejection::Invalid));
-        let refresh_typed = AccessClaims { typ: "refresh".into(), ..claims() };
-        assert_eq!(keys().verify(&sign(&refresh_typed, secret)).err(), Some(TokenRejection::Invalid));
-        let other_audience = AccessClaims { aud: "other".into(), ..claims() };
-        assert_eq!(keys().verify(&sign(&other_audience, secret)).err(), Some(TokenRejection::Invalid));
-        let other_issuer = AccessClaims { iss: "other".into(), ..claims() };
-        assert_eq!(keys().verify(&sign(&other_issuer, secret)).err(), Some(TokenRejection::Invalid));
+        assert_eq!(
+            keys().verify(&wrong_key).err(),
+            Some(TokenRejection::Invalid)
+        );
+        let refresh_typed = AccessClaims {
+            typ: "refresh".into(),
+            ..claims()
+        };
+        assert_eq!(
+            keys().verify(&sign(&refresh_typed, secret)).err(),
+            Some(TokenRejection::Invalid)
+        );
+        let other_audience = AccessClaims {
+            aud: "other".into(),
+            ..claims()
+        };
+        assert_eq!(
+            keys().verify(&sign(&other_audience, secret)).err(),
+            Some(TokenRejection::Invalid)
+        );
+        let other_issuer = AccessClaims {
+            iss: "other".into(),
+            ..claims()
+        };
+        assert_eq!(
+            keys().verify(&sign(&other_issuer, secret)).err(),
+            Some(TokenRejection::Invalid)
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::SqliteSynchronous;
 use crate::error::ApiError;
 
-
 /// A pooled connection.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
@@ -43,7 +42,10 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
             }
@@ -158,11 +160,14 @@ impl Db {
         pool_size: u32,
     ) -> anyhow::Result<Self> {
         let manager = ConnectionManager::new(url.clone(), synchronous);
-        let mut first = r2d2::ManageConnection::connect(&manager)
-            .map_err(|e| {
-                let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-                anyhow::anyhow!("cannot connect to {}: {cause}", url.redacted())
-            })?;
+        let mut first = r2d2::ManageConnection::connect(&manager).map_err(|e| {
+            let cause = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            anyhow::anyhow!("cannot connect to {}: {cause}", url.redacted())
+        })?;
         run_migrations(&mut first)?;
         drop(first);
         let build = |size: u32| {
@@ -181,7 +186,11 @@ impl Db {
             },
             DatabaseUrl::Postgres(_) => {
                 let pool = build(pool_size)?;
-                Self { writer: pool.clone(), reader: pool, backend: Backend::Postgres }
+                Self {
+                    writer: pool.clone(),
+                    reader: pool,
+                    backend: Backend::Postgres,
+                }
             }
         })
     }

@@ -23,7 +23,10 @@ impl Username {
         let valid_chars = value
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
-        let starts_well = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let starts_well = value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         if !(3..=32).contains(&length) || !valid_chars || !starts_well {
             return Err(FieldError::new(
                 "username",
@@ -167,7 +170,11 @@ impl Scope {
     /// Checks that the scope fits the role: officials need their sectors or parks,
     /// a surveyor belongs to exactly one sector or park team, admins and regulators
     /// have no scope. Enterprise contacts arrive with enterprises and are refused until then.
-    pub fn for_role(role: Role, sector_ids: Vec<String>, park_ids: Vec<String>) -> Result<Self, FieldError> {
+    pub fn for_role(
+        role: Role,
+        sector_ids: Vec<String>,
+        park_ids: Vec<String>,
+    ) -> Result<Self, FieldError> {
         let mut sector_ids = sector_ids;
         let mut park_ids = park_ids;
         sector_ids.sort();
@@ -191,7 +198,10 @@ impl Scope {
         if !fits {
             return Err(FieldError::new("role", "scope_mismatch", scope_rule(role)));
         }
-        Ok(Self { sector_ids, park_ids })
+        Ok(Self {
+            sector_ids,
+            park_ids,
+        })
     }
 }
 
@@ -211,7 +221,10 @@ mod tests {
 
     #[test]
     fn username_is_lowercased_and_checked() {
-        assert_eq!(Username::parse(" Zhang.San ").map(|u| u.0), Ok("zhang.san".to_owned()));
+        assert_eq!(
+            Username::parse(" Zhang.San ").map(|u| u.0),
+            Ok("zhang.san".to_owned())
+        );
         for bad in ["", "ab", "_abc", "has space", "名字名字", &"a".repeat(33)] {
             assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
         }
@@ -219,16 +232,27 @@ mod tests {
 
     #[test]
     fn password_policy_refuses_short_long_and_common() {
-        for common in ["password", "12345678", "qwertyuiop", "password123", "iloveyou1", "admin123"] {
+        for common in [
+            "password",
+            "12345678",
+            "qwertyuiop",
+            "password123",
+            "iloveyou1",
+            "admin123",
+        ] {
             let error = NewPassword::parse("password", common, &[]).map(drop);
             assert!(error.is_err(), "{common} accepted");
         }
         assert_eq!(
-            NewPassword::parse("p", "short", &[]).map(drop).map_err(|e| e.code),
+            NewPassword::parse("p", "short", &[])
+                .map(drop)
+                .map_err(|e| e.code),
             Err("password_too_short")
         );
         assert_eq!(
-            NewPassword::parse("p", &"x".repeat(129), &[]).map(drop).map_err(|e| e.code),
+            NewPassword::parse("p", &"x".repeat(129), &[])
+                .map(drop)
+                .map_err(|e| e.code),
             Err("password_too_long")
         );
         assert!(NewPassword::parse("p", "zhangsan2026", &["zhangsan"]).is_err());
@@ -237,7 +261,8 @@ mod tests {
     #[test]
     fn password_policy_accepts_strong_and_64_character_passwords() {
         assert!(NewPassword::parse("p", "Ledger-Kiln-47-Orbit", &[]).is_ok());
-        let long: String = "correct horse battery staple 7 orbit kiln ledger quartz violin!!".into();
+        let long: String =
+            "correct horse battery staple 7 orbit kiln ledger quartz violin!!".into();
         assert_eq!(long.chars().count(), 64);
         assert!(NewPassword::parse("p", &long, &[]).is_ok());
         assert!(NewPassword::parse("p", &format!("{long}{long}"), &[]).is_ok());

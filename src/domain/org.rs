@@ -16,7 +16,9 @@ impl OrgCode {
             return Err(FieldError::new("code", "required", "请填写编码"));
         }
         let valid = value.len() <= 32
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
         if !valid {
             return Err(FieldError::new(
                 "code",
@@ -55,7 +57,10 @@ mod tests {
 
     #[test]
     fn codes_are_uppercased_and_limited() {
-        assert_eq!(OrgCode::parse(" hg-01 ").map(|c| c.0), Ok("HG-01".to_owned()));
+        assert_eq!(
+            OrgCode::parse(" hg-01 ").map(|c| c.0),
+            Ok("HG-01".to_owned())
+        );
         for bad in ["", "has space", "化工", &"A".repeat(33)] {
             assert!(OrgCode::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -15,10 +15,18 @@ pub fn bounded(field: &str, raw: &str, min: usize, max: usize) -> Result<String,
         });
     }
     if length > max {
-        return Err(FieldError::new(field, "too_long", format!("不能超过 {max} 个字符")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("不能超过 {max} 个字符"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid_characters", "含有不允许的控制字符"));
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            "含有不允许的控制字符",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -34,9 +42,21 @@ mod tests {
 
     #[test]
     fn rejects_empty_long_and_control_characters() {
-        assert_eq!(bounded("name", "   ", 1, 5).map_err(|e| e.code), Err("required"));
-        assert_eq!(bounded("name", "abcdef", 1, 5).map_err(|e| e.code), Err("too_long"));
-        assert_eq!(bounded("name", "ab", 3, 5).map_err(|e| e.code), Err("too_short"));
-        assert_eq!(bounded("name", "a\u{0}b", 1, 5).map_err(|e| e.code), Err("invalid_characters"));
+        assert_eq!(
+            bounded("name", "   ", 1, 5).map_err(|e| e.code),
+            Err("required")
+        );
+        assert_eq!(
+            bounded("name", "abcdef", 1, 5).map_err(|e| e.code),
+            Err("too_long")
+        );
+        assert_eq!(
+            bounded("name", "ab", 3, 5).map_err(|e| e.code),
+            Err("too_short")
+        );
+        assert_eq!(
+            bounded("name", "a\u{0}b", 1, 5).map_err(|e| e.code),
+            Err("invalid_characters")
+        );
     }
 }

@@ -56,13 +56,23 @@ pub struct UpdateBody {
 }
 
 /// Validates the authority: required for new sectors, refused for parks.
-fn parse_authority(kind: OrgKind, raw: Option<&str>, required: bool) -> Result<Option<OrgName>, FieldError> {
+fn parse_authority(
+    kind: OrgKind,
+    raw: Option<&str>,
+    required: bool,
+) -> Result<Option<OrgName>, FieldError> {
     match (kind, raw) {
-        (OrgKind::Park, Some(_)) => Err(FieldError::new("authority", "not_allowed", "园区没有主管部门字段")),
+        (OrgKind::Park, Some(_)) => Err(FieldError::new(
+            "authority",
+            "not_allowed",
+            "园区没有主管部门字段",
+        )),
         (OrgKind::Sector, Some(raw)) => OrgName::parse("authority", raw).map(Some),
-        (OrgKind::Sector, None) if required => {
-            Err(FieldError::new("authority", "required", "请填写行业主管部门"))
-        }
+        (OrgKind::Sector, None) if required => Err(FieldError::new(
+            "authority",
+            "required",
+            "请填写行业主管部门",
+        )),
         _ => Ok(None),
     }
 }
@@ -78,11 +88,17 @@ impl TryFrom<(OrgKind, CreateBody)> for NewOrgUnit {
         let mut errors = Vec::new();
         let code = collect(OrgCode::parse(&body.code), &mut errors);
         let name = collect(OrgName::parse("name", &body.name), &mut errors);
-        let authority = collect(parse_authority(kind, body.authority.as_deref(), true), &mut errors);
+        let authority = collect(
+            parse_authority(kind, body.authority.as_deref(), true),
+            &mut errors,
+        );
         match (code, name, authority) {
-            (Some(code), Some(name), Some(authority)) if errors.is_empty() => {
-                Ok(Self { kind, code, name, authority })
-            }
+            (Some(code), Some(name), Some(authority)) if errors.is_empty() => Ok(Self {
+                kind,
+                code,
+                name,
+                authority,
+            }),
             _ => Err(ApiError::validation(errors)),
         }
     }
@@ -93,13 +109,24 @@ impl TryFrom<(OrgKind, UpdateBody)> for OrgUnitChanges {
 
     fn try_from((kind, body): (OrgKind, UpdateBody)) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
-        let code = body.code.map(|raw| collect(OrgCode::parse(&raw), &mut errors));
-        let name = body.name.map(|raw| collect(OrgName::parse("name", &raw), &mut errors));
-        let authority = collect(parse_authority(kind, body.authority.as_deref(), false), &mut errors);
+        let code = body
+            .code
+            .map(|raw| collect(OrgCode::parse(&raw), &mut errors));
+        let name = body
+            .name
+            .map(|raw| collect(OrgName::parse("name", &raw), &mut errors));
+        let authority = collect(
+            parse_authority(kind, body.authority.as_deref(), false),
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        Ok(Self { code: code.flatten(), name: name.flatten(), authority: authority.flatten() })
+        Ok(Self {
+            code: code.flatten(),
+            name: name.flatten(),
+            authority: authority.flatten(),
+        })
     }
 }
 
@@ -115,7 +142,9 @@ pub async fn list_org_units<K: Kind>(
         .db
         .read(move |conn| OrgUnit::list(conn, K::KIND, fetch.after.as_deref(), fetch.fetch()))
         .await?;
-    let page = page.page(rows.into_iter().map(OrgUnitView::from).collect(), |unit| unit.code.clone());
+    let page = page.page(rows.into_iter().map(OrgUnitView::from).collect(), |unit| {
+        unit.code.clone()
+    });
     Ok(web::Json(page))
 }
 
@@ -124,7 +153,10 @@ pub async fn find_org_unit<K: Kind>(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
-    let unit = state.db.read(move |conn| OrgUnit::find(conn, K::KIND, &id)).await?;
+    let unit = state
+        .db
+        .read(move |conn| OrgUnit::find(conn, K::KIND, &id))
+        .await?;
     Ok(web::Json(unit.into()))
 }
 
@@ -139,7 +171,11 @@ pub async fn create_org_unit<K: Kind>(
         .db
         .write(move |conn| {
             let unit = OrgUnit::create(conn, &new)?;
-            audit::append(conn, &caller.actor(), Event::success("org_unit.create", K::KIND.as_str(), &unit.id))?;
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("org_unit.create", K::KIND.as_str(), &unit.id),
+            )?;
             Ok(unit)
         })
         .await?;
@@ -158,7 +194,11 @@ pub async fn update_org_unit<K: Kind>(
         .db
         .write(move |conn| {
             let unit = OrgUnit::update(conn, K::KIND, &id, &changes)?;
-            audit::append(conn, &caller.actor(), Event::success("org_unit.update", K::KIND.as_str(), &unit.id))?;
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("org_unit.update", K::KIND.as_str(), &unit.id),
+            )?;
             Ok(unit)
         })
         .await?;
@@ -175,8 +215,12 @@ pub async fn delete_org_unit<K: Kind>(
         .db
         .write(move |conn| {
             OrgUnit::delete(conn, K::KIND, &id)?;
-            audit::append(conn, &caller.actor(), Event::success("org_unit.delete", K::KIND.as_str(), &*id))
-                .map(drop)
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("org_unit.delete", K::KIND.as_str(), &*id),
+            )
+            .map(drop)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

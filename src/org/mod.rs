@@ -32,7 +32,9 @@ impl OrgKind {
 
     /// Parses a stored name.
     pub fn parse(raw: &str) -> Option<Self> {
-        [OrgKind::Sector, OrgKind::Park].into_iter().find(|kind| kind.as_str() == raw)
+        [OrgKind::Sector, OrgKind::Park]
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
     }
 
     /// Chinese name for messages.
@@ -181,11 +183,23 @@ impl OrgUnit {
         changes: &OrgUnitChanges,
     ) -> Result<OrgUnit, ApiError> {
         Self::find(conn, kind, id)?;
-        Self::ensure_unique(conn, kind, Some(id), changes.code.as_ref(), changes.name.as_ref())?;
+        Self::ensure_unique(
+            conn,
+            kind,
+            Some(id),
+            changes.code.as_ref(),
+            changes.name.as_ref(),
+        )?;
         diesel::update(org_units::table.find(id))
             .set((
-                changes.code.as_ref().map(|code| org_units::code.eq(code.as_str().to_owned())),
-                changes.name.as_ref().map(|name| org_units::name.eq(name.as_str().to_owned())),
+                changes
+                    .code
+                    .as_ref()
+                    .map(|code| org_units::code.eq(code.as_str().to_owned())),
+                changes
+                    .name
+                    .as_ref()
+                    .map(|name| org_units::name.eq(name.as_str().to_owned())),
                 changes
                     .authority
                     .as_ref()
@@ -206,7 +220,10 @@ impl OrgUnit {
         if users > 0 {
             return Err(ApiError::conflict(
                 "org_unit_in_use",
-                format!("仍有 {users} 个账号属于该{}，请先调整这些账号", kind.label()),
+                format!(
+                    "仍有 {users} 个账号属于该{}，请先调整这些账号",
+                    kind.label()
+                ),
             ));
         }
         diesel::delete(org_units::table.find(id)).execute(conn)?;
@@ -220,29 +237,35 @@ impl OrgUnit {
         code: Option<&OrgCode>,
         name: Option<&OrgName>,
     ) -> Result<(), ApiError> {
-        let taken = |conn: &mut DbConnection, column: &str, value: &str| -> Result<bool, ApiError> {
+        let others = || {
             let mut query = org_units::table
                 .filter(org_units::kind.eq(kind.as_str()))
                 .select(org_units::id)
                 .into_boxed();
-            query = match column {
-                "code" => query.filter(org_units::code.eq(value.to_owned())),
-                _ => query.filter(org_units::name.eq(value.to_owned())),
-            };
             if let Some(except) = except_id {
                 query = query.filter(org_units::id.ne(except.to_owned()));
             }
-            Ok(query.first::<String>(conn).optional()?.is_some())
+            query
         };
-        if let Some(code) = code {
-            if taken(conn, "code", code.as_str())? {
-                return Err(ApiError::conflict("code_taken", format!("该{}编码已存在", kind.label())));
-            }
+        if let Some(code) = code
+            && others()
+                .filter(org_units::code.eq(code.as_str().to_owned()))
+                .first::<String>(conn)
+                .optional()?
+                .is_some()
+        {
+            let detail = format!("该{}编码已存在", kind.label());
+            return Err(ApiError::conflict("code_taken", detail));
         }
-        if let Some(name) = name {
-            if taken(conn, "name", name.as_str())? {
-                return Err(ApiError::conflict("name_taken", format!("该{}名称已存在", kind.label())));
-            }
+        if let Some(name) = name
+            && others()
+                .filter(org_units::name.eq(name.as_str().to_owned()))
+                .first::<String>(conn)
+                .optional()?
+                .is_some()
+        {
+            let detail = format!("该{}名称已存在", kind.label());
+            return Err(ApiError::conflict("name_taken", detail));
         }
         Ok(())
     }

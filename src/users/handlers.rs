@@ -70,7 +70,10 @@ pub async fn list_users(
     let filter = UserFilter {
         role: query.role,
         active: query.active,
-        q: query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+        q: query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
     };
     let fetch = page.clone();
     let rows = state
@@ -85,7 +88,10 @@ pub async fn find_user(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let (user, scope) = state.db.read(move |conn| User::find_with_scope(conn, &id)).await?;
+    let (user, scope) = state
+        .db
+        .read(move |conn| User::find_with_scope(conn, &id))
+        .await?;
     Ok(web::Json(UserView::new(user, scope)))
 }
 
@@ -97,17 +103,27 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors: Vec<FieldError> = Vec::new();
-    let username = Username::parse(&body.username).map_err(|e| errors.push(e)).ok();
-    let display_name = DisplayName::parse(&body.display_name).map_err(|e| errors.push(e)).ok();
-    let scope = Scope::for_role(body.role, body.sector_ids, body.park_ids).map_err(|e| errors.push(e)).ok();
+    let username = Username::parse(&body.username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let display_name = DisplayName::parse(&body.display_name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let scope = Scope::for_role(body.role, body.sector_ids, body.park_ids)
+        .map_err(|e| errors.push(e))
+        .ok();
     let inputs = [body.username.as_str(), body.display_name.as_str()];
-    let password = NewPassword::parse("password", &body.password, &inputs).map_err(|e| errors.push(e)).ok();
+    let password = NewPassword::parse("password", &body.password, &inputs)
+        .map_err(|e| errors.push(e))
+        .ok();
     let (Some(username), Some(display_name), Some(scope), Some(password)) =
         (username, display_name, scope, password)
     else {
         return Err(ApiError::validation(errors));
     };
-    let password_hash = web::block(move || passwords::hash(&password)).await.map_err(ApiError::internal)??;
+    let password_hash = web::block(move || passwords::hash(&password))
+        .await
+        .map_err(ApiError::internal)??;
     let new = NewUser {
         username,
         display_name,
@@ -152,18 +168,23 @@ pub async fn update_user(
             let current_role = Role::parse(&user.role)
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
             let role = body.role.unwrap_or(current_role);
-            let scope_changed = body.role.is_some() || body.sector_ids.is_some() || body.park_ids.is_some();
+            let scope_changed =
+                body.role.is_some() || body.sector_ids.is_some() || body.park_ids.is_some();
             if scope_changed {
                 let sector_ids = body.sector_ids.unwrap_or(current.sector_ids);
                 let park_ids = body.park_ids.unwrap_or(current.park_ids);
-                let scope = Scope::for_role(role, sector_ids, park_ids).map_err(|e| ApiError::validation(vec![e]))?;
+                let scope = Scope::for_role(role, sector_ids, park_ids)
+                    .map_err(|e| ApiError::validation(vec![e]))?;
                 User::set_scope(conn, &user.id, &scope)?;
             }
             let loses_admin = current_role == Role::Admin
                 && user.active
                 && (role != Role::Admin || body.active == Some(false));
             if loses_admin && User::count_active_admins(conn)? <= 1 {
-                return Err(ApiError::conflict("last_admin", "不能停用或降级最后一个启用的管理员"));
+                return Err(ApiError::conflict(
+                    "last_admin",
+                    "不能停用或降级最后一个启用的管理员",
+                ));
             }
             let changes = UserChanges {
                 display_name: display_name.map(|name| name.as_str().to_owned()),
@@ -176,11 +197,12 @@ pub async fn update_user(
             if body.active == Some(false) && user.active {
                 User::end_sessions(conn, &user.id)?;
             }
-            let event = Event::success("user.update", "user", &user.id).with_details(serde_json::json!({
-                "role": role.as_str(),
-                "active": body.active,
-                "scope_changed": scope_changed,
-            }));
+            let event =
+                Event::success("user.update", "user", &user.id).with_details(serde_json::json!({
+                    "role": role.as_str(),
+                    "active": body.active,
+                    "scope_changed": scope_changed,
+                }));
             audit::append(conn, &caller.actor(), event)?;
             let (user, scope) = User::find_with_scope(conn, &user.id)?;
             Ok(UserView::new(user, scope))
@@ -202,7 +224,9 @@ pub async fn reset_user_password(
     let raw = body.into_inner().new_password;
     let inputs = [user.username.as_str(), user.display_name.as_str()];
     let password = parse_new_password("new_password", &raw, &inputs)?;
-    let password_hash = web::block(move || passwords::hash(&password)).await.map_err(ApiError::internal)??;
+    let password_hash = web::block(move || passwords::hash(&password))
+        .await
+        .map_err(ApiError::internal)??;
     state
         .db
         .write(move |conn| {
@@ -214,7 +238,12 @@ pub async fn reset_user_password(
             };
             User::update(conn, &id, &changes)?;
             User::end_sessions(conn, &id)?;
-            audit::append(conn, &caller.actor(), Event::success("user.reset_password", "user", &*id)).map(drop)
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("user.reset_password", "user", &*id),
+            )
+            .map(drop)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

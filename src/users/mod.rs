@@ -8,9 +8,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{org_units, refresh_tokens, user_scopes, users};
 use crate::audit::{self, Actor, Event};
 use crate::auth::passwords;
+use crate::db::schema::{org_units, refresh_tokens, user_scopes, users};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
 use crate::error::{ApiError, FieldError};
@@ -134,18 +134,26 @@ pub struct UserFilter {
 impl User {
     /// By id.
     pub fn find(conn: &mut DbConnection, id: &str) -> Result<User, ApiError> {
-        Ok(users::table.find(id).select(User::as_select()).first(conn)?)
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)?)
     }
 
     /// By id, with scope.
     pub fn find_with_scope(conn: &mut DbConnection, id: &str) -> Result<(User, Scope), ApiError> {
         let user = Self::find(conn, id)?;
-        let scope = Self::scopes(conn, &[user.id.clone()])?.remove(&user.id).unwrap_or_default();
+        let scope = Self::scopes(conn, std::slice::from_ref(&user.id))?
+            .remove(&user.id)
+            .unwrap_or_default();
         Ok((user, scope))
     }
 
     /// By login name.
-    pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, ApiError> {
+    pub fn find_by_username(
+        conn: &mut DbConnection,
+        username: &str,
+    ) -> Result<Option<User>, ApiError> {
         Ok(users::table
             .filter(users::username.eq(username))
             .select(User::as_select())
@@ -168,7 +176,12 @@ impl User {
             query = query.filter(users::active.eq(active));
         }
         if let Some(q) = &filter.q {
-            let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
             query = query.filter(
                 users::username
                     .like(pattern.clone())
@@ -192,7 +205,10 @@ impl User {
     }
 
     /// Scopes of several users, keyed by user id.
-    fn scopes(conn: &mut DbConnection, user_ids: &[String]) -> Result<HashMap<String, Scope>, ApiError> {
+    fn scopes(
+        conn: &mut DbConnection,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, Scope>, ApiError> {
         let rows: Vec<(String, String, String)> = user_scopes::table
             .inner_join(org_units::table)
             .filter(user_scopes::user_id.eq_any(user_ids))
@@ -205,7 +221,11 @@ impl User {
             match OrgKind::parse(&kind) {
                 Some(OrgKind::Sector) => scope.sector_ids.push(unit_id),
                 Some(OrgKind::Park) => scope.park_ids.push(unit_id),
-                None => return Err(ApiError::internal(anyhow::anyhow!("unknown org kind {kind}"))),
+                None => {
+                    return Err(ApiError::internal(anyhow::anyhow!(
+                        "unknown org kind {kind}"
+                    )));
+                }
             }
         }
         Ok(scopes)
@@ -237,9 +257,16 @@ impl User {
     }
 
     /// Replaces a user's scope; every id must be an existing unit of the right kind.
-    pub fn set_scope(conn: &mut DbConnection, user_id: &str, scope: &Scope) -> Result<(), ApiError> {
+    pub fn set_scope(
+        conn: &mut DbConnection,
+        user_id: &str,
+        scope: &Scope,
+    ) -> Result<(), ApiError> {
         let mut errors = Vec::new();
-        for (kind, ids) in [(OrgKind::Sector, &scope.sector_ids), (OrgKind::Park, &scope.park_ids)] {
+        for (kind, ids) in [
+            (OrgKind::Sector, &scope.sector_ids),
+            (OrgKind::Park, &scope.park_ids),
+        ] {
             let found: Vec<String> = org_units::table
                 .filter(org_units::kind.eq(kind.as_str()))
                 .filter(org_units::id.eq_any(ids))
@@ -258,18 +285,28 @@ impl User {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        diesel::delete(user_scopes::table.filter(user_scopes::user_id.eq(user_id))).execute(conn)?;
+        diesel::delete(user_scopes::table.filter(user_scopes::user_id.eq(user_id)))
+            .execute(conn)?;
         for unit_id in scope.sector_ids.iter().chain(&scope.park_ids) {
             diesel::insert_into(user_scopes::table)
-                .values((user_scopes::user_id.eq(user_id), user_scopes::org_unit_id.eq(unit_id)))
+                .values((
+                    user_scopes::user_id.eq(user_id),
+                    user_scopes::org_unit_id.eq(unit_id),
+                ))
                 .execute(conn)?;
         }
         Ok(())
     }
 
     /// Applies changes.
-    pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Result<User, ApiError> {
-        diesel::update(users::table.find(id)).set(changes).execute(conn)?;
+    pub fn update(
+        conn: &mut DbConnection,
+        id: &str,
+        changes: &UserChanges,
+    ) -> Result<User, ApiError> {
+        diesel::update(users::table.find(id))
+            .set(changes)
+            .execute(conn)?;
         Self::find(conn, id)
     }
 
@@ -302,13 +339,20 @@ impl User {
 impl User {
     /// On a database without an enabled admin, creates `admin` with the given password
     /// (checked against the policy) or a random one, which is returned to be shown once.
-    pub fn bootstrap_admin(conn: &mut DbConnection, password: Option<&str>) -> Result<Option<String>, ApiError> {
+    pub fn bootstrap_admin(
+        conn: &mut DbConnection,
+        password: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
         if Self::count_active_admins(conn)? > 0 {
             return Ok(None);
         }
         let username = Username::parse("admin").map_err(|e| ApiError::validation(vec![e]))?;
         let (user, generated) = Self::create_admin(conn, username, password)?;
-        audit::append(conn, &Actor::system(), Event::success("user.bootstrap_admin", "user", &user.id))?;
+        audit::append(
+            conn,
+            &Actor::system(),
+            Event::success("user.bootstrap_admin", "user", &user.id),
+        )?;
         Ok(generated)
     }
 
@@ -320,10 +364,11 @@ impl User {
     ) -> Result<(User, Option<String>), ApiError> {
         let generated = password.is_none().then(passwords::random_password);
         let raw = password.or(generated.as_deref()).unwrap_or_default();
-        let password = NewPassword::parse("password", raw, &[username.as_str()])
+        let password = NewPassword::parse("TRUCKPASS_ADMIN_PASSWORD", raw, &[username.as_str()])
             .map_err(|e| ApiError::validation(vec![e]))?;
         let new = NewUser {
-            display_name: DisplayName::parse("系统管理员").map_err(|e| ApiError::validation(vec![e]))?,
+            display_name: DisplayName::parse("系统管理员")
+                .map_err(|e| ApiError::validation(vec![e]))?,
             username,
             password_hash: passwords::hash(&password)?,
             role: Role::Admin,
@@ -332,5 +377,4 @@ impl User {
         };
         Ok((Self::create(conn, &new)?, generated))
     }
-
 }

@@ -12,7 +12,12 @@ async fn actions(app: &TestApp, token: &str) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -23,7 +28,10 @@ fn verify_cli(app: &TestApp) -> (bool, String) {
         .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
         .output()
         .expect("truckpass runs");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 api_test! {

@@ -8,7 +8,8 @@ use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, api_test};
 
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("payload");
-    serde_json::from_slice(&BASE64URL_NOPAD.decode(payload.as_bytes()).expect("base64")).expect("json")
+    serde_json::from_slice(&BASE64URL_NOPAD.decode(payload.as_bytes()).expect("base64"))
+        .expect("json")
 }
 
 fn jwt_key(app: &TestApp) -> Vec<u8> {
@@ -17,7 +18,12 @@ fn jwt_key(app: &TestApp) -> Vec<u8> {
 }
 
 fn sign(claims: &Value, key: &[u8]) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key)).expect("sign")
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .expect("sign")
 }
 
 api_test! {

@@ -7,14 +7,22 @@ use crate::helpers::CONTRACT;
 
 #[test]
 fn every_route_is_described_and_every_description_is_a_route() {
-    let mut served: Vec<(String, String)> =
-        ROUTES.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
+    let mut served: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
     served.sort();
     let described = CONTRACT.operations();
     let undocumented: Vec<_> = served.iter().filter(|op| !described.contains(op)).collect();
     let phantom: Vec<_> = described.iter().filter(|op| !served.contains(op)).collect();
-    assert!(undocumented.is_empty(), "routes missing from openapi.yaml: {undocumented:?}");
-    assert!(phantom.is_empty(), "openapi.yaml describes routes that do not exist: {phantom:?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "openapi.yaml describes routes that do not exist: {phantom:?}"
+    );
 }
 
 #[test]
@@ -23,10 +31,17 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids() {
     let mut ids: Vec<String> = Vec::new();
     for (method, path) in CONTRACT.operations() {
         let operation = &CONTRACT.document["paths"][&path][&method];
-        let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        let id = operation["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
         assert!(!ids.contains(&id.to_owned()), "duplicate operationId {id}");
         ids.push(id.to_owned());
-        assert!(operation["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
+        assert!(
+            operation["responses"]
+                .as_object()
+                .is_some_and(|r| !r.is_empty()),
+            "{method} {path} has no responses"
+        );
     }
 }
 
@@ -42,7 +57,10 @@ fn collect_examples(value: &Value, pointer: &str, found: &mut Vec<(String, Strin
             if map.contains_key("example") {
                 if map.contains_key("schema") {
                     found.push((format!("{pointer}/schema"), format!("{pointer}/example")));
-                } else if map.contains_key("type") || map.contains_key("properties") || map.contains_key("$ref") {
+                } else if map.contains_key("type")
+                    || map.contains_key("properties")
+                    || map.contains_key("$ref")
+                {
                     found.push((pointer.to_owned(), format!("{pointer}/example")));
                 }
             }
@@ -66,7 +84,11 @@ fn collect_examples(value: &Value, pointer: &str, found: &mut Vec<(String, Strin
 fn every_example_matches_its_schema() {
     let mut found = Vec::new();
     collect_examples(&CONTRACT.document, "", &mut found);
-    assert!(found.len() >= 10, "expected examples in openapi.yaml, found {}", found.len());
+    assert!(
+        found.len() >= 10,
+        "expected examples in openapi.yaml, found {}",
+        found.len()
+    );
     let mut failures = Vec::new();
     for (schema, example) in &found {
         let instance = CONTRACT.document.pointer(example).unwrap();
@@ -74,5 +96,9 @@ fn every_example_matches_its_schema() {
             failures.push(format!("{example}: {error}"));
         }
     }
-    assert!(failures.is_empty(), "examples that do not match their schema:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "examples that do not match their schema:\n{}",
+        failures.join("\n")
+    );
 }

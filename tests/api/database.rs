@@ -15,7 +15,9 @@ use truckpass::startup::Application;
 use crate::helpers::{fresh_postgres_schema, postgres_base_url};
 
 fn migration_versions(backend: &str) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
     let mut versions: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -54,7 +56,10 @@ fn columns(conn: &mut DbConnection) -> BTreeMap<String, Vec<String>> {
     };
     let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for column in diesel::sql_query(sql).load::<Column>(conn).unwrap() {
-        tables.entry(column.table_name).or_default().push(column.column_name);
+        tables
+            .entry(column.table_name)
+            .or_default()
+            .push(column.column_name);
     }
     for columns in tables.values_mut() {
         columns.sort();
@@ -84,7 +89,12 @@ async fn both_backends_migrate_to_the_same_tables_and_columns() {
 async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("burst.db");
-    let db = Db::connect(&DatabaseUrl::Sqlite(path.clone()), SqliteSynchronous::Full, 4).unwrap();
+    let db = Db::connect(
+        &DatabaseUrl::Sqlite(path.clone()),
+        SqliteSynchronous::Full,
+        4,
+    )
+    .unwrap();
     assert_eq!(
         db.read_blocking(|conn| {
             #[derive(QueryableByName)]
@@ -92,7 +102,9 @@ async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
                 #[diesel(sql_type = Text)]
                 journal_mode: String,
             }
-            Ok(diesel::sql_query("PRAGMA journal_mode").get_result::<Mode>(conn)?.journal_mode)
+            Ok(diesel::sql_query("PRAGMA journal_mode")
+                .get_result::<Mode>(conn)?
+                .journal_mode)
         })
         .unwrap(),
         "wal"
@@ -103,8 +115,12 @@ async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
         tasks.push(tokio::spawn(async move {
             for i in 0..1250 {
                 db.write(move |conn| {
-                    audit::append(conn, &Actor::system(), Event::success("test.burst", "test", format!("{worker}-{i}")))
-                        .map(drop)
+                    audit::append(
+                        conn,
+                        &Actor::system(),
+                        Event::success("test.burst", "test", format!("{worker}-{i}")),
+                    )
+                    .map(drop)
                 })
                 .await
                 .unwrap();
@@ -117,7 +133,9 @@ async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
     let report = db.read_blocking(audit::verify).unwrap();
     assert_eq!(report.checked, 20_000);
     assert!(report.ok);
-    let wal = std::fs::metadata(dir.path().join("burst.db-wal")).map(|m| m.len()).unwrap_or(0);
+    let wal = std::fs::metadata(dir.path().join("burst.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     assert!(wal < 8 * 1024 * 1024, "WAL grew to {wal} bytes");
 }
 
@@ -135,11 +153,18 @@ fn run_truckpass(data_dir: &Path, database_url: &str, args: &[&str]) -> std::pro
 fn an_unreachable_postgres_url_stops_start_up_without_creating_files() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let output = run_truckpass(&data_dir, "postgres://nobody:secret@127.0.0.1:1/nothing", &["migrate"]);
+    let output = run_truckpass(
+        &data_dir,
+        "postgres://nobody:secret@127.0.0.1:1/nothing",
+        &["migrate"],
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("cannot connect to postgres://127.0.0.1/nothing"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to postgres://127.0.0.1/nothing"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("secret"), "password leaked: {stderr}");
     assert!(!data_dir.exists(), "a file was created");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -148,7 +173,11 @@ fn an_unreachable_postgres_url_stops_start_up_without_creating_files() {
 #[test]
 fn an_unknown_database_scheme_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    for url in ["mysql://root@localhost/db", "postgress://typo@localhost/db", "truckpass.db"] {
+    for url in [
+        "mysql://root@localhost/db",
+        "postgress://typo@localhost/db",
+        "truckpass.db",
+    ] {
         let output = run_truckpass(&dir.path().join("data"), url, &["migrate"]);
         assert!(!output.status.success(), "{url} accepted");
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -5,7 +5,13 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, api_test};
 
-async fn raw_post(app: &TestApp, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> crate::helpers::TestResponse {
+async fn raw_post(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> crate::helpers::TestResponse {
     let response = app
         .client
         .post(format!("{}{path}", app.address))

@@ -90,21 +90,29 @@ impl TestResponse {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 }
 
 /// The base URL of the PostgreSQL server for tests, if any.
 pub fn postgres_base_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
 }
 
 /// Creates a fresh schema on the test server and returns a URL whose connections use it.
 pub fn fresh_postgres_schema(base: &str) -> String {
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut conn = PgConnection::establish(base).expect("TEST_POSTGRES_URL must connect");
-    diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).expect("create schema");
+    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .expect("create schema");
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}options=-csearch_path%3D{schema}")
 }
@@ -115,7 +123,10 @@ impl TestApp {
     pub async fn spawn(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("truckpass.db").display()),
+            Backend::Sqlite => format!(
+                "sqlite://{}",
+                data_dir.path().join("truckpass.db").display()
+            ),
             Backend::Postgres => match postgres_base_url() {
                 Some(base) => fresh_postgres_schema(&base),
                 None => {
@@ -141,12 +152,26 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        Some(TestApp { address, backend, database_url, data_dir, client })
+        Some(TestApp {
+            address,
+            backend,
+            database_url,
+            data_dir,
+            client,
+        })
     }
 
     /// Sends a request and checks the response against openapi.yaml.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
-        let mut request = self.client.request(method.clone(), format!("{}{}", self.address, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{}", self.address, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -165,7 +190,12 @@ impl TestApp {
         let headers = response.headers().clone();
         let text = response.text().await.expect("body read");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        TestResponse { status, headers, text, body }
+        TestResponse {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -189,15 +219,26 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> TestResponse {
-        self.post("/api/v1/auth/login", None, json!({ "username": username, "password": password })).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
     }
 
     /// Signs in and returns (access token, refresh token).
     pub async fn tokens(&self, username: &str, password: &str) -> (String, String) {
         let response = self.login(username, password).await;
         response.assert_status(200);
-        let access = response.body["access_token"].as_str().expect("access token").to_owned();
-        let refresh = response.body["refresh_token"].as_str().expect("refresh token").to_owned();
+        let access = response.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned();
+        let refresh = response.body["refresh_token"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned();
         (access, refresh)
     }
 
@@ -260,7 +301,11 @@ impl TestApp {
             self.create_user(&admin, name, role, &sectors, &parks).await;
             tokens.insert(role, self.tokens(name, USER_PASSWORD).await.0);
         }
-        Staff { tokens, sector, park }
+        Staff {
+            tokens,
+            sector,
+            park,
+        }
     }
 
     /// A direct connection to the app's database, for tests that inspect or tamper.
@@ -269,11 +314,13 @@ impl TestApp {
         match self.backend {
             Backend::Sqlite => {
                 let path = self.database_url.trim_start_matches("sqlite://");
-                truckpass::db::DbConnection::Sqlite(SqliteConnection::establish(path).expect("sqlite"))
+                truckpass::db::DbConnection::Sqlite(
+                    SqliteConnection::establish(path).expect("sqlite"),
+                )
             }
-            Backend::Postgres => {
-                truckpass::db::DbConnection::Postgresql(PgConnection::establish(&self.database_url).expect("pg"))
-            }
+            Backend::Postgres => truckpass::db::DbConnection::Postgresql(
+                PgConnection::establish(&self.database_url).expect("pg"),
+            ),
         }
     }
 }
@@ -287,7 +334,10 @@ pub struct Staff {
 
 impl Staff {
     pub fn token(&self, role: &str) -> &str {
-        self.tokens.get(role).map(String::as_str).expect("role has a token")
+        self.tokens
+            .get(role)
+            .map(String::as_str)
+            .expect("role has a token")
     }
 }
 
@@ -298,9 +348,13 @@ pub struct Contract {
 }
 
 pub static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).expect("openapi.yaml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
     let document: Value = serde_norway::from_str(&text).expect("openapi.yaml parses");
-    Contract { document, validators: Mutex::new(HashMap::new()) }
+    Contract {
+        document,
+        validators: Mutex::new(HashMap::new()),
+    }
 });
 
 fn escape_pointer(segment: &str) -> String {
@@ -354,7 +408,12 @@ impl Contract {
 
     /// Validates `instance` against the schema at a JSON pointer into the document.
     pub fn validate(&self, pointer: &str, instance: &Value) -> Result<(), String> {
-        let cached = self.validators.lock().expect("validator cache").get(pointer).cloned();
+        let cached = self
+            .validators
+            .lock()
+            .expect("validator cache")
+            .get(pointer)
+            .cloned();
         let validator = match cached {
             Some(validator) => validator,
             None => {
@@ -373,7 +432,10 @@ impl Contract {
                     jsonschema::draft202012::new(&root)
                         .unwrap_or_else(|e| panic!("schema at {pointer} compiles: {e}")),
                 );
-                self.validators.lock().expect("validator cache").insert(pointer.to_owned(), validator.clone());
+                self.validators
+                    .lock()
+                    .expect("validator cache")
+                    .insert(pointer.to_owned(), validator.clone());
                 validator
             }
         };
@@ -381,7 +443,11 @@ impl Contract {
             .iter_errors(instance)
             .map(|e| format!("{} at {}", e, e.instance_path))
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
     }
 
     /// Panics when the response's status or body is not what the document says.
@@ -389,17 +455,35 @@ impl Contract {
         let method = method.as_str().to_lowercase();
         let content_type = response
             .header("content-type")
-            .map(|value| value.split(';').next().unwrap_or_default().trim().to_owned())
+            .map(|value| {
+                value
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            })
             .unwrap_or_default();
         let operation = self
             .template_for(path)
             .filter(|template| self.document["paths"][template].get(&method).is_some());
         let Some(template) = operation else {
             // Not a described operation: it must at least be a problem.
-            assert!(response.status >= 400, "{method} {path} is not in openapi.yaml but answered {}", response.status);
-            assert_eq!(content_type, "application/problem+json", "{method} {path}: {}", response.text);
+            assert!(
+                response.status >= 400,
+                "{method} {path} is not in openapi.yaml but answered {}",
+                response.status
+            );
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{method} {path}: {}",
+                response.text
+            );
             if let Err(e) = self.validate("/components/schemas/Problem", &response.body) {
-                panic!("{method} {path}: problem body does not match: {e}\n{}", response.text);
+                panic!(
+                    "{method} {path}: problem body does not match: {e}\n{}",
+                    response.text
+                );
             }
             return;
         };
@@ -408,16 +492,25 @@ impl Contract {
         let mut response_spec = pointer(&self.document, &base)
             .and_then(|responses| responses.get(&status))
             .unwrap_or_else(|| {
-                panic!("{method} {template} answered {status}, which openapi.yaml does not list: {}", response.text)
+                panic!(
+                    "{method} {template} answered {status}, which openapi.yaml does not list: {}",
+                    response.text
+                )
             })
             .clone();
         let mut spec_pointer = format!("{base}/{status}");
         if let Some(reference) = response_spec.get("$ref").and_then(Value::as_str) {
             spec_pointer = reference.trim_start_matches('#').to_owned();
-            response_spec = pointer(&self.document, &spec_pointer).expect("response $ref resolves").clone();
+            response_spec = pointer(&self.document, &spec_pointer)
+                .expect("response $ref resolves")
+                .clone();
         }
         let Some(content) = response_spec.get("content") else {
-            assert!(response.text.is_empty(), "{method} {template} {status} has no content in openapi.yaml but sent {}", response.text);
+            assert!(
+                response.text.is_empty(),
+                "{method} {template} {status} has no content in openapi.yaml but sent {}",
+                response.text
+            );
             return;
         };
         assert!(
@@ -425,9 +518,15 @@ impl Contract {
             "{method} {template} {status}: content type {content_type:?} is not in openapi.yaml"
         );
         if content_type.ends_with("json") {
-            let schema_pointer = format!("{spec_pointer}/content/{}/schema", escape_pointer(&content_type));
+            let schema_pointer = format!(
+                "{spec_pointer}/content/{}/schema",
+                escape_pointer(&content_type)
+            );
             if let Err(e) = self.validate(&schema_pointer, &response.body) {
-                panic!("{method} {template} {status}: body does not match openapi.yaml: {e}\n{}", response.text);
+                panic!(
+                    "{method} {template} {status}: body does not match openapi.yaml: {e}\n{}",
+                    response.text
+                );
             }
         }
     }

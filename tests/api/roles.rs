@@ -16,7 +16,13 @@ enum Access {
 
 const ADMIN: Access = Access::Only(&["admin"]);
 const OVERSIGHT: Access = Access::Only(&["admin", "regulator"]);
-const ROLES: [&str; 5] = ["regulator", "sector_official", "park_official", "surveyor", "admin"];
+const ROLES: [&str; 5] = [
+    "regulator",
+    "sector_official",
+    "park_official",
+    "surveyor",
+    "admin",
+];
 
 /// The expected access and the status an allowed caller gets.
 fn expectation(method: &str, path: &str) -> (Access, u16) {
@@ -31,9 +37,10 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/users") => (ADMIN, 201),
         ("patch", "/api/v1/users/{id}") => (ADMIN, 200),
         ("put", "/api/v1/users/{id}/password") => (ADMIN, 204),
-        ("get", "/api/v1/sectors" | "/api/v1/sectors/{id}" | "/api/v1/parks" | "/api/v1/parks/{id}") => {
-            (Access::SignedIn, 200)
-        }
+        (
+            "get",
+            "/api/v1/sectors" | "/api/v1/sectors/{id}" | "/api/v1/parks" | "/api/v1/parks/{id}",
+        ) => (Access::SignedIn, 200),
         ("post", "/api/v1/sectors" | "/api/v1/parks") => (ADMIN, 201),
         ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 200),
         ("delete", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 204),
@@ -50,12 +57,18 @@ struct Fixture {
 
 impl Fixture {
     fn unique(&self) -> usize {
-        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 /// A concrete path and body for an operation; fresh objects where a call consumes one.
-async fn request(app: &TestApp, fixture: &Fixture, method: &str, template: &str) -> (String, Option<Value>) {
+async fn request(
+    app: &TestApp,
+    fixture: &Fixture,
+    method: &str,
+    template: &str,
+) -> (String, Option<Value>) {
     let n = fixture.unique();
     let id_for = |kind: &str| match kind {
         "users" => fixture.target_user.clone(),
@@ -65,32 +78,46 @@ async fn request(app: &TestApp, fixture: &Fixture, method: &str, template: &str)
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
     let mut path = template.replace("{id}", &id_for(&kind));
     let body = match (method, template) {
-        ("post", "/api/v1/auth/login") => Some(json!({ "username": "admin", "password": ADMIN_PASSWORD })),
+        ("post", "/api/v1/auth/login") => {
+            Some(json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+        }
         ("post", "/api/v1/auth/refresh") => {
             Some(json!({ "refresh_token": app.tokens("admin", ADMIN_PASSWORD).await.1 }))
         }
         ("post", "/api/v1/auth/logout") => Some(json!({})),
-        ("put", "/api/v1/me/password") => {
-            Some(json!({ "current_password": "Not-My-Password-42", "new_password": "Harbor-Lantern-55-Moss" }))
-        }
+        ("put", "/api/v1/me/password") => Some(
+            json!({ "current_password": "Not-My-Password-42", "new_password": "Harbor-Lantern-55-Moss" }),
+        ),
         ("post", "/api/v1/users") => Some(json!({
             "username": format!("matrix{n}"), "display_name": "矩阵", "password": USER_PASSWORD, "role": "regulator",
         })),
         ("patch", "/api/v1/users/{id}") => Some(json!({ "display_name": format!("目标{n}") })),
-        ("put", "/api/v1/users/{id}/password") => Some(json!({ "new_password": "Harbor-Lantern-55-Moss" })),
-        ("post", "/api/v1/sectors") => {
-            Some(json!({ "code": format!("M{n}"), "name": format!("矩阵行业{n}"), "authority": "某局" }))
+        ("put", "/api/v1/users/{id}/password") => {
+            Some(json!({ "new_password": "Harbor-Lantern-55-Moss" }))
         }
-        ("post", "/api/v1/parks") => Some(json!({ "code": format!("M{n}"), "name": format!("矩阵园区{n}") })),
-        ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => Some(json!({ "name": format!("改名{n}") })),
+        ("post", "/api/v1/sectors") => Some(
+            json!({ "code": format!("M{n}"), "name": format!("矩阵行业{n}"), "authority": "某局" }),
+        ),
+        ("post", "/api/v1/parks") => {
+            Some(json!({ "code": format!("M{n}"), "name": format!("矩阵园区{n}") }))
+        }
+        ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => {
+            Some(json!({ "name": format!("改名{n}") }))
+        }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
-            path = format!("/api/v1/sectors/{}", app.create_sector(&admin, &format!("D{n}")).await);
+            path = format!(
+                "/api/v1/sectors/{}",
+                app.create_sector(&admin, &format!("D{n}")).await
+            );
             None
         }
         ("delete", "/api/v1/parks/{id}") => {
             let admin = app.admin_token().await;
-            path = format!("/api/v1/parks/{}", app.create_park(&admin, &format!("D{n}")).await);
+            path = format!(
+                "/api/v1/parks/{}",
+                app.create_park(&admin, &format!("D{n}")).await
+            );
             None
         }
         _ => None,
