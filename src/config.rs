@@ -142,7 +142,10 @@ impl Settings {
     /// `TRUCKPASS_*` variables only warn (platforms inject their own).
     pub fn load() -> anyhow::Result<Self> {
         let mut settings = Settings::default();
-        if let Ok(path) = std::env::var("TRUCKPASS_CONFIG") {
+        if let Some(path) = std::env::var("TRUCKPASS_CONFIG")
+            .ok()
+            .filter(|p| !p.is_empty())
+        {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read TRUCKPASS_CONFIG file {path}: {e}"))?;
             let table: toml::Table = text
@@ -159,10 +162,8 @@ impl Settings {
             }
         }
         for key in KEYS {
-            if let Ok(value) = std::env::var(env_name(key)) {
-                if !value.is_empty() {
-                    settings.set(key, &value)?;
-                }
+            if let Some(value) = std::env::var(env_name(key)).ok().filter(|v| !v.is_empty()) {
+                settings.set(key, &value)?;
             }
         }
         for (name, _) in std::env::vars() {

@@ -61,7 +61,9 @@ fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     if !path.exists() {
         let mut key = vec![0u8; KEY_BYTES];
         rand::rng().fill_bytes(&mut key);
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut suffix = [0u8; 8];
+        rand::rng().fill_bytes(&mut suffix);
+        let temporary = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

@@ -288,3 +288,44 @@ pub fn now() -> NaiveDateTime {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_alone_picks_the_backend() -> anyhow::Result<()> {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db")?,
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db")?,
+            DatabaseUrl::Postgres(_)
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db")?,
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/x.db")?,
+            DatabaseUrl::Sqlite("/var/x.db".into())
+        );
+        for bad in ["mysql://h/db", "postgress://h/db", "x.db", "sqlite://", ""] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad} accepted");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn redacted_urls_carry_no_password() -> anyhow::Result<()> {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5432/truckpass")?;
+        assert_eq!(url.redacted(), "postgres://db.internal/truckpass");
+        Ok(())
+    }
+
+    #[test]
+    fn times_are_truncated_to_microseconds() {
+        assert_eq!(now().and_utc().timestamp_subsec_nanos() % 1000, 0);
+    }
+}

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use truckpass::startup::ROUTES;
 
-use crate::helpers::CONTRACT;
+use crate::helpers::{CONTRACT, escape_pointer};
 
 #[test]
 fn every_route_is_described_and_every_description_is_a_route() {
@@ -45,10 +45,6 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids() {
     }
 }
 
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
 /// Walks the document and validates every `example` against the schema it sits in
 /// (or, for media types, the schema next to it).
 fn collect_examples(value: &Value, pointer: &str, found: &mut Vec<(String, String)>) {
@@ -68,7 +64,7 @@ fn collect_examples(value: &Value, pointer: &str, found: &mut Vec<(String, Strin
                 if key == "example" || key == "examples" {
                     continue;
                 }
-                collect_examples(child, &format!("{pointer}/{}", escape(key)), found);
+                collect_examples(child, &format!("{pointer}/{}", escape_pointer(key)), found);
             }
         }
         Value::Array(items) => {

@@ -357,7 +357,8 @@ pub static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
     }
 });
 
-fn escape_pointer(segment: &str) -> String {
+/// Escapes one segment of a JSON pointer.
+pub fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
@@ -489,7 +490,9 @@ impl Contract {
         };
         let base = format!("/paths/{}/{method}/responses", escape_pointer(&template));
         let status = response.status.to_string();
-        let mut response_spec = pointer(&self.document, &base)
+        let mut response_spec = self
+            .document
+            .pointer(&base)
             .and_then(|responses| responses.get(&status))
             .unwrap_or_else(|| {
                 panic!(
@@ -501,7 +504,9 @@ impl Contract {
         let mut spec_pointer = format!("{base}/{status}");
         if let Some(reference) = response_spec.get("$ref").and_then(Value::as_str) {
             spec_pointer = reference.trim_start_matches('#').to_owned();
-            response_spec = pointer(&self.document, &spec_pointer)
+            response_spec = self
+                .document
+                .pointer(&spec_pointer)
                 .expect("response $ref resolves")
                 .clone();
         }
@@ -530,9 +535,4 @@ impl Contract {
             }
         }
     }
-}
-
-/// Resolves a JSON pointer.
-pub fn pointer<'a>(document: &'a Value, pointer: &str) -> Option<&'a Value> {
-    document.pointer(pointer)
 }
