@@ -34,6 +34,36 @@ impl FieldError {
     }
 }
 
+/// Collects the field errors of a whole body, so the client learns every problem at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps the value, or records the error and gives `None`.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|error| self.0.push(error)).ok()
+    }
+
+    /// Records an error.
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// `Ok` when nothing was recorded, else a 422 with every error.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
+    }
+
+    /// The 422 for what was recorded, when a value is missing.
+    pub fn into_error(self) -> ApiError {
+        ApiError::validation(self.0)
+    }
+}
+
 /// An API failure.
 #[derive(Debug)]
 pub struct ApiError {
@@ -221,6 +251,12 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        Self::validation(vec![error])
     }
 }
 

@@ -12,7 +12,7 @@ use crate::auth::{passwords, throttle};
 use crate::client::client_ip;
 use crate::db::now;
 use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS, Role};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::{User, UserChanges, UserView};
 
@@ -276,8 +276,7 @@ pub async fn change_my_password(
             ));
         }
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let new_password = NewPassword::parse("new_password", &new_password, &inputs)
-            .map_err(|e: FieldError| ApiError::validation(vec![e]))?;
+        let new_password = NewPassword::parse("new_password", &new_password, &inputs)?;
         passwords::hash(&new_password)
     })
     .await

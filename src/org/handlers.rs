@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::domain::org::{OrgCode, OrgName};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::org::{NewOrgUnit, OrgKind, OrgUnit, OrgUnitChanges, OrgUnitView};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -77,29 +77,22 @@ fn parse_authority(
     }
 }
 
-fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
-    result.map_err(|error| errors.push(error)).ok()
-}
-
 impl TryFrom<(OrgKind, CreateBody)> for NewOrgUnit {
     type Error = ApiError;
 
     fn try_from((kind, body): (OrgKind, CreateBody)) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let code = collect(OrgCode::parse(&body.code), &mut errors);
-        let name = collect(OrgName::parse("name", &body.name), &mut errors);
-        let authority = collect(
-            parse_authority(kind, body.authority.as_deref(), true),
-            &mut errors,
-        );
+        let mut errors = FieldErrors::default();
+        let code = errors.check(OrgCode::parse(&body.code));
+        let name = errors.check(OrgName::parse("name", &body.name));
+        let authority = errors.check(parse_authority(kind, body.authority.as_deref(), true));
         match (code, name, authority) {
-            (Some(code), Some(name), Some(authority)) if errors.is_empty() => Ok(Self {
+            (Some(code), Some(name), Some(authority)) => Ok(Self {
                 kind,
                 code,
                 name,
                 authority,
             }),
-            _ => Err(ApiError::validation(errors)),
+            _ => Err(errors.into_error()),
         }
     }
 }
@@ -108,20 +101,13 @@ impl TryFrom<(OrgKind, UpdateBody)> for OrgUnitChanges {
     type Error = ApiError;
 
     fn try_from((kind, body): (OrgKind, UpdateBody)) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let code = body
-            .code
-            .map(|raw| collect(OrgCode::parse(&raw), &mut errors));
+        let mut errors = FieldErrors::default();
+        let code = body.code.map(|raw| errors.check(OrgCode::parse(&raw)));
         let name = body
             .name
-            .map(|raw| collect(OrgName::parse("name", &raw), &mut errors));
-        let authority = collect(
-            parse_authority(kind, body.authority.as_deref(), false),
-            &mut errors,
-        );
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
+            .map(|raw| errors.check(OrgName::parse("name", &raw)));
+        let authority = errors.check(parse_authority(kind, body.authority.as_deref(), false));
+        errors.finish()?;
         Ok(Self {
             code: code.flatten(),
             name: name.flatten(),

@@ -8,7 +8,7 @@ use crate::auth::caller::Caller;
 use crate::auth::passwords;
 use crate::db::now;
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
 use crate::users::{NewUser, User, UserChanges, UserFilter, UserView};
@@ -56,10 +56,6 @@ pub struct ResetPasswordBody {
     new_password: String,
 }
 
-fn parse_new_password(field: &str, raw: &str, inputs: &[&str]) -> Result<NewPassword, ApiError> {
-    NewPassword::parse(field, raw, inputs).map_err(|e| ApiError::validation(vec![e]))
-}
-
 /// `GET /api/v1/users`.
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -102,24 +98,16 @@ pub async fn create_user(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let mut errors: Vec<FieldError> = Vec::new();
-    let username = Username::parse(&body.username)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let display_name = DisplayName::parse(&body.display_name)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let scope = Scope::for_role(body.role, body.sector_ids, body.park_ids)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let mut errors = FieldErrors::default();
+    let username = errors.check(Username::parse(&body.username));
+    let display_name = errors.check(DisplayName::parse(&body.display_name));
+    let scope = errors.check(Scope::for_role(body.role, body.sector_ids, body.park_ids));
     let inputs = [body.username.as_str(), body.display_name.as_str()];
-    let password = NewPassword::parse("password", &body.password, &inputs)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let password = errors.check(NewPassword::parse("password", &body.password, &inputs));
     let (Some(username), Some(display_name), Some(scope), Some(password)) =
         (username, display_name, scope, password)
     else {
-        return Err(ApiError::validation(errors));
+        return Err(errors.into_error());
     };
     let password_hash = web::block(move || passwords::hash(&password))
         .await
@@ -159,8 +147,7 @@ pub async fn update_user(
         .display_name
         .as_deref()
         .map(DisplayName::parse)
-        .transpose()
-        .map_err(|e| ApiError::validation(vec![e]))?;
+        .transpose()?;
     let view = state
         .db
         .write(move |conn| {
@@ -173,8 +160,7 @@ pub async fn update_user(
             if scope_changed {
                 let sector_ids = body.sector_ids.unwrap_or(current.sector_ids);
                 let park_ids = body.park_ids.unwrap_or(current.park_ids);
-                let scope = Scope::for_role(role, sector_ids, park_ids)
-                    .map_err(|e| ApiError::validation(vec![e]))?;
+                let scope = Scope::for_role(role, sector_ids, park_ids)?;
                 User::set_scope(conn, &user.id, &scope)?;
             }
             let loses_admin = current_role == Role::Admin
@@ -223,7 +209,7 @@ pub async fn reset_user_password(
     let user = state.db.read(move |conn| User::find(conn, &lookup)).await?;
     let raw = body.into_inner().new_password;
     let inputs = [user.username.as_str(), user.display_name.as_str()];
-    let password = parse_new_password("new_password", &raw, &inputs)?;
+    let password = NewPassword::parse("new_password", &raw, &inputs)?;
     let password_hash = web::block(move || passwords::hash(&password))
         .await
         .map_err(ApiError::internal)??;

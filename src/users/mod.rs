@@ -13,7 +13,7 @@ use crate::auth::passwords;
 use crate::db::schema::{org_units, refresh_tokens, user_scopes, users};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::org::OrgKind;
 
 /// A stored account.
@@ -262,7 +262,7 @@ impl User {
         user_id: &str,
         scope: &Scope,
     ) -> Result<(), ApiError> {
-        let mut errors = Vec::new();
+        let mut errors = FieldErrors::default();
         for (kind, ids) in [
             (OrgKind::Sector, &scope.sector_ids),
             (OrgKind::Park, &scope.park_ids),
@@ -282,9 +282,7 @@ impl User {
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
+        errors.finish()?;
         diesel::delete(user_scopes::table.filter(user_scopes::user_id.eq(user_id)))
             .execute(conn)?;
         for unit_id in scope.sector_ids.iter().chain(&scope.park_ids) {
@@ -346,7 +344,7 @@ impl User {
         if Self::count_active_admins(conn)? > 0 {
             return Ok(None);
         }
-        let username = Username::parse("admin").map_err(|e| ApiError::validation(vec![e]))?;
+        let username = Username::parse("admin")?;
         let (user, generated) = Self::create_admin(conn, username, password)?;
         audit::append(
             conn,
@@ -364,11 +362,9 @@ impl User {
     ) -> Result<(User, Option<String>), ApiError> {
         let generated = password.is_none().then(passwords::random_password);
         let raw = password.or(generated.as_deref()).unwrap_or_default();
-        let password = NewPassword::parse("TRUCKPASS_ADMIN_PASSWORD", raw, &[username.as_str()])
-            .map_err(|e| ApiError::validation(vec![e]))?;
+        let password = NewPassword::parse("TRUCKPASS_ADMIN_PASSWORD", raw, &[username.as_str()])?;
         let new = NewUser {
-            display_name: DisplayName::parse("系统管理员")
-                .map_err(|e| ApiError::validation(vec![e]))?,
+            display_name: DisplayName::parse("系统管理员")?,
             username,
             password_hash: passwords::hash(&password)?,
             role: Role::Admin,
