@@ -8,9 +8,11 @@
 pub mod audit;
 pub mod auth;
 pub mod client;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod enterprises;
 pub mod error;
 pub mod health;
 pub mod org;
@@ -20,3 +22,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod users;
+pub mod web;

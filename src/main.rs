@@ -1,4 +1,5 @@
-//! The `truckpass` command: serve (default), migrate, create an admin, verify the audit log.
+//! The `truckpass` command: serve (default), migrate, create an admin, import the
+//! enterprise roster, verify the audit log.
 
 use std::process::ExitCode;
 
@@ -6,6 +7,8 @@ use clap::{Parser, Subcommand};
 use truckpass::config::Settings;
 use truckpass::db::Db;
 use truckpass::domain::account::Username;
+use truckpass::enterprises::import::{self, ImportOptions};
+use truckpass::enterprises::roster;
 use truckpass::startup::Application;
 use truckpass::telemetry::init_tracing;
 use truckpass::users::User;
@@ -32,6 +35,17 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Import the enterprise roster from a CSV or XLSX file (rows matched by credit code).
+    Import {
+        /// The roster file.
+        file: std::path::PathBuf,
+        /// Report what would change without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the good rows even if some rows are bad.
+        #[arg(long)]
+        partial: bool,
     },
     /// Audit log tools.
     Audit {
@@ -102,6 +116,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("初始密码（仅显示这一次，请登录后立即修改）：{password}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            file,
+            dry_run,
+            partial,
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let rows = roster::read(&bytes).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let db = open_db(&settings)?;
+            let options = ImportOptions { dry_run, partial };
+            let report = db
+                .write_blocking(|conn| import::run(conn, &Actor::system(), rows, options))
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            for error in &report.errors {
+                println!("第 {} 行 [{}] {}", error.row, error.header, error.message);
+            }
+            println!(
+                "{}：共 {} 行，新增 {}，更新 {}，未变 {}，有误 {}",
+                if report.written {
+                    "已导入"
+                } else {
+                    "未写入"
+                },
+                report.rows,
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                report.rejected
+            );
+            let refused = report.rejected > 0 && !report.written;
+            Ok(if refused {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Audit {
             command: AuditCommand::Verify,

@@ -12,11 +12,21 @@ use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::audit::handlers::{list_audit, verify_audit};
-use crate::auth::caller::{ADMIN, OVERSIGHT, Policy, SIGNED_IN, authenticate, require};
+use crate::auth::caller::{
+    ADMIN, CODE_KEEPERS, OVERSIGHT, Policy, SIGNED_IN, STAFF, authenticate, require,
+};
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::tokens::TokenKeys;
+use crate::codes::handlers::{
+    code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
+    suspend_code,
+};
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db};
+use crate::enterprises::handlers::{
+    create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
+    import_enterprises, list_enterprises, update_enterprise,
+};
 use crate::error::{ApiError, FieldError};
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::org::handlers::{
@@ -30,6 +40,7 @@ use crate::users::User;
 use crate::users::handlers::{
     create_user, find_user, list_users, reset_user_password, update_user,
 };
+use crate::web::code_page::show_code_page;
 
 /// Largest JSON body the API accepts.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -99,6 +110,27 @@ routes! {
         patch [ADMIN] => update_org_unit::<Parks>,
         delete [ADMIN] => delete_org_unit::<Parks>,
     }
+    "/api/v1/enterprises" {
+        get [SIGNED_IN] => list_enterprises,
+        post [ADMIN] => create_enterprise,
+    }
+    "/api/v1/enterprises/import" { post [ADMIN] => import_enterprises }
+    "/api/v1/enterprises/export.csv" { get [SIGNED_IN] => export_enterprises_csv }
+    "/api/v1/enterprises/export.xlsx" { get [SIGNED_IN] => export_enterprises_xlsx }
+    "/api/v1/enterprises/{id}" {
+        get [SIGNED_IN] => find_enterprise,
+        patch [ADMIN] => update_enterprise,
+    }
+    "/api/v1/enterprises/{id}/code" { get [SIGNED_IN] => find_code }
+    "/api/v1/enterprises/{id}/code.png" { get [SIGNED_IN] => code_png }
+    "/api/v1/enterprises/{id}/code.svg" { get [SIGNED_IN] => code_svg }
+    "/api/v1/enterprises/{id}/poster.png" { get [SIGNED_IN] => poster_png }
+    "/api/v1/enterprises/{id}/code/rotate" { post [CODE_KEEPERS] => rotate_code }
+    "/api/v1/enterprises/{id}/code/suspend" { post [CODE_KEEPERS] => suspend_code }
+    "/api/v1/enterprises/{id}/code/resume" { post [CODE_KEEPERS] => resume_code }
+    "/api/v1/enterprises/{id}/code/scans" { get [SIGNED_IN] => code_scans }
+    "/api/v1/posters.zip" { get [STAFF] => posters_zip }
+    "/r/{token}" { get => show_code_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
 }

@@ -69,6 +69,16 @@ pub type Policy = &'static [Role];
 pub const ADMIN: Policy = &[Role::Admin];
 /// Admins and the zone command.
 pub const OVERSIGHT: Policy = &[Role::Admin, Role::Regulator];
+/// Admins and enterprise contacts (rotating and suspending their own code).
+pub const CODE_KEEPERS: Policy = &[Role::Admin, Role::EnterpriseContact];
+/// Everyone who oversees enterprises: not enterprise contacts.
+pub const STAFF: Policy = &[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+    Role::Surveyor,
+];
 /// Anyone signed in.
 pub const SIGNED_IN: Policy = &Role::ALL;
 

@@ -1,5 +1,10 @@
 //! The connection type over both backends.
 
+#![expect(
+    missing_docs,
+    reason = "diesel::MultiConnection generates undocumented items (MultiBackend and friends)"
+)]
+
 use diesel::{PgConnection, SqliteConnection};
 
 /// A connection to either backend; queries are written once against it.

@@ -4,7 +4,7 @@
 mod connection;
 pub mod schema;
 
-pub use connection::DbConnection;
+pub use connection::{DbConnection, MultiBackend};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -26,6 +26,7 @@ diesel::table! {
         token_version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        enterprise_id -> Nullable<Text>,
     }
 }
 
@@ -84,6 +85,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    enterprises (id) {
+        id -> Text,
+        name -> Text,
+        credit_code -> Text,
+        sector_id -> Text,
+        park_id -> Text,
+        address -> Text,
+        key_enterprise -> Bool,
+        status -> Text,
+        longitude -> Nullable<Double>,
+        latitude -> Nullable<Double>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enterprise_codes (id) {
+        id -> Text,
+        enterprise_id -> Text,
+        token -> Text,
+        suspended -> Bool,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    code_scans (code_id, day) {
+        code_id -> Text,
+        day -> Text,
+        scans -> BigInt,
+    }
+}
+
+diesel::joinable!(enterprise_codes -> enterprises (enterprise_id));
+diesel::joinable!(code_scans -> enterprise_codes (code_id));
+diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(user_scopes -> users (user_id));
 diesel::joinable!(user_scopes -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -96,4 +136,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     audit_head,
+    enterprises,
+    enterprise_codes,
+    code_scans,
 );

@@ -164,16 +164,19 @@ pub struct Scope {
     pub sector_ids: Vec<String>,
     /// Parks the user works for.
     pub park_ids: Vec<String>,
+    /// The enterprise of an enterprise contact.
+    pub enterprise_id: Option<String>,
 }
 
 impl Scope {
     /// Checks that the scope fits the role: officials need their sectors or parks,
     /// a surveyor belongs to exactly one sector or park team, admins and regulators
-    /// have no scope. Enterprise contacts arrive with enterprises and are refused until then.
+    /// have no scope, an enterprise contact belongs to exactly one enterprise.
     pub fn for_role(
         role: Role,
         sector_ids: Vec<String>,
         park_ids: Vec<String>,
+        enterprise_id: Option<String>,
     ) -> Result<Self, FieldError> {
         let mut sector_ids = sector_ids;
         let mut park_ids = park_ids;
@@ -182,18 +185,13 @@ impl Scope {
         park_ids.sort();
         park_ids.dedup();
         let (sectors, parks) = (sector_ids.len(), park_ids.len());
+        let enterprise = enterprise_id.is_some();
         let fits = match role {
-            Role::Admin | Role::Regulator => sectors == 0 && parks == 0,
-            Role::SectorOfficial => sectors > 0 && parks == 0,
-            Role::ParkOfficial => sectors == 0 && parks > 0,
-            Role::Surveyor => sectors + parks == 1,
-            Role::EnterpriseContact => {
-                return Err(FieldError::new(
-                    "role",
-                    "role_not_available",
-                    "企业联系人账号需在企业名录建立后创建",
-                ));
-            }
+            Role::Admin | Role::Regulator => sectors == 0 && parks == 0 && !enterprise,
+            Role::SectorOfficial => sectors > 0 && parks == 0 && !enterprise,
+            Role::ParkOfficial => sectors == 0 && parks > 0 && !enterprise,
+            Role::Surveyor => sectors + parks == 1 && !enterprise,
+            Role::EnterpriseContact => sectors == 0 && parks == 0 && enterprise,
         };
         if !fits {
             return Err(FieldError::new("role", "scope_mismatch", scope_rule(role)));
@@ -201,17 +199,20 @@ impl Scope {
         Ok(Self {
             sector_ids,
             park_ids,
+            enterprise_id,
         })
     }
 }
 
 fn scope_rule(role: Role) -> &'static str {
     match role {
-        Role::Admin | Role::Regulator => "管理员和指挥部账号不设行业或园区范围",
+        Role::Admin | Role::Regulator => "管理员和指挥部账号不设行业、园区或企业范围",
         Role::SectorOfficial => "行业主管部门账号须指定至少一个行业，且不能指定园区",
         Role::ParkOfficial => "园区账号须指定至少一个园区，且不能指定行业",
         Role::Surveyor => "摸排人员须且只能属于一个行业或一个园区",
-        Role::EnterpriseContact => "企业联系人须指定一个企业",
+        Role::EnterpriseContact => {
+            "企业联系人须且只能指定一个企业（enterprise_id），不设行业或园区"
+        }
     }
 }
 
@@ -271,15 +272,21 @@ mod tests {
     #[test]
     fn scope_must_fit_role() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(Scope::for_role(Role::Admin, vec![], vec![]).is_ok());
-        assert!(Scope::for_role(Role::Admin, s(&["a"]), vec![]).is_err());
-        assert!(Scope::for_role(Role::SectorOfficial, vec![], vec![]).is_err());
-        assert!(Scope::for_role(Role::SectorOfficial, s(&["a", "b"]), vec![]).is_ok());
-        assert!(Scope::for_role(Role::ParkOfficial, vec![], s(&["p"])).is_ok());
-        assert!(Scope::for_role(Role::Surveyor, s(&["a"]), s(&["p"])).is_err());
-        assert!(Scope::for_role(Role::Surveyor, vec![], s(&["p"])).is_ok());
+        let e = || Some("e1".to_owned());
+        assert!(Scope::for_role(Role::Admin, vec![], vec![], None).is_ok());
+        assert!(Scope::for_role(Role::Admin, s(&["a"]), vec![], None).is_err());
+        assert!(Scope::for_role(Role::Regulator, vec![], vec![], e()).is_err());
+        assert!(Scope::for_role(Role::SectorOfficial, vec![], vec![], None).is_err());
+        assert!(Scope::for_role(Role::SectorOfficial, s(&["a", "b"]), vec![], None).is_ok());
+        assert!(Scope::for_role(Role::ParkOfficial, vec![], s(&["p"]), None).is_ok());
+        assert!(Scope::for_role(Role::Surveyor, s(&["a"]), s(&["p"]), None).is_err());
+        assert!(Scope::for_role(Role::Surveyor, vec![], s(&["p"]), None).is_ok());
+        assert!(Scope::for_role(Role::EnterpriseContact, vec![], vec![], e()).is_ok());
+        assert!(Scope::for_role(Role::EnterpriseContact, vec![], vec![], None).is_err());
+        assert!(Scope::for_role(Role::EnterpriseContact, s(&["a"]), vec![], e()).is_err());
         assert_eq!(
-            Scope::for_role(Role::SectorOfficial, s(&["a", "a"]), vec![]).map(|s| s.sector_ids),
+            Scope::for_role(Role::SectorOfficial, s(&["a", "a"]), vec![], None)
+                .map(|s| s.sector_ids),
             Ok(s(&["a"]))
         );
     }

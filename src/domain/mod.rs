@@ -1,5 +1,6 @@
 //! Validated domain types: parse, don't validate. Nothing here does IO.
 
 pub mod account;
+pub mod enterprise;
 pub mod org;
 pub mod text;

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{org_units, user_scopes};
+use crate::db::schema::{enterprises, org_units, user_scopes};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::org::{OrgCode, OrgName};
 use crate::error::ApiError;
@@ -210,18 +210,26 @@ impl OrgUnit {
         Self::find(conn, kind, id)
     }
 
-    /// Deletes a unit nobody is scoped to; otherwise 409.
+    /// Deletes a unit no account and no enterprise belongs to; otherwise 409.
     pub fn delete(conn: &mut DbConnection, kind: OrgKind, id: &str) -> Result<(), ApiError> {
         Self::find(conn, kind, id)?;
         let users: i64 = user_scopes::table
             .filter(user_scopes::org_unit_id.eq(id))
             .count()
             .get_result(conn)?;
-        if users > 0 {
+        let members: i64 = enterprises::table
+            .filter(
+                enterprises::sector_id
+                    .eq(id)
+                    .or(enterprises::park_id.eq(id)),
+            )
+            .count()
+            .get_result(conn)?;
+        if users > 0 || members > 0 {
             return Err(ApiError::conflict(
                 "org_unit_in_use",
                 format!(
-                    "仍有 {users} 个账号属于该{}，请先调整这些账号",
+                    "仍有 {users} 个账号、{members} 家企业属于该{}，请先调整",
                     kind.label()
                 ),
             ));

@@ -36,6 +36,7 @@ pub struct CreateBody {
     sector_ids: Vec<String>,
     #[serde(default)]
     park_ids: Vec<String>,
+    enterprise_id: Option<String>,
 }
 
 /// Body of an update; absent fields stay as they are.
@@ -46,6 +47,7 @@ pub struct UpdateBody {
     role: Option<Role>,
     sector_ids: Option<Vec<String>>,
     park_ids: Option<Vec<String>>,
+    enterprise_id: Option<String>,
     active: Option<bool>,
 }
 
@@ -101,7 +103,12 @@ pub async fn create_user(
     let mut errors = FieldErrors::default();
     let username = errors.check(Username::parse(&body.username));
     let display_name = errors.check(DisplayName::parse(&body.display_name));
-    let scope = errors.check(Scope::for_role(body.role, body.sector_ids, body.park_ids));
+    let scope = errors.check(Scope::for_role(
+        body.role,
+        body.sector_ids,
+        body.park_ids,
+        body.enterprise_id,
+    ));
     let inputs = [body.username.as_str(), body.display_name.as_str()];
     let password = errors.check(NewPassword::parse("password", &body.password, &inputs));
     let (Some(username), Some(display_name), Some(scope), Some(password)) =
@@ -134,7 +141,9 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// `PATCH /api/v1/users/{id}`: display name, role and scope, enable or disable.
+/// `PATCH /api/v1/users/{id}`: display name, role and scope, enable or disable. A
+/// changed role starts from an empty scope: name the new role's sectors, parks or
+/// enterprise in the same request.
 /// Disabling ends the user's sessions; the last enabled admin cannot be demoted or disabled.
 pub async fn update_user(
     state: web::Data<AppState>,
@@ -155,12 +164,23 @@ pub async fn update_user(
             let current_role = Role::parse(&user.role)
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
             let role = body.role.unwrap_or(current_role);
-            let scope_changed =
-                body.role.is_some() || body.sector_ids.is_some() || body.park_ids.is_some();
+            let scope_changed = body.role.is_some()
+                || body.sector_ids.is_some()
+                || body.park_ids.is_some()
+                || body.enterprise_id.is_some();
             if scope_changed {
-                let sector_ids = body.sector_ids.unwrap_or(current.sector_ids);
-                let park_ids = body.park_ids.unwrap_or(current.park_ids);
-                let scope = Scope::for_role(role, sector_ids, park_ids)?;
+                // A new role starts from an empty scope; otherwise unnamed parts stay.
+                let keep = if role == current_role {
+                    current
+                } else {
+                    Scope::default()
+                };
+                let scope = Scope::for_role(
+                    role,
+                    body.sector_ids.unwrap_or(keep.sector_ids),
+                    body.park_ids.unwrap_or(keep.park_ids),
+                    body.enterprise_id.or(keep.enterprise_id),
+                )?;
                 User::set_scope(conn, &user.id, &scope)?;
             }
             let loses_admin = current_role == Role::Admin

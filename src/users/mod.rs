@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::passwords;
-use crate::db::schema::{org_units, refresh_tokens, user_scopes, users};
+use crate::db::schema::{enterprises, org_units, refresh_tokens, user_scopes, users};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
 use crate::error::{ApiError, FieldError, FieldErrors};
@@ -40,6 +40,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Last changed.
     pub updated_at: NaiveDateTime,
+    /// The enterprise of an enterprise contact.
+    pub enterprise_id: Option<String>,
 }
 
 /// A new account, validated.
@@ -92,6 +94,8 @@ pub struct UserView {
     pub sector_ids: Vec<String>,
     /// Parks (park officials, park surveyors).
     pub park_ids: Vec<String>,
+    /// The enterprise (enterprise contacts).
+    pub enterprise_id: Option<String>,
     /// Enabled.
     pub active: bool,
     /// Must pick a new password.
@@ -112,6 +116,7 @@ impl UserView {
             role: user.role,
             sector_ids: scope.sector_ids,
             park_ids: scope.park_ids,
+            enterprise_id: scope.enterprise_id,
             active: user.active,
             must_change_password: user.must_change_password,
             created_at: user.created_at.and_utc(),
@@ -143,7 +148,7 @@ impl User {
     /// By id, with scope.
     pub fn find_with_scope(conn: &mut DbConnection, id: &str) -> Result<(User, Scope), ApiError> {
         let user = Self::find(conn, id)?;
-        let scope = Self::scopes(conn, std::slice::from_ref(&user.id))?
+        let scope = Self::scopes(conn, std::slice::from_ref(&user))?
             .remove(&user.id)
             .unwrap_or_default();
         Ok((user, scope))
@@ -193,8 +198,7 @@ impl User {
             query = query.filter(users::id.gt(after.to_owned()));
         }
         let rows: Vec<User> = query.order(users::id.asc()).limit(limit).load(conn)?;
-        let ids: Vec<String> = rows.iter().map(|user| user.id.clone()).collect();
-        let mut scopes = Self::scopes(conn, &ids)?;
+        let mut scopes = Self::scopes(conn, &rows)?;
         Ok(rows
             .into_iter()
             .map(|user| {
@@ -205,17 +209,24 @@ impl User {
     }
 
     /// Scopes of several users, keyed by user id.
-    fn scopes(
-        conn: &mut DbConnection,
-        user_ids: &[String],
-    ) -> Result<HashMap<String, Scope>, ApiError> {
+    fn scopes(conn: &mut DbConnection, users: &[User]) -> Result<HashMap<String, Scope>, ApiError> {
+        let user_ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+        let mut scopes: HashMap<String, Scope> = users
+            .iter()
+            .map(|user| {
+                let scope = Scope {
+                    enterprise_id: user.enterprise_id.clone(),
+                    ..Scope::default()
+                };
+                (user.id.clone(), scope)
+            })
+            .collect();
         let rows: Vec<(String, String, String)> = user_scopes::table
             .inner_join(org_units::table)
             .filter(user_scopes::user_id.eq_any(user_ids))
             .select((user_scopes::user_id, org_units::id, org_units::kind))
             .order((user_scopes::user_id, org_units::id))
             .load(conn)?;
-        let mut scopes: HashMap<String, Scope> = HashMap::new();
         for (user_id, unit_id, kind) in rows {
             let scope = scopes.entry(user_id).or_default();
             match OrgKind::parse(&kind) {
@@ -256,7 +267,8 @@ impl User {
         Self::find(conn, &id)
     }
 
-    /// Replaces a user's scope; every id must be an existing unit of the right kind.
+    /// Replaces a user's scope; every id must be an existing unit of the right kind,
+    /// and the enterprise must exist.
     pub fn set_scope(
         conn: &mut DbConnection,
         user_id: &str,
@@ -282,7 +294,25 @@ impl User {
                 }
             }
         }
+        if let Some(enterprise_id) = &scope.enterprise_id {
+            let exists = enterprises::table
+                .find(enterprise_id)
+                .select(enterprises::id)
+                .first::<String>(conn)
+                .optional()?
+                .is_some();
+            if !exists {
+                errors.push(FieldError::new(
+                    "enterprise_id",
+                    "unknown_enterprise",
+                    "企业不存在",
+                ));
+            }
+        }
         errors.finish()?;
+        diesel::update(users::table.find(user_id))
+            .set(users::enterprise_id.eq(&scope.enterprise_id))
+            .execute(conn)?;
         diesel::delete(user_scopes::table.filter(user_scopes::user_id.eq(user_id)))
             .execute(conn)?;
         for unit_id in scope.sector_ids.iter().chain(&scope.park_ids) {

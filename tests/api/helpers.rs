@@ -10,6 +10,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+use sha2::Digest;
 use tempfile::TempDir;
 use truckpass::config::Settings;
 use truckpass::startup::Application;
@@ -74,6 +75,7 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     pub text: String,
     pub body: Value,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -184,17 +186,45 @@ impl TestApp {
         response
     }
 
+    /// Sends a raw body (files) and checks the response against openapi.yaml.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{}", self.address, path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = Self::read_bytes(request.send().await.expect("request sent")).await;
+        CONTRACT.check(&method, path, &response);
+        response
+    }
+
     /// Reads a reqwest response.
     pub async fn read(response: reqwest::Response) -> TestResponse {
+        Self::read_bytes(response).await
+    }
+
+    async fn read_bytes(response: reqwest::Response) -> TestResponse {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let bytes = response.bytes().await.expect("body read").to_vec();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         TestResponse {
             status,
             headers,
             text,
             body,
+            bytes,
         }
     }
 
@@ -285,11 +315,53 @@ impl TestApp {
         response.body["id"].as_str().expect("user id").to_owned()
     }
 
-    /// One signed-in user per role (except enterprise contacts), with the scope each needs.
+    /// Creates an enterprise and returns its id.
+    pub async fn create_enterprise(
+        &self,
+        admin: &str,
+        name: &str,
+        sector: &str,
+        park: &str,
+    ) -> String {
+        let body = json!({
+            "name": name,
+            "credit_code": credit_code(name),
+            "sector_id": sector,
+            "park_id": park,
+            "address": "高新大道 1 号",
+        });
+        let response = self.post("/api/v1/enterprises", Some(admin), body).await;
+        response.assert_status(201);
+        response.body["id"]
+            .as_str()
+            .expect("enterprise id")
+            .to_owned()
+    }
+
+    /// The current code token of an enterprise.
+    pub async fn code_token(&self, token: &str, enterprise: &str) -> String {
+        let response = self
+            .get(
+                &format!("/api/v1/enterprises/{enterprise}/code"),
+                Some(token),
+            )
+            .await;
+        response.assert_status(200);
+        response.body["token"]
+            .as_str()
+            .expect("code token")
+            .to_owned()
+    }
+
+    /// One signed-in user per role, with the scope each needs: officials and the
+    /// surveyor in sector S1 / park P1, the contact of enterprise `staff.enterprise` there.
     pub async fn staff(&self) -> Staff {
         let admin = self.admin_token().await;
         let sector = self.create_sector(&admin, "S1").await;
         let park = self.create_park(&admin, "P1").await;
+        let enterprise = self
+            .create_enterprise(&admin, "福州第一化工有限公司", &sector, &park)
+            .await;
         let mut tokens = HashMap::new();
         tokens.insert("admin", admin.clone());
         for (name, role, sectors, parks) in [
@@ -301,11 +373,31 @@ impl TestApp {
             self.create_user(&admin, name, role, &sectors, &parks).await;
             tokens.insert(role, self.tokens(name, USER_PASSWORD).await.0);
         }
+        self.create_contact(&admin, "contact1", &enterprise).await;
+        tokens.insert(
+            "enterprise_contact",
+            self.tokens("contact1", USER_PASSWORD).await.0,
+        );
         Staff {
             tokens,
             sector,
             park,
+            enterprise,
         }
+    }
+
+    /// Creates an enterprise contact for `enterprise`.
+    pub async fn create_contact(&self, admin: &str, username: &str, enterprise: &str) -> String {
+        let body = json!({
+            "username": username,
+            "display_name": "企业联系人",
+            "password": USER_PASSWORD,
+            "role": "enterprise_contact",
+            "enterprise_id": enterprise,
+        });
+        let response = self.post("/api/v1/users", Some(admin), body).await;
+        response.assert_status(201);
+        response.body["id"].as_str().expect("user id").to_owned()
     }
 
     /// A direct connection to the app's database, for tests that inspect or tamper.
@@ -330,6 +422,22 @@ pub struct Staff {
     pub tokens: HashMap<&'static str, String>,
     pub sector: String,
     pub park: String,
+    pub enterprise: String,
+}
+
+/// A valid unified social credit code derived from `seed` (same seed, same code).
+pub fn credit_code(seed: &str) -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let digest = sha2::Sha256::digest(seed.as_bytes());
+    let body: String = digest
+        .iter()
+        .take(10)
+        .map(|b| char::from(CHARSET[usize::from(*b) % 31]))
+        .collect();
+    let first17 = format!("9135010{body}");
+    let check =
+        truckpass::domain::enterprise::CreditCode::check_char(&first17).expect("check char");
+    format!("{first17}{check}")
 }
 
 impl Staff {

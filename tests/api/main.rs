@@ -8,8 +8,10 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod codes;
 mod contract;
 mod database;
+mod enterprises;
 mod errors;
 mod org;
 mod roles;

@@ -4,7 +4,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, CONTRACT, Staff, TestApp, USER_PASSWORD, api_test};
+use crate::helpers::{
+    ADMIN_PASSWORD, CONTRACT, Staff, TestApp, USER_PASSWORD, api_test, credit_code,
+};
 
 /// Who may call an operation.
 #[derive(Clone, Copy, Debug)]
@@ -16,11 +18,20 @@ enum Access {
 
 const ADMIN: Access = Access::Only(&["admin"]);
 const OVERSIGHT: Access = Access::Only(&["admin", "regulator"]);
-const ROLES: [&str; 5] = [
+const CODE_KEEPERS: Access = Access::Only(&["admin", "enterprise_contact"]);
+const STAFF: Access = Access::Only(&[
+    "admin",
     "regulator",
     "sector_official",
     "park_official",
     "surveyor",
+]);
+const ROLES: [&str; 6] = [
+    "regulator",
+    "sector_official",
+    "park_official",
+    "surveyor",
+    "enterprise_contact",
     "admin",
 ];
 
@@ -45,6 +56,29 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 200),
         ("delete", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => (ADMIN, 204),
         ("get", "/api/v1/audit" | "/api/v1/audit/verify") => (OVERSIGHT, 200),
+        ("get", "/api/v1/enterprises" | "/api/v1/enterprises/{id}") => (Access::SignedIn, 200),
+        ("get", "/api/v1/enterprises/export.csv" | "/api/v1/enterprises/export.xlsx") => {
+            (Access::SignedIn, 200)
+        }
+        ("post", "/api/v1/enterprises") => (ADMIN, 201),
+        ("post", "/api/v1/enterprises/import") => (ADMIN, 200),
+        ("patch", "/api/v1/enterprises/{id}") => (ADMIN, 200),
+        (
+            "get",
+            "/api/v1/enterprises/{id}/code"
+            | "/api/v1/enterprises/{id}/code.png"
+            | "/api/v1/enterprises/{id}/code.svg"
+            | "/api/v1/enterprises/{id}/poster.png"
+            | "/api/v1/enterprises/{id}/code/scans",
+        ) => (Access::SignedIn, 200),
+        (
+            "post",
+            "/api/v1/enterprises/{id}/code/rotate"
+            | "/api/v1/enterprises/{id}/code/suspend"
+            | "/api/v1/enterprises/{id}/code/resume",
+        ) => (CODE_KEEPERS, 200),
+        ("get", "/api/v1/posters.zip") => (STAFF, 200),
+        ("get", "/r/{token}") => (Access::Public, 200),
         _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
     }
 }
@@ -73,6 +107,7 @@ async fn request(
     let id_for = |kind: &str| match kind {
         "users" => fixture.target_user.clone(),
         "sectors" => fixture.staff.sector.clone(),
+        "enterprises" => fixture.staff.enterprise.clone(),
         _ => fixture.staff.park.clone(),
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
@@ -104,6 +139,27 @@ async fn request(
         ("patch", "/api/v1/sectors/{id}" | "/api/v1/parks/{id}") => {
             Some(json!({ "name": format!("改名{n}") }))
         }
+        ("post", "/api/v1/enterprises") => Some(json!({
+            "name": format!("矩阵{n}化工有限公司"),
+            "credit_code": credit_code(&format!("matrix{n}")),
+            "sector_id": fixture.staff.sector,
+            "park_id": fixture.staff.park,
+        })),
+        ("patch", "/api/v1/enterprises/{id}") => {
+            Some(json!({ "address": format!("矩阵路 {n} 号") }))
+        }
+        ("get", "/api/v1/posters.zip") => {
+            path = format!("/api/v1/posters.zip?ids={}", fixture.staff.enterprise);
+            None
+        }
+        ("get", "/r/{token}") => {
+            let admin = app.admin_token().await;
+            path = format!(
+                "/r/{}",
+                app.code_token(&admin, &fixture.staff.enterprise).await
+            );
+            None
+        }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
             path = format!(
@@ -125,6 +181,25 @@ async fn request(
     (path, body)
 }
 
+/// The roster import takes a file; everything else JSON.
+async fn send(
+    app: &TestApp,
+    method: &str,
+    template: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> crate::helpers::TestResponse {
+    if template == "/api/v1/enterprises/import" {
+        let file = "企业名称,统一社会信用代码\n".as_bytes().to_vec();
+        let path = format!("{path}?dry_run=true");
+        return app
+            .call_raw(method_of(method), &path, token, "text/csv", file)
+            .await;
+    }
+    app.call(method_of(method), path, token, body).await
+}
+
 fn method_of(name: &str) -> Method {
     Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
 }
@@ -143,7 +218,7 @@ api_test! {
         for (method, template) in &operations {
             let (access, success) = expectation(method, template);
             let (path, body) = request(&app, &fixture, method, template).await;
-            let response = app.call(method_of(method), &path, None, body).await;
+            let response = send(&app, method, template, &path, None, body).await;
             let expected = if matches!(access, Access::Public) { success } else { 401 };
             if response.status != expected {
                 failures.push(format!("anonymous {method} {template}: {} (expected {expected})", response.status));
@@ -156,6 +231,7 @@ api_test! {
                 "regulator" => "regulator1",
                 "sector_official" => "sector1",
                 "park_official" => "park1",
+                "enterprise_contact" => "contact1",
                 _ => "surveyor1",
             };
             let password = if role == "admin" { ADMIN_PASSWORD } else { USER_PASSWORD };
@@ -168,7 +244,7 @@ api_test! {
                 };
                 let expected = if allowed { success } else { 403 };
                 let (path, body) = request(&app, &fixture, method, template).await;
-                let response = app.call(method_of(method), &path, Some(&token), body).await;
+                let response = send(&app, method, template, &path, Some(&token), body).await;
                 if response.status != expected {
                     failures.push(format!("{role} {method} {template}: {} (expected {expected}) {}", response.status, response.text));
                 }

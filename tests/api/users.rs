@@ -150,7 +150,7 @@ api_test! {
         });
         let response = app.post("/api/v1/users", Some(&admin), contact).await;
         response.assert_status(422);
-        assert_eq!(response.body["errors"][0]["code"], "role_not_available");
+        assert_eq!(response.body["errors"][0]["code"], "scope_mismatch", "a contact needs an enterprise");
     }
 }
 

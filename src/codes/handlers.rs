@@ -1,0 +1,494 @@
+//! `/api/v1/enterprises/{id}/code*` and `/api/v1/posters.zip`: the code, its QR
+//! images and posters, rotation and suspension, scan counts.
+
+use std::io::Write;
+
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use chrono::{NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Event};
+use crate::auth::caller::Caller;
+use crate::codes::render::{self, Ecc, Poster, QrOptions};
+use crate::codes::{CodeView, EnterpriseCode, scan_day};
+use crate::enterprises::{Enterprise, EnterpriseFilter, Visibility};
+use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::state::AppState;
+
+/// Largest number of posters in one ZIP.
+pub const MAX_POSTERS: usize = 2000;
+
+/// Query of the QR image routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QrQuery {
+    size: Option<u32>,
+    margin: Option<u32>,
+    ecc: Option<Ecc>,
+}
+
+impl TryFrom<QrQuery> for QrOptions {
+    type Error = ApiError;
+
+    fn try_from(query: QrQuery) -> Result<Self, ApiError> {
+        let mut errors = FieldErrors::default();
+        let size = query.size.unwrap_or(QrOptions::DEFAULT.size);
+        if !(QrOptions::MIN_SIZE..=QrOptions::MAX_SIZE).contains(&size) {
+            errors.push(FieldError::new(
+                "size",
+                "out_of_range",
+                format!(
+                    "size 须在 {} 到 {} 像素之间",
+                    QrOptions::MIN_SIZE,
+                    QrOptions::MAX_SIZE
+                ),
+            ));
+        }
+        let margin = query.margin.unwrap_or(QrOptions::DEFAULT.margin);
+        if margin > QrOptions::MAX_MARGIN {
+            errors.push(FieldError::new(
+                "margin",
+                "out_of_range",
+                format!("margin 须在 0 到 {} 之间", QrOptions::MAX_MARGIN),
+            ));
+        }
+        errors.finish()?;
+        Ok(QrOptions {
+            size,
+            margin,
+            ecc: query.ecc.unwrap_or(QrOptions::DEFAULT.ecc),
+        })
+    }
+}
+
+/// The enterprise (visible to the caller) and its current code.
+async fn visible_code(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+) -> Result<(Enterprise, EnterpriseCode), ApiError> {
+    let visibility = Visibility::of(caller);
+    state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let code = EnterpriseCode::current(conn, &enterprise.id)?;
+            Ok((enterprise, code))
+        })
+        .await
+}
+
+/// A `Content-Disposition` value with an ASCII fallback and the Chinese file name.
+pub fn disposition(kind: &str, fallback: &str, name: &str) -> String {
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// `GET /api/v1/enterprises/{id}/code`.
+pub async fn find_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<CodeView>, ApiError> {
+    let (_, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    Ok(web::Json(code.view(&state.settings.public_base_url())))
+}
+
+/// `GET /api/v1/enterprises/{id}/code.png`.
+pub async fn code_png(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<QrQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let options = QrOptions::try_from(query.into_inner())?;
+    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    let url = code.url(&state.settings.public_base_url());
+    let png = web::block(move || render::qr_png(&url, options))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/png"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition(
+                "inline",
+                "qr.png",
+                &format!("{}-二维码.png", enterprise.name),
+            ),
+        ))
+        .body(png))
+}
+
+/// `GET /api/v1/enterprises/{id}/code.svg`.
+pub async fn code_svg(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<QrQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let options = QrOptions::try_from(query.into_inner())?;
+    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    let svg = render::qr_svg(&code.url(&state.settings.public_base_url()), options)
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition(
+                "inline",
+                "qr.svg",
+                &format!("{}-二维码.svg", enterprise.name),
+            ),
+        ))
+        .body(svg))
+}
+
+/// `GET /api/v1/enterprises/{id}/poster.png`: A4 at 300 dpi.
+pub async fn poster_png(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    let url = code.url(&state.settings.public_base_url());
+    let zone = state.settings.zone_name.clone();
+    let name = enterprise.name.clone();
+    let png = web::block(move || {
+        render::poster_png(&Poster {
+            zone_name: &zone,
+            enterprise_name: &name,
+            url: &url,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/png"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition(
+                "inline",
+                "poster.png",
+                &format!("{}-海报.png", enterprise.name),
+            ),
+        ))
+        .body(png))
+}
+
+/// Which change to make to a code.
+#[derive(Clone, Copy)]
+enum CodeChange {
+    Rotate,
+    Suspend,
+    Resume,
+}
+
+async fn change_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    change: CodeChange,
+) -> Result<web::Json<CodeView>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let code = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let (code, action) = match change {
+                CodeChange::Rotate => {
+                    (EnterpriseCode::rotate(conn, &enterprise.id)?, "code.rotate")
+                }
+                CodeChange::Suspend => (
+                    EnterpriseCode::set_suspended(conn, &enterprise.id, true)?,
+                    "code.suspend",
+                ),
+                CodeChange::Resume => (
+                    EnterpriseCode::set_suspended(conn, &enterprise.id, false)?,
+                    "code.resume",
+                ),
+            };
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success(action, "enterprise", &enterprise.id),
+            )?;
+            Ok(code)
+        })
+        .await?;
+    Ok(web::Json(code.view(&state.settings.public_base_url())))
+}
+
+/// `POST /api/v1/enterprises/{id}/code/rotate`: the old poster stops working (410).
+pub async fn rotate_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<CodeView>, ApiError> {
+    change_code(state, caller, id.into_inner(), CodeChange::Rotate).await
+}
+
+/// `POST /api/v1/enterprises/{id}/code/suspend`.
+pub async fn suspend_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<CodeView>, ApiError> {
+    change_code(state, caller, id.into_inner(), CodeChange::Suspend).await
+}
+
+/// `POST /api/v1/enterprises/{id}/code/resume`.
+pub async fn resume_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<CodeView>, ApiError> {
+    change_code(state, caller, id.into_inner(), CodeChange::Resume).await
+}
+
+/// Query of the scan statistics.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScansQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// Page opens of one day.
+#[derive(Debug, Serialize)]
+pub struct DayScans {
+    day: String,
+    scans: i64,
+}
+
+/// Scan statistics of an enterprise's codes.
+#[derive(Debug, Serialize)]
+pub struct ScanReport {
+    from: String,
+    to: String,
+    total: i64,
+    days: Vec<DayScans>,
+}
+
+/// `GET /api/v1/enterprises/{id}/code/scans?from=&to=`: page opens per day (zone
+/// time), 30 days up to today by default, at most 366 days.
+pub async fn code_scans(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<ScansQuery>,
+) -> Result<web::Json<ScanReport>, ApiError> {
+    let today = scan_day(Utc::now());
+    let to = query
+        .to
+        .map_or(today, |day| day.format("%Y-%m-%d").to_string());
+    let to_date = NaiveDate::parse_from_str(&to, "%Y-%m-%d").map_err(ApiError::internal)?;
+    let from_date = query.from.unwrap_or(to_date - TimeDelta::days(29));
+    if from_date > to_date || (to_date - from_date).num_days() > 366 {
+        return Err(
+            FieldError::new("from", "invalid_range", "起止日期须先后有序，且不超过一年").into(),
+        );
+    }
+    let from = from_date.format("%Y-%m-%d").to_string();
+    let visibility = Visibility::of(&caller);
+    let (range_from, range_to) = (from.clone(), to.clone());
+    let days = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            EnterpriseCode::scans(conn, &enterprise.id, &range_from, &range_to)
+        })
+        .await?;
+    let total = days.iter().map(|(_, scans)| scans).sum();
+    let days = days
+        .into_iter()
+        .map(|(day, scans)| DayScans { day, scans })
+        .collect();
+    Ok(web::Json(ScanReport {
+        from,
+        to,
+        total,
+        days,
+    }))
+}
+
+/// Query of the poster bundle.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostersQuery {
+    park_id: Option<String>,
+    sector_id: Option<String>,
+    /// Comma-separated enterprise ids.
+    ids: Option<String>,
+}
+
+/// Sends bytes written by the ZIP writer to the response in chunks.
+struct ChannelWriter {
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    const CHUNK: usize = 256 * 1024;
+
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= Self::CHUNK {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            Ok(())
+        } else {
+            self.send()
+        }
+    }
+}
+
+/// `GET /api/v1/posters.zip?park_id=&sector_id=&ids=`: the posters of every visible
+/// enterprise matching the filter, one PNG each, streamed as they are drawn.
+pub async fn posters_zip(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PostersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let ids = query.ids.map(|ids| {
+        ids.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    let filter = EnterpriseFilter {
+        park_id: query.park_id,
+        sector_id: query.sector_id,
+        ids,
+        ..EnterpriseFilter::default()
+    };
+    let visibility = Visibility::of(&caller);
+    let base = state.settings.public_base_url();
+    let posters = state
+        .db
+        .read(move |conn| {
+            let enterprises =
+                Enterprise::list(conn, &visibility, &filter, None, MAX_POSTERS as i64 + 1)?;
+            if enterprises.len() > MAX_POSTERS {
+                return Err(ApiError::field(
+                    "ids",
+                    "too_many_posters",
+                    format!("一次最多打包 {MAX_POSTERS} 张海报，请按园区或行业分批下载"),
+                ));
+            }
+            let ids: Vec<String> = enterprises.iter().map(|e| e.id.clone()).collect();
+            let codes = EnterpriseCode::current_of(conn, &ids)?;
+            Ok(enterprises
+                .into_iter()
+                .filter_map(|e| {
+                    codes
+                        .get(&e.id)
+                        .map(|code| (e.name.clone(), e.credit_code.clone(), code.url(&base)))
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    if posters.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let zone = state.settings.zone_name.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let error_sender = sender.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        if let Err(error) = write_posters(&zone, &posters, sender) {
+            tracing::warn!(%error, "poster bundle aborted");
+            let _ = error_sender.blocking_send(Err(std::io::Error::other("poster bundle aborted")));
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/zip"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition("attachment", "posters.zip", "企业码海报.zip"),
+        ))
+        .streaming(stream))
+}
+
+/// Draws posters on two threads, in batches, and writes them in order into a ZIP
+/// (stored, not deflated: PNGs are compressed already).
+fn write_posters(
+    zone: &str,
+    posters: &[(String, String, String)],
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> anyhow::Result<()> {
+    let writer = ChannelWriter {
+        sender,
+        buffer: Vec::with_capacity(ChannelWriter::CHUNK),
+    };
+    let mut zip = zip::ZipWriter::new_stream(writer);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(1, 4);
+    for batch in posters.chunks(threads * 2) {
+        let rendered: Vec<Result<Vec<u8>, render::RenderError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(batch.len().div_ceil(threads))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(name, _, url)| {
+                                render::poster_png(&Poster {
+                                    zone_name: zone,
+                                    enterprise_name: name,
+                                    url,
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|handle| handle.join().unwrap_or_else(|_| vec![]))
+                .collect()
+        });
+        if rendered.len() != batch.len() {
+            anyhow::bail!("a poster thread failed");
+        }
+        for ((name, credit_code, _), png) in batch.iter().zip(rendered) {
+            zip.start_file(format!("{credit_code}-{name}.png"), options)?;
+            zip.write_all(&png?)?;
+        }
+    }
+    let mut writer = zip.finish()?.into_inner();
+    writer.flush()?;
+    Ok(())
+}

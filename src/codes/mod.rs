@@ -1,0 +1,202 @@
+//! Enterprise codes (一企一码): the random token behind each poster, its lifecycle
+//! (rotate, suspend, resume), daily scan counts, QR images and posters.
+
+pub mod handlers;
+pub mod render;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use data_encoding::BASE32_NOPAD;
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::db::schema::{code_scans, enterprise_codes, enterprises};
+use crate::db::{DbConnection, new_id, now};
+use crate::enterprises::Enterprise;
+use crate::error::ApiError;
+
+/// A code as stored.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = enterprise_codes)]
+pub struct EnterpriseCode {
+    /// Id (never shown on posters).
+    pub id: String,
+    /// Owner.
+    pub enterprise_id: String,
+    /// 128 random bits, base32 without padding: the only thing the QR carries.
+    pub token: String,
+    /// While suspended the page says registrations are paused.
+    pub suspended: bool,
+    /// Issued.
+    pub created_at: NaiveDateTime,
+    /// Set when replaced by rotation; the poster then answers 410.
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+/// A code as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeView {
+    /// The token.
+    pub token: String,
+    /// What the QR code encodes.
+    pub url: String,
+    /// Paused.
+    pub suspended: bool,
+    /// Issued (UTC).
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl EnterpriseCode {
+    /// The URL printed in the QR code.
+    pub fn url(&self, public_base_url: &str) -> String {
+        format!("{public_base_url}/r/{}", self.token)
+    }
+
+    /// For the API.
+    pub fn view(&self, public_base_url: &str) -> CodeView {
+        CodeView {
+            token: self.token.clone(),
+            url: self.url(public_base_url),
+            suspended: self.suspended,
+            created_at: self.created_at.and_utc(),
+        }
+    }
+
+    /// Issues a new current code for an enterprise.
+    pub fn issue(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+        suspended: bool,
+    ) -> Result<EnterpriseCode, ApiError> {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let id = new_id();
+        diesel::insert_into(enterprise_codes::table)
+            .values((
+                enterprise_codes::id.eq(&id),
+                enterprise_codes::enterprise_id.eq(enterprise_id),
+                enterprise_codes::token.eq(BASE32_NOPAD.encode(&bytes)),
+                enterprise_codes::suspended.eq(suspended),
+                enterprise_codes::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(enterprise_codes::table
+            .find(&id)
+            .select(EnterpriseCode::as_select())
+            .first(conn)?)
+    }
+
+    /// The enterprise's current (not retired) code.
+    pub fn current(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+    ) -> Result<EnterpriseCode, ApiError> {
+        Ok(enterprise_codes::table
+            .filter(enterprise_codes::enterprise_id.eq(enterprise_id))
+            .filter(enterprise_codes::retired_at.is_null())
+            .select(EnterpriseCode::as_select())
+            .first(conn)?)
+    }
+
+    /// Current codes of several enterprises, keyed by enterprise id.
+    pub fn current_of(
+        conn: &mut DbConnection,
+        enterprise_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, EnterpriseCode>, ApiError> {
+        Ok(enterprise_codes::table
+            .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
+            .filter(enterprise_codes::retired_at.is_null())
+            .select(EnterpriseCode::as_select())
+            .load::<EnterpriseCode>(conn)?
+            .into_iter()
+            .map(|code| (code.enterprise_id.clone(), code))
+            .collect())
+    }
+
+    /// Retires the current code and issues a new one in the same state.
+    pub fn rotate(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+    ) -> Result<EnterpriseCode, ApiError> {
+        let current = Self::current(conn, enterprise_id)?;
+        diesel::update(enterprise_codes::table.find(&current.id))
+            .set(enterprise_codes::retired_at.eq(now()))
+            .execute(conn)?;
+        Self::issue(conn, enterprise_id, current.suspended)
+    }
+
+    /// Pauses or resumes registrations through the current code.
+    pub fn set_suspended(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+        suspended: bool,
+    ) -> Result<EnterpriseCode, ApiError> {
+        let current = Self::current(conn, enterprise_id)?;
+        diesel::update(enterprise_codes::table.find(&current.id))
+            .set(enterprise_codes::suspended.eq(suspended))
+            .execute(conn)?;
+        Self::current(conn, enterprise_id)
+    }
+
+    /// A code and its enterprise by token (any state), for the public page.
+    pub fn by_token(
+        conn: &mut DbConnection,
+        token: &str,
+    ) -> Result<Option<(EnterpriseCode, Enterprise)>, ApiError> {
+        Ok(enterprise_codes::table
+            .inner_join(enterprises::table)
+            .filter(enterprise_codes::token.eq(token))
+            .select((EnterpriseCode::as_select(), Enterprise::as_select()))
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Counts one page open today (zone time, UTC+8).
+    pub fn record_scan(conn: &mut DbConnection, code_id: &str) -> Result<(), ApiError> {
+        let day = scan_day(Utc::now());
+        // An upsert: the same statement on both backends, only the placeholders differ.
+        let sql = "INSERT INTO code_scans (code_id, day, scans) VALUES ({1}, {2}, 1) \
+                   ON CONFLICT (code_id, day) DO UPDATE SET scans = code_scans.scans + 1";
+        let sql = match conn {
+            DbConnection::Postgresql(_) => sql.replace("{1}", "$1").replace("{2}", "$2"),
+            DbConnection::Sqlite(_) => sql.replace("{1}", "?").replace("{2}", "?"),
+        };
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(code_id)
+            .bind::<diesel::sql_types::Text, _>(day)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Page opens per day for all codes an enterprise has had, between two days.
+    pub fn scans(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, i64)>, ApiError> {
+        let rows: Vec<(String, i64)> = code_scans::table
+            .inner_join(enterprise_codes::table)
+            .filter(enterprise_codes::enterprise_id.eq(enterprise_id))
+            .filter(code_scans::day.ge(from))
+            .filter(code_scans::day.le(to))
+            .select((code_scans::day, code_scans::scans))
+            .order(code_scans::day.asc())
+            .load(conn)?;
+        let mut days: Vec<(String, i64)> = Vec::new();
+        for (day, count) in rows {
+            match days.last_mut() {
+                Some((last, total)) if *last == day => *total += count,
+                _ => days.push((day, count)),
+            }
+        }
+        Ok(days)
+    }
+}
+
+/// The zone's calendar day (China Standard Time) of an instant, as `YYYY-MM-DD`.
+pub fn scan_day(at: chrono::DateTime<Utc>) -> String {
+    (at.naive_utc() + TimeDelta::hours(8))
+        .format("%Y-%m-%d")
+        .to_string()
+}

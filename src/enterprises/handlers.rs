@@ -1,0 +1,447 @@
+//! `/api/v1/enterprises`: the roster, scoped to the caller, with import and export.
+
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::audit::{self, Event};
+use crate::auth::caller::Caller;
+use crate::codes::handlers::disposition;
+use crate::db::DbConnection;
+use crate::domain::enterprise::{
+    Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address,
+};
+use crate::enterprises::import::{self, ImportOptions, ImportReport};
+use crate::enterprises::roster::{self, ExportRow};
+use crate::enterprises::{
+    Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise, Visibility,
+};
+use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::org::{OrgKind, OrgUnit};
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+/// Largest roster file accepted.
+pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
+
+/// Filters shared by the list and the exports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterQuery {
+    sector_id: Option<String>,
+    park_id: Option<String>,
+    status: Option<EnterpriseStatus>,
+    key_enterprise: Option<bool>,
+    q: Option<String>,
+}
+
+impl From<FilterQuery> for EnterpriseFilter {
+    fn from(query: FilterQuery) -> Self {
+        Self {
+            sector_id: query.sector_id,
+            park_id: query.park_id,
+            status: query.status,
+            key_enterprise: query.key_enterprise,
+            q: query
+                .q
+                .map(|q| q.trim().to_owned())
+                .filter(|q| !q.is_empty()),
+            ids: None,
+        }
+    }
+}
+
+/// Query of the list: the filters plus paging. (Not `#[serde(flatten)]`: query
+/// strings lose their types through it.)
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    sector_id: Option<String>,
+    park_id: Option<String>,
+    status: Option<EnterpriseStatus>,
+    key_enterprise: Option<bool>,
+    q: Option<String>,
+}
+
+/// Body of a create.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+    credit_code: String,
+    sector_id: String,
+    park_id: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    key_enterprise: bool,
+    status: Option<EnterpriseStatus>,
+    longitude: Option<f64>,
+    latitude: Option<f64>,
+}
+
+/// Body of an update; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    name: Option<String>,
+    sector_id: Option<String>,
+    park_id: Option<String>,
+    address: Option<String>,
+    key_enterprise: Option<bool>,
+    status: Option<EnterpriseStatus>,
+    longitude: Option<f64>,
+    latitude: Option<f64>,
+}
+
+/// Query of the import.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    partial: bool,
+}
+
+/// Checks that sector and park ids name existing units.
+fn check_units(
+    conn: &mut DbConnection,
+    sector_id: Option<&str>,
+    park_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::default();
+    for (kind, id, field) in [
+        (OrgKind::Sector, sector_id, "sector_id"),
+        (OrgKind::Park, park_id, "park_id"),
+    ] {
+        if let Some(id) = id
+            && OrgUnit::find(conn, kind, id).is_err()
+        {
+            errors.push(FieldError::new(
+                field,
+                "unknown_org_unit",
+                format!("{}不存在", kind.label()),
+            ));
+        }
+    }
+    errors.finish()
+}
+
+/// `GET /api/v1/enterprises`.
+pub async fn list_enterprises(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Page<EnterpriseView>>, ApiError> {
+    let ListQuery {
+        limit,
+        cursor,
+        sector_id,
+        park_id,
+        status,
+        key_enterprise,
+        q,
+    } = query.into_inner();
+    let page = PageRequest::parse(limit, cursor.as_deref())?;
+    let filter = EnterpriseFilter::from(FilterQuery {
+        sector_id,
+        park_id,
+        status,
+        key_enterprise,
+        q,
+    });
+    let visibility = Visibility::of(&caller);
+    let fetch = page.clone();
+    let views = state
+        .db
+        .read(move |conn| {
+            let rows = Enterprise::list(
+                conn,
+                &visibility,
+                &filter,
+                fetch.after.as_deref(),
+                fetch.fetch(),
+            )?;
+            Enterprise::views(conn, rows)
+        })
+        .await?;
+    Ok(web::Json(page.page(views, |e| e.id.clone())))
+}
+
+/// `GET /api/v1/enterprises/{id}`.
+pub async fn find_enterprise(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<EnterpriseView>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let view = state
+        .db
+        .read(move |conn| {
+            let row = Enterprise::find(conn, &visibility, &id)?;
+            Enterprise::view(conn, row)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// `POST /api/v1/enterprises`: adds an enterprise and issues its code.
+pub async fn create_enterprise(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let name = errors.check(EnterpriseName::parse(&body.name));
+    let credit_code = errors.check(CreditCode::parse(&body.credit_code));
+    let address = errors.check(parse_address(&body.address));
+    let coordinates = errors.check(Coordinates::parse(body.longitude, body.latitude));
+    let (Some(name), Some(credit_code), Some(address), Some(coordinates)) =
+        (name, credit_code, address, coordinates)
+    else {
+        return Err(errors.into_error());
+    };
+    let new = NewEnterprise {
+        name,
+        credit_code,
+        sector_id: body.sector_id,
+        park_id: body.park_id,
+        address,
+        key_enterprise: body.key_enterprise,
+        status: body.status.unwrap_or(EnterpriseStatus::Operating),
+        coordinates,
+    };
+    let view = state
+        .db
+        .write(move |conn| {
+            check_units(conn, Some(&new.sector_id), Some(&new.park_id))?;
+            let enterprise = Enterprise::create(conn, &new)?;
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success("enterprise.create", "enterprise", &enterprise.id),
+            )?;
+            Enterprise::view(conn, enterprise)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `PATCH /api/v1/enterprises/{id}`: details and status (在营/停产/关闭).
+pub async fn update_enterprise(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<UpdateBody>,
+) -> Result<web::Json<EnterpriseView>, ApiError> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let name = body
+        .name
+        .as_deref()
+        .map(|raw| errors.check(EnterpriseName::parse(raw)));
+    let address = body
+        .address
+        .as_deref()
+        .map(|raw| errors.check(parse_address(raw)));
+    let coordinates = if body.longitude.is_some() || body.latitude.is_some() {
+        Some(errors.check(Coordinates::parse(body.longitude, body.latitude)))
+    } else {
+        None
+    };
+    errors.finish()?;
+    let changes = EnterpriseChanges {
+        name: name.flatten(),
+        sector_id: body.sector_id,
+        park_id: body.park_id,
+        address: address.flatten(),
+        key_enterprise: body.key_enterprise,
+        status: body.status,
+        coordinates: coordinates.flatten(),
+    };
+    let visibility = Visibility::of(&caller);
+    let view = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            check_units(
+                conn,
+                changes.sector_id.as_deref(),
+                changes.park_id.as_deref(),
+            )?;
+            let enterprise = Enterprise::update(conn, &enterprise.id, &changes)?;
+            let event = Event::success("enterprise.update", "enterprise", &enterprise.id)
+                .with_details(
+                    serde_json::json!({ "status": changes.status.map(EnterpriseStatus::as_str) }),
+                );
+            audit::append(conn, &caller.actor(), event)?;
+            Enterprise::view(conn, enterprise)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// `POST /api/v1/enterprises/import?dry_run=&partial=`: the body is the CSV or XLSX
+/// file itself. Nothing is written when any row is bad, unless `partial=true`.
+pub async fn import_enterprises(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    mut payload: web::Payload,
+) -> Result<web::Json<ImportReport>, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let accepted = [
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/octet-stream",
+    ];
+    if !accepted.iter().any(|t| content_type.starts_with(t)) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请上传 CSV 或 XLSX 文件（Content-Type: text/csv 或 XLSX）",
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "上传中断，请重试"))?;
+        if body.len() + chunk.len() > IMPORT_LIMIT {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("文件不能超过 {} MB", IMPORT_LIMIT / 1024 / 1024),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let options = ImportOptions {
+        dry_run: query.dry_run,
+        partial: query.partial,
+    };
+    let rows = web::block(move || roster::read(&body))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|error| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                error.code(),
+                error.message(),
+            )
+        })?;
+    let actor = caller.actor();
+    let report = state
+        .db
+        .write(move |conn| import::run(conn, &actor, rows, options))
+        .await?;
+    Ok(web::Json(report))
+}
+
+/// Every visible enterprise matching the filter, for exports.
+async fn export_rows(
+    state: &AppState,
+    caller: &Caller,
+    filter: EnterpriseFilter,
+) -> Result<Vec<ExportRow>, ApiError> {
+    let visibility = Visibility::of(caller);
+    state
+        .db
+        .read(move |conn| {
+            let rows = Enterprise::list(conn, &visibility, &filter, None, i64::MAX)?;
+            Ok(Enterprise::views(conn, rows)?
+                .into_iter()
+                .map(|e| ExportRow {
+                    status: EnterpriseStatus::parse(&e.status)
+                        .map_or(e.status.clone(), |s| s.label().to_owned()),
+                    name: e.name,
+                    credit_code: e.credit_code,
+                    sector: e.sector_name,
+                    park: e.park_name,
+                    address: e.address,
+                    key_enterprise: e.key_enterprise,
+                    longitude: e.longitude,
+                    latitude: e.latitude,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// `GET /api/v1/enterprises/export.csv`: UTF-8 with BOM, Chinese headers; the same
+/// columns the import reads.
+pub async fn export_enterprises_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<FilterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = export_rows(&state, &caller, query.into_inner().into()).await?;
+    audit_export(&state, &caller, "csv", rows.len()).await?;
+    let chunks: Vec<Result<Bytes, std::convert::Infallible>> = rows
+        .chunks(1000)
+        .enumerate()
+        .map(|(index, chunk)| Ok(Bytes::from(roster::write_csv(chunk, index == 0))))
+        .collect();
+    let chunks = if chunks.is_empty() {
+        vec![Ok(Bytes::from(roster::write_csv(&[], true)))]
+    } else {
+        chunks
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition("attachment", "enterprises.csv", "企业名录.csv"),
+        ))
+        .streaming(futures_util::stream::iter(chunks)))
+}
+
+/// `GET /api/v1/enterprises/export.xlsx`.
+pub async fn export_enterprises_xlsx(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<FilterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = export_rows(&state, &caller, query.into_inner().into()).await?;
+    audit_export(&state, &caller, "xlsx", rows.len()).await?;
+    let bytes = web::block(move || roster::write_xlsx(&rows))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e.message())))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            CONTENT_TYPE,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            disposition("attachment", "enterprises.xlsx", "企业名录.xlsx"),
+        ))
+        .body(bytes))
+}
+
+async fn audit_export(
+    state: &AppState,
+    caller: &Caller,
+    format: &'static str,
+    rows: usize,
+) -> Result<(), ApiError> {
+    let actor = caller.actor();
+    state
+        .db
+        .write(move |conn| {
+            let event = Event::success("enterprise.export", "enterprise", "roster")
+                .with_details(serde_json::json!({ "format": format, "rows": rows }));
+            audit::append(conn, &actor, event).map(drop)
+        })
+        .await
+}

@@ -1,0 +1,413 @@
+//! The enterprise roster: the `Enterprise` model, who may see which enterprise, and
+//! its queries. Every query takes the caller's [`Visibility`], so a forgotten check
+//! cannot leak a row: an enterprise outside it is simply not found.
+
+pub mod handlers;
+pub mod import;
+pub mod roster;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::auth::caller::Caller;
+use crate::codes::EnterpriseCode;
+use crate::db::schema::{enterprises, org_units};
+use crate::db::{DbConnection, MultiBackend, new_id, now};
+use crate::domain::account::Role;
+use crate::domain::enterprise::{Coordinates, CreditCode, EnterpriseName, EnterpriseStatus};
+use crate::error::ApiError;
+
+/// Which enterprises a caller may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Admins and the zone command.
+    All,
+    /// Sector officials and sector survey teams.
+    Sectors(Vec<String>),
+    /// Park officials and park survey teams.
+    Parks(Vec<String>),
+    /// An enterprise contact: their own enterprise.
+    Enterprise(String),
+}
+
+impl Visibility {
+    /// The caller's view of the roster.
+    pub fn of(caller: &Caller) -> Self {
+        let scope = &caller.scope;
+        match caller.role {
+            Role::Admin | Role::Regulator => Visibility::All,
+            Role::SectorOfficial => Visibility::Sectors(scope.sector_ids.clone()),
+            Role::ParkOfficial => Visibility::Parks(scope.park_ids.clone()),
+            Role::Surveyor if !scope.sector_ids.is_empty() => {
+                Visibility::Sectors(scope.sector_ids.clone())
+            }
+            Role::Surveyor => Visibility::Parks(scope.park_ids.clone()),
+            Role::EnterpriseContact => {
+                Visibility::Enterprise(scope.enterprise_id.clone().unwrap_or_default())
+            }
+        }
+    }
+
+    /// Restricts a query of enterprises to what is visible.
+    pub fn apply<'a>(
+        &self,
+        query: enterprises::BoxedQuery<'a, MultiBackend>,
+    ) -> enterprises::BoxedQuery<'a, MultiBackend> {
+        match self {
+            Visibility::All => query,
+            Visibility::Sectors(ids) => query.filter(enterprises::sector_id.eq_any(ids.clone())),
+            Visibility::Parks(ids) => query.filter(enterprises::park_id.eq_any(ids.clone())),
+            Visibility::Enterprise(id) => query.filter(enterprises::id.eq(id.clone())),
+        }
+    }
+}
+
+/// A stored enterprise.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = enterprises)]
+pub struct Enterprise {
+    /// Id.
+    pub id: String,
+    /// Registered Chinese name.
+    pub name: String,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Sector (行业).
+    pub sector_id: String,
+    /// Park (园区).
+    pub park_id: String,
+    /// Address.
+    pub address: String,
+    /// Key enterprise (重点企业).
+    pub key_enterprise: bool,
+    /// `operating`, `suspended` or `closed`.
+    pub status: String,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A validated enterprise to create, or the full new state of one to update.
+#[derive(Clone, Debug)]
+pub struct NewEnterprise {
+    /// Name.
+    pub name: EnterpriseName,
+    /// Credit code.
+    pub credit_code: CreditCode,
+    /// Sector id (checked to exist).
+    pub sector_id: String,
+    /// Park id (checked to exist).
+    pub park_id: String,
+    /// Address.
+    pub address: String,
+    /// Key enterprise flag.
+    pub key_enterprise: bool,
+    /// Status.
+    pub status: EnterpriseStatus,
+    /// Map position.
+    pub coordinates: Option<Coordinates>,
+}
+
+/// Validated changes; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct EnterpriseChanges {
+    /// New name.
+    pub name: Option<EnterpriseName>,
+    /// New sector.
+    pub sector_id: Option<String>,
+    /// New park.
+    pub park_id: Option<String>,
+    /// New address.
+    pub address: Option<String>,
+    /// New key flag.
+    pub key_enterprise: Option<bool>,
+    /// New status.
+    pub status: Option<EnterpriseStatus>,
+    /// New position (`Some(None)` clears it).
+    pub coordinates: Option<Option<Coordinates>>,
+}
+
+impl EnterpriseChanges {
+    /// The changes that turn `current` into `new` (what an import row asks for).
+    pub fn between(current: &Enterprise, new: &NewEnterprise) -> Self {
+        let coordinates = new.coordinates.map(|c| (c.longitude, c.latitude));
+        let differs = |a: Option<f64>, b: Option<f64>| a != b;
+        Self {
+            name: (current.name != new.name.as_str()).then(|| new.name.clone()),
+            sector_id: (current.sector_id != new.sector_id).then(|| new.sector_id.clone()),
+            park_id: (current.park_id != new.park_id).then(|| new.park_id.clone()),
+            address: (current.address != new.address).then(|| new.address.clone()),
+            key_enterprise: (current.key_enterprise != new.key_enterprise)
+                .then_some(new.key_enterprise),
+            status: (current.status != new.status.as_str()).then_some(new.status),
+            coordinates: (differs(current.longitude, coordinates.map(|c| c.0))
+                || differs(current.latitude, coordinates.map(|c| c.1)))
+            .then_some(new.coordinates),
+        }
+    }
+
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.sector_id.is_none()
+            && self.park_id.is_none()
+            && self.address.is_none()
+            && self.key_enterprise.is_none()
+            && self.status.is_none()
+            && self.coordinates.is_none()
+    }
+}
+
+/// An enterprise as the API shows it, with its sector's and park's names.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnterpriseView {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Credit code.
+    pub credit_code: String,
+    /// Sector id.
+    pub sector_id: String,
+    /// Sector name.
+    pub sector_name: String,
+    /// Park id.
+    pub park_id: String,
+    /// Park name.
+    pub park_name: String,
+    /// Address.
+    pub address: String,
+    /// Key enterprise.
+    pub key_enterprise: bool,
+    /// Status.
+    pub status: String,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Created (UTC).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last changed (UTC).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// List filters.
+#[derive(Clone, Debug, Default)]
+pub struct EnterpriseFilter {
+    /// In this sector.
+    pub sector_id: Option<String>,
+    /// In this park.
+    pub park_id: Option<String>,
+    /// With this status.
+    pub status: Option<EnterpriseStatus>,
+    /// Key enterprises only (or only others).
+    pub key_enterprise: Option<bool>,
+    /// Part of the name or credit code.
+    pub q: Option<String>,
+    /// Only these ids.
+    pub ids: Option<Vec<String>>,
+}
+
+fn like_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+impl Enterprise {
+    /// A visible enterprise by id; anything else is 404.
+    pub fn find(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        id: &str,
+    ) -> Result<Enterprise, ApiError> {
+        let query = enterprises::table
+            .filter(enterprises::id.eq(id.to_owned()))
+            .into_boxed();
+        Ok(visibility
+            .apply(query)
+            .select(Enterprise::as_select())
+            .first(conn)?)
+    }
+
+    /// By credit code, regardless of visibility (imports and uniqueness).
+    pub fn find_by_credit_code(
+        conn: &mut DbConnection,
+        code: &CreditCode,
+    ) -> Result<Option<Enterprise>, ApiError> {
+        Ok(enterprises::table
+            .filter(enterprises::credit_code.eq(code.as_str()))
+            .select(Enterprise::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Visible enterprises matching the filter, in creation order after `after`.
+    pub fn list(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &EnterpriseFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Enterprise>, ApiError> {
+        let mut query = visibility.apply(enterprises::table.into_boxed());
+        if let Some(sector_id) = &filter.sector_id {
+            query = query.filter(enterprises::sector_id.eq(sector_id.clone()));
+        }
+        if let Some(park_id) = &filter.park_id {
+            query = query.filter(enterprises::park_id.eq(park_id.clone()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(enterprises::status.eq(status.as_str()));
+        }
+        if let Some(key) = filter.key_enterprise {
+            query = query.filter(enterprises::key_enterprise.eq(key));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = like_pattern(q);
+            query = query.filter(
+                enterprises::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(enterprises::credit_code
+                        .like(pattern.to_uppercase())
+                        .escape('\\')),
+            );
+        }
+        if let Some(ids) = &filter.ids {
+            query = query.filter(enterprises::id.eq_any(ids.clone()));
+        }
+        if let Some(after) = after {
+            query = query.filter(enterprises::id.gt(after.to_owned()));
+        }
+        Ok(query
+            .order(enterprises::id.asc())
+            .limit(limit)
+            .select(Enterprise::as_select())
+            .load(conn)?)
+    }
+
+    /// Adds sector and park names for the API.
+    pub fn views(
+        conn: &mut DbConnection,
+        rows: Vec<Enterprise>,
+    ) -> Result<Vec<EnterpriseView>, ApiError> {
+        let unit_ids: Vec<&str> = rows
+            .iter()
+            .flat_map(|e| [e.sector_id.as_str(), e.park_id.as_str()])
+            .collect();
+        let names: std::collections::HashMap<String, String> = org_units::table
+            .filter(org_units::id.eq_any(unit_ids))
+            .select((org_units::id, org_units::name))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
+        let name_of = |id: &str| names.get(id).cloned().unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|e| EnterpriseView {
+                sector_name: name_of(&e.sector_id),
+                park_name: name_of(&e.park_id),
+                id: e.id,
+                name: e.name,
+                credit_code: e.credit_code,
+                sector_id: e.sector_id,
+                park_id: e.park_id,
+                address: e.address,
+                key_enterprise: e.key_enterprise,
+                status: e.status,
+                longitude: e.longitude,
+                latitude: e.latitude,
+                created_at: e.created_at.and_utc(),
+                updated_at: e.updated_at.and_utc(),
+            })
+            .collect())
+    }
+
+    /// One enterprise for the API.
+    pub fn view(conn: &mut DbConnection, row: Enterprise) -> Result<EnterpriseView, ApiError> {
+        Self::views(conn, vec![row])?
+            .pop()
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// Creates an enterprise with its first code; the credit code must be new.
+    pub fn create(conn: &mut DbConnection, new: &NewEnterprise) -> Result<Enterprise, ApiError> {
+        if Self::find_by_credit_code(conn, &new.credit_code)?.is_some() {
+            return Err(ApiError::conflict(
+                "credit_code_taken",
+                "该统一社会信用代码的企业已在名录中",
+            ));
+        }
+        let id = new_id();
+        let at = now();
+        diesel::insert_into(enterprises::table)
+            .values((
+                enterprises::id.eq(&id),
+                enterprises::name.eq(new.name.as_str()),
+                enterprises::credit_code.eq(new.credit_code.as_str()),
+                enterprises::sector_id.eq(&new.sector_id),
+                enterprises::park_id.eq(&new.park_id),
+                enterprises::address.eq(&new.address),
+                enterprises::key_enterprise.eq(new.key_enterprise),
+                enterprises::status.eq(new.status.as_str()),
+                enterprises::longitude.eq(new.coordinates.map(|c| c.longitude)),
+                enterprises::latitude.eq(new.coordinates.map(|c| c.latitude)),
+                enterprises::created_at.eq(at),
+                enterprises::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        EnterpriseCode::issue(conn, &id, false)?;
+        Self::find(conn, &Visibility::All, &id)
+    }
+
+    /// Applies changes to an enterprise.
+    pub fn update(
+        conn: &mut DbConnection,
+        id: &str,
+        changes: &EnterpriseChanges,
+    ) -> Result<Enterprise, ApiError> {
+        let coordinates = changes
+            .coordinates
+            .map(|c| (c.map(|c| c.longitude), c.map(|c| c.latitude)));
+        diesel::update(enterprises::table.find(id))
+            .set((
+                changes
+                    .name
+                    .as_ref()
+                    .map(|name| enterprises::name.eq(name.as_str().to_owned())),
+                changes
+                    .sector_id
+                    .as_ref()
+                    .map(|sector| enterprises::sector_id.eq(sector.clone())),
+                changes
+                    .park_id
+                    .as_ref()
+                    .map(|park| enterprises::park_id.eq(park.clone())),
+                changes
+                    .address
+                    .as_ref()
+                    .map(|address| enterprises::address.eq(address.clone())),
+                changes
+                    .key_enterprise
+                    .map(|key| enterprises::key_enterprise.eq(key)),
+                changes
+                    .status
+                    .map(|status| enterprises::status.eq(status.as_str())),
+                coordinates.map(|(longitude, _)| enterprises::longitude.eq(longitude)),
+                coordinates.map(|(_, latitude)| enterprises::latitude.eq(latitude)),
+                enterprises::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Self::find(conn, &Visibility::All, id)
+    }
+}

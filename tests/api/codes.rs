@@ -1,0 +1,190 @@
+//! One code per enterprise: QR images decoded by a real decoder, posters, rotation,
+//! suspension, the public page and scan counts.
+
+use std::io::Read;
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, api_test};
+
+/// Decodes every QR code in a PNG, sampling large images down to about 1000 pixels
+/// (the decoder's arithmetic overflows on very large images in debug builds).
+fn decode_qr(png_bytes: &[u8]) -> Vec<String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let step = (width.max(height) / 1000).max(1);
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width / step, height / step, |x, y| {
+            buffer[((y * step) * width + x * step) * channels]
+        });
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect()
+}
+
+fn png_size(png_bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .unwrap();
+    (reader.info().width, reader.info().height)
+}
+
+async fn setup(app: &TestApp) -> (String, String) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let id = app
+        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+        .await;
+    (admin, id)
+}
+
+api_test! {
+    async fn the_qr_png_decodes_to_the_public_url_of_the_code(app) {
+        let (admin, id) = setup(&app).await;
+        let code = app.get(&format!("/api/v1/enterprises/{id}/code"), Some(&admin)).await;
+        code.assert_status(200);
+        let token = code.body["token"].as_str().unwrap();
+        assert_eq!(token.len(), 26, "128 random bits in base32");
+        let url = code.body["url"].as_str().unwrap().to_owned();
+        assert!(url.ends_with(&format!("/r/{token}")));
+        assert!(!url.contains(&id), "codes never carry internal ids");
+
+        for query in ["", "?size=300&margin=2&ecc=H", "?ecc=L&size=64", "?size=4096&margin=0&ecc=Q"] {
+            let png = app.get(&format!("/api/v1/enterprises/{id}/code.png{query}"), Some(&admin)).await;
+            png.assert_status(200);
+            assert_eq!(png.header("content-type"), Some("image/png"));
+            assert_eq!(decode_qr(&png.bytes), vec![url.clone()], "query {query}");
+        }
+        let svg = app.get(&format!("/api/v1/enterprises/{id}/code.svg?size=256"), Some(&admin)).await;
+        svg.assert_status(200);
+        assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+        assert!(svg.text.contains("<svg") && svg.text.contains("<path"));
+
+        for bad in ["?size=10", "?size=5000", "?margin=17", "?ecc=X", "?colour=red"] {
+            let response = app.get(&format!("/api/v1/enterprises/{id}/code.png{bad}"), Some(&admin)).await;
+            response.assert_status(422);
+        }
+    }
+}
+
+api_test! {
+    async fn the_poster_is_a4_at_print_resolution_and_carries_the_code(app) {
+        let (admin, id) = setup(&app).await;
+        let url = app.get(&format!("/api/v1/enterprises/{id}/code"), Some(&admin)).await.body["url"].as_str().unwrap().to_owned();
+        let poster = app.get(&format!("/api/v1/enterprises/{id}/poster.png"), Some(&admin)).await;
+        poster.assert_status(200);
+        assert_eq!(png_size(&poster.bytes), (2480, 3508));
+        assert_eq!(decode_qr(&poster.bytes), vec![url]);
+        assert!(poster.header("content-disposition").unwrap().contains("filename*=UTF-8''"));
+    }
+}
+
+api_test! {
+    async fn rotating_retires_the_old_poster_with_a_friendly_410(app) {
+        let (admin, id) = setup(&app).await;
+        let old = app.code_token(&admin, &id).await;
+        let opened = app.get(&format!("/r/{old}"), None).await;
+        opened.assert_status(200);
+        assert!(opened.text.contains("福州恒信化工有限公司"));
+        assert!(opened.header("content-type").unwrap().starts_with("text/html"));
+
+        let rotated = app.post(&format!("/api/v1/enterprises/{id}/code/rotate"), Some(&admin), json!({})).await;
+        rotated.assert_status(200);
+        let new = rotated.body["token"].as_str().unwrap().to_owned();
+        assert_ne!(new, old);
+        let gone = app.get(&format!("/r/{old}"), None).await;
+        gone.assert_status(410);
+        assert!(gone.text.contains("此码已更换，请扫描企业门口的新码"));
+        app.get(&format!("/r/{new}"), None).await.assert_status(200);
+        app.get(&format!("/r/{}", new.to_lowercase()), None).await.assert_status(200);
+
+        let audit = app.get("/api/v1/audit?action=code.rotate", Some(&admin)).await;
+        assert_eq!(audit.body["items"][0]["object_id"], json!(id));
+    }
+}
+
+api_test! {
+    async fn a_suspended_code_says_registrations_are_paused_until_resumed(app) {
+        let (admin, id) = setup(&app).await;
+        let token = app.code_token(&admin, &id).await;
+        let suspended = app.post(&format!("/api/v1/enterprises/{id}/code/suspend"), Some(&admin), json!({})).await;
+        assert_eq!(suspended.body["suspended"], true);
+        let page = app.get(&format!("/r/{token}"), None).await;
+        page.assert_status(200);
+        assert!(page.text.contains("暂停接受外来车辆登记"));
+        let rotated = app.post(&format!("/api/v1/enterprises/{id}/code/rotate"), Some(&admin), json!({})).await;
+        assert_eq!(rotated.body["suspended"], true, "rotation keeps the suspension");
+        let resumed = app.post(&format!("/api/v1/enterprises/{id}/code/resume"), Some(&admin), json!({})).await;
+        assert_eq!(resumed.body["suspended"], false);
+        let page = app.get(&format!("/r/{}", resumed.body["token"].as_str().unwrap()), None).await;
+        assert!(!page.text.contains("暂停"));
+    }
+}
+
+api_test! {
+    async fn unknown_tokens_get_a_plain_404_page(app) {
+        let (admin, id) = setup(&app).await;
+        let real = app.code_token(&admin, &id).await;
+        let mut near = real.clone().into_bytes();
+        near[0] = if near[0] == b'A' { b'B' } else { b'A' };
+        for token in [String::from_utf8(near).unwrap(), "x".repeat(300), "..%2F..%2Fetc".into(), "%3Cscript%3E".into()] {
+            let page = app.get(&format!("/r/{token}"), None).await;
+            page.assert_status(404);
+            assert!(!page.text.contains("福州恒信"), "no hint about other codes");
+            assert!(!page.text.contains("<script>"));
+        }
+    }
+}
+
+api_test! {
+    async fn page_opens_are_counted_per_day_without_personal_data(app) {
+        let (admin, id) = setup(&app).await;
+        let token = app.code_token(&admin, &id).await;
+        for _ in 0..3 {
+            app.get(&format!("/r/{token}"), None).await.assert_status(200);
+        }
+        let scans = app.get(&format!("/api/v1/enterprises/{id}/code/scans"), Some(&admin)).await;
+        scans.assert_status(200);
+        assert_eq!(scans.body["total"], 3);
+        assert_eq!(scans.body["days"].as_array().unwrap().len(), 1);
+        assert_eq!(scans.body["days"][0]["day"], scans.body["to"]);
+        let past = app.get(&format!("/api/v1/enterprises/{id}/code/scans?from=2020-01-01&to=2020-01-31"), Some(&admin)).await;
+        assert_eq!(past.body["total"], 0);
+        app.get(&format!("/api/v1/enterprises/{id}/code/scans?from=2020-02-01&to=2020-01-01"), Some(&admin)).await.assert_status(422);
+        app.get(&format!("/api/v1/enterprises/{id}/code/scans?from=yesterday"), Some(&admin)).await.assert_status(422);
+    }
+}
+
+api_test! {
+    async fn a_park_s_posters_come_as_one_zip(app) {
+        let (admin, first) = setup(&app).await;
+        let shown = app.get(&format!("/api/v1/enterprises/{first}"), Some(&admin)).await;
+        let (sector, park) = (shown.body["sector_id"].as_str().unwrap().to_owned(), shown.body["park_id"].as_str().unwrap().to_owned());
+        let other_park = app.create_park(&admin, "WEST").await;
+        app.create_enterprise(&admin, "福州第二化工有限公司", &sector, &park).await;
+        app.create_enterprise(&admin, "福州西区机械有限公司", &sector, &other_park).await;
+
+        let zip = app.get(&format!("/api/v1/posters.zip?park_id={park}"), Some(&admin)).await;
+        zip.assert_status(200);
+        assert_eq!(zip.header("content-type"), Some("application/zip"));
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.bytes.clone())).unwrap();
+        assert_eq!(archive.len(), 2);
+        let mut names: Vec<String> = archive.file_names().map(|name| name.unwrap().into_owned()).collect();
+        names.sort();
+        assert!(names.iter().any(|n| n.ends_with("福州恒信化工有限公司.png")), "{names:?}");
+        let mut png = Vec::new();
+        archive.by_index(0).unwrap().read_to_end(&mut png).unwrap();
+        assert_eq!(png_size(&png), (2480, 3508));
+
+        let none = app.get("/api/v1/posters.zip?ids=no-such-id", Some(&admin)).await;
+        none.assert_status(404);
+    }
+}
