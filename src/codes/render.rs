@@ -3,7 +3,7 @@
 //! Everything here is pure: no IO, no database. Images are drawn straight into byte
 //! buffers (1-bit rows for QR PNGs, 8-bit grayscale for the poster) and encoded with the
 //! `png` crate's fast deflate, so a 512 px QR code takes well under a millisecond and a
-//! 300 dpi poster a few tens of milliseconds at most.
+//! 300 dpi poster well under 30 ms (release builds). The bundled font is parsed once.
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -465,6 +465,13 @@ const POSTER_QR_MARGIN: u32 = 4;
 const LINE_SPACING: f32 = 1.2;
 
 /// Renders the printable A4 poster (2480 x 3508, 300 dpi, 8-bit grayscale PNG).
+///
+/// Top to bottom inside a thin frame: the zone name; the bold title 「外来货车司机请扫码登记」;
+/// the enterprise name, large, wrapped onto at most 3 lines (shrunk step by step until it
+/// fits, cut with "…" only beyond the smallest size); the QR code of `url` (level M, 4
+/// module quiet zone, about 1500 px across including the quiet zone, less if the space
+/// left is smaller); the three numbered steps; the url in small type; the slogan.
+/// Fails only if `url` is too long for a QR code (or the font or encoder fail).
 pub fn poster_png(poster: &Poster<'_>) -> Result<Vec<u8>, RenderError> {
     let font = FONT.as_ref().ok_or(RenderError(ErrorKind::Font))?;
     let modules = Modules::encode(poster.url, Ecc::M)?;
