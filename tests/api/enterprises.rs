@@ -316,3 +316,37 @@ api_test! {
         import(&app, &regulator, "", "text/csv", csv_file(&[])).await.assert_status(403);
     }
 }
+
+api_test! {
+    async fn the_command_line_imports_a_roster_file(app) {
+        let admin = app.admin_token().await;
+        app.create_sector(&admin, "HG").await;
+        app.create_park(&admin, "EAST").await;
+        let good = format!("福州命令行化工有限公司,{},HG,EAST,,否,在营", credit_code("cli"));
+        let path = app.data_dir.path().join("roster.csv");
+        std::fs::write(&path, csv_file(&[&good])).unwrap();
+        let run = |extra: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
+                .arg("import")
+                .arg(&path)
+                .args(extra)
+                .env("DATABASE_URL", &app.database_url)
+                .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
+                .output()
+                .unwrap()
+        };
+        let dry = run(&["--dry-run"]);
+        assert!(dry.status.success());
+        assert!(String::from_utf8_lossy(&dry.stdout).contains("未写入"));
+        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(), 0);
+        let real = run(&[]);
+        assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
+        assert!(String::from_utf8_lossy(&real.stdout).contains("新增 1"));
+        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body), vec!["福州命令行化工有限公司"]);
+
+        std::fs::write(&path, csv_file(&["坏行,123,HG,EAST,,否,在营"])).unwrap();
+        let refused = run(&[]);
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&refused.stdout).contains("第 2 行"));
+    }
+}
