@@ -17,6 +17,7 @@ pub mod error;
 pub mod health;
 pub mod org;
 pub mod pagination;
+pub mod personal;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -104,6 +104,29 @@ pub async fn find_code(
     Ok(web::Json(code.view(&state.settings.public_base_url())))
 }
 
+/// Runs a renderer on the blocking pool.
+async fn rendered<T: Send + 'static>(
+    render: impl FnOnce() -> Result<T, render::RenderError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(render)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// A file answer shown in the browser, saved under its Chinese name.
+fn inline_file(
+    content_type: &'static str,
+    fallback: &str,
+    name: &str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((CONTENT_DISPOSITION, disposition("inline", fallback, name)))
+        .body(body.into())
+}
+
 /// `GET /api/v1/enterprises/{id}/code.png`.
 pub async fn code_png(
     state: web::Data<AppState>,
@@ -114,21 +137,13 @@ pub async fn code_png(
     let options = QrOptions::try_from(query.into_inner())?;
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
     let url = code.url(&state.settings.public_base_url());
-    let png = web::block(move || render::qr_png(&url, options))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "image/png"))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition(
-                "inline",
-                "qr.png",
-                &format!("{}-二维码.png", enterprise.name),
-            ),
-        ))
-        .body(png))
+    let png = rendered(move || render::qr_png(&url, options)).await?;
+    Ok(inline_file(
+        "image/png",
+        "qr.png",
+        &format!("{}-二维码.png", enterprise.name),
+        png,
+    ))
 }
 
 /// `GET /api/v1/enterprises/{id}/code.svg`.
@@ -140,19 +155,14 @@ pub async fn code_svg(
 ) -> Result<HttpResponse, ApiError> {
     let options = QrOptions::try_from(query.into_inner())?;
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
-    let svg = render::qr_svg(&code.url(&state.settings.public_base_url()), options)
-        .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "image/svg+xml"))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition(
-                "inline",
-                "qr.svg",
-                &format!("{}-二维码.svg", enterprise.name),
-            ),
-        ))
-        .body(svg))
+    let url = code.url(&state.settings.public_base_url());
+    let svg = rendered(move || render::qr_svg(&url, options)).await?;
+    Ok(inline_file(
+        "image/svg+xml",
+        "qr.svg",
+        &format!("{}-二维码.svg", enterprise.name),
+        svg,
+    ))
 }
 
 /// `GET /api/v1/enterprises/{id}/poster.png`: A4 at 300 dpi.
@@ -165,27 +175,20 @@ pub async fn poster_png(
     let url = code.url(&state.settings.public_base_url());
     let zone = state.settings.zone_name.clone();
     let name = enterprise.name.clone();
-    let png = web::block(move || {
+    let png = rendered(move || {
         render::poster_png(&Poster {
             zone_name: &zone,
             enterprise_name: &name,
             url: &url,
         })
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "image/png"))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition(
-                "inline",
-                "poster.png",
-                &format!("{}-海报.png", enterprise.name),
-            ),
-        ))
-        .body(png))
+    .await?;
+    Ok(inline_file(
+        "image/png",
+        "poster.png",
+        &format!("{}-海报.png", enterprise.name),
+        png,
+    ))
 }
 
 /// Which change to make to a code.
