@@ -3,4 +3,7 @@
 pub mod account;
 pub mod enterprise;
 pub mod org;
+pub mod person;
+pub mod region;
 pub mod text;
+pub mod vehicle;

@@ -1,0 +1,305 @@
+//! Administrative divisions by GB/T 2260 code: provinces, cities and counties.
+//!
+//! The table is `regions/regions.tsv` (source, licence and conversion in
+//! `regions/README.md`): one `code<TAB>name<TAB>parent_code` line per region, parsed
+//! once on first use. Nothing here does IO.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use crate::error::FieldError;
+
+/// The embedded table.
+const DATA: &str = include_str!("regions/regions.tsv");
+
+/// Names of levels that stand for no place of their own: the placeholder cities of the
+/// municipalities and the groups of counties directly under a province.
+const PLACEHOLDERS: [&str; 4] = [
+    "市辖区",
+    "县",
+    "省直辖县级行政区划",
+    "自治区直辖县级行政区划",
+];
+
+/// More ancestors than any region has; stops a malformed table from looping.
+const MAX_DEPTH: usize = 8;
+
+/// One province, city or county, borrowed from the embedded table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// Six-digit code (`350102`).
+    pub code: &'static str,
+    /// Chinese name (`鼓楼区`).
+    pub name: &'static str,
+    /// The code of the region it belongs to; `None` for a province.
+    pub parent: Option<&'static str>,
+}
+
+/// The parsed table.
+struct Table {
+    /// Every region, sorted by code.
+    regions: Vec<Region>,
+    /// Position in `regions` by code.
+    by_code: HashMap<&'static str, usize>,
+    /// Positions in `regions` of each region's children, in code order.
+    children: HashMap<&'static str, Vec<usize>>,
+}
+
+impl Table {
+    fn parse(text: &'static str) -> Self {
+        let mut regions: Vec<Region> = text.lines().filter_map(parse_line).collect();
+        regions.sort_by_key(|region| region.code);
+        regions.dedup_by_key(|region| region.code);
+        let mut by_code = HashMap::with_capacity(regions.len());
+        let mut children: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for (position, region) in regions.iter().enumerate() {
+            by_code.insert(region.code, position);
+            if let Some(parent) = region.parent {
+                children.entry(parent).or_default().push(position);
+            }
+        }
+        Self {
+            regions,
+            by_code,
+            children,
+        }
+    }
+}
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| Table::parse(DATA));
+
+/// One line of the table, or `None` if it is malformed.
+fn parse_line(line: &'static str) -> Option<Region> {
+    let mut fields = line.split('\t');
+    let code = fields.next()?;
+    let name = fields.next()?;
+    let parent = fields.next()?;
+    if fields.next().is_some() || !is_six_digits(code) || name.trim().is_empty() {
+        return None;
+    }
+    let parent = match parent {
+        "" => None,
+        parent if is_six_digits(parent) && parent != code => Some(parent),
+        _ => return None,
+    };
+    Some(Region { code, name, parent })
+}
+
+fn is_six_digits(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The region with this code.
+pub fn find(code: &str) -> Option<&'static Region> {
+    let table = &*TABLE;
+    table
+        .by_code
+        .get(code)
+        .and_then(|position| table.regions.get(*position))
+}
+
+/// Every province-level region, in code order.
+pub fn provinces() -> Vec<&'static Region> {
+    TABLE
+        .regions
+        .iter()
+        .filter(|region| region.parent.is_none())
+        .collect()
+}
+
+/// The regions directly under `code`, in code order; empty for a county or an unknown
+/// code.
+pub fn children(code: &str) -> Vec<&'static Region> {
+    let table = &*TABLE;
+    table
+        .children
+        .get(code)
+        .map(|positions| {
+            positions
+                .iter()
+                .filter_map(|position| table.regions.get(*position))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The region's name after its ancestors' (`福建省福州市鼓楼区`). Ancestors that are
+/// placeholders (`市辖区`, `省直辖县级行政区划`) are left out: `110101` is `北京市东城区`.
+pub fn full_name(code: &str) -> Option<String> {
+    let region = find(code)?;
+    let mut names = vec![region.name];
+    let mut parent = region.parent;
+    while let Some(parent_code) = parent {
+        if names.len() > MAX_DEPTH {
+            return None;
+        }
+        let ancestor = find(parent_code)?;
+        if !PLACEHOLDERS.contains(&ancestor.name) {
+            names.push(ancestor.name);
+        }
+        parent = ancestor.parent;
+    }
+    names.reverse();
+    Some(names.concat())
+}
+
+/// A region code that exists in the table: a province, a city or a county.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode(String);
+
+impl RegionCode {
+    /// Validates a code, after trimming whitespace.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim();
+        let invalid = |message: &str| FieldError::new("origin_region", "invalid_region", message);
+        if value.is_empty() {
+            return Err(FieldError::new(
+                "origin_region",
+                "required",
+                "请选择来源地区",
+            ));
+        }
+        if !is_six_digits(value) {
+            return Err(invalid("地区代码应为 6 位数字"));
+        }
+        match find(value) {
+            Some(region) => Ok(Self(region.code.to_owned())),
+            None => Err(invalid("地区代码不存在，请从省、市、区县中选择")),
+        }
+    }
+
+    /// The six-digit code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_the_table_is_parsed() {
+        assert_eq!(TABLE.regions.len(), DATA.lines().count());
+        assert_eq!(TABLE.by_code.len(), TABLE.regions.len());
+    }
+
+    #[test]
+    fn counts_per_level_match_the_data() {
+        let depth = |region: &Region| {
+            let mut depth = 0;
+            let mut parent = region.parent;
+            while let Some(code) = parent {
+                depth += 1;
+                parent = find(code).and_then(|ancestor| ancestor.parent);
+            }
+            depth
+        };
+        let count = |level| TABLE.regions.iter().filter(|r| depth(r) == level).count();
+        // 31: the data (NBS 2023) has no codes for Hong Kong, Macau or Taiwan.
+        assert_eq!(provinces().len(), 31);
+        assert_eq!(count(0), 31);
+        assert_eq!(count(1), 342);
+        assert_eq!(count(2), 2975);
+    }
+
+    #[test]
+    fn beijing_exists() {
+        assert_eq!(find("110000").map(|r| r.name), Some("北京市"));
+        assert_eq!(find("110000").map(|r| r.parent), Some(None));
+        assert_eq!(full_name("110101").as_deref(), Some("北京市东城区"));
+    }
+
+    #[test]
+    fn gulou_is_under_fuzhou_under_fujian() {
+        let city = find("350102").and_then(|r| r.parent);
+        assert_eq!(city, Some("350100"));
+        assert_eq!(city.and_then(find).and_then(|r| r.parent), Some("350000"));
+        assert!(children("350100").iter().any(|r| r.code == "350102"));
+        assert!(children("350000").iter().any(|r| r.code == "350100"));
+        assert!(children("350102").is_empty());
+    }
+
+    #[test]
+    fn full_names_join_ancestors_and_skip_placeholders() {
+        assert_eq!(full_name("350102").as_deref(), Some("福建省福州市鼓楼区"));
+        assert_eq!(full_name("350000").as_deref(), Some("福建省"));
+        assert_eq!(full_name("500229").as_deref(), Some("重庆市城口县"));
+        assert_eq!(full_name("419001").as_deref(), Some("河南省济源市"));
+        assert_eq!(full_name("999999"), None);
+    }
+
+    #[test]
+    fn every_parent_exists_and_is_one_level_up() {
+        for region in &TABLE.regions {
+            if let Some(parent) = region.parent {
+                assert!(
+                    find(parent).is_some(),
+                    "{} has no parent {parent}",
+                    region.code
+                );
+                assert!(
+                    region.code > parent,
+                    "{} sorts before {parent}",
+                    region.code
+                );
+            } else {
+                assert!(
+                    region.code.ends_with("0000"),
+                    "{} is no province",
+                    region.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn codes_are_sorted_and_unique() {
+        assert!(TABLE.regions.windows(2).all(|w| w[0].code < w[1].code));
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        for bad in [
+            "",
+            "350102\t鼓楼区",
+            "35010\t鼓楼区\t350100",
+            "350102\t\t350100",
+            "350102\t鼓楼区\t3501",
+            "350102\t鼓楼区\t350102",
+            "350102\t鼓楼区\t350100\textra",
+        ] {
+            assert_eq!(parse_line(bad), None, "{bad:?} parsed");
+        }
+        assert!(parse_line("350000\t福建省\t").is_some());
+    }
+
+    #[test]
+    fn parse_accepts_known_codes() {
+        assert_eq!(
+            RegionCode::parse(" 350102 ").map(|c| c.as_str().to_owned()),
+            Ok("350102".to_owned())
+        );
+        assert!(RegionCode::parse("110000").is_ok());
+    }
+
+    #[test]
+    fn parse_rejects_malformed_and_unknown_codes() {
+        for bad in ["35010", "999999", "abcdef", "3501021", "３５０１０２"] {
+            let error = RegionCode::parse(bad).map(|c| c.0);
+            assert_eq!(
+                error.map_err(|e| (e.field, e.code)),
+                Err(("origin_region".to_owned(), "invalid_region")),
+                "{bad}"
+            );
+        }
+        assert_eq!(RegionCode::parse("  ").map_err(|e| e.code), Err("required"));
+    }
+}
