@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod enterprises;
 pub mod error;
+pub mod forms;
 pub mod health;
 pub mod org;
 pub mod pagination;

@@ -13,7 +13,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::auth::caller::{
-    ADMIN, CODE_KEEPERS, OVERSIGHT, Policy, SIGNED_IN, STAFF, authenticate, require,
+    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, Policy, SIGNED_IN, STAFF, authenticate, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::tokens::TokenKeys;
@@ -28,6 +28,9 @@ use crate::enterprises::handlers::{
     import_enterprises, list_enterprises, update_enterprise,
 };
 use crate::error::{ApiError, FieldError};
+use crate::forms::handlers::{
+    find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
+};
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::org::handlers::{
     Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units,
@@ -125,10 +128,18 @@ routes! {
     "/api/v1/enterprises/{id}/code.png" { get [SIGNED_IN] => code_png }
     "/api/v1/enterprises/{id}/code.svg" { get [SIGNED_IN] => code_svg }
     "/api/v1/enterprises/{id}/poster.png" { get [SIGNED_IN] => poster_png }
-    "/api/v1/enterprises/{id}/code/rotate" { post [CODE_KEEPERS] => rotate_code }
-    "/api/v1/enterprises/{id}/code/suspend" { post [CODE_KEEPERS] => suspend_code }
-    "/api/v1/enterprises/{id}/code/resume" { post [CODE_KEEPERS] => resume_code }
+    "/api/v1/enterprises/{id}/code/rotate" { post [ENTERPRISE_KEEPERS] => rotate_code }
+    "/api/v1/enterprises/{id}/code/suspend" { post [ENTERPRISE_KEEPERS] => suspend_code }
+    "/api/v1/enterprises/{id}/code/resume" { post [ENTERPRISE_KEEPERS] => resume_code }
     "/api/v1/enterprises/{id}/code/scans" { get [SIGNED_IN] => code_scans }
+    "/api/v1/enterprises/{id}/form-template" {
+        get [SIGNED_IN] => find_enterprise_template,
+        put [ENTERPRISE_KEEPERS] => update_enterprise_template,
+    }
+    "/api/v1/form-template" {
+        get [SIGNED_IN] => find_zone_template,
+        put [ADMIN] => update_zone_template,
+    }
     "/api/v1/posters.zip" { get [STAFF] => posters_zip }
     "/r/{token}" { get => show_code_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }

@@ -69,8 +69,8 @@ pub type Policy = &'static [Role];
 pub const ADMIN: Policy = &[Role::Admin];
 /// Admins and the zone command.
 pub const OVERSIGHT: Policy = &[Role::Admin, Role::Regulator];
-/// Admins and enterprise contacts (rotating and suspending their own code).
-pub const CODE_KEEPERS: Policy = &[Role::Admin, Role::EnterpriseContact];
+/// Admins and enterprise contacts (their own enterprise's code and form).
+pub const ENTERPRISE_KEEPERS: Policy = &[Role::Admin, Role::EnterpriseContact];
 /// Everyone who oversees enterprises: not enterprise contacts.
 pub const STAFF: Policy = &[
     Role::Admin,

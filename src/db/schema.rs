@@ -121,6 +121,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    form_templates (id) {
+        id -> Text,
+        scope -> Text,
+        version -> Integer,
+        fields -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(enterprise_codes -> enterprises (enterprise_id));
 diesel::joinable!(code_scans -> enterprise_codes (code_id));
 diesel::joinable!(users -> enterprises (enterprise_id));
@@ -139,4 +150,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     enterprise_codes,
     code_scans,
+    form_templates,
 );

@@ -13,6 +13,7 @@ mod contract;
 mod database;
 mod enterprises;
 mod errors;
+mod forms;
 mod org;
 mod roles;
 mod users;

@@ -18,7 +18,7 @@ enum Access {
 
 const ADMIN: Access = Access::Only(&["admin"]);
 const OVERSIGHT: Access = Access::Only(&["admin", "regulator"]);
-const CODE_KEEPERS: Access = Access::Only(&["admin", "enterprise_contact"]);
+const ENTERPRISE_KEEPERS: Access = Access::Only(&["admin", "enterprise_contact"]);
 const STAFF: Access = Access::Only(&[
     "admin",
     "regulator",
@@ -76,8 +76,13 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             "/api/v1/enterprises/{id}/code/rotate"
             | "/api/v1/enterprises/{id}/code/suspend"
             | "/api/v1/enterprises/{id}/code/resume",
-        ) => (CODE_KEEPERS, 200),
+        ) => (ENTERPRISE_KEEPERS, 200),
         ("get", "/api/v1/posters.zip") => (STAFF, 200),
+        ("get", "/api/v1/form-template" | "/api/v1/enterprises/{id}/form-template") => {
+            (Access::SignedIn, 200)
+        }
+        ("put", "/api/v1/form-template") => (ADMIN, 200),
+        ("put", "/api/v1/enterprises/{id}/form-template") => (ENTERPRISE_KEEPERS, 200),
         ("get", "/r/{token}") => (Access::Public, 200),
         _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
     }
@@ -148,6 +153,9 @@ async fn request(
         ("patch", "/api/v1/enterprises/{id}") => {
             Some(json!({ "address": format!("矩阵路 {n} 号") }))
         }
+        ("put", "/api/v1/form-template" | "/api/v1/enterprises/{id}/form-template") => Some(
+            json!({ "fields": [{ "key": format!("f{n}"), "label": "矩阵字段", "type": "text" }] }),
+        ),
         ("get", "/api/v1/posters.zip") => {
             path = format!("/api/v1/posters.zip?ids={}", fixture.staff.enterprise);
             None
