@@ -21,6 +21,7 @@ use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
     suspend_code,
 };
+use crate::codes::public::find_public_code;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db};
 use crate::enterprises::handlers::{
@@ -141,6 +142,7 @@ routes! {
         put [ADMIN] => update_zone_template,
     }
     "/api/v1/posters.zip" { get [STAFF] => posters_zip }
+    "/api/v1/public/codes/{token}" { get => find_public_code }
     "/r/{token}" { get => show_code_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }

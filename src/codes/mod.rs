@@ -2,6 +2,7 @@
 //! (rotate, suspend, resume), daily scan counts, QR images and posters.
 
 pub mod handlers;
+pub mod public;
 pub mod render;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use crate::db::schema::{code_scans, enterprise_codes, enterprises};
 use crate::db::{DbConnection, new_id, now};
+use crate::domain::enterprise::EnterpriseStatus;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
 
@@ -192,6 +194,57 @@ impl EnterpriseCode {
         }
         Ok(days)
     }
+}
+
+/// What scanning a poster finds.
+#[derive(Debug)]
+pub enum Scan {
+    /// No such code (or not even token-shaped).
+    Unknown,
+    /// The code was replaced by rotation.
+    Replaced(Enterprise),
+    /// A current code: registrations are accepted unless `accepting` is false.
+    Current {
+        /// The code.
+        code: EnterpriseCode,
+        /// Its enterprise.
+        enterprise: Enterprise,
+        /// Not suspended, and the enterprise is operating.
+        accepting: bool,
+    },
+}
+
+/// Longest token worth looking up (ours are 26 characters).
+const MAX_TOKEN_LEN: usize = 64;
+
+/// Looks up a scanned token (case-blind) and counts the scan for any known code.
+pub async fn open(state: &crate::state::AppState, token: &str) -> Result<Scan, ApiError> {
+    if token.len() > MAX_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(Scan::Unknown);
+    }
+    let token = token.to_ascii_uppercase();
+    let found = state
+        .db
+        .read(move |conn| EnterpriseCode::by_token(conn, &token))
+        .await?;
+    let Some((code, enterprise)) = found else {
+        return Ok(Scan::Unknown);
+    };
+    let code_id = code.id.clone();
+    state
+        .db
+        .write(move |conn| EnterpriseCode::record_scan(conn, &code_id))
+        .await?;
+    if code.retired_at.is_some() {
+        return Ok(Scan::Replaced(enterprise));
+    }
+    let operating = EnterpriseStatus::parse(&enterprise.status) == Ok(EnterpriseStatus::Operating);
+    let accepting = operating && !code.suspended;
+    Ok(Scan::Current {
+        code,
+        enterprise,
+        accepting,
+    })
 }
 
 /// The zone's calendar day (China Standard Time) of an instant, as `YYYY-MM-DD`.

@@ -188,3 +188,47 @@ api_test! {
         none.assert_status(404);
     }
 }
+
+api_test! {
+    async fn the_public_api_tells_an_app_what_the_poster_leads_to(app) {
+        let (admin, id) = setup(&app).await;
+        app.put("/api/v1/form-template", Some(&admin), json!({ "fields": [
+            { "key": "health", "label": "健康申报", "type": "yes_no", "required": true },
+        ]}))
+        .await
+        .assert_status(200);
+        app.put(&format!("/api/v1/enterprises/{id}/form-template"), Some(&admin), json!({ "fields": [
+            { "key": "health", "label": "本企业健康承诺", "type": "text" },
+            { "key": "tonnage", "label": "载重吨位", "type": "number", "min": 0, "max": 100 },
+        ]}))
+        .await
+        .assert_status(200);
+        let token = app.code_token(&admin, &id).await;
+
+        let found = app.get(&format!("/api/v1/public/codes/{}", token.to_lowercase()), None).await;
+        found.assert_status(200);
+        assert_eq!(found.body["enterprise_name"], "福州恒信化工有限公司");
+        assert_eq!(found.body["accepting"], true);
+        assert!(found.body["notice"].is_null());
+        assert_eq!(found.body["form"]["zone_version"], 1);
+        assert_eq!(found.body["form"]["zone_fields"][0]["key"], "health");
+        assert_eq!(found.body["form"]["enterprise_fields"].as_array().unwrap().len(), 2);
+        assert!(!found.text.contains(&id), "no internal ids in public answers");
+
+        app.patch(&format!("/api/v1/enterprises/{id}"), Some(&admin), json!({ "status": "closed" })).await.assert_status(200);
+        let closed = app.get(&format!("/api/v1/public/codes/{token}"), None).await;
+        assert_eq!(closed.body["accepting"], false);
+        assert!(closed.body["notice"].as_str().unwrap().contains("暂停"));
+
+        app.post(&format!("/api/v1/enterprises/{id}/code/rotate"), Some(&admin), json!({})).await.assert_status(200);
+        let replaced = app.get(&format!("/api/v1/public/codes/{token}"), None).await;
+        replaced.assert_status(410);
+        assert_eq!(replaced.code(), "code_replaced");
+        let unknown = app.get("/api/v1/public/codes/NOSUCHTOKEN", None).await;
+        unknown.assert_status(404);
+        assert_eq!(unknown.code(), "code_not_found");
+
+        let scans = app.get(&format!("/api/v1/enterprises/{id}/code/scans"), Some(&admin)).await;
+        assert_eq!(scans.body["total"], 3, "every lookup of a known code counts");
+    }
+}

@@ -83,7 +83,7 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         }
         ("put", "/api/v1/form-template") => (ADMIN, 200),
         ("put", "/api/v1/enterprises/{id}/form-template") => (ENTERPRISE_KEEPERS, 200),
-        ("get", "/r/{token}") => (Access::Public, 200),
+        ("get", "/r/{token}" | "/api/v1/public/codes/{token}") => (Access::Public, 200),
         _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
     }
 }
@@ -160,12 +160,10 @@ async fn request(
             path = format!("/api/v1/posters.zip?ids={}", fixture.staff.enterprise);
             None
         }
-        ("get", "/r/{token}") => {
+        ("get", "/r/{token}" | "/api/v1/public/codes/{token}") => {
             let admin = app.admin_token().await;
-            path = format!(
-                "/r/{}",
-                app.code_token(&admin, &fixture.staff.enterprise).await
-            );
+            let token = app.code_token(&admin, &fixture.staff.enterprise).await;
+            path = template.replace("{token}", &token);
             None
         }
         ("delete", "/api/v1/sectors/{id}") => {

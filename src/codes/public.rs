@@ -1,0 +1,83 @@
+//! `GET /api/v1/public/codes/{token}`: what a mini-program or app learns from a
+//! scanned poster: the enterprise, whether it accepts registrations, and the extra
+//! fields its form asks for (the zone's and the enterprise's), with their versions.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use serde::Serialize;
+
+use crate::codes::{self, Scan};
+use crate::error::ApiError;
+use crate::forms::fields::Fields;
+use crate::forms::template::{self, TemplateScope};
+use crate::state::AppState;
+
+/// Said when a rotated code is scanned.
+pub const REPLACED: &str = "此码已更换，请扫描企业门口的新码。";
+/// Said when registrations through a code are paused.
+pub const PAUSED: &str = "该企业暂停接受外来车辆登记，请联系企业门岗。";
+
+/// The extra fields of the form in two groups (their keys may coincide), and the
+/// template versions they come from.
+#[derive(Debug, Serialize)]
+pub struct PublicForm {
+    zone_version: i32,
+    zone_fields: Fields,
+    enterprise_version: i32,
+    enterprise_fields: Fields,
+}
+
+/// A scanned code as the public API shows it.
+#[derive(Debug, Serialize)]
+pub struct PublicCode {
+    zone_name: String,
+    enterprise_name: String,
+    accepting: bool,
+    notice: Option<&'static str>,
+    form: PublicForm,
+}
+
+/// `GET /api/v1/public/codes/{token}`.
+pub async fn find_public_code(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<web::Json<PublicCode>, ApiError> {
+    let (enterprise, accepting) = match codes::open(&state, &token).await? {
+        Scan::Unknown => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "code_not_found",
+                "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
+            ));
+        }
+        Scan::Replaced(_) => {
+            return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
+        }
+        Scan::Current {
+            enterprise,
+            accepting,
+            ..
+        } => (enterprise, accepting),
+    };
+    let enterprise_id = enterprise.id.clone();
+    let (zone, own) = state
+        .db
+        .read(move |conn| {
+            let zone = template::current(conn, &TemplateScope::Zone)?;
+            let own = template::current(conn, &TemplateScope::Enterprise(enterprise_id))?;
+            Ok((zone, own))
+        })
+        .await?;
+    Ok(web::Json(PublicCode {
+        zone_name: state.settings.zone_name.clone(),
+        enterprise_name: enterprise.name,
+        accepting,
+        notice: (!accepting).then_some(PAUSED),
+        form: PublicForm {
+            zone_version: zone.version,
+            zone_fields: zone.fields,
+            enterprise_version: own.version,
+            enterprise_fields: own.fields,
+        },
+    }))
+}
