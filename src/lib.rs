@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod codes;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod health;
 pub mod org;
 pub mod pagination;
 pub mod personal;
+pub mod registrations;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -13,10 +13,12 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, Policy, SIGNED_IN, STAFF, authenticate, require,
+    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, Policy, REVEALERS, SIGNED_IN, STAFF, authenticate,
+    require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::tokens::TokenKeys;
+use crate::body;
 use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
     suspend_code,
@@ -37,6 +39,12 @@ use crate::org::handlers::{
     Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units,
     update_org_unit,
 };
+use crate::personal::Vault;
+use crate::registrations::handlers::{
+    approve_registration, find_registration, list_registrations, reject_registration,
+    reveal_registration,
+};
+use crate::registrations::public::{cancel_pass, create_registration, find_pass};
 use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::telemetry::{Metrics, observe};
@@ -143,6 +151,16 @@ routes! {
     }
     "/api/v1/posters.zip" { get [STAFF] => posters_zip }
     "/api/v1/public/codes/{token}" { get => find_public_code }
+    "/api/v1/public/codes/{token}/registrations" { post => create_registration }
+    "/api/v1/public/passes/{token}" {
+        get => find_pass,
+        delete => cancel_pass,
+    }
+    "/api/v1/registrations" { get [SIGNED_IN] => list_registrations }
+    "/api/v1/registrations/{id}" { get [SIGNED_IN] => find_registration }
+    "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
+    "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
+    "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/r/{token}" { get => show_code_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
@@ -178,34 +196,10 @@ fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
                 format!("请求体不能超过 {} KB", JSON_BODY_LIMIT / 1024),
             )
         }
-        JsonPayloadError::Deserialize(serde_error) => {
-            body_error(&serde_error.to_string(), serde_error.is_data())
-        }
+        JsonPayloadError::Deserialize(serde_error) => body::json_error(serde_error),
         _ => ApiError::bad_request("invalid_json", "请求体不是有效的 JSON"),
     };
     api_error.into()
-}
-
-/// Turns serde's message into a field error without echoing the input.
-fn body_error(message: &str, is_data: bool) -> ApiError {
-    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
-    if message.starts_with("unknown field") {
-        return ApiError::field(quoted, "unknown_field", "不允许的字段");
-    }
-    if message.starts_with("missing field") {
-        return ApiError::field(quoted, "required", "此项必填");
-    }
-    if message.starts_with("unknown variant") {
-        return ApiError::validation(vec![FieldError::new(
-            "",
-            "invalid_value",
-            "取值不在允许范围内",
-        )]);
-    }
-    if is_data {
-        return ApiError::validation(vec![FieldError::new("", "invalid_type", "字段类型不正确")]);
-    }
-    ApiError::bad_request("invalid_json", "请求体不是有效的 JSON")
 }
 
 fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -276,6 +270,8 @@ impl Application {
                 settings.access_token_ttl(),
             )),
             metrics: Arc::new(Metrics::new()?),
+            vault: Vault::new(&secrets.data_key, &[])
+                .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;

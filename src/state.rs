@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::personal::Vault;
 use crate::telemetry::Metrics;
 
 /// Shared application state, cloned cheaply into every worker.
@@ -18,4 +19,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Seals and indexes personal data.
+    pub vault: Vault,
 }

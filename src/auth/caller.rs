@@ -79,6 +79,9 @@ pub const STAFF: Policy = &[
     Role::ParkOfficial,
     Role::Surveyor,
 ];
+/// Who may see a driver's full document number and phone (audited): the zone
+/// command and the enterprise's own contact.
+pub const REVEALERS: Policy = &[Role::Regulator, Role::EnterpriseContact];
 /// Anyone signed in.
 pub const SIGNED_IN: Policy = &Role::ALL;
 

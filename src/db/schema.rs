@@ -132,6 +132,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registrations (id) {
+        id -> Text,
+        enterprise_id -> Text,
+        pass_token -> Text,
+        idempotency_key -> Nullable<Text>,
+        status -> Text,
+        driver_name -> Text,
+        document_type -> Text,
+        document_sealed -> Text,
+        document_index -> Text,
+        document_masked -> Text,
+        phone_sealed -> Text,
+        phone_index -> Text,
+        phone_masked -> Text,
+        plate -> Text,
+        trailer_plate -> Nullable<Text>,
+        vehicle_type -> Text,
+        origin_region -> Text,
+        cargo -> Text,
+        purpose -> Text,
+        expected_arrival -> Timestamp,
+        arrival_day -> Text,
+        people_in_cab -> Integer,
+        answers -> Text,
+        zone_form_version -> Integer,
+        enterprise_form_version -> Integer,
+        consent_version -> Text,
+        valid_from -> Timestamp,
+        valid_until -> Timestamp,
+        reject_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(registrations -> enterprises (enterprise_id));
 diesel::joinable!(enterprise_codes -> enterprises (enterprise_id));
 diesel::joinable!(code_scans -> enterprise_codes (code_id));
 diesel::joinable!(users -> enterprises (enterprise_id));
@@ -151,4 +189,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     enterprise_codes,
     code_scans,
     form_templates,
+    registrations,
 );

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::body;
 use crate::codes::handlers::disposition;
 use crate::db::DbConnection;
 use crate::domain::enterprise::{
@@ -293,7 +294,7 @@ pub async fn import_enterprises(
     caller: Caller,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
     let content_type = req
         .headers()
@@ -313,18 +314,7 @@ pub async fn import_enterprises(
             "请上传 CSV 或 XLSX 文件（Content-Type: text/csv 或 XLSX）",
         ));
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "上传中断，请重试"))?;
-        if body.len() + chunk.len() > IMPORT_LIMIT {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("文件不能超过 {} MB", IMPORT_LIMIT / 1024 / 1024),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = body::read_limited(payload, IMPORT_LIMIT).await?;
     let options = ImportOptions {
         dry_run: query.dry_run,
         partial: query.partial,

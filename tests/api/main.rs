@@ -15,5 +15,6 @@ mod enterprises;
 mod errors;
 mod forms;
 mod org;
+mod registrations;
 mod roles;
 mod users;

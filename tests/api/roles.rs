@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     ADMIN_PASSWORD, CONTRACT, Staff, TestApp, USER_PASSWORD, api_test, credit_code,
 };
+use crate::registrations;
 
 /// Who may call an operation.
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +20,7 @@ enum Access {
 const ADMIN: Access = Access::Only(&["admin"]);
 const OVERSIGHT: Access = Access::Only(&["admin", "regulator"]);
 const ENTERPRISE_KEEPERS: Access = Access::Only(&["admin", "enterprise_contact"]);
+const REVEALERS: Access = Access::Only(&["regulator", "enterprise_contact"]);
 const STAFF: Access = Access::Only(&[
     "admin",
     "regulator",
@@ -84,6 +86,13 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("put", "/api/v1/form-template") => (ADMIN, 200),
         ("put", "/api/v1/enterprises/{id}/form-template") => (ENTERPRISE_KEEPERS, 200),
         ("get", "/r/{token}" | "/api/v1/public/codes/{token}") => (Access::Public, 200),
+        ("post", "/api/v1/public/codes/{token}/registrations") => (Access::Public, 201),
+        ("get" | "delete", "/api/v1/public/passes/{token}") => (Access::Public, 200),
+        ("get", "/api/v1/registrations" | "/api/v1/registrations/{id}") => (Access::SignedIn, 200),
+        ("post", "/api/v1/registrations/{id}/approve" | "/api/v1/registrations/{id}/reject") => {
+            (ENTERPRISE_KEEPERS, 200)
+        }
+        ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
         _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
     }
 }
@@ -91,6 +100,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
 struct Fixture {
     staff: Staff,
     target_user: String,
+    /// A registration at the fixture enterprise, visible to every role in the matrix.
+    registration: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -99,6 +110,29 @@ impl Fixture {
         self.counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The fixture enterprise's current code token, accepting registrations: the matrix
+/// itself suspends and rotates that code.
+async fn accepting_code(app: &TestApp, enterprise: &str) -> String {
+    let admin = app.admin_token().await;
+    app.post(
+        &format!("/api/v1/enterprises/{enterprise}/code/resume"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    app.code_token(&admin, enterprise).await
+}
+
+/// A fresh pending registration of vehicle `n` at the fixture enterprise: (pass token, id).
+async fn fresh_registration(app: &TestApp, fixture: &Fixture, n: usize) -> (String, String) {
+    let code = accepting_code(app, &fixture.staff.enterprise).await;
+    let pass = registrations::pass_for(app, &code, n).await;
+    let admin = app.admin_token().await;
+    let id = registrations::registration_id(app, &admin, &registrations::plate(n)).await;
+    (pass, id)
 }
 
 /// A concrete path and body for an operation; fresh objects where a call consumes one.
@@ -113,6 +147,7 @@ async fn request(
         "users" => fixture.target_user.clone(),
         "sectors" => fixture.staff.sector.clone(),
         "enterprises" => fixture.staff.enterprise.clone(),
+        "registrations" => fixture.registration.clone(),
         _ => fixture.staff.park.clone(),
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
@@ -166,6 +201,28 @@ async fn request(
             path = template.replace("{token}", &token);
             None
         }
+        ("post", "/api/v1/public/codes/{token}/registrations") => {
+            let code = accepting_code(app, &fixture.staff.enterprise).await;
+            path = template.replace("{token}", &code);
+            Some(registrations::driver(n))
+        }
+        ("get" | "delete", "/api/v1/public/passes/{token}") => {
+            let code = accepting_code(app, &fixture.staff.enterprise).await;
+            let pass = registrations::pass_for(app, &code, n).await;
+            path = template.replace("{token}", &pass);
+            None
+        }
+        ("post", "/api/v1/registrations/{id}/approve") => {
+            let (_, id) = fresh_registration(app, fixture, n).await;
+            path = template.replace("{id}", &id);
+            None
+        }
+        ("post", "/api/v1/registrations/{id}/reject") => {
+            let (_, id) = fresh_registration(app, fixture, n).await;
+            path = template.replace("{id}", &id);
+            Some(json!({ "reason": "证件与车辆不符" }))
+        }
+        ("post", "/api/v1/registrations/{id}/reveal") => Some(json!({ "reason": "门岗核验身份" })),
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
             path = format!(
@@ -215,7 +272,11 @@ api_test! {
         let staff = app.staff().await;
         let admin = staff.token("admin").to_owned();
         let target_user = app.create_user(&admin, "target", "regulator", &[], &[]).await;
-        let fixture = Fixture { staff, target_user, counter: Default::default() };
+        // Vehicle numbers from the counter start at 0; the fixture's own is far beyond.
+        let code = app.code_token(&admin, &staff.enterprise).await;
+        registrations::pass_for(&app, &code, 99_999).await;
+        let registration = registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
+        let fixture = Fixture { staff, target_user, registration, counter: Default::default() };
         let mut operations = CONTRACT.operations();
         // Signing out ends the caller's sessions, so it goes last.
         operations.sort_by_key(|(method, path)| (path == "/api/v1/auth/logout", method.clone(), path.clone()));

@@ -1,0 +1,77 @@
+//! Request bodies: read with a size limit, and JSON turned into typed bodies with
+//! problem+json errors that name the field but never echo the input.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Turns serde's message into a field error without echoing the input.
+pub fn json_error(error: &serde_json::Error) -> ApiError {
+    let message = error.to_string();
+    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
+    if message.starts_with("unknown field") {
+        return ApiError::field(quoted, "unknown_field", "不允许的字段");
+    }
+    if message.starts_with("missing field") {
+        return ApiError::field(quoted, "required", "此项必填");
+    }
+    if message.starts_with("unknown variant") {
+        return FieldError::new("", "invalid_value", "取值不在允许范围内").into();
+    }
+    if error.is_data() {
+        return FieldError::new("", "invalid_type", "字段类型不正确").into();
+    }
+    ApiError::bad_request("invalid_json", "请求体不是有效的 JSON")
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with a 413.
+pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "上传中断，请重试"))?;
+        if body.len() + chunk.len() > limit {
+            let size = if limit >= 1024 * 1024 {
+                format!("{} MB", limit / 1024 / 1024)
+            } else {
+                format!("{} KB", limit / 1024)
+            };
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("请求体不能超过 {size}"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A JSON body of at most `limit` bytes (the app-wide JSON limit is larger).
+pub async fn json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求体须为 JSON（Content-Type: application/json）",
+        ));
+    }
+    let bytes = read_limited(payload, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|error| json_error(&error))
+}

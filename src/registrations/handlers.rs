@@ -1,0 +1,218 @@
+//! `/api/v1/registrations`: staff list, read, approve and reject registrations within
+//! their scope; the full document number and phone only through an audited reveal.
+
+use actix_web::web;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Event};
+use crate::auth::caller::Caller;
+use crate::domain::text::bounded;
+use crate::domain::vehicle::Plate;
+use crate::enterprises::Visibility;
+use crate::error::{ApiError, FieldError};
+use crate::pagination::{Page, PageRequest};
+use crate::registrations::{Registration, RegistrationFilter, RegistrationView, status};
+use crate::state::AppState;
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<String>,
+    enterprise_id: Option<String>,
+    plate: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// Body of a rejection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    reason: String,
+}
+
+/// Body of a reveal.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealBody {
+    reason: String,
+}
+
+/// The full personal data of one registration.
+#[derive(Debug, Serialize)]
+pub struct Revealed {
+    document_number: String,
+    phone: String,
+}
+
+fn stored_status(raw: &str) -> Result<&'static str, FieldError> {
+    [
+        status::PENDING,
+        status::APPROVED,
+        status::REJECTED,
+        status::CANCELLED,
+    ]
+    .into_iter()
+    .find(|s| *s == raw)
+    .ok_or_else(|| {
+        FieldError::new(
+            "status",
+            "invalid_value",
+            "状态应为 pending、approved、rejected 或 cancelled",
+        )
+    })
+}
+
+/// `GET /api/v1/registrations`: newest first, masked.
+pub async fn list_registrations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Page<RegistrationView>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let day = |date: NaiveDate| date.format("%Y-%m-%d").to_string();
+    let filter = RegistrationFilter {
+        status: query.status.as_deref().map(stored_status).transpose()?,
+        enterprise_id: query.enterprise_id,
+        plate: query
+            .plate
+            .as_deref()
+            .map(|raw| Plate::parse(raw, "plate"))
+            .transpose()?
+            .map(|p| p.as_str().to_owned()),
+        from: query.from.map(day),
+        to: query.to.map(day),
+    };
+    let visibility = Visibility::of(&caller);
+    let fetch = page.clone();
+    let rows = state
+        .db
+        .read(move |conn| {
+            Registration::list(
+                conn,
+                &visibility,
+                &filter,
+                fetch.after.as_deref(),
+                fetch.fetch(),
+            )
+        })
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|(registration, name)| registration.view(name))
+        .collect();
+    Ok(web::Json(page.page(views, |view: &RegistrationView| {
+        view.id().to_owned()
+    })))
+}
+
+/// `GET /api/v1/registrations/{id}`.
+pub async fn find_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let (registration, name) = state
+        .db
+        .read(move |conn| Registration::find(conn, &visibility, &id))
+        .await?;
+    Ok(web::Json(registration.view(name)))
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    to: &'static str,
+    reason: Option<String>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let (registration, name) = state
+        .db
+        .write(move |conn| {
+            let (registration, _) = Registration::find(conn, &visibility, &id)?;
+            Registration::transition(
+                conn,
+                &registration.id,
+                &[status::PENDING],
+                to,
+                reason,
+                Some(&caller.user_id),
+            )?;
+            let action = if to == status::APPROVED {
+                "registration.approve"
+            } else {
+                "registration.reject"
+            };
+            audit::append(
+                conn,
+                &caller.actor(),
+                Event::success(action, "registration", &registration.id),
+            )?;
+            Registration::find(conn, &visibility, &registration.id)
+        })
+        .await?;
+    Ok(web::Json(registration.view(name)))
+}
+
+/// `POST /api/v1/registrations/{id}/approve`.
+pub async fn approve_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    decide(state, caller, id.into_inner(), status::APPROVED, None).await
+}
+
+/// `POST /api/v1/registrations/{id}/reject`: the reason is shown on the driver's pass.
+pub async fn reject_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<RejectBody>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    let reason = bounded("reason", &body.into_inner().reason, 1, 200)?;
+    decide(
+        state,
+        caller,
+        id.into_inner(),
+        status::REJECTED,
+        Some(reason),
+    )
+    .await
+}
+
+/// `POST /api/v1/registrations/{id}/reveal`: the full document number and phone,
+/// for a stated reason that goes into the audit log.
+pub async fn reveal_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<RevealBody>,
+) -> Result<web::Json<Revealed>, ApiError> {
+    let reason = bounded("reason", &body.into_inner().reason, 2, 200)?;
+    let visibility = Visibility::of(&caller);
+    let registration = state
+        .db
+        .write(move |conn| {
+            let (registration, _) = Registration::find(conn, &visibility, &id)?;
+            let event = Event::success("registration.reveal", "registration", &registration.id)
+                .with_details(serde_json::json!({ "reason": reason }));
+            audit::append(conn, &caller.actor(), event)?;
+            Ok(registration)
+        })
+        .await?;
+    let vault = &state.vault;
+    let open =
+        |context: &str, sealed: &str| vault.open(context, sealed).map_err(ApiError::internal);
+    Ok(web::Json(Revealed {
+        document_number: open("registrations.document", &registration.document_sealed)?,
+        phone: open("registrations.phone", &registration.phone_sealed)?,
+    }))
+}

@@ -1,0 +1,413 @@
+//! Drivers' registrations (登记) and their passes: the model, its visibility and
+//! lifecycle (pending → approved / rejected, cancelled by the driver, expired after
+//! the validity window). Personal data is sealed before it reaches this module's
+//! queries, and only masked copies are read back for lists.
+
+pub mod handlers;
+pub mod public;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{enterprises, registrations};
+use crate::db::{DbConnection, now};
+use crate::domain::person::PersonName;
+use crate::domain::region;
+use crate::domain::vehicle::Plate;
+use crate::enterprises::Visibility;
+use crate::error::ApiError;
+
+/// Version of the privacy notice drivers consent to; stored with each registration.
+pub const CONSENT_VERSION: &str = "2026-11-v1";
+/// A pass is valid from this long before the expected arrival…
+pub const VALID_BEFORE: TimeDelta = TimeDelta::hours(12);
+/// …until this long after it.
+pub const VALID_AFTER: TimeDelta = TimeDelta::hours(24);
+
+/// A stored registration.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = registrations)]
+pub struct Registration {
+    /// Id.
+    pub id: String,
+    /// The enterprise visited.
+    pub enterprise_id: String,
+    /// The pass's random token.
+    pub pass_token: String,
+    /// The client's retry key, if it sent one.
+    pub idempotency_key: Option<String>,
+    /// pending, approved, rejected or cancelled (expiry is computed).
+    pub status: String,
+    /// The driver's name.
+    pub driver_name: String,
+    /// Document type.
+    pub document_type: String,
+    /// Sealed document number.
+    pub document_sealed: String,
+    /// Blind index of the document number.
+    pub document_index: String,
+    /// Masked document number.
+    pub document_masked: String,
+    /// Sealed mobile number.
+    pub phone_sealed: String,
+    /// Blind index of the mobile number.
+    pub phone_index: String,
+    /// Masked mobile number.
+    pub phone_masked: String,
+    /// Normalised plate.
+    pub plate: String,
+    /// Trailer plate.
+    pub trailer_plate: Option<String>,
+    /// Vehicle type key.
+    pub vehicle_type: String,
+    /// GB/T 2260 code of the origin.
+    pub origin_region: String,
+    /// Cargo description.
+    pub cargo: String,
+    /// Purpose key.
+    pub purpose: String,
+    /// Expected arrival (UTC).
+    pub expected_arrival: NaiveDateTime,
+    /// Zone day of the expected arrival, `YYYY-MM-DD`.
+    pub arrival_day: String,
+    /// People in the cab.
+    pub people_in_cab: i32,
+    /// Extra answers: `{"zone": {...}, "enterprise": {...}}`.
+    pub answers: String,
+    /// Zone template version answered.
+    pub zone_form_version: i32,
+    /// Enterprise template version answered.
+    pub enterprise_form_version: i32,
+    /// Privacy notice version consented to.
+    pub consent_version: String,
+    /// Start of validity (UTC).
+    pub valid_from: NaiveDateTime,
+    /// End of validity (UTC).
+    pub valid_until: NaiveDateTime,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// When approved or rejected.
+    pub decided_at: Option<NaiveDateTime>,
+    /// Who approved or rejected.
+    pub decided_by: Option<String>,
+    /// Created, which is also when consent was given.
+    pub created_at: NaiveDateTime,
+}
+
+/// Statuses a registration is stored with.
+pub mod status {
+    /// Waiting for the enterprise.
+    pub const PENDING: &str = "pending";
+    /// Approved.
+    pub const APPROVED: &str = "approved";
+    /// Rejected with a reason.
+    pub const REJECTED: &str = "rejected";
+    /// Cancelled by the driver.
+    pub const CANCELLED: &str = "cancelled";
+    /// Shown for pending or approved passes past their validity.
+    pub const EXPIRED: &str = "expired";
+}
+
+fn utc(time: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    time.and_utc()
+}
+
+fn masked_name(name: &str) -> String {
+    PersonName::parse(name).map_or_else(|_| "*".repeat(name.chars().count()), |n| n.masked())
+}
+
+fn masked_plate(plate: &str) -> String {
+    Plate::parse(plate, "plate").map_or_else(|_| "*".repeat(plate.chars().count()), |p| p.masked())
+}
+
+/// What the driver sees of a pass.
+#[derive(Clone, Debug, Serialize)]
+pub struct PassView {
+    token: String,
+    url: String,
+    status: &'static str,
+    enterprise_name: String,
+    driver_name: String,
+    plate: String,
+    expected_arrival: chrono::DateTime<chrono::Utc>,
+    valid_from: chrono::DateTime<chrono::Utc>,
+    valid_until: chrono::DateTime<chrono::Utc>,
+    reject_reason: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Template versions a registration answered.
+#[derive(Clone, Debug, Serialize)]
+pub struct FormVersions {
+    zone: i32,
+    enterprise: i32,
+}
+
+/// What staff see of a registration: personal data masked.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistrationView {
+    id: String,
+    enterprise_id: String,
+    enterprise_name: String,
+    status: &'static str,
+    driver_name: String,
+    document_type: String,
+    document_number: String,
+    phone: String,
+    plate: String,
+    trailer_plate: Option<String>,
+    vehicle_type: String,
+    origin_region: String,
+    origin_name: Option<String>,
+    cargo: String,
+    purpose: String,
+    expected_arrival: chrono::DateTime<chrono::Utc>,
+    people_in_cab: i32,
+    answers: serde_json::Value,
+    form_versions: FormVersions,
+    valid_from: chrono::DateTime<chrono::Utc>,
+    valid_until: chrono::DateTime<chrono::Utc>,
+    reject_reason: Option<String>,
+    decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Filters of the staff list.
+#[derive(Clone, Debug, Default)]
+pub struct RegistrationFilter {
+    /// Stored status.
+    pub status: Option<&'static str>,
+    /// One enterprise.
+    pub enterprise_id: Option<String>,
+    /// Exact normalised plate.
+    pub plate: Option<String>,
+    /// First zone day of arrival.
+    pub from: Option<String>,
+    /// Last zone day of arrival.
+    pub to: Option<String>,
+}
+
+/// The enterprises a caller may see, or `None` for all of them.
+fn visible_enterprises(
+    conn: &mut DbConnection,
+    visibility: &Visibility,
+) -> Result<Option<Vec<String>>, ApiError> {
+    if *visibility == Visibility::All {
+        return Ok(None);
+    }
+    let ids = visibility
+        .apply(enterprises::table.into_boxed())
+        .select(enterprises::id)
+        .load(conn)?;
+    Ok(Some(ids))
+}
+
+impl RegistrationView {
+    /// The registration's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Registration {
+    /// The status to show: pending or approved passes expire after their window.
+    pub fn effective_status(&self, at: NaiveDateTime) -> &'static str {
+        match self.status.as_str() {
+            status::PENDING | status::APPROVED if at > self.valid_until => status::EXPIRED,
+            status::PENDING => status::PENDING,
+            status::APPROVED => status::APPROVED,
+            status::REJECTED => status::REJECTED,
+            _ => status::CANCELLED,
+        }
+    }
+
+    /// The pass as the driver sees it.
+    pub fn pass_view(&self, enterprise_name: &str, public_base_url: &str) -> PassView {
+        PassView {
+            token: self.pass_token.clone(),
+            url: format!("{public_base_url}/p/{}", self.pass_token),
+            status: self.effective_status(now()),
+            enterprise_name: enterprise_name.to_owned(),
+            driver_name: masked_name(&self.driver_name),
+            plate: masked_plate(&self.plate),
+            expected_arrival: utc(self.expected_arrival),
+            valid_from: utc(self.valid_from),
+            valid_until: utc(self.valid_until),
+            reject_reason: self.reject_reason.clone(),
+            created_at: utc(self.created_at),
+        }
+    }
+
+    /// The registration as staff see it.
+    pub fn view(self, enterprise_name: String) -> RegistrationView {
+        RegistrationView {
+            status: self.effective_status(now()),
+            driver_name: masked_name(&self.driver_name),
+            plate: masked_plate(&self.plate),
+            origin_name: region::full_name(&self.origin_region),
+            answers: serde_json::from_str(&self.answers).unwrap_or_default(),
+            form_versions: FormVersions {
+                zone: self.zone_form_version,
+                enterprise: self.enterprise_form_version,
+            },
+            expected_arrival: utc(self.expected_arrival),
+            valid_from: utc(self.valid_from),
+            valid_until: utc(self.valid_until),
+            decided_at: self.decided_at.map(utc),
+            created_at: utc(self.created_at),
+            id: self.id,
+            enterprise_id: self.enterprise_id,
+            enterprise_name,
+            document_type: self.document_type,
+            document_number: self.document_masked,
+            phone: self.phone_masked,
+            trailer_plate: self.trailer_plate,
+            vehicle_type: self.vehicle_type,
+            origin_region: self.origin_region,
+            cargo: self.cargo,
+            purpose: self.purpose,
+            people_in_cab: self.people_in_cab,
+            reject_reason: self.reject_reason,
+        }
+    }
+
+    /// A pass and its enterprise's name by token.
+    pub fn by_pass_token(
+        conn: &mut DbConnection,
+        token: &str,
+    ) -> Result<(Registration, String), ApiError> {
+        Ok(registrations::table
+            .inner_join(enterprises::table)
+            .filter(registrations::pass_token.eq(token))
+            .select((Registration::as_select(), enterprises::name))
+            .first(conn)?)
+    }
+
+    /// A visible registration and its enterprise's name; anything else is 404.
+    pub fn find(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        id: &str,
+    ) -> Result<(Registration, String), ApiError> {
+        let mut query = registrations::table
+            .inner_join(enterprises::table)
+            .filter(registrations::id.eq(id.to_owned()))
+            .select((Registration::as_select(), enterprises::name))
+            .into_boxed();
+        if let Some(ids) = visible_enterprises(conn, visibility)? {
+            query = query.filter(registrations::enterprise_id.eq_any(ids));
+        }
+        Ok(query.first(conn)?)
+    }
+
+    /// Visible registrations, newest first, before the id `before`.
+    pub fn list(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &RegistrationFilter,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(Registration, String)>, ApiError> {
+        let mut query = registrations::table
+            .inner_join(enterprises::table)
+            .select((Registration::as_select(), enterprises::name))
+            .into_boxed();
+        if let Some(ids) = visible_enterprises(conn, visibility)? {
+            query = query.filter(registrations::enterprise_id.eq_any(ids));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(registrations::status.eq(status));
+        }
+        if let Some(enterprise_id) = &filter.enterprise_id {
+            query = query.filter(registrations::enterprise_id.eq(enterprise_id.clone()));
+        }
+        if let Some(plate) = &filter.plate {
+            query = query.filter(registrations::plate.eq(plate.clone()));
+        }
+        if let Some(from) = &filter.from {
+            query = query.filter(registrations::arrival_day.ge(from.clone()));
+        }
+        if let Some(to) = &filter.to {
+            query = query.filter(registrations::arrival_day.le(to.clone()));
+        }
+        if let Some(before) = before {
+            query = query.filter(registrations::id.lt(before.to_owned()));
+        }
+        Ok(query
+            .order(registrations::id.desc())
+            .limit(limit)
+            .load(conn)?)
+    }
+
+    /// A live (pending or approved) registration for the plate at the enterprise on that day.
+    pub fn active_for_plate(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+        plate: &str,
+        arrival_day: &str,
+    ) -> Result<Option<Registration>, ApiError> {
+        Ok(registrations::table
+            .filter(registrations::enterprise_id.eq(enterprise_id))
+            .filter(registrations::plate.eq(plate))
+            .filter(registrations::arrival_day.eq(arrival_day))
+            .filter(registrations::status.eq_any([status::PENDING, status::APPROVED]))
+            .filter(registrations::valid_until.gt(now()))
+            .select(Registration::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// The registration an earlier attempt with the same idempotency key created.
+    pub fn by_idempotency_key(
+        conn: &mut DbConnection,
+        enterprise_id: &str,
+        key: &str,
+    ) -> Result<Option<Registration>, ApiError> {
+        Ok(registrations::table
+            .filter(registrations::enterprise_id.eq(enterprise_id))
+            .filter(registrations::idempotency_key.eq(key))
+            .select(Registration::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Stores a new registration.
+    pub fn insert(conn: &mut DbConnection, registration: &Registration) -> Result<(), ApiError> {
+        diesel::insert_into(registrations::table)
+            .values(registration)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Moves a registration from `from` to `to` status; anything else is a 409.
+    pub fn transition(
+        conn: &mut DbConnection,
+        id: &str,
+        from: &[&str],
+        to: &'static str,
+        reason: Option<String>,
+        decided_by: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let changed = diesel::update(
+            registrations::table
+                .filter(registrations::id.eq(id))
+                .filter(registrations::status.eq_any(from))
+                .filter(registrations::valid_until.gt(now())),
+        )
+        .set((
+            registrations::status.eq(to),
+            registrations::reject_reason.eq(reason),
+            registrations::decided_at.eq(decided_by.map(|_| now())),
+            registrations::decided_by.eq(decided_by),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(ApiError::conflict(
+                "invalid_transition",
+                "该登记当前状态不能进行此操作",
+            ));
+        }
+        Ok(())
+    }
+}
