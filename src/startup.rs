@@ -53,6 +53,7 @@ use crate::users::handlers::{
     create_user, find_user, list_users, reset_user_password, update_user,
 };
 use crate::web::code_page::show_code_page;
+use crate::web::pass_page::{cancel_pass_page, show_pass_page};
 
 /// Largest JSON body the API accepts.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -162,6 +163,8 @@ routes! {
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/r/{token}" { get => show_code_page }
+    "/p/{token}" { get => show_pass_page }
+    "/p/{token}/cancel" { post => cancel_pass_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
 }

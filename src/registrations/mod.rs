@@ -124,17 +124,28 @@ fn masked_plate(plate: &str) -> String {
 /// What the driver sees of a pass.
 #[derive(Clone, Debug, Serialize)]
 pub struct PassView {
-    token: String,
-    url: String,
-    status: &'static str,
-    enterprise_name: String,
-    driver_name: String,
-    plate: String,
-    expected_arrival: chrono::DateTime<chrono::Utc>,
-    valid_from: chrono::DateTime<chrono::Utc>,
-    valid_until: chrono::DateTime<chrono::Utc>,
-    reject_reason: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
+    /// The pass token.
+    pub token: String,
+    /// The pass page.
+    pub url: String,
+    /// Effective status.
+    pub status: &'static str,
+    /// The enterprise visited.
+    pub enterprise_name: String,
+    /// Masked driver name.
+    pub driver_name: String,
+    /// Masked plate.
+    pub plate: String,
+    /// Expected arrival (UTC).
+    pub expected_arrival: chrono::DateTime<chrono::Utc>,
+    /// Start of validity (UTC).
+    pub valid_from: chrono::DateTime<chrono::Utc>,
+    /// End of validity (UTC).
+    pub valid_until: chrono::DateTime<chrono::Utc>,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// Registered (UTC).
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Template versions a registration answered.

@@ -13,7 +13,7 @@ use crate::body;
 use crate::client::client_ip;
 use crate::codes::public::{PAUSED, REPLACED};
 use crate::codes::{self, Scan};
-use crate::db::{new_id, now};
+use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::RegionCode;
 use crate::domain::text::bounded;
@@ -380,6 +380,30 @@ pub async fn find_pass(
     Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
 }
 
+/// Cancels a live pass by token and audits it; 409 `pass_closed` when it has ended.
+pub fn cancel(
+    conn: &mut DbConnection,
+    token: &str,
+    actor: &Actor,
+) -> Result<(Registration, String), ApiError> {
+    let (registration, _) = Registration::by_pass_token(conn, token)?;
+    Registration::transition(
+        conn,
+        &registration.id,
+        &[status::PENDING, status::APPROVED],
+        status::CANCELLED,
+        None,
+        None,
+    )
+    .map_err(|_| ApiError::conflict("pass_closed", "该通行凭证已结束，无法取消"))?;
+    audit::append(
+        conn,
+        actor,
+        Event::success("registration.cancel", "registration", &registration.id),
+    )?;
+    Registration::by_pass_token(conn, token)
+}
+
 /// `DELETE /api/v1/public/passes/{token}`: the driver cancels.
 pub async fn cancel_pass(
     state: web::Data<AppState>,
@@ -390,24 +414,7 @@ pub async fn cancel_pass(
     let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
     let (registration, name) = state
         .db
-        .write(move |conn| {
-            let (registration, _) = Registration::by_pass_token(conn, &token)?;
-            Registration::transition(
-                conn,
-                &registration.id,
-                &[status::PENDING, status::APPROVED],
-                status::CANCELLED,
-                None,
-                None,
-            )
-            .map_err(|_| ApiError::conflict("pass_closed", "该通行凭证已结束，无法取消"))?;
-            audit::append(
-                conn,
-                &actor,
-                Event::success("registration.cancel", "registration", &registration.id),
-            )?;
-            Registration::by_pass_token(conn, &token)
-        })
+        .write(move |conn| cancel(conn, &token, &actor))
         .await
         .map_err(|e| {
             if e.code() == "not_found" {

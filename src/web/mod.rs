@@ -2,6 +2,7 @@
 //! no external resources (zones run on closed networks) and usable without JavaScript.
 
 pub mod code_page;
+pub mod pass_page;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

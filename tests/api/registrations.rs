@@ -623,3 +623,66 @@ api_test! {
         assert_eq!(revealed.body["document_number"], RESIDENT_ID);
     }
 }
+
+/// Decodes the QR code embedded as a PNG data URI in an HTML page.
+fn qr_in_page(html: &str) -> Vec<String> {
+    let start = html
+        .find("data:image/png;base64,")
+        .expect("an embedded PNG")
+        + "data:image/png;base64,".len();
+    let end = start + html[start..].find('"').expect("end of the data URI");
+    let png_bytes = data_encoding::BASE64
+        .decode(&html.as_bytes()[start..end])
+        .unwrap();
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    let width = info.width as usize;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, |x, y| {
+            buffer[(y * width + x) * channels]
+        });
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect()
+}
+
+api_test! {
+    async fn the_pass_page_shows_the_pass_and_its_qr_leads_back_to_it(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let enterprise = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
+        let code = app.code_token(&admin, &enterprise).await;
+        let created = register(&app, &code, driver(7), None).await;
+        created.assert_status(201);
+        let token = created.body["token"].as_str().unwrap().to_owned();
+        let url = created.body["url"].as_str().unwrap().to_owned();
+
+        let page = app.get(&format!("/p/{token}"), None).await;
+        page.assert_status(200);
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+        assert!(page.text.contains("福州恒信化工有限公司") && page.text.contains("待企业审核"));
+        assert!(!page.text.contains("11010519491231002X") && !page.text.contains("13812345678"));
+        assert!(!page.text.contains(&plate(7)), "the plate is masked");
+        assert!(page.bytes.len() < 60 * 1024, "page is {} bytes", page.bytes.len());
+        assert_eq!(qr_in_page(&page.text), vec![url], "the gate's scan leads back to this pass");
+
+        let cancelled = app.post(&format!("/p/{token}/cancel"), None, json!({})).await;
+        cancelled.assert_status(303);
+        assert_eq!(cancelled.header("location"), Some(format!("/p/{token}").as_str()));
+        let after = app.get(&format!("/p/{}", token.to_lowercase()), None).await;
+        assert!(after.text.contains("已取消") && !after.text.contains("取消本次登记"));
+        app.post(&format!("/p/{token}/cancel"), None, json!({})).await.assert_status(303);
+        let pass = app.get(&format!("/api/v1/public/passes/{token}"), None).await;
+        assert_eq!(pass.body["status"], "cancelled");
+
+        app.get("/p/NOSUCHPASS", None).await.assert_status(404);
+        app.post("/p/NOSUCHPASS/cancel", None, json!({})).await.assert_status(404);
+    }
+}

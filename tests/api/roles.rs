@@ -88,6 +88,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("get", "/r/{token}" | "/api/v1/public/codes/{token}") => (Access::Public, 200),
         ("post", "/api/v1/public/codes/{token}/registrations") => (Access::Public, 201),
         ("get" | "delete", "/api/v1/public/passes/{token}") => (Access::Public, 200),
+        ("get", "/p/{token}") => (Access::Public, 200),
+        ("post", "/p/{token}/cancel") => (Access::Public, 303),
         ("get", "/api/v1/registrations" | "/api/v1/registrations/{id}") => (Access::SignedIn, 200),
         ("post", "/api/v1/registrations/{id}/approve" | "/api/v1/registrations/{id}/reject") => {
             (ENTERPRISE_KEEPERS, 200)
@@ -206,7 +208,9 @@ async fn request(
             path = template.replace("{token}", &code);
             Some(registrations::driver(n))
         }
-        ("get" | "delete", "/api/v1/public/passes/{token}") => {
+        ("get" | "delete", "/api/v1/public/passes/{token}")
+        | ("get", "/p/{token}")
+        | ("post", "/p/{token}/cancel") => {
             let code = accepting_code(app, &fixture.staff.enterprise).await;
             let pass = registrations::pass_for(app, &code, n).await;
             path = template.replace("{token}", &pass);

@@ -1,0 +1,137 @@
+//! `GET /p/{token}`: the pass a driver shows at the gate: status, enterprise, masked
+//! name and plate, validity window and a QR code of the pass's own URL for the gate
+//! to scan; while it is live the driver can cancel it (a plain form, no JavaScript).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, TimeDelta, Utc};
+use data_encoding::BASE64;
+
+use crate::audit::Actor;
+use crate::client::client_ip;
+use crate::codes::render::{self, Ecc, QrOptions};
+use crate::error::ApiError;
+use crate::registrations::{PassView, Registration, public, status};
+use crate::state::AppState;
+use crate::web::{escape, page};
+
+fn label(status: &str) -> (&'static str, &'static str) {
+    match status {
+        status::PENDING => ("待企业审核", "notice"),
+        status::APPROVED => ("已通过，请向门岗出示本码", "notice ok"),
+        status::REJECTED => ("未通过", "notice bad"),
+        status::CANCELLED => ("已取消", "notice bad"),
+        _ => ("已过期", "notice bad"),
+    }
+}
+
+fn local(time: DateTime<Utc>) -> String {
+    (time + TimeDelta::hours(8))
+        .format("%m月%d日 %H:%M")
+        .to_string()
+}
+
+fn not_found(zone: &str) -> HttpResponse {
+    page(
+        StatusCode::NOT_FOUND,
+        zone,
+        "未找到通行凭证",
+        "<h1>未找到通行凭证</h1><p class=\"notice bad\">请重新扫描企业门口的二维码登记。</p>",
+    )
+}
+
+async fn load(state: &AppState, token: &str) -> Result<Option<PassView>, ApiError> {
+    if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let token = token.to_ascii_uppercase();
+    let base = state.settings.public_base_url();
+    let found = state
+        .db
+        .read(move |conn| Registration::by_pass_token(conn, &token))
+        .await;
+    match found {
+        Ok((registration, name)) => Ok(Some(registration.pass_view(&name, &base))),
+        Err(error) if error.code() == "not_found" => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// `GET /p/{token}`.
+pub async fn show_pass_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let zone = state.settings.zone_name.clone();
+    let Some(pass) = load(&state, &token).await? else {
+        return Ok(not_found(&zone));
+    };
+    let url = pass.url.clone();
+    let options = QrOptions {
+        size: 480,
+        margin: 4,
+        ecc: Ecc::M,
+    };
+    let png = web::block(move || render::qr_png(&url, options))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let (status_text, status_class) = label(pass.status);
+    let reason = pass
+        .reject_reason
+        .as_deref()
+        .map(|reason| format!("<p>原因：{}</p>", escape(reason)))
+        .unwrap_or_default();
+    let live = matches!(pass.status, status::PENDING | status::APPROVED);
+    let cancel = if live {
+        format!(
+            "<form method=\"post\" action=\"/p/{}/cancel\"><button type=\"submit\" \
+             style=\"width:100%;padding:.9rem;font-size:1.1rem;margin-top:1rem\">取消本次登记</button></form>",
+            escape(&pass.token)
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>{enterprise}</h1><p class=\"{status_class}\">{status_text}</p>{reason}\
+         <img src=\"data:image/png;base64,{qr}\" alt=\"通行凭证二维码\" style=\"width:100%;max-width:320px;display:block;margin:1rem auto\">\
+         <p>司机：{driver}　车牌：{plate}</p><p>预计到达：{arrival}</p>\
+         <p>有效期：{from} 至 {until}</p>{cancel}",
+        enterprise = escape(&pass.enterprise_name),
+        qr = BASE64.encode(&png),
+        driver = escape(&pass.driver_name),
+        plate = escape(&pass.plate),
+        arrival = local(pass.expected_arrival),
+        from = local(pass.valid_from),
+        until = local(pass.valid_until),
+    );
+    Ok(page(StatusCode::OK, &zone, "通行凭证", &body))
+}
+
+/// `POST /p/{token}/cancel`: the page's cancel button; back to the pass afterwards
+/// (also when it had ended already: the page then shows why).
+pub async fn cancel_pass_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let zone = state.settings.zone_name.clone();
+    let Some(pass) = load(&state, &token).await? else {
+        return Ok(not_found(&zone));
+    };
+    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
+    let pass_token = pass.token.clone();
+    let result = state
+        .db
+        .write(move |conn| public::cancel(conn, &pass_token, &actor))
+        .await;
+    match result {
+        Ok(_) => {}
+        Err(error) if error.code() == "pass_closed" => {}
+        Err(error) => return Err(error),
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/p/{}", pass.token)))
+        .finish())
+}
