@@ -1,5 +1,5 @@
 //! The `truckpass` command: serve (default), migrate, create an admin, import the
-//! enterprise roster, verify the audit log.
+//! enterprise roster, purge expired personal data, verify the audit log.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use truckpass::db::Db;
 use truckpass::domain::account::Username;
 use truckpass::enterprises::import::{self, ImportOptions};
 use truckpass::enterprises::roster;
+use truckpass::registrations::retention;
 use truckpass::startup::Application;
 use truckpass::telemetry::init_tracing;
 use truckpass::users::User;
@@ -46,6 +47,13 @@ enum Command {
         /// Write the good rows even if some rows are bad.
         #[arg(long)]
         partial: bool,
+    },
+    /// Anonymise drivers' personal data older than TRUCKPASS_RETENTION_DAYS (the server
+    /// also does this hourly).
+    Purge {
+        /// Purge as if today were this date (YYYY-MM-DD), e.g. to check a policy.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Audit log tools.
     Audit {
@@ -152,6 +160,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Purge { as_of } => {
+            let db = open_db(&settings)?;
+            let at = as_of
+                .and_then(|day| day.and_hms_opt(0, 0, 0))
+                .unwrap_or_else(truckpass::db::now);
+            let days = settings.retention_days;
+            let count = db
+                .write_blocking(|conn| retention::purge(conn, at, days))
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("已清除 {count} 条登记的个人信息（保存期限 {days} 天）");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Verify,

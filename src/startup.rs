@@ -25,6 +25,7 @@ use crate::codes::handlers::{
 };
 use crate::codes::public::find_public_code;
 use crate::config::Settings;
+use crate::db::now;
 use crate::db::{DatabaseUrl, Db};
 use crate::enterprises::handlers::{
     create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
@@ -45,6 +46,7 @@ use crate::registrations::handlers::{
     reveal_registration,
 };
 use crate::registrations::public::{cancel_pass, create_registration, find_pass};
+use crate::registrations::retention;
 use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::telemetry::{Metrics, observe};
@@ -225,6 +227,8 @@ pub struct Application {
     port: u16,
     server: Server,
     initial_admin_password: Option<String>,
+    db: Db,
+    retention_days: u32,
 }
 
 impl Application {
@@ -266,8 +270,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let retention_days = settings.retention_days;
         let state = AppState {
-            db,
+            db: db.clone(),
             tokens: Arc::new(TokenKeys::new(
                 &secrets.jwt_key,
                 settings.access_token_ttl(),
@@ -282,6 +287,8 @@ impl Application {
             port,
             server,
             initial_admin_password,
+            db,
+            retention_days,
         })
     }
 
@@ -295,10 +302,29 @@ impl Application {
         self.initial_admin_password.as_deref()
     }
 
-    /// Serves until stopped.
+    /// Serves until stopped, with the hourly retention job running beside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        spawn_retention_job(self.db, self.retention_days);
         self.server.await
     }
+}
+
+/// The hourly retention job: anonymises drivers' personal data past the retention days.
+fn spawn_retention_job(db: Db, retention_days: u32) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(retention::PURGE_INTERVAL);
+        loop {
+            interval.tick().await;
+            match db
+                .write(move |conn| retention::purge(conn, now(), retention_days))
+                .await
+            {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "anonymised expired driver data"),
+                Err(error) => tracing::warn!(code = error.code(), "retention job failed"),
+            }
+        }
+    });
 }
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

@@ -12,7 +12,7 @@ use crate::domain::vehicle::Plate;
 use crate::enterprises::Visibility;
 use crate::error::{ApiError, FieldError};
 use crate::pagination::{Page, PageRequest};
-use crate::registrations::{Registration, RegistrationFilter, RegistrationView, status};
+use crate::registrations::{Registration, RegistrationFilter, RegistrationView, retention, status};
 use crate::state::AppState;
 
 /// Query of the list.
@@ -202,6 +202,13 @@ pub async fn reveal_registration(
         .db
         .write(move |conn| {
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
+            if retention::is_purged(&registration.document_index) {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::GONE,
+                    "personal_data_purged",
+                    "该登记的个人信息已按保存期限清除",
+                ));
+            }
             let event = Event::success("registration.reveal", "registration", &registration.id)
                 .with_details(serde_json::json!({ "reason": reason }));
             audit::append(conn, &caller.actor(), event)?;

@@ -5,6 +5,7 @@
 
 pub mod handlers;
 pub mod public;
+pub mod retention;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -117,7 +118,11 @@ fn masked_name(name: &str) -> String {
     PersonName::parse(name).map_or_else(|_| "*".repeat(name.chars().count()), |n| n.masked())
 }
 
+/// Masks a stored plate; plates anonymised by retention are stored masked already.
 fn masked_plate(plate: &str) -> String {
+    if plate.contains('*') {
+        return plate.to_owned();
+    }
     Plate::parse(plate, "plate").map_or_else(|_| "*".repeat(plate.chars().count()), |p| p.masked())
 }
 

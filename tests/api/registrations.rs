@@ -686,3 +686,46 @@ api_test! {
         app.post("/p/NOSUCHPASS/cancel", None, json!({})).await.assert_status(404);
     }
 }
+
+api_test! {
+    async fn personal_data_is_anonymised_after_the_retention_period(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let enterprise = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
+        let code = app.code_token(&admin, &enterprise).await;
+        pass_for(&app, &code, 11).await;
+        let id = registration_id(&app, &admin, &plate(11)).await;
+        app.create_user(&admin, "reg", "regulator", &[], &[]).await;
+        let regulator = app.tokens("reg", crate::helpers::USER_PASSWORD).await.0;
+
+        let purge = |as_of: String| {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
+                .args(["purge", "--as-of", &as_of])
+                .env("DATABASE_URL", &app.database_url)
+                .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
+                .env("TRUCKPASS_RETENTION_DAYS", "30")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let day = |days: i64| (chrono::Utc::now() + chrono::TimeDelta::days(days)).format("%Y-%m-%d").to_string();
+        assert!(purge(day(29)).contains("已清除 0 条"), "still within 30 days");
+        let reveal = json!({ "reason": "门岗核验身份" });
+        app.post(&format!("/api/v1/registrations/{id}/reveal"), Some(&regulator), reveal.clone()).await.assert_status(200);
+
+        assert!(purge(day(32)).contains("已清除 1 条"));
+        let gone = app.post(&format!("/api/v1/registrations/{id}/reveal"), Some(&regulator), reveal).await;
+        gone.assert_status(410);
+        assert_eq!(gone.code(), "personal_data_purged");
+        let shown = app.get(&format!("/api/v1/registrations/{id}"), Some(&admin)).await;
+        shown.assert_status(200);
+        assert_eq!(shown.body["document_number"], "*");
+        assert_eq!(shown.body["phone"], "*");
+        assert_eq!(shown.body["enterprise_name"], "福州恒信化工有限公司", "what statistics need stays");
+        let audit = app.get("/api/v1/audit?action=registration.purge", Some(&admin)).await;
+        assert_eq!(audit.body["items"][0]["details"]["anonymised"], 1);
+        assert!(purge(day(40)).contains("已清除 0 条"), "a purge is done once");
+    }
+}
