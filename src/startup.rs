@@ -45,6 +45,7 @@ use crate::registrations::handlers::{
     approve_registration, find_registration, list_registrations, reject_registration,
     reveal_registration,
 };
+use crate::registrations::profiles::{erase_driver_profile, find_driver_profile};
 use crate::registrations::public::{cancel_pass, create_registration, find_pass};
 use crate::registrations::retention;
 use crate::secrets::Secrets;
@@ -158,6 +159,10 @@ routes! {
     "/api/v1/public/passes/{token}" {
         get => find_pass,
         delete => cancel_pass,
+    }
+    "/api/v1/public/drivers/me" {
+        get => find_driver_profile,
+        delete => erase_driver_profile,
     }
     "/api/v1/registrations" { get [SIGNED_IN] => list_registrations }
     "/api/v1/registrations/{id}" { get [SIGNED_IN] => find_registration }

@@ -169,6 +169,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    driver_profiles (key_hash) {
+        key_hash -> Text,
+        profile -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(registrations -> enterprises (enterprise_id));
 diesel::joinable!(enterprise_codes -> enterprises (enterprise_id));
 diesel::joinable!(code_scans -> enterprise_codes (code_id));
@@ -190,4 +198,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     code_scans,
     form_templates,
     registrations,
+    driver_profiles,
 );

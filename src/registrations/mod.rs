@@ -4,6 +4,7 @@
 //! queries, and only masked copies are read back for lists.
 
 pub mod handlers;
+pub mod profiles;
 pub mod public;
 pub mod retention;
 

@@ -20,6 +20,7 @@ use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::forms::template::{self, TemplateScope};
+use crate::registrations::profiles::{self, Profile};
 use crate::registrations::{CONSENT_VERSION, Registration, VALID_AFTER, VALID_BEFORE, status};
 use crate::state::AppState;
 
@@ -228,6 +229,7 @@ pub async fn create_registration(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
+    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
     let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
     let enterprise = match codes::open(&state, &token).await? {
         Scan::Unknown => {
@@ -275,6 +277,16 @@ pub async fn create_registration(
     };
     errors.finish()?;
 
+    let profile = Profile {
+        driver_name: driver.name.as_str().to_owned(),
+        document_type: driver.document.kind().as_str().to_owned(),
+        document_number: driver.document.as_str().to_owned(),
+        phone: driver.phone.as_str().to_owned(),
+        plate: driver.plate.as_str().to_owned(),
+        trailer_plate: driver.trailer.as_ref().map(|t| t.as_str().to_owned()),
+        vehicle_type: driver.vehicle_type.clone(),
+        origin_region: driver.origin.as_str().to_owned(),
+    };
     let vault = &state.vault;
     let document_plain = driver.document.as_str().to_owned();
     let document_index = vault.blind_index(
@@ -320,9 +332,12 @@ pub async fn create_registration(
         created_at: now(),
     };
     let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
+    let profile_vault = state.vault.clone();
+    let profile_key = driver_key.clone();
     let (stored, created) = state
         .db
         .write(move |conn| {
+            profiles::save(conn, &profile_vault, &profile_key, &profile)?;
             if let Some(key) = &key
                 && let Some(earlier) =
                     Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
@@ -353,7 +368,9 @@ pub async fn create_registration(
     } else {
         StatusCode::OK
     };
-    Ok(HttpResponse::build(status).json(pass))
+    Ok(HttpResponse::build(status)
+        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
+        .json(pass))
 }
 
 fn pass_not_found() -> ApiError {

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Anonymises every registration created before `now - retention_days` that still
-/// holds personal data, and audits the purge. Returns how many were anonymised.
+/// holds personal data, erases driver profiles unused as long, and audits the purge.
+/// Returns how many registrations were anonymised.
 pub fn purge(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -43,9 +44,14 @@ pub fn purge(
             ))
             .execute(conn)?;
     }
-    if !due.is_empty() {
+    let profiles = super::profiles::purge(conn, now, retention_days)?;
+    if !due.is_empty() || profiles > 0 {
         let event = Event::success("registration.purge", "registration", "retention").with_details(
-            serde_json::json!({ "anonymised": due.len(), "cutoff": cutoff.and_utc().to_rfc3339() }),
+            serde_json::json!({
+                "anonymised": due.len(),
+                "profiles_erased": profiles,
+                "cutoff": cutoff.and_utc().to_rfc3339(),
+            }),
         );
         audit::append(conn, &Actor::system(), event)?;
     }

@@ -729,3 +729,58 @@ api_test! {
         assert!(purge(day(40)).contains("已清除 0 条"), "a purge is done once");
     }
 }
+
+async fn profile(
+    app: &TestApp,
+    key: Option<&str>,
+    method: reqwest::Method,
+) -> crate::helpers::TestResponse {
+    let mut request = app.client.request(
+        method.clone(),
+        format!("{}/api/v1/public/drivers/me", app.address),
+    );
+    if let Some(key) = key {
+        request = request.header("x-driver-key", key);
+    }
+    let response = TestApp::read(request.send().await.unwrap()).await;
+    crate::helpers::CONTRACT.check(&method, "/api/v1/public/drivers/me", &response);
+    response
+}
+
+api_test! {
+    async fn a_driver_key_fills_the_next_form_until_the_driver_erases_it(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let first = app.create_enterprise(&admin, "甲化工有限公司", &sector, &park).await;
+        let second = app.create_enterprise(&admin, "乙化工有限公司", &sector, &park).await;
+        let first_code = app.code_token(&admin, &first).await;
+        let second_code = app.code_token(&admin, &second).await;
+
+        let created = register(&app, &first_code, driver(21), None).await;
+        created.assert_status(201);
+        let key = created.header("x-driver-key").expect("a driver key for the browser").to_owned();
+        assert!(key.len() >= 32);
+
+        let filled = profile(&app, Some(&key), reqwest::Method::GET).await;
+        filled.assert_status(200);
+        assert_eq!(filled.body["document_number"], "11010519491231002X");
+        assert_eq!(filled.body["plate"], plate(21));
+        assert!(filled.header("cache-control").unwrap_or_default().contains("no-store"));
+
+        let url = format!("{}/api/v1/public/codes/{second_code}/registrations", app.address);
+        let again = app.client.post(url).header("x-driver-key", &key).json(&driver(22)).send().await.unwrap();
+        assert_eq!(again.status(), 201);
+        assert_eq!(again.headers()["x-driver-key"], key.as_str(), "the same key keeps the profile");
+        assert_eq!(profile(&app, Some(&key), reqwest::Method::GET).await.body["plate"], plate(22));
+
+        profile(&app, None, reqwest::Method::GET).await.assert_status(400);
+        profile(&app, Some("short"), reqwest::Method::GET).await.assert_status(400);
+        profile(&app, Some(&"x".repeat(43)), reqwest::Method::GET).await.assert_status(404);
+        profile(&app, Some(&key), reqwest::Method::DELETE).await.assert_status(204);
+        let erased = profile(&app, Some(&key), reqwest::Method::GET).await;
+        erased.assert_status(404);
+        assert_eq!(erased.code(), "profile_not_found");
+        profile(&app, Some(&key), reqwest::Method::DELETE).await.assert_status(204);
+    }
+}

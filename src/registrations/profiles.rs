@@ -1,0 +1,160 @@
+//! Fill once (一次填报): after a registration the driver's browser keeps a random
+//! driver key; with it the next enterprise's form comes pre-filled. The key is the
+//! only way to read the profile (it is stored hashed, the profile sealed), and the
+//! driver can erase it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{NaiveDateTime, TimeDelta};
+use data_encoding::BASE64URL_NOPAD;
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::driver_profiles;
+use crate::db::{DbConnection, now};
+use crate::error::ApiError;
+use crate::personal::Vault;
+use crate::state::AppState;
+
+/// Request and response header carrying the driver key.
+pub const DRIVER_KEY_HEADER: &str = "x-driver-key";
+const CONTEXT: &str = "driver_profiles.profile";
+
+/// What the next form is pre-filled with.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    /// Name.
+    pub driver_name: String,
+    /// Document type.
+    pub document_type: String,
+    /// Document number.
+    pub document_number: String,
+    /// Mobile.
+    pub phone: String,
+    /// Plate.
+    pub plate: String,
+    /// Trailer plate.
+    pub trailer_plate: Option<String>,
+    /// Vehicle type.
+    pub vehicle_type: String,
+    /// Origin region code.
+    pub origin_region: String,
+}
+
+/// A new random driver key (256 bits, base64url).
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    BASE64URL_NOPAD.encode(&bytes)
+}
+
+fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The driver key a request carries, if it is well-formed.
+pub fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(DRIVER_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default();
+    let valid = (32..=128).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(ApiError::bad_request(
+            "invalid_driver_key",
+            "司机密钥格式不正确，请清除本机保存的信息后重新填写",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Stores (replaces) the profile under a key, inside the caller's transaction.
+pub fn save(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    key: &str,
+    profile: &Profile,
+) -> Result<(), ApiError> {
+    let json = serde_json::to_string(profile).map_err(ApiError::internal)?;
+    let sealed = vault.seal(CONTEXT, &json).map_err(ApiError::internal)?;
+    let hash = key_hash(key);
+    diesel::delete(driver_profiles::table.find(&hash)).execute(conn)?;
+    diesel::insert_into(driver_profiles::table)
+        .values((
+            driver_profiles::key_hash.eq(&hash),
+            driver_profiles::profile.eq(sealed),
+            driver_profiles::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Erases profiles not used within the retention period; returns how many.
+pub fn purge(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    retention_days: u32,
+) -> Result<usize, ApiError> {
+    let cutoff = now - TimeDelta::days(i64::from(retention_days));
+    Ok(
+        diesel::delete(driver_profiles::table.filter(driver_profiles::updated_at.lt(cutoff)))
+            .execute(conn)?,
+    )
+}
+
+fn required_key(req: &HttpRequest) -> Result<String, ApiError> {
+    key_of(req)?
+        .ok_or_else(|| ApiError::bad_request("driver_key_required", "缺少司机密钥（X-Driver-Key）"))
+}
+
+/// `GET /api/v1/public/drivers/me`: the profile behind the driver key.
+pub async fn find_driver_profile(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let hash = key_hash(&required_key(&req)?);
+    let sealed: Option<String> = state
+        .db
+        .read(move |conn| {
+            Ok(driver_profiles::table
+                .find(&hash)
+                .select(driver_profiles::profile)
+                .first(conn)
+                .optional()?)
+        })
+        .await?;
+    let Some(sealed) = sealed else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "没有保存的司机信息，请完整填写",
+        ));
+    };
+    let json = state
+        .vault
+        .open(CONTEXT, &sealed)
+        .map_err(ApiError::internal)?;
+    let profile: Profile = serde_json::from_str(&json).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(profile))
+}
+
+/// `DELETE /api/v1/public/drivers/me`: 「清除我的信息」.
+pub async fn erase_driver_profile(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let hash = key_hash(&required_key(&req)?);
+    state
+        .db
+        .write(move |conn| {
+            diesel::delete(driver_profiles::table.find(&hash)).execute(conn)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
