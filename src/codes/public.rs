@@ -7,6 +7,7 @@ use actix_web::web;
 use serde::Serialize;
 
 use crate::codes::{self, Scan};
+use crate::enterprises::Enterprise;
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
 use crate::forms::template::{self, TemplateScope};
@@ -37,28 +38,31 @@ pub struct PublicCode {
     form: PublicForm,
 }
 
+/// Opens a scanned code for the JSON API: its enterprise and whether it accepts
+/// registrations; an unknown code is 404 `code_not_found`, a replaced one 410
+/// `code_replaced`.
+pub async fn open_current(state: &AppState, token: &str) -> Result<(Enterprise, bool), ApiError> {
+    match codes::open(state, token).await? {
+        Scan::Unknown => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "code_not_found",
+            "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
+        )),
+        Scan::Replaced(_) => Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED)),
+        Scan::Current {
+            enterprise,
+            accepting,
+            ..
+        } => Ok((enterprise, accepting)),
+    }
+}
+
 /// `GET /api/v1/public/codes/{token}`.
 pub async fn find_public_code(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<web::Json<PublicCode>, ApiError> {
-    let (enterprise, accepting) = match codes::open(&state, &token).await? {
-        Scan::Unknown => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "code_not_found",
-                "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
-            ));
-        }
-        Scan::Replaced(_) => {
-            return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
-        }
-        Scan::Current {
-            enterprise,
-            accepting,
-            ..
-        } => (enterprise, accepting),
-    };
+    let (enterprise, accepting) = open_current(&state, &token).await?;
     let enterprise_id = enterprise.id.clone();
     let (zone, own) = state
         .db

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use crate::audit::{self, Actor, Event};
 use crate::body;
 use crate::client::client_ip;
-use crate::codes::public::{PAUSED, REPLACED};
-use crate::codes::{self, Scan};
+use crate::codes::public::{PAUSED, open_current};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::RegionCode;
@@ -231,22 +230,10 @@ pub async fn create_registration(
     let key = idempotency_key(&req)?;
     let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
     let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
-    let enterprise = match codes::open(&state, &token).await? {
-        Scan::Unknown => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "code_not_found",
-                "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
-            ));
-        }
-        Scan::Replaced(_) => {
-            return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
-        }
-        Scan::Current {
-            accepting: false, ..
-        } => return Err(ApiError::conflict("not_accepting", PAUSED)),
-        Scan::Current { enterprise, .. } => enterprise,
-    };
+    let (enterprise, accepting) = open_current(&state, &token).await?;
+    if !accepting {
+        return Err(ApiError::conflict("not_accepting", PAUSED));
+    }
     let mut errors = FieldErrors::default();
     let driver = parse_driver(&body, &mut errors);
     let enterprise_id = enterprise.id.clone();
@@ -373,8 +360,13 @@ pub async fn create_registration(
         .json(pass))
 }
 
-fn pass_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "pass_not_found", "未找到该通行凭证")
+/// A missing pass gets its own code; other errors pass through.
+fn pass_not_found(error: ApiError) -> ApiError {
+    if error.code() == "not_found" {
+        ApiError::new(StatusCode::NOT_FOUND, "pass_not_found", "未找到该通行凭证")
+    } else {
+        error
+    }
 }
 
 /// `GET /api/v1/public/passes/{token}`.
@@ -387,13 +379,7 @@ pub async fn find_pass(
         .db
         .read(move |conn| Registration::by_pass_token(conn, &token))
         .await
-        .map_err(|e| {
-            if e.code() == "not_found" {
-                pass_not_found()
-            } else {
-                e
-            }
-        })?;
+        .map_err(pass_not_found)?;
     Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
 }
 
@@ -433,12 +419,6 @@ pub async fn cancel_pass(
         .db
         .write(move |conn| cancel(conn, &token, &actor))
         .await
-        .map_err(|e| {
-            if e.code() == "not_found" {
-                pass_not_found()
-            } else {
-                e
-            }
-        })?;
+        .map_err(pass_not_found)?;
     Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
 }
