@@ -10,7 +10,7 @@ use crate::codes::{self, Scan};
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
-use crate::forms::template::{self, TemplateScope};
+use crate::forms::template;
 use crate::state::AppState;
 
 /// Said when a rotated code is scanned.
@@ -66,11 +66,7 @@ pub async fn find_public_code(
     let enterprise_id = enterprise.id.clone();
     let (zone, own) = state
         .db
-        .read(move |conn| {
-            let zone = template::current(conn, &TemplateScope::Zone)?;
-            let own = template::current(conn, &TemplateScope::Enterprise(enterprise_id))?;
-            Ok((zone, own))
-        })
+        .read(move |conn| template::current_pair(conn, &enterprise_id))
         .await?;
     Ok(web::Json(PublicCode {
         zone_name: state.settings.zone_name.clone(),

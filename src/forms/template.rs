@@ -86,3 +86,13 @@ pub fn save(
         .execute(conn)?;
     current(conn, scope)
 }
+
+/// The current zone template and an enterprise's own, which together make its form.
+pub fn current_pair(
+    conn: &mut DbConnection,
+    enterprise_id: &str,
+) -> Result<(TemplateView, TemplateView), ApiError> {
+    let zone = current(conn, &TemplateScope::Zone)?;
+    let own = current(conn, &TemplateScope::Enterprise(enterprise_id.to_owned()))?;
+    Ok((zone, own))
+}

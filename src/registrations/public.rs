@@ -18,7 +18,7 @@ use crate::domain::region::RegionCode;
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
-use crate::forms::template::{self, TemplateScope};
+use crate::forms::template;
 use crate::registrations::profiles::{self, Profile};
 use crate::registrations::{CONSENT_VERSION, Registration, VALID_AFTER, VALID_BEFORE, status};
 use crate::state::AppState;
@@ -239,11 +239,7 @@ pub async fn create_registration(
     let enterprise_id = enterprise.id.clone();
     let (zone, own) = state
         .db
-        .read(move |conn| {
-            let zone = template::current(conn, &TemplateScope::Zone)?;
-            let own = template::current(conn, &TemplateScope::Enterprise(enterprise_id))?;
-            Ok((zone, own))
-        })
+        .read(move |conn| template::current_pair(conn, &enterprise_id))
         .await?;
     let zone_answers = zone
         .fields

@@ -644,3 +644,25 @@ impl Contract {
         }
     }
 }
+
+/// Decodes every QR code in a PNG, sampling large images down to about 1000 pixels
+/// (the decoder's arithmetic overflows on very large images in debug builds).
+pub fn decode_qr(png_bytes: &[u8]) -> Vec<String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let step = (width.max(height) / 1000).max(1);
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width / step, height / step, |x, y| {
+            buffer[((y * step) * width + x * step) * channels]
+        });
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
+        .collect()
+}

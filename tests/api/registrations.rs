@@ -634,22 +634,7 @@ fn qr_in_page(html: &str) -> Vec<String> {
     let png_bytes = data_encoding::BASE64
         .decode(&html.as_bytes()[start..end])
         .unwrap();
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let channels = info.color_type.samples();
-    let width = info.width as usize;
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, |x, y| {
-            buffer[(y * width + x) * channels]
-        });
-    image
-        .detect_grids()
-        .into_iter()
-        .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
-        .collect()
+    crate::helpers::decode_qr(&png_bytes)
 }
 
 api_test! {
