@@ -183,6 +183,11 @@ impl ApiError {
         self.code
     }
 
+    /// The invalid fields of a 422.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
     /// The Chinese detail with every field message, for the command line.
     pub fn message(&self) -> String {
         let fields: Vec<String> = self

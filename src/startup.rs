@@ -46,7 +46,7 @@ use crate::registrations::handlers::{
     reveal_registration,
 };
 use crate::registrations::profiles::{erase_driver_profile, find_driver_profile};
-use crate::registrations::public::{cancel_pass, create_registration, find_pass};
+use crate::registrations::public::{cancel_pass, create_registration, find_pass, list_regions};
 use crate::registrations::retention;
 use crate::secrets::Secrets;
 use crate::state::AppState;
@@ -55,7 +55,7 @@ use crate::users::User;
 use crate::users::handlers::{
     create_user, find_user, list_users, reset_user_password, update_user,
 };
-use crate::web::code_page::show_code_page;
+use crate::web::code_page::{forget_driver_page, show_code_page, submit_code_page};
 use crate::web::pass_page::{cancel_pass_page, show_pass_page};
 
 /// Largest JSON body the API accepts.
@@ -160,6 +160,7 @@ routes! {
         get => find_pass,
         delete => cancel_pass,
     }
+    "/api/v1/public/regions" { get => list_regions }
     "/api/v1/public/drivers/me" {
         get => find_driver_profile,
         delete => erase_driver_profile,
@@ -169,7 +170,11 @@ routes! {
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
-    "/r/{token}" { get => show_code_page }
+    "/r/{token}" {
+        get => show_code_page,
+        post => submit_code_page,
+    }
+    "/r/{token}/forget" { post => forget_driver_page }
     "/p/{token}" { get => show_pass_page }
     "/p/{token}/cancel" { post => cancel_pass_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }

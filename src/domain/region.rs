@@ -124,6 +124,36 @@ pub fn children(code: &str) -> Vec<&'static Region> {
         .unwrap_or_default()
 }
 
+/// The deepest code of a province → city → county chain whose every link belongs to
+/// the one before it (the first must be a province); `None` when even the first is
+/// not. Blank or stray links end the chain.
+pub fn deepest(chain: &[&str]) -> Option<&'static str> {
+    let mut deepest: Option<&'static Region> = None;
+    for code in chain {
+        match find(code.trim()) {
+            Some(region) if region.parent == deepest.map(|d| d.code) => deepest = Some(region),
+            _ => break,
+        }
+    }
+    deepest.map(|region| region.code)
+}
+
+/// The region and its ancestors, province first (`[福建省, 福州市, 鼓楼区]`); empty for
+/// an unknown code.
+pub fn lineage(code: &str) -> Vec<&'static Region> {
+    let mut line = Vec::new();
+    let mut next = find(code);
+    while let Some(region) = next {
+        if line.len() > MAX_DEPTH {
+            return Vec::new();
+        }
+        line.push(region);
+        next = region.parent.and_then(find);
+    }
+    line.reverse();
+    line
+}
+
 /// The region's name after its ancestors' (`福建省福州市鼓楼区`). Ancestors that are
 /// placeholders (`市辖区`, `省直辖县级行政区划`) are left out: `110101` is `北京市东城区`.
 pub fn full_name(code: &str) -> Option<String> {
@@ -184,6 +214,25 @@ impl fmt::Display for RegionCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deepest_consistent_link_of_a_chain_wins() {
+        assert_eq!(deepest(&["350000", "350100", "350102"]), Some("350102"));
+        assert_eq!(deepest(&["350000", "350100", ""]), Some("350100"));
+        // The province changed, the old city and county stayed behind.
+        assert_eq!(deepest(&["440000", "350100", "350102"]), Some("440000"));
+        assert_eq!(deepest(&["350100", "350102"]), None);
+        assert_eq!(deepest(&["", "350100"]), None);
+        assert_eq!(deepest(&[]), None);
+    }
+
+    #[test]
+    fn lineage_runs_from_the_province_down() {
+        let codes: Vec<&str> = lineage("350102").iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["350000", "350100", "350102"]);
+        assert_eq!(lineage("350000").len(), 1);
+        assert!(lineage("999999").is_empty());
+    }
 
     #[test]
     fn every_line_of_the_table_is_parsed() {

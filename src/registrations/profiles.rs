@@ -20,6 +20,9 @@ use crate::state::AppState;
 
 /// Request and response header carrying the driver key.
 pub const DRIVER_KEY_HEADER: &str = "x-driver-key";
+/// The pages' cookie carrying the driver key (the page's script also keeps it in
+/// localStorage and restores the cookie from there).
+pub const DRIVER_KEY_COOKIE: &str = "tp_driver";
 const CONTEXT: &str = "driver_profiles.profile";
 
 /// What the next form is pre-filled with.
@@ -54,17 +57,27 @@ fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// The driver key a request carries, if it is well-formed.
+fn is_well_formed(key: &str) -> bool {
+    (32..=128).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The driver key the page's cookie carries; a malformed one counts as none.
+pub fn key_of_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(DRIVER_KEY_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|key| is_well_formed(key))
+}
+
+/// The driver key a request's header carries; a malformed one is a 400.
 pub fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(DRIVER_KEY_HEADER) else {
         return Ok(None);
     };
     let key = value.to_str().unwrap_or_default();
-    let valid = (32..=128).contains(&key.len())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid {
+    if !is_well_formed(key) {
         return Err(ApiError::bad_request(
             "invalid_driver_key",
             "司机密钥格式不正确，请清除本机保存的信息后重新填写",
@@ -112,12 +125,9 @@ fn required_key(req: &HttpRequest) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_request("driver_key_required", "缺少司机密钥（X-Driver-Key）"))
 }
 
-/// `GET /api/v1/public/drivers/me`: the profile behind the driver key.
-pub async fn find_driver_profile(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let hash = key_hash(&required_key(&req)?);
+/// The profile kept under a driver key, if there is one.
+pub async fn find(state: &AppState, key: &str) -> Result<Option<Profile>, ApiError> {
+    let hash = key_hash(key);
     let sealed: Option<String> = state
         .db
         .read(move |conn| {
@@ -129,18 +139,42 @@ pub async fn find_driver_profile(
         })
         .await?;
     let Some(sealed) = sealed else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "profile_not_found",
-            "没有保存的司机信息，请完整填写",
-        ));
+        return Ok(None);
     };
     let json = state
         .vault
         .open(CONTEXT, &sealed)
         .map_err(ApiError::internal)?;
-    let profile: Profile = serde_json::from_str(&json).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(profile))
+    Ok(Some(
+        serde_json::from_str(&json).map_err(ApiError::internal)?,
+    ))
+}
+
+/// Erases the profile kept under a driver key (nothing when there is none).
+pub async fn erase(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let hash = key_hash(key);
+    state
+        .db
+        .write(move |conn| {
+            diesel::delete(driver_profiles::table.find(&hash)).execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+/// `GET /api/v1/public/drivers/me`: the profile behind the driver key.
+pub async fn find_driver_profile(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    match find(&state, &required_key(&req)?).await? {
+        Some(profile) => Ok(HttpResponse::Ok().json(profile)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "没有保存的司机信息，请完整填写",
+        )),
+    }
 }
 
 /// `DELETE /api/v1/public/drivers/me`: 「清除我的信息」.
@@ -148,13 +182,6 @@ pub async fn erase_driver_profile(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = key_hash(&required_key(&req)?);
-    state
-        .db
-        .write(move |conn| {
-            diesel::delete(driver_profiles::table.find(&hash)).execute(conn)?;
-            Ok(())
-        })
-        .await?;
+    erase(&state, &required_key(&req)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

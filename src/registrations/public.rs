@@ -2,11 +2,12 @@
 //! pass. Nothing is stored without consent; a retry never creates a second record.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
 use rand::RngCore;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor, Event};
 use crate::body;
@@ -14,19 +15,22 @@ use crate::client::client_ip;
 use crate::codes::public::{PAUSED, open_current};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
-use crate::domain::region::RegionCode;
+use crate::domain::region::{self, RegionCode};
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::forms::template;
 use crate::registrations::profiles::{self, Profile};
-use crate::registrations::{CONSENT_VERSION, Registration, VALID_AFTER, VALID_BEFORE, status};
+use crate::registrations::{
+    CONSENT_VERSION, PassView, Registration, VALID_AFTER, VALID_BEFORE, status,
+};
 use crate::state::AppState;
 
 /// Largest public request body.
 pub const PUBLIC_BODY_LIMIT: usize = 16 * 1024;
 
-const VEHICLE_TYPES: [&str; 7] = [
+/// Vehicle type keys.
+pub const VEHICLE_TYPES: [&str; 7] = [
     "heavy_truck",
     "medium_truck",
     "light_truck",
@@ -35,7 +39,8 @@ const VEHICLE_TYPES: [&str; 7] = [
     "reefer",
     "other",
 ];
-const PURPOSES: [&str; 3] = ["deliver", "pick_up", "other"];
+/// Purpose keys.
+pub const PURPOSES: [&str; 3] = ["deliver", "pick_up", "other"];
 
 /// Extra answers, by template.
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +71,70 @@ pub struct RegistrationBody {
     people_in_cab: i64,
     #[serde(default)]
     answers: Answers,
+}
+
+impl RegistrationBody {
+    /// The page's form (`application/x-www-form-urlencoded` pairs) as the API's body.
+    /// Extra answers are named `answers.zone.KEY` and `answers.enterprise.KEY`; a key
+    /// sent more than once (ticked boxes of a multiple choice) becomes a list, blank
+    /// values count as absent. The origin comes as three selects, `origin_province`,
+    /// `origin_city` and `origin_county`: the deepest one that belongs to the one
+    /// above it is the origin, so a province changed without re-choosing the city
+    /// does not keep the old city.
+    pub fn from_form(pairs: &[(String, String)]) -> Self {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let mut answers = Answers::default();
+        for (key, raw) in pairs {
+            let raw = raw.trim();
+            let (map, key) = if let Some(key) = key.strip_prefix("answers.zone.") {
+                (&mut answers.zone, key)
+            } else if let Some(key) = key.strip_prefix("answers.enterprise.") {
+                (&mut answers.enterprise, key)
+            } else {
+                continue;
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            let raw = serde_json::Value::String(raw.to_owned());
+            match map.get_mut(key) {
+                None => {
+                    map.insert(key.to_owned(), raw);
+                }
+                Some(serde_json::Value::Array(list)) => list.push(raw),
+                Some(first) => *first = serde_json::Value::Array(vec![first.take(), raw]),
+            }
+        }
+        let trailer = value("trailer_plate");
+        Self {
+            consent: !value("consent").is_empty(),
+            driver_name: value("driver_name"),
+            document_type: value("document_type"),
+            document_number: value("document_number"),
+            phone: value("phone"),
+            plate: value("plate"),
+            trailer_plate: (!trailer.is_empty()).then_some(trailer),
+            vehicle_type: value("vehicle_type"),
+            origin_region: region::deepest(&[
+                &value("origin_province"),
+                &value("origin_city"),
+                &value("origin_county"),
+            ])
+            .unwrap_or_default()
+            .to_owned(),
+            cargo: value("cargo"),
+            purpose: value("purpose"),
+            expected_arrival: value("expected_arrival"),
+            people_in_cab: value("people_in_cab").parse().unwrap_or(0),
+            answers,
+        }
+    }
 }
 
 /// The validated form, before sealing.
@@ -196,16 +265,21 @@ fn parse_driver(body: &RegistrationBody, errors: &mut FieldErrors) -> Option<Dri
     })
 }
 
+/// Whether a retry key (`Idempotency-Key`, the page's nonce) is well-formed: 8 to 64
+/// letters, digits, `_` or `-`.
+pub fn is_retry_key(key: &str) -> bool {
+    (8..=64).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
     let key = value.to_str().unwrap_or_default();
-    let valid = (8..=64).contains(&key.len())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid {
+    if !is_retry_key(key) {
         return Err(ApiError::bad_request(
             "invalid_idempotency_key",
             "Idempotency-Key 须为 8 到 64 位字母、数字、_ 或 -",
@@ -214,23 +288,49 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-fn new_pass_token() -> String {
+/// A new random token (128 bits, base32): passes' tokens and the form's nonces.
+pub fn new_pass_token() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     BASE32_NOPAD.encode(&bytes)
 }
 
-/// `POST /api/v1/public/codes/{token}/registrations`.
-pub async fn create_registration(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    token: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
-    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
-    let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
-    let (enterprise, accepting) = open_current(&state, &token).await?;
+/// A registration as submitted through either front door (the JSON API or the page).
+pub struct Submission {
+    /// The form.
+    pub body: RegistrationBody,
+    /// The client's retry key (the API's `Idempotency-Key`, the page's nonce).
+    pub idempotency_key: Option<String>,
+    /// The driver key the profile is kept under.
+    pub driver_key: String,
+    /// Who submitted, for the audit log.
+    pub actor: Actor,
+}
+
+/// The pass a submission led to, and whether it is new.
+pub struct Submitted {
+    /// The pass.
+    pub pass: PassView,
+    /// False when an earlier attempt or a live registration of the plate answered.
+    pub created: bool,
+}
+
+/// Registers at the enterprise behind a code: validates everything, seals personal
+/// data, keeps the driver's profile and stores the registration with its audit entry
+/// in one transaction. A repeated idempotency key, or a live registration of the
+/// same plate there on the same day, answers with the existing pass.
+pub async fn submit(
+    state: &AppState,
+    token: &str,
+    submission: Submission,
+) -> Result<Submitted, ApiError> {
+    let Submission {
+        body,
+        idempotency_key: key,
+        driver_key,
+        actor,
+    } = submission;
+    let (enterprise, accepting) = open_current(state, token).await?;
     if !accepting {
         return Err(ApiError::conflict("not_accepting", PAUSED));
     }
@@ -314,9 +414,8 @@ pub async fn create_registration(
         decided_by: None,
         created_at: now(),
     };
-    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
     let profile_vault = state.vault.clone();
-    let profile_key = driver_key.clone();
+    let profile_key = driver_key;
     let (stored, created) = state
         .db
         .write(move |conn| {
@@ -345,15 +444,37 @@ pub async fn create_registration(
             Ok((registration, true))
         })
         .await?;
-    let pass = stored.pass_view(&enterprise.name, &state.settings.public_base_url());
-    let status = if created {
+    Ok(Submitted {
+        pass: stored.pass_view(&enterprise.name, &state.settings.public_base_url()),
+        created,
+    })
+}
+
+/// `POST /api/v1/public/codes/{token}/registrations`.
+pub async fn create_registration(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let idempotency_key = idempotency_key(&req)?;
+    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
+    let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
+    let submission = Submission {
+        body,
+        idempotency_key,
+        driver_key: driver_key.clone(),
+        actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
+    };
+    let submitted = submit(&state, &token, submission).await?;
+    let status = if submitted.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok(HttpResponse::build(status)
         .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
-        .json(pass))
+        .json(submitted.pass))
 }
 
 /// A missing pass gets its own code; other errors pass through.
@@ -417,4 +538,45 @@ pub async fn cancel_pass(
         .await
         .map_err(pass_not_found)?;
     Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
+}
+
+/// Query of `GET /api/v1/public/regions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionQuery {
+    parent: Option<String>,
+}
+
+/// A region in a picker.
+#[derive(Debug, Serialize)]
+pub struct RegionItem {
+    code: &'static str,
+    name: &'static str,
+}
+
+/// `GET /api/v1/public/regions?parent=`: the provinces, or the regions directly under
+/// `parent` (empty under a county), for the origin picker. The table only changes with
+/// a release, so answers may be cached for a day.
+pub async fn list_regions(query: web::Query<RegionQuery>) -> Result<HttpResponse, ApiError> {
+    let regions = match query.parent.as_deref() {
+        None => region::provinces(),
+        Some(parent) => region::children(
+            RegionCode::parse(parent)
+                .map_err(|mut error| {
+                    error.field = "parent".into();
+                    ApiError::validation(vec![error])
+                })?
+                .as_str(),
+        ),
+    };
+    let items: Vec<RegionItem> = regions
+        .into_iter()
+        .map(|region| RegionItem {
+            code: region.code,
+            name: region.name,
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "public, max-age=86400"))
+        .json(items))
 }

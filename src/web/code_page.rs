@@ -1,53 +1,270 @@
-//! `GET /r/{token}`: what a driver sees after scanning an enterprise's poster. Until
-//! the registration form arrives it shows the enterprise and whether it accepts
-//! registrations; a replaced code answers 410, an unknown one 404 without hints.
+//! `/r/{token}`: what a driver sees after scanning an enterprise's poster: the
+//! registration form. It works without JavaScript (a plain form posting back here;
+//! the origin's city and county lists come by a step button), keeps everything typed
+//! when something is wrong, and lands on the pass. A replaced code answers 410, an
+//! unknown one 404 without hints, a paused one says so.
 
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::audit::Actor;
+use crate::body;
+use crate::client::client_ip;
 use crate::codes::public::{PAUSED, REPLACED};
 use crate::codes::{self, Scan};
-use crate::error::ApiError;
+use crate::enterprises::Enterprise;
+use crate::error::{ApiError, FieldError};
+use crate::forms::template;
+use crate::registrations::profiles::{self, DRIVER_KEY_COOKIE};
+use crate::registrations::public::{
+    self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, new_pass_token,
+};
 use crate::state::AppState;
+use crate::web::form::{self, FormPage, Values};
 use crate::web::{escape, page};
 
-/// `GET /r/{token}`.
-pub async fn show_code_page(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
+/// How a rendering of the form came about.
+#[derive(Default)]
+struct Shown<'a> {
+    errors: &'a [FieldError],
+    nonce: Option<String>,
+    prefilled: bool,
+    cleared: bool,
+}
+
+/// The form for an enterprise, with the values and errors given.
+async fn form_page(
+    state: &AppState,
+    token: &str,
+    enterprise: Enterprise,
+    values: &Values,
+    shown: Shown<'_>,
+    status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let zone = state.settings.zone_name.clone();
-    let (enterprise, accepting) = match codes::open(&state, &token).await? {
-        Scan::Unknown => return Ok(not_found(&zone)),
+    let enterprise_id = enterprise.id.clone();
+    let (zone, own) = state
+        .db
+        .read(move |conn| template::current_pair(conn, &enterprise_id))
+        .await?;
+    let nonce = shown.nonce.unwrap_or_else(new_pass_token);
+    let html = form::render(&FormPage {
+        token,
+        enterprise_name: &enterprise.name,
+        zone_fields: &zone.fields,
+        enterprise_fields: &own.fields,
+        values,
+        errors: shown.errors,
+        nonce: &nonce,
+        prefilled: shown.prefilled,
+        cleared: shown.cleared,
+        retention_days: state.settings.retention_days,
+    });
+    Ok(page(
+        status,
+        &state.settings.zone_name,
+        &enterprise.name,
+        &html,
+    ))
+}
+
+fn notice(state: &AppState, status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>{}</h1><p class=\"notice bad\">{}</p>",
+        escape(title),
+        escape(text)
+    );
+    page(status, &state.settings.zone_name, title, &body)
+}
+
+fn not_found(state: &AppState) -> HttpResponse {
+    notice(
+        state,
+        StatusCode::NOT_FOUND,
+        "未找到该企业码",
+        "请确认扫描的是企业门口张贴的二维码。",
+    )
+}
+
+/// The enterprise behind a scanned code when it accepts registrations; otherwise the
+/// page to show instead.
+async fn accepting(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<Enterprise, HttpResponse>, ApiError> {
+    Ok(match codes::open(state, token).await? {
+        Scan::Unknown => Err(not_found(state)),
         Scan::Replaced(enterprise) => {
-            let body = format!(
-                "<h1>{}</h1><p class=\"notice bad\">{REPLACED}</p>",
-                escape(&enterprise.name)
-            );
-            return Ok(page(StatusCode::GONE, &zone, "此码已更换", &body));
+            Err(notice(state, StatusCode::GONE, &enterprise.name, REPLACED))
         }
         Scan::Current {
             enterprise,
-            accepting,
+            accepting: false,
             ..
-        } => (enterprise, accepting),
-    };
-    let name = escape(&enterprise.name);
-    let body = if accepting {
-        format!(
-            "<h1>{name}</h1><p class=\"notice ok\">外来货车司机请扫码登记。登记表即将开放，请按企业门岗指引办理。</p>"
-        )
-    } else {
-        format!("<h1>{name}</h1><p class=\"notice\">{PAUSED}</p>")
-    };
-    Ok(page(StatusCode::OK, &zone, &enterprise.name, &body))
+        } => Err(notice(state, StatusCode::OK, &enterprise.name, PAUSED)),
+        Scan::Current { enterprise, .. } => Ok(enterprise),
+    })
 }
 
-fn not_found(zone: &str) -> HttpResponse {
-    page(
-        StatusCode::NOT_FOUND,
-        zone,
-        "未找到",
-        "<h1>未找到该企业码</h1><p class=\"notice bad\">请确认扫描的是企业门口张贴的二维码。</p>",
+/// `GET /r/{token}`: the form, pre-filled from the driver's profile when the browser
+/// carries a driver key.
+pub async fn show_code_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let enterprise = match accepting(&state, &token).await? {
+        Ok(enterprise) => enterprise,
+        Err(page) => return Ok(page),
+    };
+    let profile = match profiles::key_of_cookie(&req) {
+        Some(key) => profiles::find(&state, &key).await?,
+        None => None,
+    };
+    let shown = Shown {
+        prefilled: profile.is_some(),
+        ..Shown::default()
+    };
+    let values = Values::fresh(profile.as_ref());
+    form_page(&state, &token, enterprise, &values, shown, StatusCode::OK).await
+}
+
+fn driver_cookie(state: &AppState, key: String, max_age: Duration) -> Cookie<'static> {
+    Cookie::build(DRIVER_KEY_COOKIE, key)
+        .path("/")
+        .max_age(max_age)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.public_base_url().starts_with("https://"))
+        .finish()
+}
+
+async fn form_pairs(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let is_form = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请通过登记页面提交",
+        ));
+    }
+    let bytes = body::read_limited(payload, PUBLIC_BODY_LIMIT).await?;
+    Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// `POST /r/{token}`: the form submitted. Valid: the pass (303 to `/p/{token}`), with
+/// the driver key in a cookie. Invalid: the form again, everything kept, each error
+/// under its field (422). The step button of the origin only re-renders the form.
+pub async fn submit_code_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = form_pairs(&req, payload).await?;
+    let values = Values::from_pairs(&pairs);
+    let nonce = pairs
+        .iter()
+        .find(|(key, _)| key == "nonce")
+        .map(|(_, value)| value.clone())
+        .filter(|nonce| is_retry_key(nonce));
+    if pairs
+        .iter()
+        .any(|(key, value)| key == "step" && value == "region")
+    {
+        let enterprise = match accepting(&state, &token).await? {
+            Ok(enterprise) => enterprise,
+            Err(page) => return Ok(page),
+        };
+        let shown = Shown {
+            nonce,
+            ..Shown::default()
+        };
+        return form_page(&state, &token, enterprise, &values, shown, StatusCode::OK).await;
+    }
+    let driver_key = profiles::key_of_cookie(&req).unwrap_or_else(profiles::new_key);
+    let submission = Submission {
+        body: RegistrationBody::from_form(&pairs),
+        idempotency_key: nonce.clone(),
+        driver_key: driver_key.clone(),
+        actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
+    };
+    match public::submit(&state, &token, submission).await {
+        Ok(submitted) => Ok(HttpResponse::SeeOther()
+            .insert_header((LOCATION, format!("/p/{}", submitted.pass.token)))
+            .cookie(driver_cookie(&state, driver_key, Duration::days(365)))
+            .finish()),
+        Err(error) if error.code() == "validation_failed" => {
+            let enterprise = match accepting(&state, &token).await? {
+                Ok(enterprise) => enterprise,
+                Err(page) => return Ok(page),
+            };
+            let shown = Shown {
+                errors: error.field_errors(),
+                nonce,
+                ..Shown::default()
+            };
+            form_page(
+                &state,
+                &token,
+                enterprise,
+                &values,
+                shown,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(error) => error_page(&state, error),
+    }
+}
+
+/// A refusal the driver can act on, as a page; anything else stays an API error.
+fn error_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiError> {
+    Ok(match error.code() {
+        "code_not_found" => not_found(state),
+        "code_replaced" => notice(state, StatusCode::GONE, "此码已更换", REPLACED),
+        "not_accepting" => notice(state, StatusCode::CONFLICT, "暂停登记", PAUSED),
+        _ => return Err(error),
+    })
+}
+
+/// `POST /r/{token}/forget`: 「清除我的信息」: erases the profile behind the cookie and
+/// the cookie itself (the page's script drops the browser's copy), then shows an empty
+/// form.
+pub async fn forget_driver_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(key) = profiles::key_of_cookie(&req) {
+        profiles::erase(&state, &key).await?;
+    }
+    let enterprise = match accepting(&state, &token).await? {
+        Ok(enterprise) => enterprise,
+        Err(page) => return Ok(page),
+    };
+    let shown = Shown {
+        cleared: true,
+        ..Shown::default()
+    };
+    let mut response = form_page(
+        &state,
+        &token,
+        enterprise,
+        &Values::fresh(None),
+        shown,
+        StatusCode::OK,
     )
+    .await?;
+    response
+        .add_cookie(&driver_cookie(&state, String::new(), Duration::ZERO))
+        .map_err(ApiError::internal)?;
+    Ok(response)
 }

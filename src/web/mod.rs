@@ -2,11 +2,18 @@
 //! no external resources (zones run on closed networks) and usable without JavaScript.
 
 pub mod code_page;
+pub mod form;
 pub mod pass_page;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use std::sync::LazyLock;
+
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
+use data_encoding::BASE64;
+use sha2::{Digest, Sha256};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -24,12 +31,53 @@ pub fn escape(text: &str) -> String {
     escaped
 }
 
-const STYLE: &str = "body{margin:0;font:18px/1.6 system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;color:#1a1a1a;background:#f4f6f8}\
-main{max-width:34rem;margin:0 auto;padding:1.25rem}\
-.card{background:#fff;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}\
-h1{font-size:1.4rem;margin:.2rem 0 .8rem}.zone{color:#555;font-size:.95rem}\
+const STYLE: &str = "*{box-sizing:border-box}\
+body{margin:0;font:18px/1.6 system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;color:#1a1a1a;background:#f4f6f8}\
+main{max-width:34rem;margin:0 auto;padding:1rem}\
+.card{background:#fff;border-radius:12px;padding:1.1rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}\
+h1{font-size:1.4rem;margin:.2rem 0 .4rem}h2{font-size:1.05rem;margin:1.4rem 0 .4rem;color:#0f4c81}\
+.zone,.lead,.help,small{color:#555;font-size:.95rem}small{font-weight:normal}\
 .notice{border-left:4px solid #d97706;background:#fffbeb;padding:.8rem 1rem;border-radius:6px}\
-.ok{border-left-color:#059669;background:#ecfdf5}.bad{border-left-color:#dc2626;background:#fef2f2}";
+.ok{border-left-color:#059669;background:#ecfdf5}.bad{border-left-color:#dc2626;background:#fef2f2}\
+.f{margin:.8rem 0;border:0;padding:0}.f label,legend{display:block;font-weight:600;margin-bottom:.25rem;padding:0}\
+input,select,button{font:inherit}\
+.f>input,.f select,textarea{width:100%;min-height:3rem;padding:.5rem .7rem;border:1px solid #9aa5b1;border-radius:8px;background:#fff}\
+.f.bad>input,.f.bad select{border:2px solid #dc2626;background:#fff}.f.bad{background:none}\
+.err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.err:before{content:\"⚠ \"}\
+.opts{display:flex;flex-wrap:wrap;gap:.5rem}.opt{display:flex;align-items:center;gap:.4rem;min-height:3rem;padding:0 .9rem;border:1px solid #9aa5b1;border-radius:8px;font-weight:normal}\
+.opt input{width:1.3rem;height:1.3rem}.consent{border:0;padding:0}\
+.region{display:grid;gap:.5rem}.privacy{font-size:.9rem;color:#444}\
+.go{width:100%;min-height:3.4rem;margin-top:1rem;border:0;border-radius:10px;background:#0f4c81;color:#fff;font-size:1.15rem}\
+.go:disabled{background:#6b7f95}.step,.key{min-height:2.8rem;margin-top:.5rem;padding:0 1rem;border:1px solid #0f4c81;border-radius:8px;background:#fff;color:#0f4c81}\
+.link{border:0;background:none;color:#0f4c81;text-decoration:underline;padding:1rem 0;min-height:3rem}";
+
+/// The pages' one script; everything works without it. It keeps the driver key
+/// cookie mirrored in localStorage (and restores the cookie from there when a
+/// browser dropped it), forgets it after 「清除我的信息」, fills the origin's city and
+/// county lists as the driver picks, gives the resident ID a numeric keyboard with an
+/// X key, and greys out the submit button after a tap.
+const SCRIPT: &str = r#"(function(){var d=document,K="tp_driver",f=d.getElementById("reg");
+function ck(){var m=d.cookie.match(/(?:^|; )tp_driver=([^;]+)/);return m&&m[1]}
+try{var ls=window.localStorage;if(f&&f.getAttribute("data-cleared")){ls.removeItem(K)}else{var c=ck(),s=ls.getItem(K);
+if(c){ls.setItem(K,c)}else if(s&&f&&!f.getAttribute("data-prefilled")&&!sessionStorage.getItem(K)){sessionStorage.setItem(K,"1");
+d.cookie=K+"="+s+"; path=/; max-age=31536000; samesite=lax";location.reload();return}}}catch(e){}
+if(!f)return;var n=["origin_province","origin_city","origin_county"].map(function(x){return f.elements[x]});
+[0,1].forEach(function(i){n[i].addEventListener("change",function(){for(var j=i+1;j<3;j++)n[j].length=1;if(!n[i].value)return;
+fetch("/api/v1/public/regions?parent="+n[i].value).then(function(r){return r.json()}).then(function(l){l.forEach(function(x){n[i+1].add(new Option(x.name,x.code))})})})});
+var t=f.elements.document_type,u=f.elements.document_number,x=d.getElementById("idx");
+function kb(){var id=t.value=="resident_id";u.setAttribute("inputmode",id?"numeric":"text");x.hidden=!id}
+t.addEventListener("change",kb);kb();x.addEventListener("click",function(){u.value+="X";u.focus()});
+f.addEventListener("submit",function(){var b=d.getElementById("go");setTimeout(function(){b.disabled=true;b.textContent="正在提交…"},0)})})();"#;
+
+/// The Content-Security-Policy of every page: nothing from elsewhere, only our own
+/// script (by hash), posts only to ourselves.
+static POLICY: LazyLock<String> = LazyLock::new(|| {
+    let hash = BASE64.encode(&Sha256::digest(SCRIPT.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; \
+         img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+});
 
 /// A whole page: `title` in the tab, `body` already escaped HTML.
 pub fn page(status: StatusCode, zone_name: &str, title: &str, body: &str) -> HttpResponse {
@@ -37,13 +85,17 @@ pub fn page(status: StatusCode, zone_name: &str, title: &str, body: &str) -> Htt
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title}</title><style>{STYLE}</style></head><body><main>\
-         <p class=\"zone\">{zone}</p><div class=\"card\">{body}</div></main></body></html>",
+         <p class=\"zone\">{zone}</p><div class=\"card\">{body}</div></main>\
+         <script>{SCRIPT}</script></body></html>",
         title = escape(title),
         zone = escape(zone_name),
     );
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((CONTENT_SECURITY_POLICY, POLICY.as_str()))
+        .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((REFERRER_POLICY, "no-referrer"))
         .body(html)
 }
 

@@ -86,6 +86,10 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("put", "/api/v1/form-template") => (ADMIN, 200),
         ("put", "/api/v1/enterprises/{id}/form-template") => (ENTERPRISE_KEEPERS, 200),
         ("get", "/r/{token}" | "/api/v1/public/codes/{token}") => (Access::Public, 200),
+        // An empty form: reaching validation proves access.
+        ("post", "/r/{token}") => (Access::Public, 422),
+        ("post", "/r/{token}/forget") => (Access::Public, 200),
+        ("get", "/api/v1/public/regions") => (Access::Public, 200),
         ("post", "/api/v1/public/codes/{token}/registrations") => (Access::Public, 201),
         ("get" | "delete", "/api/v1/public/passes/{token}") => (Access::Public, 200),
         ("get", "/p/{token}") => (Access::Public, 200),
@@ -205,6 +209,11 @@ async fn request(
             path = template.replace("{token}", &token);
             None
         }
+        ("post", "/r/{token}" | "/r/{token}/forget") => {
+            let code = accepting_code(app, &fixture.staff.enterprise).await;
+            path = template.replace("{token}", &code);
+            None
+        }
         ("post", "/api/v1/public/codes/{token}/registrations") => {
             let code = accepting_code(app, &fixture.staff.enterprise).await;
             path = template.replace("{token}", &code);
@@ -250,7 +259,7 @@ async fn request(
     (path, body)
 }
 
-/// The roster import takes a file; everything else JSON.
+/// The roster import takes a file, the registration page a form; everything else JSON.
 async fn send(
     app: &TestApp,
     method: &str,
@@ -259,6 +268,18 @@ async fn send(
     token: Option<&str>,
     body: Option<Value>,
 ) -> crate::helpers::TestResponse {
+    if template == "/r/{token}" {
+        let form = b"consent=yes".to_vec();
+        return app
+            .call_raw(
+                method_of(method),
+                path,
+                token,
+                "application/x-www-form-urlencoded",
+                form,
+            )
+            .await;
+    }
     if template == "/api/v1/enterprises/import" {
         let file = "企业名称,统一社会信用代码\n".as_bytes().to_vec();
         let path = format!("{path}?dry_run=true");
