@@ -51,6 +51,15 @@ pub struct Settings {
     pub login_window_secs: u64,
     /// Log format: `text` or `json`.
     pub log_format: LogFormat,
+    /// Hours before the expected arrival from which a pass is valid.
+    pub pass_valid_before_hours: u32,
+    /// Hours after the expected arrival until which a pass is valid.
+    pub pass_valid_after_hours: u32,
+    /// Public submissions (registrations, cancellations) per client IP per minute; 0
+    /// turns the limit off.
+    pub public_rate_per_ip: u32,
+    /// Registrations per enterprise code per minute; 0 turns the limit off.
+    pub public_rate_per_code: u32,
 }
 
 /// SQLite durability level.
@@ -93,13 +102,17 @@ impl Default for Settings {
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
             log_format: LogFormat::Text,
+            pass_valid_before_hours: 12,
+            pass_valid_after_hours: 24,
+            public_rate_per_ip: 60,
+            public_rate_per_code: 300,
         }
     }
 }
 
 /// Every setting's key, as written in the TOML file; the environment variable is
 /// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 23] = [
     "listen",
     "data_dir",
     "database_url",
@@ -119,6 +132,10 @@ pub const KEYS: [&str; 19] = [
     "login_max_failures_per_ip",
     "login_window_secs",
     "log_format",
+    "pass_valid_before_hours",
+    "pass_valid_after_hours",
+    "public_rate_per_ip",
+    "public_rate_per_code",
 ];
 
 fn env_name(key: &str) -> String {
@@ -218,6 +235,10 @@ impl Settings {
                     _ => anyhow::bail!("{}: use text or json", env_name(key)),
                 }
             }
+            "pass_valid_before_hours" => self.pass_valid_before_hours = number(key, value)?,
+            "pass_valid_after_hours" => self.pass_valid_after_hours = number(key, value)?,
+            "public_rate_per_ip" => self.public_rate_per_ip = number(key, value)?,
+            "public_rate_per_code" => self.public_rate_per_code = number(key, value)?,
             _ => anyhow::bail!("unknown setting '{key}'"),
         }
         Ok(())
@@ -230,6 +251,11 @@ impl Settings {
         })?;
         if self.access_token_ttl() > MAX_ACCESS_TOKEN_TTL || self.access_token_ttl_secs == 0 {
             anyhow::bail!("TRUCKPASS_ACCESS_TOKEN_TTL_SECS must be between 1 and 900");
+        }
+        if self.pass_valid_before_hours > 72 || !(1..=168).contains(&self.pass_valid_after_hours) {
+            anyhow::bail!(
+                "TRUCKPASS_PASS_VALID_BEFORE_HOURS must be 0 to 72 and TRUCKPASS_PASS_VALID_AFTER_HOURS 1 to 168"
+            );
         }
         if self.db_pool_size == 0 {
             anyhow::bail!("TRUCKPASS_DB_POOL_SIZE must be at least 1");
@@ -251,6 +277,14 @@ impl Settings {
             Some(url) => DatabaseUrl::parse(url),
             None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("truckpass.db"))),
         }
+    }
+
+    /// How long before and after the expected arrival a pass is valid.
+    pub fn pass_validity(&self) -> (chrono::TimeDelta, chrono::TimeDelta) {
+        (
+            chrono::TimeDelta::hours(i64::from(self.pass_valid_before_hours)),
+            chrono::TimeDelta::hours(i64::from(self.pass_valid_after_hours)),
+        )
     }
 
     /// Access token lifetime.

@@ -183,6 +183,11 @@ impl ApiError {
         self.code
     }
 
+    /// Seconds to wait, for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after_secs
+    }
+
     /// The invalid fields of a 422.
     pub fn field_errors(&self) -> &[FieldError] {
         &self.errors

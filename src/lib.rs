@@ -20,6 +20,7 @@ pub mod health;
 pub mod org;
 pub mod pagination;
 pub mod personal;
+pub mod ratelimit;
 pub mod registrations;
 pub mod secrets;
 pub mod startup;

@@ -41,6 +41,7 @@ use crate::org::handlers::{
     update_org_unit,
 };
 use crate::personal::Vault;
+use crate::ratelimit::{self, RateLimiter};
 use crate::registrations::handlers::{
     approve_registration, find_registration, list_registrations, reject_registration,
     reveal_registration,
@@ -48,6 +49,7 @@ use crate::registrations::handlers::{
 use crate::registrations::profiles::{erase_driver_profile, find_driver_profile};
 use crate::registrations::public::{cancel_pass, create_registration, find_pass, list_regions};
 use crate::registrations::retention;
+use crate::registrations::settings::{find_registration_settings, update_registration_settings};
 use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::telemetry::{Metrics, observe};
@@ -148,6 +150,10 @@ routes! {
     "/api/v1/enterprises/{id}/form-template" {
         get [SIGNED_IN] => find_enterprise_template,
         put [ENTERPRISE_KEEPERS] => update_enterprise_template,
+    }
+    "/api/v1/enterprises/{id}/registration-settings" {
+        get [SIGNED_IN] => find_registration_settings,
+        put [ENTERPRISE_KEEPERS] => update_registration_settings,
     }
     "/api/v1/form-template" {
         get [SIGNED_IN] => find_zone_template,
@@ -288,6 +294,7 @@ impl Application {
                 settings.access_token_ttl(),
             )),
             metrics: Arc::new(Metrics::new()?),
+            limits: Arc::new(RateLimiter::new(db.backend())),
             vault: Vault::new(&secrets.data_key, &[])
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             settings: Arc::new(settings),
@@ -319,7 +326,8 @@ impl Application {
     }
 }
 
-/// The hourly retention job: anonymises drivers' personal data past the retention days.
+/// The hourly retention job: anonymises drivers' personal data past the retention
+/// days and forgets old rate-limit windows.
 fn spawn_retention_job(db: Db, retention_days: u32) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(retention::PURGE_INTERVAL);
@@ -332,6 +340,9 @@ fn spawn_retention_job(db: Db, retention_days: u32) {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "anonymised expired driver data"),
                 Err(error) => tracing::warn!(code = error.code(), "retention job failed"),
+            }
+            if let Err(error) = db.write(ratelimit::sweep).await {
+                tracing::warn!(code = error.code(), "rate limit sweep failed");
             }
         }
     });

@@ -6,6 +6,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::personal::Vault;
+use crate::ratelimit::RateLimiter;
 use crate::telemetry::Metrics;
 
 /// Shared application state, cloned cheaply into every worker.
@@ -21,4 +22,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seals and indexes personal data.
     pub vault: Vault,
+    /// Rate limits of the public endpoints.
+    pub limits: Arc<RateLimiter>,
 }

@@ -177,8 +177,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    enterprise_settings (enterprise_id) {
+        enterprise_id -> Text,
+        auto_approve -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_counters (bucket, window_start) {
+        bucket -> Text,
+        window_start -> BigInt,
+        hits -> Integer,
+    }
+}
+
 diesel::joinable!(registrations -> enterprises (enterprise_id));
 diesel::joinable!(enterprise_codes -> enterprises (enterprise_id));
+diesel::joinable!(enterprise_settings -> enterprises (enterprise_id));
 diesel::joinable!(code_scans -> enterprise_codes (code_id));
 diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(user_scopes -> users (user_id));
@@ -199,4 +216,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     form_templates,
     registrations,
     driver_profiles,
+    enterprise_settings,
+    rate_counters,
 );

@@ -7,8 +7,9 @@ pub mod handlers;
 pub mod profiles;
 pub mod public;
 pub mod retention;
+pub mod settings;
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -22,10 +23,6 @@ use crate::error::ApiError;
 
 /// Version of the privacy notice drivers consent to; stored with each registration.
 pub const CONSENT_VERSION: &str = "2026-11-v1";
-/// A pass is valid from this long before the expected arrival…
-pub const VALID_BEFORE: TimeDelta = TimeDelta::hours(12);
-/// …until this long after it.
-pub const VALID_AFTER: TimeDelta = TimeDelta::hours(24);
 
 /// A stored registration.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -20,10 +20,9 @@ use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::forms::template;
+use crate::ratelimit::Limit;
 use crate::registrations::profiles::{self, Profile};
-use crate::registrations::{
-    CONSENT_VERSION, PassView, Registration, VALID_AFTER, VALID_BEFORE, status,
-};
+use crate::registrations::{CONSENT_VERSION, PassView, Registration, settings, status};
 use crate::state::AppState;
 
 /// Largest public request body.
@@ -330,16 +329,29 @@ pub async fn submit(
         driver_key,
         actor,
     } = submission;
+    let ip = actor.ip.clone().unwrap_or_default();
+    state
+        .limits
+        .hit(&state.db, vec![ip_limit(state, &ip)])
+        .await?;
     let (enterprise, accepting) = open_current(state, token).await?;
     if !accepting {
         return Err(ApiError::conflict("not_accepting", PAUSED));
     }
+    let per_code = Limit {
+        bucket: format!("code:{}", enterprise.id),
+        per_minute: state.settings.public_rate_per_code,
+    };
+    state.limits.hit(&state.db, vec![per_code]).await?;
     let mut errors = FieldErrors::default();
     let driver = parse_driver(&body, &mut errors);
     let enterprise_id = enterprise.id.clone();
-    let (zone, own) = state
+    let (zone, own, auto_approve) = state
         .db
-        .read(move |conn| template::current_pair(conn, &enterprise_id))
+        .read(move |conn| {
+            let (zone, own) = template::current_pair(conn, &enterprise_id)?;
+            Ok((zone, own, settings::auto_approves(conn, &enterprise_id)?))
+        })
         .await?;
     let zone_answers = zone
         .fields
@@ -370,6 +382,7 @@ pub async fn submit(
         vehicle_type: driver.vehicle_type.clone(),
         origin_region: driver.origin.as_str().to_owned(),
     };
+    let (valid_before, valid_after) = state.settings.pass_validity();
     let vault = &state.vault;
     let document_plain = driver.document.as_str().to_owned();
     let document_index = vault.blind_index(
@@ -385,7 +398,12 @@ pub async fn submit(
         enterprise_id: enterprise.id.clone(),
         pass_token: new_pass_token(),
         idempotency_key: key.clone(),
-        status: status::PENDING.to_owned(),
+        status: if auto_approve {
+            status::APPROVED
+        } else {
+            status::PENDING
+        }
+        .to_owned(),
         driver_name: driver.name.as_str().to_owned(),
         document_type: driver.document.kind().as_str().to_owned(),
         document_sealed: seal("registrations.document", &document_plain)?,
@@ -407,10 +425,10 @@ pub async fn submit(
         zone_form_version: zone.version,
         enterprise_form_version: own.version,
         consent_version: CONSENT_VERSION.to_owned(),
-        valid_from: driver.arrival - VALID_BEFORE,
-        valid_until: driver.arrival + VALID_AFTER,
+        valid_from: driver.arrival - valid_before,
+        valid_until: driver.arrival + valid_after,
         reject_reason: None,
-        decided_at: None,
+        decided_at: auto_approve.then(now),
         decided_by: None,
         created_at: now(),
     };
@@ -441,6 +459,17 @@ pub async fn submit(
                 &actor,
                 Event::success("registration.create", "registration", &registration.id),
             )?;
+            if auto_approve {
+                audit::append(
+                    conn,
+                    &Actor::system(),
+                    Event::success(
+                        "registration.auto_approve",
+                        "registration",
+                        &registration.id,
+                    ),
+                )?;
+            }
             Ok((registration, true))
         })
         .await?;
@@ -475,6 +504,14 @@ pub async fn create_registration(
     Ok(HttpResponse::build(status)
         .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
         .json(submitted.pass))
+}
+
+/// The per-IP limit of public submissions.
+pub fn ip_limit(state: &AppState, ip: &str) -> Limit {
+    Limit {
+        bucket: format!("ip:{ip}"),
+        per_minute: state.settings.public_rate_per_ip,
+    }
 }
 
 /// A missing pass gets its own code; other errors pass through.
@@ -531,7 +568,12 @@ pub async fn cancel_pass(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner().to_ascii_uppercase();
-    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
+    let ip = client_ip(&req, state.settings.trust_proxy_headers);
+    state
+        .limits
+        .hit(&state.db, vec![ip_limit(&state, &ip)])
+        .await?;
+    let actor = Actor::anonymous(ip);
     let (registration, name) = state
         .db
         .write(move |conn| cancel(conn, &token, &actor))

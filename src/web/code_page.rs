@@ -231,8 +231,28 @@ fn error_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiErro
         "code_not_found" => not_found(state),
         "code_replaced" => notice(state, StatusCode::GONE, "此码已更换", REPLACED),
         "not_accepting" => notice(state, StatusCode::CONFLICT, "暂停登记", PAUSED),
+        "too_many_requests" => too_many(state, &error),
         _ => return Err(error),
     })
+}
+
+/// The friendly 429: what happened, how long to wait, and that nothing typed is lost
+/// by going back.
+pub fn too_many(state: &AppState, error: &ApiError) -> HttpResponse {
+    let wait = error.retry_after().unwrap_or(60);
+    let mut response = notice(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        "请稍后再试",
+        &format!(
+            "提交太频繁了，请等 {wait} 秒后返回上一页再点“提交登记”，已填写的内容不会丢失。如急需入园，请联系企业门岗。"
+        ),
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(wait),
+    );
+    response
 }
 
 /// `POST /r/{token}/forget`: 「清除我的信息」: erases the profile behind the cookie and

@@ -14,7 +14,7 @@ use crate::codes::render::{self, Ecc, QrOptions};
 use crate::error::ApiError;
 use crate::registrations::{PassView, Registration, public, status};
 use crate::state::AppState;
-use crate::web::{escape, page};
+use crate::web::{code_page, escape, page};
 
 fn label(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -120,7 +120,18 @@ pub async fn cancel_pass_page(
     let Some(pass) = load(&state, &token).await? else {
         return Ok(not_found(&zone));
     };
-    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
+    let ip = client_ip(&req, state.settings.trust_proxy_headers);
+    if let Err(error) = state
+        .limits
+        .hit(&state.db, vec![public::ip_limit(&state, &ip)])
+        .await
+    {
+        return match error.code() {
+            "too_many_requests" => Ok(code_page::too_many(&state, &error)),
+            _ => Err(error),
+        };
+    }
+    let actor = Actor::anonymous(ip);
     let pass_token = pass.token.clone();
     let result = state
         .db

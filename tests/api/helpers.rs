@@ -144,6 +144,9 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
             workers: 2,
             db_pool_size: 4,
+            // Every test calls from 127.0.0.1; the limits' own tests set them.
+            public_rate_per_ip: 0,
+            public_rate_per_code: 0,
             ..Settings::default()
         };
         configure(&mut settings);

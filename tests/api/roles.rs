@@ -90,6 +90,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/r/{token}") => (Access::Public, 422),
         ("post", "/r/{token}/forget") => (Access::Public, 200),
         ("get", "/api/v1/public/regions") => (Access::Public, 200),
+        ("get", "/api/v1/enterprises/{id}/registration-settings") => (Access::SignedIn, 200),
+        ("put", "/api/v1/enterprises/{id}/registration-settings") => (ENTERPRISE_KEEPERS, 200),
         ("post", "/api/v1/public/codes/{token}/registrations") => (Access::Public, 201),
         ("get" | "delete", "/api/v1/public/passes/{token}") => (Access::Public, 200),
         ("get", "/p/{token}") => (Access::Public, 200),
@@ -236,6 +238,10 @@ async fn request(
             let (_, id) = fresh_registration(app, fixture, n).await;
             path = template.replace("{id}", &id);
             Some(json!({ "reason": "证件与车辆不符" }))
+        }
+        // Off: the matrix approves fresh registrations, which must stay pending.
+        ("put", "/api/v1/enterprises/{id}/registration-settings") => {
+            Some(json!({ "auto_approve": false }))
         }
         ("post", "/api/v1/registrations/{id}/reveal") => Some(json!({ "reason": "门岗核验身份" })),
         ("delete", "/api/v1/sectors/{id}") => {
