@@ -216,7 +216,7 @@ impl TestApp {
         Self::read_bytes(response).await
     }
 
-    async fn read_bytes(response: reqwest::Response) -> TestResponse {
+    pub async fn read_bytes(response: reqwest::Response) -> TestResponse {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body read").to_vec();

@@ -11,6 +11,7 @@ mod auth;
 mod codes;
 mod contract;
 mod database;
+mod driver_pages;
 mod enterprises;
 mod errors;
 mod forms;

@@ -1,0 +1,372 @@
+//! The driver's pages without JavaScript, as a basic phone browser uses them: the form
+//! at `/r/{token}`, its errors, the one-time nonce, fill once by cookie and
+//! 「清除我的信息」; and what guards the public door: rate limits, auto-approval and
+//! the validity window.
+
+use chrono::{TimeDelta, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{CONTRACT, TestApp, TestResponse, USER_PASSWORD, api_test};
+use crate::registrations::{PHONE, RESIDENT_ID, driver, plate, register};
+
+/// A valid form for the `n`-th vehicle, as the page submits it.
+fn form(n: usize, nonce: &str) -> Vec<(String, String)> {
+    let arrival = (Utc::now() + TimeDelta::hours(8) + TimeDelta::days(1))
+        .format("%Y-%m-%dT09:00")
+        .to_string();
+    [
+        ("nonce", nonce.to_owned()),
+        ("driver_name", "李四".into()),
+        ("document_type", "resident_id".into()),
+        ("document_number", RESIDENT_ID.into()),
+        ("phone", PHONE.into()),
+        ("plate", plate(n)),
+        ("trailer_plate", String::new()),
+        ("vehicle_type", "heavy_truck".into()),
+        ("origin_province", "350000".into()),
+        ("origin_city", "350100".into()),
+        ("origin_county", "350102".into()),
+        ("cargo", "钢材".into()),
+        ("purpose", "deliver".into()),
+        ("expected_arrival", arrival),
+        ("people_in_cab", "2".into()),
+        ("consent", "yes".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn with(mut pairs: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+    pairs.retain(|(key, _)| key != name);
+    pairs.push((name.to_owned(), value.to_owned()));
+    pairs
+}
+
+/// Sends a request with an optional driver cookie and checks it against openapi.yaml.
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    pairs: Option<&[(String, String)]>,
+) -> TestResponse {
+    let mut request = app
+        .client
+        .request(method.clone(), format!("{}{path}", app.address));
+    if let Some(key) = cookie {
+        request = request.header("cookie", format!("tp_driver={key}"));
+    }
+    if let Some(pairs) = pairs {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        request = request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+    }
+    let response = TestApp::read_bytes(request.send().await.unwrap()).await;
+    CONTRACT.check(&method, path, &response);
+    response
+}
+
+/// The driver key a response's cookie sets.
+fn cookie_key(response: &TestResponse) -> String {
+    let cookie = response.header("set-cookie").expect("a cookie is set");
+    let value = cookie
+        .strip_prefix("tp_driver=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    assert!(
+        cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    value.to_owned()
+}
+
+struct Site {
+    admin: String,
+    enterprise: String,
+    code: String,
+    other_code: String,
+}
+
+async fn site(app: &TestApp) -> Site {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let enterprise = app
+        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+        .await;
+    let other = app
+        .create_enterprise(&admin, "福州永安物流有限公司", &sector, &park)
+        .await;
+    let code = app.code_token(&admin, &enterprise).await;
+    let other_code = app.code_token(&admin, &other).await;
+    Site {
+        admin,
+        enterprise,
+        code,
+        other_code,
+    }
+}
+
+async fn registrations(app: &TestApp, admin: &str) -> Vec<Value> {
+    let list = app
+        .get("/api/v1/registrations?limit=100", Some(admin))
+        .await;
+    list.assert_status(200);
+    list.body["items"].as_array().unwrap().clone()
+}
+
+api_test! {
+    async fn the_form_is_small_self_contained_and_asks_every_field(app) {
+        let site = site(&app).await;
+        let template = json!({ "fields": [{
+            "key": "hazards", "label": "货物危险特性", "type": "multiple_choice",
+            "options": ["易燃", "腐蚀", "有毒"]
+        }]});
+        app.put(&format!("/api/v1/enterprises/{}/form-template", site.enterprise), Some(&site.admin), template)
+            .await
+            .assert_status(200);
+        let page = send(&app, Method::GET, &format!("/r/{}", site.code), None, None).await;
+        page.assert_status(200);
+        assert!(page.bytes.len() < 60 * 1024, "{} bytes", page.bytes.len());
+        assert!(page.text.contains("福州恒信化工有限公司"));
+        for name in ["driver_name", "document_type", "document_number", "phone", "plate", "trailer_plate",
+                     "vehicle_type", "origin_province", "origin_city", "origin_county", "cargo", "purpose",
+                     "expected_arrival", "people_in_cab", "consent", "nonce", "answers.enterprise.hazards"] {
+            assert!(page.text.contains(&format!("name=\"{name}\"")), "field {name} missing");
+        }
+        assert!(page.text.contains("type=\"checkbox\" name=\"answers.enterprise.hazards\" value=\"腐蚀\""));
+        assert!(page.text.contains("type=\"tel\" inputmode=\"numeric\""), "the phone gets a numeric keyboard");
+        assert!(!page.text.contains("id=\"consent\" checked"), "consent is never pre-ticked");
+        assert!(page.text.contains("个人信息保存 30 天后自动匿名化"));
+        for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
+            assert!(!page.text.contains(external), "external resource: {external}");
+        }
+        let policy = page.header("content-security-policy").unwrap();
+        assert!(policy.contains("default-src 'none'") && policy.contains("form-action 'self'"));
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+    }
+}
+
+api_test! {
+    async fn a_wrong_field_comes_back_under_it_with_everything_typed_kept(app) {
+        let site = site(&app).await;
+        let bad = with(form(1, "NONCE-ONE-0001"), "document_number", "110105194912310021");
+        let bad = with(bad, "consent", "");
+        let page = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&bad)).await;
+        page.assert_status(422);
+        assert!(page.text.contains("<p class=\"err\" id=\"document_number-err\">居民身份证号码校验位"), "{}", page.text);
+        assert!(page.text.contains("id=\"consent-err\""));
+        assert!(!page.text.contains("id=\"phone-err\""), "only the wrong fields are marked");
+        for kept in ["value=\"110105194912310021\"", &format!("value=\"{PHONE}\""), &format!("value=\"{}\"", plate(1)),
+                     "value=\"350102\" selected", "value=\"deliver\" checked", "value=\"钢材\"", "value=\"2\"",
+                     "value=\"NONCE-ONE-0001\""] {
+            assert!(page.text.contains(kept), "lost {kept}");
+        }
+        assert!(page.header("set-cookie").is_none(), "nothing kept without a valid submit");
+        assert!(registrations(&app, &site.admin).await.is_empty(), "nothing stored");
+
+        // Unknown template answers or junk never reach a 500.
+        let junk = with(form(1, "x"), "answers.zone.nope", "1");
+        let junk = with(junk, "people_in_cab", "many");
+        let page = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&junk)).await;
+        page.assert_status(422);
+        assert!(page.text.contains("表单中没有此项") && page.text.contains("id=\"people_in_cab-err\""));
+    }
+}
+
+api_test! {
+    async fn a_valid_form_lands_on_the_pass_and_a_double_tap_registers_once(app) {
+        let site = site(&app).await;
+        let template = json!({ "fields": [{
+            "key": "hazards", "label": "货物危险特性", "type": "multiple_choice", "options": ["易燃", "腐蚀", "有毒"]
+        }]});
+        app.put(&format!("/api/v1/enterprises/{}/form-template", site.enterprise), Some(&site.admin), template)
+            .await
+            .assert_status(200);
+        let mut filled = form(2, "NONCE-TAP-0002");
+        filled.push(("answers.enterprise.hazards".into(), "有毒".into()));
+        filled.push(("answers.enterprise.hazards".into(), "易燃".into()));
+        let path = format!("/r/{}", site.code);
+        let first = send(&app, Method::POST, &path, None, Some(&filled)).await;
+        first.assert_status(303);
+        let pass = first.header("location").unwrap().to_owned();
+        assert!(pass.starts_with("/p/"), "{pass}");
+        let key = cookie_key(&first);
+        assert!(first.header("set-cookie").unwrap().contains("Max-Age=31536000"));
+        let second = send(&app, Method::POST, &path, Some(&key), Some(&filled)).await;
+        second.assert_status(303);
+        assert_eq!(second.header("location"), Some(pass.as_str()), "the same pass again");
+
+        let items = registrations(&app, &site.admin).await;
+        assert_eq!(items.len(), 1, "one registration for a double tap");
+        assert_eq!(items[0]["answers"]["enterprise"]["hazards"], json!(["易燃", "有毒"]), "in the options' order");
+        assert_eq!(items[0]["origin_region"], "350102");
+        assert_eq!(items[0]["people_in_cab"], 2);
+        let shown = send(&app, Method::GET, &pass, None, None).await;
+        shown.assert_status(200);
+        assert!(shown.text.contains("待企业审核") && shown.text.contains("李*"));
+        assert!(!shown.text.contains(RESIDENT_ID) && !shown.text.contains(PHONE));
+    }
+}
+
+api_test! {
+    async fn the_cookie_fills_the_next_form_and_forgetting_erases_it(app) {
+        let site = site(&app).await;
+        let first = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&form(3, "NONCE-FILL-003"))).await;
+        first.assert_status(303);
+        let key = cookie_key(&first);
+
+        let blank = send(&app, Method::GET, &format!("/r/{}", site.other_code), None, None).await;
+        assert!(!blank.text.contains(RESIDENT_ID) && !blank.text.contains("已填入"));
+        let filled = send(&app, Method::GET, &format!("/r/{}", site.other_code), Some(&key), None).await;
+        filled.assert_status(200);
+        assert!(filled.text.contains("已填入您上次登记的信息"));
+        for kept in ["value=\"李四\"", &format!("value=\"{RESIDENT_ID}\""), &format!("value=\"{PHONE}\""),
+                     &format!("value=\"{}\"", plate(3)), "value=\"heavy_truck\" selected", "value=\"350102\" selected"] {
+            assert!(filled.text.contains(kept), "not pre-filled: {kept}");
+        }
+        assert!(!filled.text.contains("value=\"钢材\""), "the visit itself is asked afresh");
+        assert!(filled.text.contains("清除我的信息"));
+
+        let forgot = send(&app, Method::POST, &format!("/r/{}/forget", site.other_code), Some(&key), None).await;
+        forgot.assert_status(200);
+        assert!(forgot.text.contains("已清除您保存的信息") && forgot.text.contains("data-cleared"));
+        assert!(forgot.header("set-cookie").unwrap().starts_with("tp_driver=;"));
+        assert!(forgot.header("set-cookie").unwrap().contains("Max-Age=0"));
+        let profile = app.client.get(format!("{}/api/v1/public/drivers/me", app.address))
+            .header("x-driver-key", &key).send().await.unwrap();
+        assert_eq!(profile.status().as_u16(), 404, "erased on the server");
+        let after = send(&app, Method::GET, &format!("/r/{}", site.other_code), Some(&key), None).await;
+        assert!(!after.text.contains(RESIDENT_ID));
+        // A mangled cookie is no key: an empty form, not an error.
+        let mangled = send(&app, Method::GET, &format!("/r/{}", site.code), Some("not a key"), None).await;
+        mangled.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn the_origin_is_picked_step_by_step_without_javascript(app) {
+        let site = site(&app).await;
+        let step = vec![
+            ("nonce".to_owned(), "NONCE-STEP-004".to_owned()),
+            ("driver_name".to_owned(), "王五".to_owned()),
+            ("origin_province".to_owned(), "350000".to_owned()),
+            ("step".to_owned(), "region".to_owned()),
+        ];
+        let page = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&step)).await;
+        page.assert_status(200);
+        assert!(page.text.contains("<option value=\"350100\">福州市</option>"));
+        assert!(page.text.contains("value=\"王五\""), "the rest is kept");
+        assert!(!page.text.contains("class=\"err\""), "a step is not a submit");
+        let step = with(step, "origin_city", "350100");
+        let page = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&step)).await;
+        assert!(page.text.contains("<option value=\"350102\">鼓楼区</option>"));
+        assert!(registrations(&app, &site.admin).await.is_empty());
+
+        let provinces = app.get("/api/v1/public/regions", None).await;
+        provinces.assert_status(200);
+        let provinces = provinces.body.as_array().unwrap().clone();
+        assert!(provinces.len() >= 31 && provinces.contains(&json!({ "code": "350000", "name": "福建省" })));
+        let counties = app.get("/api/v1/public/regions?parent=350100", None).await;
+        assert!(counties.body.as_array().unwrap().contains(&json!({ "code": "350102", "name": "鼓楼区" })));
+        assert_eq!(counties.header("cache-control"), Some("public, max-age=86400"));
+        let leaf = app.get("/api/v1/public/regions?parent=350102", None).await;
+        assert_eq!(leaf.body, json!([]));
+        for bad in ["abc", "999999"] {
+            let refused = app.get(&format!("/api/v1/public/regions?parent={bad}"), None).await;
+            refused.assert_status(422);
+            assert_eq!(refused.body["errors"][0]["field"], "parent");
+        }
+        let unknown = app.get("/api/v1/public/regions?province=35", None).await;
+        unknown.assert_status(422);
+        assert_eq!(unknown.body["errors"][0]["code"], "unknown_parameter");
+    }
+}
+
+api_test! {
+    async fn too_many_submissions_from_one_address_get_429_with_retry_after(app) with(|settings| {
+        settings.public_rate_per_ip = 3;
+    }) {
+        let site = site(&app).await;
+        for n in 0..3 {
+            register(&app, &site.code, driver(10 + n), None).await.assert_status(201);
+        }
+        let refused = register(&app, &site.code, driver(20), None).await;
+        refused.assert_status(429);
+        assert_eq!(refused.code(), "too_many_requests");
+        let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait));
+        let page = send(&app, Method::POST, &format!("/r/{}", site.other_code), None, Some(&form(21, "NONCE-RATE-005"))).await;
+        page.assert_status(429);
+        assert!(page.text.contains("已填写的内容不会丢失"));
+        assert!(page.header("retry-after").is_some());
+        assert_eq!(registrations(&app, &site.admin).await.len(), 3, "nothing stored past the limit");
+        // Reading is not limited.
+        send(&app, Method::GET, &format!("/r/{}", site.code), None, None).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn one_enterprise_flooded_does_not_block_the_next(app) with(|settings| {
+        settings.public_rate_per_code = 2;
+    }) {
+        let site = site(&app).await;
+        register(&app, &site.code, driver(30), None).await.assert_status(201);
+        register(&app, &site.code, driver(31), None).await.assert_status(201);
+        register(&app, &site.code, driver(32), None).await.assert_status(429);
+        register(&app, &site.other_code, driver(33), None).await.assert_status(201);
+    }
+}
+
+api_test! {
+    async fn auto_approval_is_the_enterprise_s_own_choice_and_audited(app) {
+        let site = site(&app).await;
+        let path = format!("/api/v1/enterprises/{}/registration-settings", site.enterprise);
+        let initial = app.get(&path, Some(&site.admin)).await;
+        initial.assert_status(200);
+        assert_eq!(initial.body["auto_approve"], false);
+        assert!(initial.body["updated_at"].is_null());
+        assert_eq!(register(&app, &site.code, driver(40), None).await.body["status"], "pending");
+
+        app.create_contact(&site.admin, "gatekeeper", &site.enterprise).await;
+        let contact = app.tokens("gatekeeper", USER_PASSWORD).await.0;
+        let other_enterprise = app.get("/api/v1/enterprises?q=永安", Some(&site.admin)).await.body["items"][0]["id"]
+            .as_str().unwrap().to_owned();
+        app.put(&format!("/api/v1/enterprises/{other_enterprise}/registration-settings"), Some(&contact),
+                json!({ "auto_approve": true })).await.assert_status(404);
+        app.put(&path, Some(&contact), json!({ "auto_approve": "yes" })).await.assert_status(422);
+        let turned = app.put(&path, Some(&contact), json!({ "auto_approve": true })).await;
+        turned.assert_status(200);
+        assert_eq!(turned.body["auto_approve"], true);
+
+        let approved = register(&app, &site.code, driver(41), None).await;
+        approved.assert_status(201);
+        assert_eq!(approved.body["status"], "approved");
+        let elsewhere = register(&app, &site.other_code, driver(42), None).await;
+        assert_eq!(elsewhere.body["status"], "pending", "only that enterprise approves at once");
+        let audit = app.get("/api/v1/audit?limit=100", Some(&site.admin)).await;
+        let actions: Vec<&str> = audit.body["items"].as_array().unwrap().iter()
+            .filter_map(|e| e["action"].as_str()).collect();
+        assert!(actions.contains(&"enterprise.auto_approve_on"));
+        assert!(actions.contains(&"registration.auto_approve"));
+    }
+}
+
+api_test! {
+    async fn the_validity_window_follows_the_settings(app) with(|settings| {
+        settings.pass_valid_before_hours = 2;
+        settings.pass_valid_after_hours = 6;
+    }) {
+        let site = site(&app).await;
+        let pass = register(&app, &site.code, driver(50), None).await;
+        pass.assert_status(201);
+        let at = |field: &str| chrono::DateTime::parse_from_rfc3339(pass.body[field].as_str().unwrap()).unwrap();
+        assert_eq!(at("expected_arrival") - at("valid_from"), TimeDelta::hours(2));
+        assert_eq!(at("valid_until") - at("expected_arrival"), TimeDelta::hours(6));
+    }
+}
