@@ -1,6 +1,6 @@
 //! Black-box tests of the HTTP API: the real application on a random port, on SQLite
 //! and (with `TEST_POSTGRES_URL`) on PostgreSQL; every response is checked against
-//! openapi.yaml.
+//! openapi.yaml. `browser` drives the driver's pages in headless Chromium.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -8,6 +8,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod browser;
 mod codes;
 mod contract;
 mod database;
