@@ -44,8 +44,8 @@ input,select,button{font:inherit}\
 .f>input,.f select,textarea{width:100%;min-height:3rem;padding:.5rem .7rem;border:1px solid #9aa5b1;border-radius:8px;background:#fff}\
 .f.bad>input,.f.bad select{border:2px solid #dc2626;background:#fff}.f.bad{background:none}\
 .err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.err:before{content:\"⚠ \"}\
-.opts{display:flex;flex-wrap:wrap;gap:.5rem}.opt{display:flex;align-items:center;gap:.4rem;min-height:3rem;padding:0 .9rem;border:1px solid #9aa5b1;border-radius:8px;font-weight:normal}\
-.opt input{width:1.3rem;height:1.3rem}.consent{border:0;padding:0}\
+.opts{display:flex;flex-wrap:wrap;gap:.5rem}.f .opt{display:flex;align-items:center;gap:.4rem;min-height:3rem;padding:0 .9rem;border:1px solid #9aa5b1;border-radius:8px;font-weight:normal}\
+.opt input{width:1.3rem;height:1.3rem;margin:0}.f .consent{border:0;padding:0;font-weight:600}\
 .region{display:grid;gap:.5rem}.privacy{font-size:.9rem;color:#444}\
 .go{width:100%;min-height:3.4rem;margin-top:1rem;border:0;border-radius:10px;background:#0f4c81;color:#fff;font-size:1.15rem}\
 .go:disabled{background:#6b7f95}.step,.key{min-height:2.8rem;margin-top:.5rem;padding:0 1rem;border:1px solid #0f4c81;border-radius:8px;background:#fff;color:#0f4c81}\

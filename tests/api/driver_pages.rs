@@ -176,6 +176,13 @@ api_test! {
         let page = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&junk)).await;
         page.assert_status(422);
         assert!(page.text.contains("表单中没有此项") && page.text.contains("id=\"people_in_cab-err\""));
+
+        let huge = with(form(1, "x"), "cargo", &"钢".repeat(6000));
+        let refused = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&huge)).await;
+        refused.assert_status(413);
+        let json = send(&app, Method::POST, &format!("/r/{}", site.code), None, None).await;
+        json.assert_status(415);
+        assert!(registrations(&app, &site.admin).await.is_empty(), "still nothing stored");
     }
 }
 
