@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::personal::Vault;
 use crate::telemetry::Metrics;
+use crate::web::pass_qr::PassQrs;
 
 /// Shared application state, cloned cheaply into every worker.
 #[derive(Clone)]
@@ -21,4 +22,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seals and indexes personal data.
     pub vault: Vault,
+    /// Pass QR codes already drawn.
+    pub pass_qrs: Arc<PassQrs>,
 }

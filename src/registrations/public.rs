@@ -5,20 +5,21 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
+use diesel::Connection;
 use rand::RngCore;
 use serde::Deserialize;
 
 use crate::audit::{self, Actor, Event};
 use crate::body;
 use crate::client::client_ip;
-use crate::codes::public::{PAUSED, open_current};
+use crate::codes::public::{OpenCode, PAUSED, open_current};
+use crate::codes::{self, EnterpriseCode};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::RegionCode;
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
-use crate::forms::template;
 use crate::registrations::profiles::{self, Profile};
 use crate::registrations::{CONSENT_VERSION, Registration, VALID_AFTER, VALID_BEFORE, status};
 use crate::state::AppState;
@@ -230,17 +231,76 @@ pub async fn create_registration(
     let key = idempotency_key(&req)?;
     let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
     let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
-    let (enterprise, accepting) = open_current(&state, &token).await?;
-    if !accepting {
+    let opened = open_current(&state, &token).await?;
+    let code_id = opened.code_id.clone();
+    let (registration, profile) = match prepare(&state, &opened, &body, key) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            // The scan counts whatever the answer.
+            codes::count_scan(&state, code_id).await?;
+            return Err(error);
+        }
+    };
+    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
+    let profile_vault = state.vault.clone();
+    let profile_key = driver_key.clone();
+    let (stored, created) = state
+        .db
+        .write(move |conn| {
+            EnterpriseCode::record_scan(conn, &code_id)?;
+            // A savepoint of its own, so that a refused registration keeps the scan.
+            Ok(conn.transaction::<_, ApiError, _>(|conn| {
+                profiles::save(conn, &profile_vault, &profile_key, &profile)?;
+                if let Some(key) = &registration.idempotency_key
+                    && let Some(earlier) =
+                        Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
+                {
+                    return Ok((earlier, false));
+                }
+                let existing = Registration::active_for_plate(
+                    conn,
+                    &registration.enterprise_id,
+                    &registration.plate,
+                    &registration.arrival_day,
+                )?;
+                if let Some(existing) = existing {
+                    return Ok((existing, false));
+                }
+                Registration::insert(conn, &registration)?;
+                audit::append(
+                    conn,
+                    &actor,
+                    Event::success("registration.create", "registration", &registration.id),
+                )?;
+                Ok((registration, true))
+            }))
+        })
+        .await??;
+    let pass = stored.pass_view(&opened.enterprise.name, &state.settings.public_base_url());
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
+        .json(pass))
+}
+
+/// Checks the form against the code's state and templates and seals its personal
+/// data: the registration to store and the driver's profile.
+fn prepare(
+    state: &AppState,
+    opened: &OpenCode,
+    body: &RegistrationBody,
+    key: Option<String>,
+) -> Result<(Registration, Profile), ApiError> {
+    if !opened.accepting {
         return Err(ApiError::conflict("not_accepting", PAUSED));
     }
     let mut errors = FieldErrors::default();
-    let driver = parse_driver(&body, &mut errors);
-    let enterprise_id = enterprise.id.clone();
-    let (zone, own) = state
-        .db
-        .read(move |conn| template::current_pair(conn, &enterprise_id))
-        .await?;
+    let driver = parse_driver(body, &mut errors);
+    let (zone, own) = (&opened.zone, &opened.own);
     let zone_answers = zone
         .fields
         .validate_answers(&body.answers.zone, "answers.zone.");
@@ -282,9 +342,9 @@ pub async fn create_registration(
         .to_string();
     let registration = Registration {
         id: new_id(),
-        enterprise_id: enterprise.id.clone(),
+        enterprise_id: opened.enterprise.id.clone(),
         pass_token: new_pass_token(),
-        idempotency_key: key.clone(),
+        idempotency_key: key,
         status: status::PENDING.to_owned(),
         driver_name: driver.name.as_str().to_owned(),
         document_type: driver.document.kind().as_str().to_owned(),
@@ -314,46 +374,7 @@ pub async fn create_registration(
         decided_by: None,
         created_at: now(),
     };
-    let actor = Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers));
-    let profile_vault = state.vault.clone();
-    let profile_key = driver_key.clone();
-    let (stored, created) = state
-        .db
-        .write(move |conn| {
-            profiles::save(conn, &profile_vault, &profile_key, &profile)?;
-            if let Some(key) = &key
-                && let Some(earlier) =
-                    Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
-            {
-                return Ok((earlier, false));
-            }
-            let existing = Registration::active_for_plate(
-                conn,
-                &registration.enterprise_id,
-                &registration.plate,
-                &registration.arrival_day,
-            )?;
-            if let Some(existing) = existing {
-                return Ok((existing, false));
-            }
-            Registration::insert(conn, &registration)?;
-            audit::append(
-                conn,
-                &actor,
-                Event::success("registration.create", "registration", &registration.id),
-            )?;
-            Ok((registration, true))
-        })
-        .await?;
-    let pass = stored.pass_view(&enterprise.name, &state.settings.public_base_url());
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(HttpResponse::build(status)
-        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
-        .json(pass))
+    Ok((registration, profile))
 }
 
 /// A missing pass gets its own code; other errors pass through.
