@@ -59,6 +59,7 @@ use crate::users::handlers::{
 };
 use crate::web::code_page::{forget_driver_page, show_code_page, submit_code_page};
 use crate::web::pass_page::{cancel_pass_page, show_pass_page};
+use crate::web::pass_qr::PassQrs;
 
 /// Largest JSON body the API accepts.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -297,6 +298,7 @@ impl Application {
             limits: Arc::new(RateLimiter::new(db.backend())),
             vault: Vault::new(&secrets.data_key, &[])
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
+            pass_qrs: Arc::new(PassQrs::default()),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;

@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::personal::Vault;
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::Metrics;
+use crate::web::pass_qr::PassQrs;
 
 /// Shared application state, cloned cheaply into every worker.
 #[derive(Clone)]
@@ -24,4 +25,6 @@ pub struct AppState {
     pub vault: Vault,
     /// Rate limits of the public endpoints.
     pub limits: Arc<RateLimiter>,
+    /// Pass QR codes already drawn.
+    pub pass_qrs: Arc<PassQrs>,
 }

@@ -10,7 +10,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +41,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    write_queue: IntGauge,
 }
 
 impl Metrics {
@@ -70,14 +72,20 @@ impl Metrics {
             ),
             &["pool", "state"],
         )?;
+        let write_queue = IntGauge::new(
+            "truckpass_db_write_queue",
+            "Writes waiting for the SQLite writer thread (0 on PostgreSQL)",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(write_queue.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
+            write_queue,
         })
     }
 
@@ -100,6 +108,10 @@ impl Metrics {
                 .with_label_values(&[pool, "idle"])
                 .set(i64::from(idle));
         }
+        self.write_queue.set(
+            db.write_queue()
+                .map_or(0, |queued| i64::try_from(queued).unwrap_or(i64::MAX)),
+        );
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)

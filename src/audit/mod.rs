@@ -5,12 +5,16 @@
 pub mod handlers;
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{audit_head, audit_log};
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, now, on_backend};
 use crate::domain::account::Role;
 use crate::error::ApiError;
 
@@ -116,8 +120,9 @@ impl Event {
 }
 
 /// A stored entry.
+// `None` inserts NULL (no column has a default): one INSERT statement, prepared once.
 #[derive(Clone, Debug, Queryable, Insertable, Serialize)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditEntry {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -196,13 +201,7 @@ pub fn append(
     actor: &Actor,
     event: Event,
 ) -> Result<AuditEntry, ApiError> {
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq + 1))
-        .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+    let (seq, prev_hash): (i64, String) = on_backend!(conn, |c| AdvanceHead.get_result(c))?;
     let mut entry = AuditEntry {
         seq,
         at: now(),
@@ -219,14 +218,60 @@ pub fn append(
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    diesel::insert_into(audit_log::table)
-        .values(&entry)
-        .execute(conn)?;
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::hash.eq(&entry.hash))
-        .execute(conn)?;
+    on_backend!(conn, |c| {
+        diesel::insert_into(audit_log::table)
+            .values(&entry)
+            .execute(c)?;
+        SetHeadHash(&entry.hash).execute(c)
+    })?;
     Ok(entry)
 }
+
+// The two UPDATEs of the head are written out as statements of their own: diesel
+// prepares every UPDATE it builds anew on each run (its changesets may vary), and these
+// run with every audited change, thousands of times a second under load; as fixed
+// statements they are prepared once per connection. The same SQL serves both backends.
+
+/// `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`.
+#[derive(Clone, Copy, Debug, QueryId)]
+struct AdvanceHead;
+
+impl<DB: Backend> QueryFragment<DB> for AdvanceHead {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash");
+        Ok(())
+    }
+}
+
+impl Query for AdvanceHead {
+    type SqlType = (BigInt, Text);
+}
+
+impl<Conn> RunQueryDsl<Conn> for AdvanceHead {}
+
+/// `UPDATE audit_head SET hash = $1 WHERE id = 1`.
+#[derive(Clone, Copy, Debug)]
+struct SetHeadHash<'a>(&'a str);
+
+impl QueryId for SetHeadHash<'_> {
+    type QueryId = SetHeadHash<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for SetHeadHash<'_>
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE audit_head SET hash = ");
+        out.push_bind_param::<Text, str>(self.0)?;
+        out.push_sql(" WHERE id = 1");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SetHeadHash<'_> {}
 
 /// Filters for listing entries.
 #[derive(Debug, Default)]

@@ -7,12 +7,16 @@ pub mod render;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::Text;
 use rand::RngCore;
 use serde::Serialize;
 
 use crate::db::schema::{code_scans, enterprise_codes, enterprises};
-use crate::db::{DbConnection, new_id, now};
+use crate::db::{DbConnection, new_id, now, on_backend};
 use crate::domain::enterprise::EnterpriseStatus;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
@@ -145,28 +149,22 @@ impl EnterpriseCode {
         conn: &mut DbConnection,
         token: &str,
     ) -> Result<Option<(EnterpriseCode, Enterprise)>, ApiError> {
-        Ok(enterprise_codes::table
-            .inner_join(enterprises::table)
-            .filter(enterprise_codes::token.eq(token))
-            .select((EnterpriseCode::as_select(), Enterprise::as_select()))
-            .first(conn)
-            .optional()?)
+        // Tokens are unique: no LIMIT, which SQLite would re-plan on every run.
+        Ok(on_backend!(conn, |c| {
+            enterprise_codes::table
+                .inner_join(enterprises::table)
+                .filter(enterprise_codes::token.eq(token))
+                .select((EnterpriseCode::as_select(), Enterprise::as_select()))
+                .get_result(c)
+                .optional()
+        })?)
     }
 
     /// Counts one page open today (zone time, UTC+8).
     pub fn record_scan(conn: &mut DbConnection, code_id: &str) -> Result<(), ApiError> {
         let day = scan_day(Utc::now());
-        // An upsert: the same statement on both backends, only the placeholders differ.
-        let sql = "INSERT INTO code_scans (code_id, day, scans) VALUES ({1}, {2}, 1) \
-                   ON CONFLICT (code_id, day) DO UPDATE SET scans = code_scans.scans + 1";
-        let sql = match conn {
-            DbConnection::Postgresql(_) => sql.replace("{1}", "$1").replace("{2}", "$2"),
-            DbConnection::Sqlite(_) => sql.replace("{1}", "?").replace("{2}", "?"),
-        };
-        diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Text, _>(code_id)
-            .bind::<diesel::sql_types::Text, _>(day)
-            .execute(conn)?;
+        let upsert = CountScan { code_id, day: &day };
+        on_backend!(conn, |c| upsert.execute(c))?;
         Ok(())
     }
 
@@ -196,55 +194,81 @@ impl EnterpriseCode {
     }
 }
 
-/// What scanning a poster finds.
-#[derive(Debug)]
-pub enum Scan {
-    /// No such code (or not even token-shaped).
-    Unknown,
-    /// The code was replaced by rotation.
-    Replaced(Enterprise),
-    /// A current code: registrations are accepted unless `accepting` is false.
-    Current {
-        /// The code.
-        code: EnterpriseCode,
-        /// Its enterprise.
-        enterprise: Enterprise,
-        /// Not suspended, and the enterprise is operating.
-        accepting: bool,
-    },
+/// `INSERT INTO code_scans … ON CONFLICT (code_id, day) DO UPDATE SET scans = scans + 1`,
+/// the same SQL on both backends. Written out because diesel prepares an upsert it
+/// builds anew on every run, and this one runs with every public registration; as a
+/// fixed statement it is prepared once per connection.
+#[derive(Clone, Copy, Debug)]
+struct CountScan<'a> {
+    code_id: &'a str,
+    day: &'a str,
 }
+
+impl QueryId for CountScan<'_> {
+    type QueryId = CountScan<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for CountScan<'_>
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO code_scans (code_id, day, scans) VALUES (");
+        out.push_bind_param::<Text, str>(self.code_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.day)?;
+        out.push_sql(", 1) ON CONFLICT (code_id, day) DO UPDATE SET scans = code_scans.scans + 1");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for CountScan<'_> {}
 
 /// Longest token worth looking up (ours are 26 characters).
 const MAX_TOKEN_LEN: usize = 64;
 
-/// Looks up a scanned token (case-blind) and counts the scan for any known code.
-pub async fn open(state: &crate::state::AppState, token: &str) -> Result<Scan, ApiError> {
+/// Looks up a scanned token (case-blind) without counting the scan, and in the same
+/// read whatever `also` finds for its enterprise; `None` when no code has the token.
+pub async fn look_up<T, F>(
+    state: &crate::state::AppState,
+    token: &str,
+    also: F,
+) -> Result<Option<(EnterpriseCode, Enterprise, T)>, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &Enterprise) -> Result<T, ApiError> + Send + 'static,
+{
     if token.len() > MAX_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Ok(Scan::Unknown);
+        return Ok(None);
     }
     let token = token.to_ascii_uppercase();
-    let found = state
+    state
         .db
-        .read(move |conn| EnterpriseCode::by_token(conn, &token))
-        .await?;
-    let Some((code, enterprise)) = found else {
-        return Ok(Scan::Unknown);
-    };
-    let code_id = code.id.clone();
+        .read(move |conn| {
+            let Some((code, enterprise)) = EnterpriseCode::by_token(conn, &token)? else {
+                return Ok(None);
+            };
+            let found = also(conn, &enterprise)?;
+            Ok(Some((code, enterprise, found)))
+        })
+        .await
+}
+
+/// Counts one scan of a code (see [`EnterpriseCode::record_scan`]).
+pub async fn count_scan(state: &crate::state::AppState, code_id: String) -> Result<(), ApiError> {
     state
         .db
         .write(move |conn| EnterpriseCode::record_scan(conn, &code_id))
-        .await?;
-    if code.retired_at.is_some() {
-        return Ok(Scan::Replaced(enterprise));
-    }
-    let operating = EnterpriseStatus::parse(&enterprise.status) == Ok(EnterpriseStatus::Operating);
-    let accepting = operating && !code.suspended;
-    Ok(Scan::Current {
-        code,
-        enterprise,
-        accepting,
-    })
+        .await
+}
+
+/// Whether a current code takes registrations: not suspended, and the enterprise is
+/// operating.
+pub fn accepting(code: &EnterpriseCode, enterprise: &Enterprise) -> bool {
+    EnterpriseStatus::parse(&enterprise.status) == Ok(EnterpriseStatus::Operating)
+        && !code.suspended
 }
 
 /// The zone's calendar day (China Standard Time) of an instant, as `YYYY-MM-DD`.

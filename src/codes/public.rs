@@ -6,11 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Serialize;
 
-use crate::codes::{self, Scan};
+use crate::codes;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
-use crate::forms::template;
+use crate::forms::template::{self, TemplateView};
+use crate::registrations::settings;
 use crate::state::AppState;
 
 /// Said when a rotated code is scanned.
@@ -38,23 +39,51 @@ pub struct PublicCode {
     form: PublicForm,
 }
 
-/// Opens a scanned code for the JSON API: its enterprise and whether it accepts
-/// registrations; an unknown code is 404 `code_not_found`, a replaced one 410
-/// `code_replaced`.
-pub async fn open_current(state: &AppState, token: &str) -> Result<(Enterprise, bool), ApiError> {
-    match codes::open(state, token).await? {
-        Scan::Unknown => Err(ApiError::new(
+/// A current code opened by the JSON API, with its form.
+pub struct OpenCode {
+    /// The code's id, to count the scan by.
+    pub code_id: String,
+    /// Its enterprise.
+    pub enterprise: Enterprise,
+    /// Not suspended, and the enterprise is operating.
+    pub accepting: bool,
+    /// The zone's current template.
+    pub zone: TemplateView,
+    /// The enterprise's own current template.
+    pub own: TemplateView,
+    /// Whether the enterprise approves registrations at once.
+    pub auto_approve: bool,
+}
+
+/// Opens a scanned code for the JSON API, reading its enterprise and form in one go;
+/// an unknown code is 404 `code_not_found`, a replaced one 410 `code_replaced` (its
+/// scan counted). The scan of a current code is left to the caller to count, with
+/// [`codes::count_scan`] or inside a write of its own.
+pub async fn open_current(state: &AppState, token: &str) -> Result<OpenCode, ApiError> {
+    let found = codes::look_up(state, token, |conn, enterprise| {
+        let (zone, own) = template::current_pair(conn, &enterprise.id)?;
+        Ok((zone, own, settings::auto_approves(conn, &enterprise.id)?))
+    })
+    .await?;
+    let Some((code, enterprise, (zone, own, auto_approve))) = found else {
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "code_not_found",
             "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
-        )),
-        Scan::Replaced(_) => Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED)),
-        Scan::Current {
-            enterprise,
-            accepting,
-            ..
-        } => Ok((enterprise, accepting)),
+        ));
+    };
+    if code.retired_at.is_some() {
+        codes::count_scan(state, code.id).await?;
+        return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
     }
+    Ok(OpenCode {
+        accepting: codes::accepting(&code, &enterprise),
+        code_id: code.id,
+        enterprise,
+        zone,
+        own,
+        auto_approve,
+    })
 }
 
 /// `GET /api/v1/public/codes/{token}`.
@@ -62,12 +91,15 @@ pub async fn find_public_code(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<web::Json<PublicCode>, ApiError> {
-    let (enterprise, accepting) = open_current(&state, &token).await?;
-    let enterprise_id = enterprise.id.clone();
-    let (zone, own) = state
-        .db
-        .read(move |conn| template::current_pair(conn, &enterprise_id))
-        .await?;
+    let OpenCode {
+        code_id,
+        enterprise,
+        accepting,
+        zone,
+        own,
+        ..
+    } = open_current(&state, &token).await?;
+    codes::count_scan(&state, code_id).await?;
     Ok(web::Json(PublicCode {
         zone_name: state.settings.zone_name.clone(),
         enterprise_name: enterprise.name,

@@ -1,12 +1,28 @@
 //! The database: one code path over SQLite and PostgreSQL, connection pools, pragmas,
 //! embedded migrations and the blocking boundary.
+//!
+//! Reads run on a pool of connections, on the blocking thread pool. Writes differ by
+//! backend. PostgreSQL runs each write in its own transaction on a pooled connection
+//! and groups concurrent commits itself. SQLite allows one writer, and with
+//! `synchronous = FULL` every commit waits for an fsync, which caps one-transaction-
+//! per-write near the disk's fsync rate; so on SQLite [`Db::write`] queues the write
+//! for one writer thread ([`writer`]) that owns the write connection. The thread takes
+//! the first queued write and then whatever else has queued meanwhile (up to
+//! [`writer::MAX_BATCH`], never waiting for more), opens one transaction, runs each
+//! write in a savepoint of its own (a write's `Err`, or panic, rolls back only its own
+//! work), commits once, and only then answers every write: with its own result, or,
+//! when the commit failed, with an error. A caller therefore learns of success only
+//! once its write is durable, exactly as before, and writes of one batch see each
+//! other's changes in queue order, as consecutive transactions would.
 
 mod connection;
 pub mod schema;
+pub mod writer;
 
 pub use connection::{DbConnection, MultiBackend};
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -17,6 +33,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::SqliteSynchronous;
+use crate::db::writer::GroupCommit;
 use crate::error::ApiError;
 
 /// A pooled connection.
@@ -123,13 +140,23 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
-/// Read and write pools. SQLite allows one writer, so writes get a pool of one
-/// connection and reads their own pool; on PostgreSQL both are the same pool.
+/// The read pool and the way to write. SQLite allows one writer, so writes go to the
+/// group-commit writer thread and reads have their own pool; on PostgreSQL both use
+/// the same pool.
 #[derive(Clone)]
 pub struct Db {
     reader: Pool,
-    writer: Pool,
+    writes: Writes,
     backend: Backend,
+}
+
+/// Where writes run.
+#[derive(Clone)]
+enum Writes {
+    /// PostgreSQL: a transaction per write on a pooled connection.
+    Pooled(Pool),
+    /// SQLite: batches on the one write connection (see the module documentation).
+    Grouped(Arc<GroupCommit>),
 }
 
 /// The backend in use.
@@ -180,14 +207,14 @@ impl Db {
         };
         Ok(match url {
             DatabaseUrl::Sqlite(_) => Self {
-                writer: build(1)?,
+                writes: Writes::Grouped(Arc::new(GroupCommit::start(manager.clone())?)),
                 reader: build(pool_size)?,
                 backend: Backend::Sqlite,
             },
             DatabaseUrl::Postgres(_) => {
                 let pool = build(pool_size)?;
                 Self {
-                    writer: pool.clone(),
+                    writes: Writes::Pooled(pool.clone()),
                     reader: pool,
                     backend: Backend::Postgres,
                 }
@@ -215,31 +242,44 @@ impl Db {
         .map_err(ApiError::internal)?
     }
 
-    /// Runs `f` in one transaction on the write connection, on the blocking pool.
-    /// Everything `f` writes (including its audit entries) commits together or not at all.
+    /// Runs `f` as one transaction: everything `f` writes (including its audit
+    /// entries) commits together or not at all, and this returns once it has
+    /// committed. On PostgreSQL a pooled connection runs it on the blocking pool; on
+    /// SQLite the writer thread runs it in a savepoint of the next group commit.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.writer.clone();
-        web::block(move || {
-            let mut conn = pool.get().map_err(ApiError::unavailable)?;
-            let conn: &mut DbConnection = &mut conn;
-            conn.transaction(f)
-        })
-        .await
-        .map_err(ApiError::internal)?
+        match &self.writes {
+            Writes::Grouped(writer) => writer.write(f).await,
+            Writes::Pooled(pool) => {
+                let pool = pool.clone();
+                web::block(move || {
+                    let mut conn = pool.get().map_err(ApiError::unavailable)?;
+                    let conn: &mut DbConnection = &mut conn;
+                    conn.transaction(f)
+                })
+                .await
+                .map_err(ApiError::internal)?
+            }
+        }
     }
 
-    /// A write connection for command-line tools running outside the web server.
+    /// A write transaction for start-up and command-line tools, on the calling thread
+    /// (on SQLite on the write connection, between two group commits).
     pub fn write_blocking<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut conn = self.writer.get().map_err(ApiError::unavailable)?;
-        let conn: &mut DbConnection = &mut conn;
-        conn.transaction(f)
+        match &self.writes {
+            Writes::Grouped(writer) => writer.write_blocking(f),
+            Writes::Pooled(pool) => {
+                let mut conn = pool.get().map_err(ApiError::unavailable)?;
+                let conn: &mut DbConnection = &mut conn;
+                conn.transaction(f)
+            }
+        }
     }
 
     /// A read connection for command-line tools running outside the web server.
@@ -254,14 +294,33 @@ impl Db {
     /// Pool state for `/metrics`: (pool name, connections, idle connections).
     pub fn pool_states(&self) -> Vec<(&'static str, u32, u32)> {
         let reader = self.reader.state();
-        let mut states = vec![("read", reader.connections, reader.idle_connections)];
-        if self.backend == Backend::Sqlite {
-            let writer = self.writer.state();
-            states.push(("write", writer.connections, writer.idle_connections));
+        vec![("read", reader.connections, reader.idle_connections)]
+    }
+
+    /// Writes waiting for the SQLite writer thread, for `/metrics`; `None` on PostgreSQL.
+    pub fn write_queue(&self) -> Option<usize> {
+        match &self.writes {
+            Writes::Grouped(writer) => Some(writer.queued()),
+            Writes::Pooled(_) => None,
         }
-        states
     }
 }
+
+/// Runs a query on the concrete connection behind a [`DbConnection`]:
+/// `on_backend!(conn, |c| query.execute(c))`. Through the multi-backend connection a
+/// query's SQL text is rebuilt on every execution, even when its prepared statement
+/// is cached; on the concrete connection a cached statement is only bound and run.
+/// For the queries of the public registration and the pass page, which run thousands
+/// of times a second.
+macro_rules! on_backend {
+    ($conn:expr, |$inner:ident| $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($inner) => $query,
+            $crate::db::DbConnection::Sqlite($inner) => $query,
+        }
+    };
+}
+pub(crate) use on_backend;
 
 /// Applies every pending embedded migration of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::form_templates;
-use crate::db::{DbConnection, new_id, now};
+use crate::db::{DbConnection, new_id, now, on_backend};
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
 
@@ -40,16 +40,33 @@ pub struct TemplateView {
 
 /// The current version of a scope's template (version 0, no fields, when never saved).
 pub fn current(conn: &mut DbConnection, scope: &TemplateScope) -> Result<TemplateView, ApiError> {
-    let row: Option<(i32, String, NaiveDateTime)> = form_templates::table
-        .filter(form_templates::scope.eq(scope.key()))
-        .order(form_templates::version.desc())
-        .select((
-            form_templates::version,
-            form_templates::fields,
-            form_templates::created_at,
-        ))
-        .first(conn)
-        .optional()?;
+    // The newest version by MAX, not ORDER BY … LIMIT: SQLite plans a statement with
+    // a bound LIMIT anew on every run, and every public registration reads this.
+    let newest: Option<i32> = on_backend!(conn, |c| {
+        form_templates::table
+            .filter(form_templates::scope.eq(scope.key()))
+            .select(diesel::dsl::max(form_templates::version))
+            .get_result(c)
+    })?;
+    let Some(newest) = newest else {
+        return Ok(TemplateView {
+            version: 0,
+            fields: Fields::default(),
+            updated_at: None,
+        });
+    };
+    let row: Option<(i32, String, NaiveDateTime)> = on_backend!(conn, |c| {
+        form_templates::table
+            .filter(form_templates::scope.eq(scope.key()))
+            .filter(form_templates::version.eq(newest))
+            .select((
+                form_templates::version,
+                form_templates::fields,
+                form_templates::created_at,
+            ))
+            .get_result(c)
+            .optional()
+    })?;
     match row {
         None => Ok(TemplateView {
             version: 0,

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{enterprises, registrations};
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, now, on_backend};
 use crate::domain::person::PersonName;
 use crate::domain::region;
 use crate::domain::vehicle::Plate;
@@ -25,8 +25,10 @@ use crate::error::ApiError;
 pub const CONSENT_VERSION: &str = "2026-11-v1";
 
 /// A stored registration.
+// `None` inserts NULL (no column has a default), so that the INSERT is one statement
+// that SQLite prepares once, not one per combination of missing values.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = registrations)]
+#[diesel(table_name = registrations, treat_none_as_default_value = false)]
 pub struct Registration {
     /// Id.
     pub id: String,
@@ -291,11 +293,14 @@ impl Registration {
         conn: &mut DbConnection,
         token: &str,
     ) -> Result<(Registration, String), ApiError> {
-        Ok(registrations::table
-            .inner_join(enterprises::table)
-            .filter(registrations::pass_token.eq(token))
-            .select((Registration::as_select(), enterprises::name))
-            .first(conn)?)
+        // Pass tokens are unique: no LIMIT, which SQLite would re-plan on every run.
+        Ok(on_backend!(conn, |c| {
+            registrations::table
+                .inner_join(enterprises::table)
+                .filter(registrations::pass_token.eq(token))
+                .select((Registration::as_select(), enterprises::name))
+                .get_result(c)
+        })?)
     }
 
     /// A visible registration and its enterprise's name; anything else is 404.
@@ -361,15 +366,34 @@ impl Registration {
         plate: &str,
         arrival_day: &str,
     ) -> Result<Option<Registration>, ApiError> {
-        Ok(registrations::table
-            .filter(registrations::enterprise_id.eq(enterprise_id))
-            .filter(registrations::plate.eq(plate))
-            .filter(registrations::arrival_day.eq(arrival_day))
-            .filter(registrations::status.eq_any([status::PENDING, status::APPROVED]))
-            .filter(registrations::valid_until.gt(now()))
-            .select(Registration::as_select())
-            .first(conn)
-            .optional()?)
+        // Runs on every public registration: not `eq_any` (an IN list is prepared
+        // anew on every run) and no LIMIT (SQLite re-plans a bound LIMIT on every run);
+        // a plate has a handful of registrations a day at most.
+        let mut ids: Vec<String> = on_backend!(conn, |c| {
+            registrations::table
+                .filter(registrations::enterprise_id.eq(enterprise_id))
+                .filter(registrations::plate.eq(plate))
+                .filter(registrations::arrival_day.eq(arrival_day))
+                .filter(
+                    registrations::status
+                        .eq(status::PENDING)
+                        .or(registrations::status.eq(status::APPROVED)),
+                )
+                .filter(registrations::valid_until.gt(now()))
+                .order(registrations::id.asc())
+                .select(registrations::id)
+                .load(c)
+        })?;
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let first = ids.swap_remove(0);
+        Ok(Some(
+            registrations::table
+                .find(first)
+                .select(Registration::as_select())
+                .get_result(conn)?,
+        ))
     }
 
     /// The registration an earlier attempt with the same idempotency key created.
@@ -378,19 +402,24 @@ impl Registration {
         enterprise_id: &str,
         key: &str,
     ) -> Result<Option<Registration>, ApiError> {
-        Ok(registrations::table
-            .filter(registrations::enterprise_id.eq(enterprise_id))
-            .filter(registrations::idempotency_key.eq(key))
-            .select(Registration::as_select())
-            .first(conn)
-            .optional()?)
+        // Unique per enterprise: no LIMIT, which SQLite would re-plan on every run.
+        Ok(on_backend!(conn, |c| {
+            registrations::table
+                .filter(registrations::enterprise_id.eq(enterprise_id))
+                .filter(registrations::idempotency_key.eq(key))
+                .select(Registration::as_select())
+                .get_result(c)
+                .optional()
+        })?)
     }
 
     /// Stores a new registration.
     pub fn insert(conn: &mut DbConnection, registration: &Registration) -> Result<(), ApiError> {
-        diesel::insert_into(registrations::table)
-            .values(registration)
-            .execute(conn)?;
+        on_backend!(conn, |c| {
+            diesel::insert_into(registrations::table)
+                .values(registration)
+                .execute(c)
+        })?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::driver_profiles;
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, now, on_backend};
 use crate::error::ApiError;
 use crate::personal::Vault;
 use crate::state::AppState;
@@ -96,14 +96,16 @@ pub fn save(
     let json = serde_json::to_string(profile).map_err(ApiError::internal)?;
     let sealed = vault.seal(CONTEXT, &json).map_err(ApiError::internal)?;
     let hash = key_hash(key);
-    diesel::delete(driver_profiles::table.find(&hash)).execute(conn)?;
-    diesel::insert_into(driver_profiles::table)
-        .values((
-            driver_profiles::key_hash.eq(&hash),
-            driver_profiles::profile.eq(sealed),
-            driver_profiles::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    on_backend!(conn, |c| {
+        diesel::delete(driver_profiles::table.find(&hash)).execute(c)?;
+        diesel::insert_into(driver_profiles::table)
+            .values((
+                driver_profiles::key_hash.eq(&hash),
+                driver_profiles::profile.eq(&sealed),
+                driver_profiles::updated_at.eq(now()),
+            ))
+            .execute(c)
+    })?;
     Ok(())
 }
 

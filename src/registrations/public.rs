@@ -6,23 +6,24 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
+use diesel::Connection;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor, Event};
 use crate::body;
 use crate::client::client_ip;
-use crate::codes::public::{PAUSED, open_current};
+use crate::codes::public::{OpenCode, PAUSED, open_current};
+use crate::codes::{self, EnterpriseCode};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::{self, RegionCode};
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
-use crate::forms::template;
 use crate::ratelimit::Limit;
 use crate::registrations::profiles::{self, Profile};
-use crate::registrations::{CONSENT_VERSION, PassView, Registration, settings, status};
+use crate::registrations::{CONSENT_VERSION, PassView, Registration, status};
 use crate::state::AppState;
 
 /// Largest public request body.
@@ -316,8 +317,9 @@ pub struct Submitted {
 
 /// Registers at the enterprise behind a code: validates everything, seals personal
 /// data, keeps the driver's profile and stores the registration with its audit entry
-/// in one transaction. A repeated idempotency key, or a live registration of the
-/// same plate there on the same day, answers with the existing pass.
+/// (and the code's scan) in one transaction. A repeated idempotency key, or a live
+/// registration of the same plate there on the same day, answers with the existing
+/// pass.
 pub async fn submit(
     state: &AppState,
     token: &str,
@@ -334,25 +336,121 @@ pub async fn submit(
         .limits
         .hit(&state.db, vec![ip_limit(state, &ip)])
         .await?;
-    let (enterprise, accepting) = open_current(state, token).await?;
-    if !accepting {
-        return Err(ApiError::conflict("not_accepting", PAUSED));
-    }
+    let opened = open_current(state, token).await?;
     let per_code = Limit {
-        bucket: format!("code:{}", enterprise.id),
+        bucket: format!("code:{}", opened.enterprise.id),
         per_minute: state.settings.public_rate_per_code,
     };
     state.limits.hit(&state.db, vec![per_code]).await?;
-    let mut errors = FieldErrors::default();
-    let driver = parse_driver(&body, &mut errors);
-    let enterprise_id = enterprise.id.clone();
-    let (zone, own, auto_approve) = state
+    let code_id = opened.code_id.clone();
+    let (registration, profile) = match prepare(state, &opened, &body, key) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            // The scan counts whatever the answer.
+            codes::count_scan(state, code_id).await?;
+            return Err(error);
+        }
+    };
+    let auto_approve = opened.auto_approve;
+    let profile_vault = state.vault.clone();
+    let (stored, created) = state
         .db
-        .read(move |conn| {
-            let (zone, own) = template::current_pair(conn, &enterprise_id)?;
-            Ok((zone, own, settings::auto_approves(conn, &enterprise_id)?))
+        .write(move |conn| {
+            EnterpriseCode::record_scan(conn, &code_id)?;
+            // A savepoint of its own, so that a refused registration keeps the scan.
+            Ok(conn.transaction::<_, ApiError, _>(|conn| {
+                profiles::save(conn, &profile_vault, &driver_key, &profile)?;
+                if let Some(key) = &registration.idempotency_key
+                    && let Some(earlier) =
+                        Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
+                {
+                    return Ok((earlier, false));
+                }
+                let existing = Registration::active_for_plate(
+                    conn,
+                    &registration.enterprise_id,
+                    &registration.plate,
+                    &registration.arrival_day,
+                )?;
+                if let Some(existing) = existing {
+                    return Ok((existing, false));
+                }
+                Registration::insert(conn, &registration)?;
+                audit::append(
+                    conn,
+                    &actor,
+                    Event::success("registration.create", "registration", &registration.id),
+                )?;
+                if auto_approve {
+                    audit::append(
+                        conn,
+                        &Actor::system(),
+                        Event::success(
+                            "registration.auto_approve",
+                            "registration",
+                            &registration.id,
+                        ),
+                    )?;
+                }
+                Ok((registration, true))
+            }))
         })
-        .await?;
+        .await??;
+    Ok(Submitted {
+        pass: stored.pass_view(&opened.enterprise.name, &state.settings.public_base_url()),
+        created,
+    })
+}
+
+/// `POST /api/v1/public/codes/{token}/registrations`.
+pub async fn create_registration(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let idempotency_key = idempotency_key(&req)?;
+    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
+    let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
+    let submission = Submission {
+        body,
+        idempotency_key,
+        driver_key: driver_key.clone(),
+        actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
+    };
+    let submitted = submit(&state, &token, submission).await?;
+    let status = if submitted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
+        .json(submitted.pass))
+}
+
+/// The per-IP limit of public submissions.
+pub fn ip_limit(state: &AppState, ip: &str) -> Limit {
+    Limit {
+        bucket: format!("ip:{ip}"),
+        per_minute: state.settings.public_rate_per_ip,
+    }
+}
+
+/// Checks the form against the code's state and templates and seals its personal
+/// data: the registration to store and the driver's profile.
+fn prepare(
+    state: &AppState,
+    opened: &OpenCode,
+    body: &RegistrationBody,
+    key: Option<String>,
+) -> Result<(Registration, Profile), ApiError> {
+    if !opened.accepting {
+        return Err(ApiError::conflict("not_accepting", PAUSED));
+    }
+    let mut errors = FieldErrors::default();
+    let driver = parse_driver(body, &mut errors);
+    let (zone, own) = (&opened.zone, &opened.own);
     let zone_answers = zone
         .fields
         .validate_answers(&body.answers.zone, "answers.zone.");
@@ -395,10 +493,10 @@ pub async fn submit(
         .to_string();
     let registration = Registration {
         id: new_id(),
-        enterprise_id: enterprise.id.clone(),
+        enterprise_id: opened.enterprise.id.clone(),
         pass_token: new_pass_token(),
-        idempotency_key: key.clone(),
-        status: if auto_approve {
+        idempotency_key: key,
+        status: if opened.auto_approve {
             status::APPROVED
         } else {
             status::PENDING
@@ -428,90 +526,11 @@ pub async fn submit(
         valid_from: driver.arrival - valid_before,
         valid_until: driver.arrival + valid_after,
         reject_reason: None,
-        decided_at: auto_approve.then(now),
+        decided_at: opened.auto_approve.then(now),
         decided_by: None,
         created_at: now(),
     };
-    let profile_vault = state.vault.clone();
-    let profile_key = driver_key;
-    let (stored, created) = state
-        .db
-        .write(move |conn| {
-            profiles::save(conn, &profile_vault, &profile_key, &profile)?;
-            if let Some(key) = &key
-                && let Some(earlier) =
-                    Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
-            {
-                return Ok((earlier, false));
-            }
-            let existing = Registration::active_for_plate(
-                conn,
-                &registration.enterprise_id,
-                &registration.plate,
-                &registration.arrival_day,
-            )?;
-            if let Some(existing) = existing {
-                return Ok((existing, false));
-            }
-            Registration::insert(conn, &registration)?;
-            audit::append(
-                conn,
-                &actor,
-                Event::success("registration.create", "registration", &registration.id),
-            )?;
-            if auto_approve {
-                audit::append(
-                    conn,
-                    &Actor::system(),
-                    Event::success(
-                        "registration.auto_approve",
-                        "registration",
-                        &registration.id,
-                    ),
-                )?;
-            }
-            Ok((registration, true))
-        })
-        .await?;
-    Ok(Submitted {
-        pass: stored.pass_view(&enterprise.name, &state.settings.public_base_url()),
-        created,
-    })
-}
-
-/// `POST /api/v1/public/codes/{token}/registrations`.
-pub async fn create_registration(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    token: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let idempotency_key = idempotency_key(&req)?;
-    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
-    let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
-    let submission = Submission {
-        body,
-        idempotency_key,
-        driver_key: driver_key.clone(),
-        actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
-    };
-    let submitted = submit(&state, &token, submission).await?;
-    let status = if submitted.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(HttpResponse::build(status)
-        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
-        .json(submitted.pass))
-}
-
-/// The per-IP limit of public submissions.
-pub fn ip_limit(state: &AppState, ip: &str) -> Limit {
-    Limit {
-        bucket: format!("ip:{ip}"),
-        per_minute: state.settings.public_rate_per_ip,
-    }
+    Ok((registration, profile))
 }
 
 /// A missing pass gets its own code; other errors pass through.

@@ -12,11 +12,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::audit::Actor;
 use crate::body;
 use crate::client::client_ip;
+use crate::codes;
 use crate::codes::public::{PAUSED, REPLACED};
-use crate::codes::{self, Scan};
 use crate::enterprises::Enterprise;
 use crate::error::{ApiError, FieldError};
-use crate::forms::template;
+use crate::forms::template::{self, TemplateView};
 use crate::registrations::profiles::{self, DRIVER_KEY_COOKIE};
 use crate::registrations::public::{
     self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, new_pass_token,
@@ -34,26 +34,28 @@ struct Shown<'a> {
     cleared: bool,
 }
 
+/// A code that takes registrations: its enterprise and the two templates of its form.
+struct OpenForm {
+    enterprise: Enterprise,
+    zone: TemplateView,
+    own: TemplateView,
+}
+
 /// The form for an enterprise, with the values and errors given.
-async fn form_page(
+fn form_page(
     state: &AppState,
     token: &str,
-    enterprise: Enterprise,
+    form: &OpenForm,
     values: &Values,
     shown: Shown<'_>,
     status: StatusCode,
-) -> Result<HttpResponse, ApiError> {
-    let enterprise_id = enterprise.id.clone();
-    let (zone, own) = state
-        .db
-        .read(move |conn| template::current_pair(conn, &enterprise_id))
-        .await?;
+) -> HttpResponse {
     let nonce = shown.nonce.unwrap_or_else(new_pass_token);
     let html = form::render(&FormPage {
         token,
-        enterprise_name: &enterprise.name,
-        zone_fields: &zone.fields,
-        enterprise_fields: &own.fields,
+        enterprise_name: &form.enterprise.name,
+        zone_fields: &form.zone.fields,
+        enterprise_fields: &form.own.fields,
         values,
         errors: shown.errors,
         nonce: &nonce,
@@ -61,12 +63,12 @@ async fn form_page(
         cleared: shown.cleared,
         retention_days: state.settings.retention_days,
     });
-    Ok(page(
+    page(
         status,
         &state.settings.zone_name,
-        &enterprise.name,
+        &form.enterprise.name,
         &html,
-    ))
+    )
 }
 
 fn notice(state: &AppState, status: StatusCode, title: &str, text: &str) -> HttpResponse {
@@ -87,24 +89,39 @@ fn not_found(state: &AppState) -> HttpResponse {
     )
 }
 
-/// The enterprise behind a scanned code when it accepts registrations; otherwise the
-/// page to show instead.
-async fn accepting(
+/// The form behind a scanned code when it takes registrations (one read); otherwise
+/// the page to show instead. `count` counts the scan (page opens, not re-renders).
+async fn open_form(
     state: &AppState,
     token: &str,
-) -> Result<Result<Enterprise, HttpResponse>, ApiError> {
-    Ok(match codes::open(state, token).await? {
-        Scan::Unknown => Err(not_found(state)),
-        Scan::Replaced(enterprise) => {
-            Err(notice(state, StatusCode::GONE, &enterprise.name, REPLACED))
-        }
-        Scan::Current {
-            enterprise,
-            accepting: false,
-            ..
-        } => Err(notice(state, StatusCode::OK, &enterprise.name, PAUSED)),
-        Scan::Current { enterprise, .. } => Ok(enterprise),
+    count: bool,
+) -> Result<Result<OpenForm, HttpResponse>, ApiError> {
+    let found = codes::look_up(state, token, |conn, enterprise| {
+        template::current_pair(conn, &enterprise.id)
     })
+    .await?;
+    let Some((code, enterprise, (zone, own))) = found else {
+        return Ok(Err(not_found(state)));
+    };
+    if count {
+        codes::count_scan(state, code.id.clone()).await?;
+    }
+    if code.retired_at.is_some() {
+        return Ok(Err(notice(
+            state,
+            StatusCode::GONE,
+            &enterprise.name,
+            REPLACED,
+        )));
+    }
+    if !codes::accepting(&code, &enterprise) {
+        return Ok(Err(notice(state, StatusCode::OK, &enterprise.name, PAUSED)));
+    }
+    Ok(Ok(OpenForm {
+        enterprise,
+        zone,
+        own,
+    }))
 }
 
 /// `GET /r/{token}`: the form, pre-filled from the driver's profile when the browser
@@ -114,8 +131,8 @@ pub async fn show_code_page(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let enterprise = match accepting(&state, &token).await? {
-        Ok(enterprise) => enterprise,
+    let form = match open_form(&state, &token, true).await? {
+        Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let profile = match profiles::key_of_cookie(&req) {
@@ -127,7 +144,14 @@ pub async fn show_code_page(
         ..Shown::default()
     };
     let values = Values::fresh(profile.as_ref());
-    form_page(&state, &token, enterprise, &values, shown, StatusCode::OK).await
+    Ok(form_page(
+        &state,
+        &token,
+        &form,
+        &values,
+        shown,
+        StatusCode::OK,
+    ))
 }
 
 fn driver_cookie(state: &AppState, key: String, max_age: Duration) -> Cookie<'static> {
@@ -179,15 +203,22 @@ pub async fn submit_code_page(
         .iter()
         .any(|(key, value)| key == "step" && value == "region")
     {
-        let enterprise = match accepting(&state, &token).await? {
-            Ok(enterprise) => enterprise,
+        let form = match open_form(&state, &token, false).await? {
+            Ok(form) => form,
             Err(page) => return Ok(page),
         };
         let shown = Shown {
             nonce,
             ..Shown::default()
         };
-        return form_page(&state, &token, enterprise, &values, shown, StatusCode::OK).await;
+        return Ok(form_page(
+            &state,
+            &token,
+            &form,
+            &values,
+            shown,
+            StatusCode::OK,
+        ));
     }
     let driver_key = profiles::key_of_cookie(&req).unwrap_or_else(profiles::new_key);
     let submission = Submission {
@@ -202,8 +233,8 @@ pub async fn submit_code_page(
             .cookie(driver_cookie(&state, driver_key, Duration::days(365)))
             .finish()),
         Err(error) if error.code() == "validation_failed" => {
-            let enterprise = match accepting(&state, &token).await? {
-                Ok(enterprise) => enterprise,
+            let form = match open_form(&state, &token, false).await? {
+                Ok(form) => form,
                 Err(page) => return Ok(page),
             };
             let shown = Shown {
@@ -211,15 +242,14 @@ pub async fn submit_code_page(
                 nonce,
                 ..Shown::default()
             };
-            form_page(
+            Ok(form_page(
                 &state,
                 &token,
-                enterprise,
+                &form,
                 &values,
                 shown,
                 StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            ))
         }
         Err(error) => error_page(&state, error),
     }
@@ -266,8 +296,8 @@ pub async fn forget_driver_page(
     if let Some(key) = profiles::key_of_cookie(&req) {
         profiles::erase(&state, &key).await?;
     }
-    let enterprise = match accepting(&state, &token).await? {
-        Ok(enterprise) => enterprise,
+    let form = match open_form(&state, &token, false).await? {
+        Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let shown = Shown {
@@ -277,12 +307,11 @@ pub async fn forget_driver_page(
     let mut response = form_page(
         &state,
         &token,
-        enterprise,
+        &form,
         &Values::fresh(None),
         shown,
         StatusCode::OK,
-    )
-    .await?;
+    );
     response
         .add_cookie(&driver_cookie(&state, String::new(), Duration::ZERO))
         .map_err(ApiError::internal)?;

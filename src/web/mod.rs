@@ -4,6 +4,7 @@
 pub mod code_page;
 pub mod form;
 pub mod pass_page;
+pub mod pass_qr;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

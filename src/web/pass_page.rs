@@ -6,11 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, TimeDelta, Utc};
-use data_encoding::BASE64;
 
 use crate::audit::Actor;
 use crate::client::client_ip;
-use crate::codes::render::{self, Ecc, QrOptions};
 use crate::error::ApiError;
 use crate::registrations::{PassView, Registration, public, status};
 use crate::state::AppState;
@@ -67,16 +65,7 @@ pub async fn show_pass_page(
     let Some(pass) = load(&state, &token).await? else {
         return Ok(not_found(&zone));
     };
-    let url = pass.url.clone();
-    let options = QrOptions {
-        size: 480,
-        margin: 4,
-        ecc: Ecc::M,
-    };
-    let png = web::block(move || render::qr_png(&url, options))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let qr = state.pass_qrs.base64_png(&pass.url).await?;
     let (status_text, status_class) = label(pass.status);
     let reason = pass
         .reject_reason
@@ -99,7 +88,6 @@ pub async fn show_pass_page(
          <p>司机：{driver}　车牌：{plate}</p><p>预计到达：{arrival}</p>\
          <p>有效期：{from} 至 {until}</p>{cancel}",
         enterprise = escape(&pass.enterprise_name),
-        qr = BASE64.encode(&png),
         driver = escape(&pass.driver_name),
         plate = escape(&pass.plate),
         arrival = local(pass.expected_arrival),

@@ -4,7 +4,7 @@
 //! finds the next form filled in, survives a lost cookie and erases what was saved.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; without them the test says so and
-//! passes, unless `TRUCKPASS_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
+//! passes, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -42,17 +42,17 @@ struct ChromeDriver {
 
 impl ChromeDriver {
     /// Starts ChromeDriver; `None` (after saying why) when the browser is not
-    /// installed and `TRUCKPASS_REQUIRE_BROWSER` does not demand it.
+    /// installed and `TEST_REQUIRE_BROWSER` does not demand it.
     fn start() -> Option<Self> {
         let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
             .into_iter()
             .filter(|path| !Path::new(path).exists())
             .collect();
         if !missing.is_empty() {
-            let required = std::env::var("TRUCKPASS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+            let required = std::env::var("TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
             assert!(
                 !required,
-                "TRUCKPASS_REQUIRE_BROWSER=1 but {} missing: apt-get install chromium chromium-driver",
+                "TEST_REQUIRE_BROWSER=1 but {} missing: apt-get install chromium chromium-driver",
                 missing.join(" and ")
             );
             // Straight to stderr, past the test harness's capture, so a plain

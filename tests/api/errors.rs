@@ -103,6 +103,7 @@ api_test! {
         assert!(metrics.text.contains(r#"truckpass_http_requests_total{method="POST",route="/api/v1/auth/login",status="200"} 1"#));
         assert!(metrics.text.contains("truckpass_http_request_duration_seconds_bucket"));
         assert!(metrics.text.contains(r#"truckpass_db_pool_connections{pool="read",state="open"}"#));
+        assert!(metrics.text.contains("truckpass_db_write_queue 0"), "{}", metrics.text);
         assert!(!metrics.text.contains("some-id"), "raw paths must not become labels");
     }
 }

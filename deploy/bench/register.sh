@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Driver registration and pass page figures with the release build, 64 concurrent
+# clients on loopback (wrk -t2 -c64):
+#   - POST /api/v1/public/codes/{token}/registrations for 20 s, each request a new
+#     plate (register.lua); reports registrations/s, p50/p99 and every non-201 answer,
+#     then checks the stored count and the audit hash chain
+#   - GET /p/{pass_token} for 10 s over 300 passes (pass.lua)
+# on SQLite (synchronous=FULL, the default) and, when BENCH_POSTGRES_URL is set, on
+# PostgreSQL too. BENCH_POSTGRES_URL names a database the script DROPS and recreates,
+# e.g. postgres://postgres@127.0.0.1:5432/truckpass_bench.
+# Usage: deploy/bench/register.sh   (from the repository root; needs curl, python3, wrk, psql for PostgreSQL)
+# Tunables: BENCH_SECONDS (20), BENCH_CONNECTIONS (64), PORT (18098).
+set -euo pipefail
+cargo build --release --quiet
+bin=target/release/truckpass
+here=deploy/bench
+seconds=${BENCH_SECONDS:-20}
+connections=${BENCH_CONNECTIONS:-64}
+port=${PORT:-18098}
+base="http://127.0.0.1:$port"
+dir=$(mktemp -d)
+pid=
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+export TRUCKPASS_LISTEN="127.0.0.1:$port" RUST_LOG=warn
+export TRUCKPASS_ADMIN_PASSWORD='Bench-Ledger-Kiln-47-Orbit'
+# Rate limits of the public API would otherwise answer most of the benchmark with 429.
+export TRUCKPASS_PUBLIC_RATE_PER_IP=100000000 TRUCKPASS_PUBLIC_RATE_PER_CODE=100000000
+# Tomorrow 10:00 in the zone (UTC+8).
+export BENCH_ARRIVAL=$(date -u -d '+8 hours +1 day' +%Y-%m-%dT10:00)
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# The credit code's check character (GB 32100), as in roster.sh.
+credit_code() {
+    python3 - <<'PY'
+charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+body = "91350100MA8BENCH1"
+check = (31 - sum(charset.index(c) * w for c, w in zip(body, weights)) % 31) % 31
+print(body + charset[check])
+PY
+}
+
+# Registers 300 drivers one by one (plates 闽B....., never used by register.lua) and
+# writes their pass tokens to $1.
+pass_tokens() {
+    python3 - "$base" "$code" "$BENCH_ARRIVAL" "$1" <<'PY'
+import json, sys, urllib.request
+base, code, arrival, out = sys.argv[1:]
+serials = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+with open(out, "w") as f:
+    for i in range(300):
+        body = {"consent": True, "driver_name": "李四", "document_type": "resident_id",
+                "document_number": "11010519491231002X", "phone": "13800138000",
+                "plate": "闽B" + "".join(serials[(i // 34 ** k) % 34] for k in (4, 3, 2, 1, 0)),
+                "vehicle_type": "heavy_truck", "origin_region": "350102", "cargo": "钢材",
+                "purpose": "deliver", "expected_arrival": arrival, "people_in_cab": 1}
+        request = urllib.request.Request(
+            f"{base}/api/v1/public/codes/{code}/registrations", json.dumps(body).encode(),
+            {"content-type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 201, response.status
+            f.write(json.load(response)["token"] + "\n")
+PY
+}
+
+# bench LABEL DATABASE_URL COUNT_COMMAND...
+bench() {
+    local label=$1 url=$2
+    shift 2
+    export TRUCKPASS_DATA_DIR="$dir/$label" DATABASE_URL=$url
+    # Never benchmark (and write into) somebody else's server on the same port.
+    if curl -fsS "$base/readyz" >/dev/null 2>&1; then
+        echo "port $port is already serving; set PORT" >&2
+        exit 1
+    fi
+    "$bin" >"$dir/$label.log" 2>&1 &
+    pid=$!
+    until curl -fsS "$base/readyz" >/dev/null 2>&1; do
+        kill -0 "$pid" 2>/dev/null || { cat "$dir/$label.log"; exit 1; }
+        sleep 0.05
+    done
+    local token auth sector park enterprise
+    token=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"username\":\"admin\",\"password\":\"$TRUCKPASS_ADMIN_PASSWORD\"}" | json "['access_token']")
+    auth=(-H "authorization: Bearer $token")
+    post() { curl -fsS "$base$1" "${auth[@]}" -H 'content-type: application/json' -d "$2"; }
+    sector=$(post /api/v1/sectors '{"code":"WL","name":"物流行业","authority":"交通运输局"}' | json "['id']")
+    park=$(post /api/v1/parks '{"code":"BENCH","name":"压测园区"}' | json "['id']")
+    enterprise=$(post /api/v1/enterprises "{\"name\":\"福州压测物流有限公司\",\"credit_code\":\"$(credit_code)\",\"sector_id\":\"$sector\",\"park_id\":\"$park\"}" | json "['id']")
+    code=$(curl -fsS "$base/api/v1/enterprises/$enterprise/code" "${auth[@]}" | json "['token']")
+
+    BENCH_CODE_TOKEN=$code wrk -t2 -c"$connections" -d"${seconds}s" --latency \
+      -s "$here/register.lua" "$base" >"$dir/$label.register.txt"
+    read -r _ reg_rate reg_p50 reg_p99 reg_created reg_other reg_errors \
+      < <(grep '^RESULT' "$dir/$label.register.txt")
+    grep '^first non-201' "$dir/$label.register.txt" || true
+
+    pass_tokens "$dir/$label.tokens"
+    BENCH_PASS_TOKENS="$dir/$label.tokens" wrk -t2 -c"$connections" -d"$(( (seconds + 1) / 2 ))s" --latency \
+      -s "$here/pass.lua" "$base" >"$dir/$label.pass.txt"
+    read -r _ pass_rate pass_p50 pass_p99 _ pass_other pass_errors \
+      < <(grep '^RESULT' "$dir/$label.pass.txt")
+    grep '^first non-200' "$dir/$label.pass.txt" || true
+
+    local stored verified
+    stored=$("$@")
+    verified=$(curl -fsS "$base/api/v1/audit/verify" "${auth[@]}" |
+      python3 -c "import json,sys; v=json.load(sys.stdin); print('ok' if v['ok'] else 'BROKEN', v['checked'])")
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    pid=
+    printf '%-8s register: %6s reg/s  p50 %6s ms  p99 %6s ms  201: %s  non-201: %s  socket errors: %s\n' \
+      "$label" "$reg_rate" "$reg_p50" "$reg_p99" "$reg_created" "$reg_other" "$reg_errors"
+    printf '%-8s           stored registrations: %s (incl. 300 for the pass pages)  audit chain (status, entries): %s\n' \
+      "$label" "$stored" "$verified"
+    printf '%-8s pass page: %6s views/s  p50 %6s ms  p99 %6s ms  non-200: %s  socket errors: %s\n' \
+      "$label" "$pass_rate" "$pass_p50" "$pass_p99" "$pass_other" "$pass_errors"
+}
+
+sqlite_count() {
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from registrations').fetchone()[0])" \
+      "$TRUCKPASS_DATA_DIR/truckpass.db"
+}
+bench sqlite "sqlite://$dir/sqlite/truckpass.db" sqlite_count
+
+if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
+    database=${BENCH_POSTGRES_URL##*/}
+    database=${database%%\?*}
+    maintenance=${BENCH_POSTGRES_URL%/*}/postgres
+    psql "$maintenance" -qc "DROP DATABASE IF EXISTS \"$database\"" -c "CREATE DATABASE \"$database\""
+    postgres_count() { psql "$BENCH_POSTGRES_URL" -Atc 'select count(*) from registrations'; }
+    bench postgres "$BENCH_POSTGRES_URL" postgres_count
+    psql "$maintenance" -qc "DROP DATABASE \"$database\""
+fi
