@@ -6,7 +6,6 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
-use diesel::Connection;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -356,46 +355,46 @@ pub async fn submit(
     let (stored, created) = state
         .db
         .write(move |conn| {
+            // The scan shares the registration's transaction: a write that fails
+            // (a database error, never a refused form) loses its scan too, which
+            // saves a savepoint per registration on the busiest path.
             EnterpriseCode::record_scan(conn, &code_id)?;
-            // A savepoint of its own, so that a refused registration keeps the scan.
-            Ok(conn.transaction::<_, ApiError, _>(|conn| {
-                profiles::save(conn, &profile_vault, &driver_key, &profile)?;
-                if let Some(key) = &registration.idempotency_key
-                    && let Some(earlier) =
-                        Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
-                {
-                    return Ok((earlier, false));
-                }
-                let existing = Registration::active_for_plate(
-                    conn,
-                    &registration.enterprise_id,
-                    &registration.plate,
-                    &registration.arrival_day,
-                )?;
-                if let Some(existing) = existing {
-                    return Ok((existing, false));
-                }
-                Registration::insert(conn, &registration)?;
+            profiles::save(conn, &profile_vault, &driver_key, &profile)?;
+            if let Some(key) = &registration.idempotency_key
+                && let Some(earlier) =
+                    Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
+            {
+                return Ok((earlier, false));
+            }
+            let existing = Registration::active_for_plate(
+                conn,
+                &registration.enterprise_id,
+                &registration.plate,
+                &registration.arrival_day,
+            )?;
+            if let Some(existing) = existing {
+                return Ok((existing, false));
+            }
+            Registration::insert(conn, &registration)?;
+            audit::append(
+                conn,
+                &actor,
+                Event::success("registration.create", "registration", &registration.id),
+            )?;
+            if auto_approve {
                 audit::append(
                     conn,
-                    &actor,
-                    Event::success("registration.create", "registration", &registration.id),
+                    &Actor::system(),
+                    Event::success(
+                        "registration.auto_approve",
+                        "registration",
+                        &registration.id,
+                    ),
                 )?;
-                if auto_approve {
-                    audit::append(
-                        conn,
-                        &Actor::system(),
-                        Event::success(
-                            "registration.auto_approve",
-                            "registration",
-                            &registration.id,
-                        ),
-                    )?;
-                }
-                Ok((registration, true))
-            }))
+            }
+            Ok((registration, true))
         })
-        .await??;
+        .await?;
     Ok(Submitted {
         pass: stored.pass_view(&opened.enterprise.name, &state.settings.public_base_url()),
         created,
