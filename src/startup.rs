@@ -93,6 +93,27 @@ macro_rules! routes {
 }
 
 routes! {
+    // The drivers' pages and public API first: actix tries routes in order, and a
+    // dynamic route costs a regex match, so the busiest paths match without trying
+    // the staff API's ~60 routes first.
+    "/p/{token}" { get => show_pass_page }
+    "/r/{token}" {
+        get => show_code_page,
+        post => submit_code_page,
+    }
+    "/api/v1/public/codes/{token}/registrations" { post => create_registration }
+    "/api/v1/public/codes/{token}" { get => find_public_code }
+    "/api/v1/public/passes/{token}" {
+        get => find_pass,
+        delete => cancel_pass,
+    }
+    "/api/v1/public/regions" { get => list_regions }
+    "/api/v1/public/drivers/me" {
+        get => find_driver_profile,
+        delete => erase_driver_profile,
+    }
+    "/p/{token}/cancel" { post => cancel_pass_page }
+    "/r/{token}/forget" { post => forget_driver_page }
     "/healthz" { get => healthz }
     "/readyz" { get => readyz }
     "/metrics" { get => metrics }
@@ -161,29 +182,11 @@ routes! {
         put [ADMIN] => update_zone_template,
     }
     "/api/v1/posters.zip" { get [STAFF] => posters_zip }
-    "/api/v1/public/codes/{token}" { get => find_public_code }
-    "/api/v1/public/codes/{token}/registrations" { post => create_registration }
-    "/api/v1/public/passes/{token}" {
-        get => find_pass,
-        delete => cancel_pass,
-    }
-    "/api/v1/public/regions" { get => list_regions }
-    "/api/v1/public/drivers/me" {
-        get => find_driver_profile,
-        delete => erase_driver_profile,
-    }
     "/api/v1/registrations" { get [SIGNED_IN] => list_registrations }
     "/api/v1/registrations/{id}" { get [SIGNED_IN] => find_registration }
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
-    "/r/{token}" {
-        get => show_code_page,
-        post => submit_code_page,
-    }
-    "/r/{token}/forget" { post => forget_driver_page }
-    "/p/{token}" { get => show_pass_page }
-    "/p/{token}/cancel" { post => cancel_pass_page }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
 }

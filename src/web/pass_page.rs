@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
 
 use crate::audit::Actor;
 use crate::client::client_ip;
@@ -25,9 +25,16 @@ fn label(status: &str) -> (&'static str, &'static str) {
 }
 
 fn local(time: DateTime<Utc>) -> String {
-    (time + TimeDelta::hours(8))
-        .format("%m月%d日 %H:%M")
-        .to_string()
+    // Written out: chrono's format strings are parsed anew on every call, three times
+    // a pass view.
+    let zone = time + TimeDelta::hours(8);
+    format!(
+        "{:02}月{:02}日 {:02}:{:02}",
+        zone.month(),
+        zone.day(),
+        zone.hour(),
+        zone.minute()
+    )
 }
 
 fn not_found(zone: &str) -> HttpResponse {
