@@ -145,7 +145,9 @@ impl Writer<'_> {
         }
     }
 
-    fn open(&mut self, name: &str, label: &str, required: bool) {
+    /// The field's class (marked when it has an error) and the mark after an
+    /// optional field's label.
+    fn decoration(&self, name: &str, required: bool) -> (&'static str, &'static str) {
         let class = if self.errors.contains_key(name) {
             "f bad"
         } else {
@@ -156,6 +158,11 @@ impl Writer<'_> {
         } else {
             "<small>（选填）</small>"
         };
+        (class, mark)
+    }
+
+    fn open(&mut self, name: &str, label: &str, required: bool) {
+        let (class, mark) = self.decoration(name, required);
         let _ = write!(
             self.html,
             "<div class=\"{class}\"><label for=\"{id}\">{label}{mark}</label>",
@@ -227,16 +234,7 @@ impl Writer<'_> {
         options: &[(&str, &str)],
         multiple: bool,
     ) {
-        let class = if self.errors.contains_key(name) {
-            "f bad"
-        } else {
-            "f"
-        };
-        let mark = if required {
-            ""
-        } else {
-            "<small>（选填）</small>"
-        };
+        let (class, mark) = self.decoration(name, required);
         let _ = write!(
             self.html,
             "<fieldset class=\"{class}\" id=\"{id}\"><legend>{label}{mark}</legend><div class=\"opts\">",
