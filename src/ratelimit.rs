@@ -19,7 +19,7 @@ const WINDOW_SECS: i64 = 60;
 /// Entries kept in memory before old windows are dropped.
 const MEMORY_SWEEP_AT: usize = 50_000;
 
-/// One limit to check: a bucket (`ip:…`, `code:…`) and the hits allowed per window;
+/// A limit to check: a bucket (`ip:…`, `code:…`) and the hits allowed per window;
 /// 0 means no limit.
 #[derive(Clone, Debug)]
 pub struct Limit {
@@ -44,20 +44,19 @@ impl RateLimiter {
         }
     }
 
-    /// Counts one hit in every limit's bucket; 429 `too_many_requests` with the seconds
-    /// until the window ends when any bucket is over its limit.
-    pub async fn hit(&self, db: &Db, limits: Vec<Limit>) -> Result<(), ApiError> {
-        let limits: Vec<Limit> = limits.into_iter().filter(|l| l.per_minute > 0).collect();
-        if limits.is_empty() {
+    /// Counts one hit in the limit's bucket; 429 `too_many_requests` with the seconds
+    /// until the window ends when the bucket is over its limit.
+    pub async fn hit(&self, db: &Db, limit: Limit) -> Result<(), ApiError> {
+        if limit.per_minute == 0 {
             return Ok(());
         }
         let now = Utc::now().timestamp();
         let window = now - now.rem_euclid(WINDOW_SECS);
         let over = match self.backend {
-            Backend::Sqlite => self.hit_memory(&limits, window),
+            Backend::Sqlite => self.hit_memory(&limit, window),
             Backend::Postgres => {
                 db.read(move |conn| match conn {
-                    DbConnection::Postgresql(pg) => hit_database(pg, &limits, window),
+                    DbConnection::Postgresql(pg) => hit_database(pg, &limit, window),
                     DbConnection::Sqlite(_) => Ok(false),
                 })
                 .await?
@@ -74,7 +73,7 @@ impl RateLimiter {
         Ok(())
     }
 
-    fn hit_memory(&self, limits: &[Limit], window: i64) -> bool {
+    fn hit_memory(&self, limit: &Limit, window: i64) -> bool {
         let mut memory = self
             .memory
             .lock()
@@ -82,38 +81,30 @@ impl RateLimiter {
         if memory.len() > MEMORY_SWEEP_AT {
             memory.retain(|_, (start, _)| *start == window);
         }
-        let mut over = false;
-        for limit in limits {
-            let entry = memory.entry(limit.bucket.clone()).or_insert((window, 0));
-            if entry.0 != window {
-                *entry = (window, 0);
-            }
-            entry.1 = entry.1.saturating_add(1);
-            over |= entry.1 > limit.per_minute;
+        let entry = memory.entry(limit.bucket.clone()).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
         }
-        over
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 > limit.per_minute
     }
 }
 
-/// One upsert per bucket, outside any transaction: the count is right under
-/// concurrency because PostgreSQL serialises the conflicting updates.
-fn hit_database(conn: &mut PgConnection, limits: &[Limit], window: i64) -> Result<bool, ApiError> {
-    let mut over = false;
-    for limit in limits {
-        let hits: i32 = diesel::insert_into(rate_counters::table)
-            .values((
-                rate_counters::bucket.eq(&limit.bucket),
-                rate_counters::window_start.eq(window),
-                rate_counters::hits.eq(1),
-            ))
-            .on_conflict((rate_counters::bucket, rate_counters::window_start))
-            .do_update()
-            .set(rate_counters::hits.eq(rate_counters::hits + 1))
-            .returning(rate_counters::hits)
-            .get_result(conn)?;
-        over |= i64::from(hits) > i64::from(limit.per_minute);
-    }
-    Ok(over)
+/// One upsert, outside any transaction: the count is right under concurrency
+/// because PostgreSQL serialises the conflicting updates.
+fn hit_database(conn: &mut PgConnection, limit: &Limit, window: i64) -> Result<bool, ApiError> {
+    let hits: i32 = diesel::insert_into(rate_counters::table)
+        .values((
+            rate_counters::bucket.eq(&limit.bucket),
+            rate_counters::window_start.eq(window),
+            rate_counters::hits.eq(1),
+        ))
+        .on_conflict((rate_counters::bucket, rate_counters::window_start))
+        .do_update()
+        .set(rate_counters::hits.eq(rate_counters::hits + 1))
+        .returning(rate_counters::hits)
+        .get_result(conn)?;
+    Ok(i64::from(hits) > i64::from(limit.per_minute))
 }
 
 /// Forgets windows that ended more than an hour ago (run by the hourly job).

@@ -2,6 +2,15 @@
 
 use crate::error::FieldError;
 
+/// Whether a client-chosen key (an idempotency key, a driver key) is `lengths` long
+/// and made only of ASCII letters, digits, `_` and `-`.
+pub fn is_key(value: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// Trims `raw` and checks its length in characters and that it has no control
 /// characters; `field` names the input in the error.
 pub fn bounded(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {

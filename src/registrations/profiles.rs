@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::schema::driver_profiles;
 use crate::db::{DbConnection, now, on_backend};
+use crate::domain::text;
 use crate::error::ApiError;
 use crate::personal::Vault;
 use crate::state::AppState;
@@ -58,10 +59,7 @@ fn key_hash(key: &str) -> String {
 }
 
 fn is_well_formed(key: &str) -> bool {
-    (32..=128).contains(&key.len())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    text::is_key(key, 32..=128)
 }
 
 /// The driver key the page's cookie carries; a malformed one counts as none.

@@ -17,7 +17,7 @@ use crate::codes::{self, EnterpriseCode};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::{self, RegionCode};
-use crate::domain::text::bounded;
+use crate::domain::text::{self, bounded};
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ratelimit::Limit;
@@ -267,10 +267,7 @@ fn parse_driver(body: &RegistrationBody, errors: &mut FieldErrors) -> Option<Dri
 /// Whether a retry key (`Idempotency-Key`, the page's nonce) is well-formed: 8 to 64
 /// letters, digits, `_` or `-`.
 pub fn is_retry_key(key: &str) -> bool {
-    (8..=64).contains(&key.len())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    text::is_key(key, 8..=64)
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -330,17 +327,13 @@ pub async fn submit(
         driver_key,
         actor,
     } = submission;
-    let ip = actor.ip.clone().unwrap_or_default();
-    state
-        .limits
-        .hit(&state.db, vec![ip_limit(state, &ip)])
-        .await?;
+    limit_ip(state, actor.ip.as_deref().unwrap_or_default()).await?;
     let opened = open_current(state, token).await?;
     let per_code = Limit {
         bucket: format!("code:{}", opened.enterprise.id),
         per_minute: state.settings.public_rate_per_code,
     };
-    state.limits.hit(&state.db, vec![per_code]).await?;
+    state.limits.hit(&state.db, per_code).await?;
     let code_id = opened.code_id.clone();
     let (registration, profile) = match prepare(state, &opened, &body, key) {
         Ok(prepared) => prepared,
@@ -428,12 +421,14 @@ pub async fn create_registration(
         .json(submitted.pass))
 }
 
-/// The per-IP limit of public submissions.
-pub fn ip_limit(state: &AppState, ip: &str) -> Limit {
-    Limit {
+/// Counts a public submission (registration, cancellation) against its client IP's
+/// limit; 429 past it.
+pub async fn limit_ip(state: &AppState, ip: &str) -> Result<(), ApiError> {
+    let limit = Limit {
         bucket: format!("ip:{ip}"),
         per_minute: state.settings.public_rate_per_ip,
-    }
+    };
+    state.limits.hit(&state.db, limit).await
 }
 
 /// Checks the form against the code's state and templates and seals its personal
@@ -587,10 +582,7 @@ pub async fn cancel_pass(
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner().to_ascii_uppercase();
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    state
-        .limits
-        .hit(&state.db, vec![ip_limit(&state, &ip)])
-        .await?;
+    limit_ip(&state, &ip).await?;
     let actor = Actor::anonymous(ip);
     let (registration, name) = state
         .db
