@@ -260,7 +260,7 @@ where
 pub async fn count_scan(state: &crate::state::AppState, code_id: String) -> Result<(), ApiError> {
     state
         .db
-        .write(move |conn| EnterpriseCode::record_scan(conn, &code_id))
+        .write_replayable(move |conn| EnterpriseCode::record_scan(conn, &code_id))
         .await
 }
 

@@ -10,8 +10,9 @@
 //! the first queued write and then whatever else has queued meanwhile (up to
 //! [`writer::MAX_BATCH`], never waiting for more), opens one transaction, runs each
 //! write in a savepoint of its own (a write's `Err`, or panic, rolls back only its own
-//! work), commits once, and only then answers every write: with its own result, or,
-//! when the commit failed, with an error. A caller therefore learns of success only
+//! work; writes that may run twice, [`Db::write_replayable`], skip the savepoint and
+//! the batch starts over should one of them fail), commits once, and only then answers
+//! every write: with its own result, or, when the commit failed, with an error. A caller therefore learns of success only
 //! once its write is durable, exactly as before, and writes of one batch see each
 //! other's changes in queue order, as consecutive transactions would.
 
@@ -263,6 +264,21 @@ impl Db {
                 .await
                 .map_err(ApiError::internal)?
             }
+        }
+    }
+
+    /// Like [`Db::write`], for a write whose `Err` is exceptional (a database error,
+    /// never a refusal) and which changes nothing but the database: `f` may run more
+    /// than once, its earlier work rolled back, and so on SQLite it runs without a
+    /// savepoint of its own (see [`writer`]).
+    pub async fn write_replayable<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        match &self.writes {
+            Writes::Grouped(writer) => writer.write_replayable(f).await,
+            Writes::Pooled(_) => self.write(f).await,
         }
     }
 

@@ -1,6 +1,14 @@
 //! SQLite group commit: one thread owns the write connection and commits the writes
-//! that queued up while it was busy in one transaction, each in a savepoint of its
-//! own, so that one fsync serves the whole batch.
+//! that queued up while it was busy in one transaction, so that one fsync serves the
+//! whole batch.
+//!
+//! A write's `Err`, or panic, must roll back only its own work. Most writes therefore
+//! run in a savepoint of their own. A savepoint is not free: SQLite copies every page
+//! a write touches into the savepoint's journal first, and the savepoint's two
+//! statements cost as much again. Writes whose `Err` is exceptional (a database error,
+//! never a refusal) and which may run again can skip it ([`GroupCommit::write_replayable`]):
+//! the batch runs them first, bare; should one of them fail, the whole transaction
+//! rolls back, and the batch runs again with every write in a savepoint of its own.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -23,9 +31,79 @@ pub const MAX_BATCH: usize = 512;
 /// Told the outcome of the batch's commit (`Err` with its cause), answers the caller.
 type Completer = Box<dyn FnOnce(Result<(), &str>) + Send>;
 
-/// A queued write: runs in its savepoint and returns how to answer once the batch's
-/// commit is known.
-type Job = Box<dyn FnOnce(&mut DbConnection) -> Completer + Send>;
+/// A queued write.
+enum Job {
+    /// Runs once, in a savepoint of its own, and returns how to answer once the
+    /// batch's commit is known.
+    Once(OnceJob),
+    /// May run more than once; bare while its batch goes well.
+    Replayable(Box<dyn Replay>),
+}
+
+/// A write that can run again after its work was rolled back.
+trait Replay: Send {
+    /// Runs the write, in a savepoint of its own or bare, keeping its result; whether
+    /// it succeeded.
+    fn run(&mut self, conn: &mut DbConnection, savepoint: bool) -> bool;
+
+    /// How to answer, with the result of its last run, once the batch's commit is
+    /// known.
+    fn finish(self: Box<Self>) -> Completer;
+}
+
+/// A replayable write and the result of its last run.
+struct Replayed<F, T> {
+    f: F,
+    result: Option<Result<T, ApiError>>,
+    reply: oneshot::Sender<Result<T, ApiError>>,
+}
+
+impl<F, T> Replay for Replayed<F, T>
+where
+    T: Send + 'static,
+    F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send,
+{
+    fn run(&mut self, conn: &mut DbConnection, savepoint: bool) -> bool {
+        let f = &self.f;
+        let result = if savepoint {
+            guarded(conn, f)
+        } else {
+            panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|payload| Err(panicked(payload.as_ref(), None)))
+        };
+        let succeeded = result.is_ok();
+        self.result = Some(result);
+        succeeded
+    }
+
+    fn finish(self: Box<Self>) -> Completer {
+        // Not run: the batch failed before it came to this write.
+        let result = self.result.unwrap_or_else(|| {
+            Err(ApiError::unavailable(anyhow::anyhow!(
+                "the batch failed before this write ran"
+            )))
+        });
+        completer(result, self.reply)
+    }
+}
+
+/// Answers `reply` with `result` once the batch's commit is known: a commit that
+/// failed rolled back the write's work too.
+fn completer<T: Send + 'static>(
+    result: Result<T, ApiError>,
+    reply: oneshot::Sender<Result<T, ApiError>>,
+) -> Completer {
+    Box::new(move |commit| {
+        let result = match (result, commit) {
+            (Ok(_), Err(cause)) => Err(ApiError::unavailable(anyhow::anyhow!(
+                "the batch's commit failed: {cause}"
+            ))),
+            (result, _) => result,
+        };
+        // Nobody to tell when the caller stopped waiting.
+        let _ = reply.send(result);
+    })
+}
 
 /// The writer thread's queue and connection. The thread stops when the last
 /// [`GroupCommit`] is dropped (its queue then closes).
@@ -61,27 +139,43 @@ impl GroupCommit {
         })
     }
 
-    /// Queues `f` for the next batch and waits until that batch has committed.
+    /// Queues `f` for the next batch, to run in a savepoint of its own, and waits
+    /// until that batch has committed.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = guarded(conn, f);
-            Box::new(move |commit| {
-                let result = match (result, commit) {
-                    // Its own work was rolled back with the batch.
-                    (Ok(_), Err(cause)) => Err(ApiError::unavailable(anyhow::anyhow!(
-                        "the batch's commit failed: {cause}"
-                    ))),
-                    (result, _) => result,
-                };
-                // Nobody to tell when the caller stopped waiting.
-                let _ = reply.send(result);
-            })
-        });
+        self.enqueue(
+            Job::Once(Box::new(move |conn| completer(guarded(conn, f), reply))),
+            answer,
+        )
+        .await
+    }
+
+    /// Like [`GroupCommit::write`] for a write whose `Err` is exceptional (a database
+    /// error, never a refusal): `f` runs without a savepoint and may run again (see
+    /// the module documentation), so it must not change anything but the database.
+    pub async fn write_replayable<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Replayed {
+            f,
+            result: None,
+            reply,
+        };
+        self.enqueue(Job::Replayable(Box::new(job)), answer).await
+    }
+
+    async fn enqueue<T>(
+        &self,
+        job: Job,
+        answer: oneshot::Receiver<Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         self.queued.fetch_add(1, Ordering::Relaxed);
         if self.jobs.send(job).is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -129,16 +223,37 @@ impl Writer {
     /// writer commits a lone write at once), commits them together, then answers each.
     fn run(self, jobs: &Receiver<Job>) {
         while let Ok(first) = jobs.recv() {
-            let mut batch = Vec::with_capacity(MAX_BATCH.min(self.queued() + 1));
-            batch.push(first);
-            batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
-            self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            let mut replayable = Vec::new();
+            let mut once = Vec::new();
+            for job in std::iter::once(first).chain(jobs.try_iter().take(MAX_BATCH - 1)) {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                match job {
+                    Job::Once(job) => once.push(job),
+                    Job::Replayable(job) => replayable.push(job),
+                }
+            }
+            let writes = replayable.len() + once.len();
             let mut conn = lock(&self.conn);
-            let mut completers = Vec::with_capacity(batch.len());
-            let committed = conn.transaction(|conn| {
-                completers.extend(batch.into_iter().map(|job| job(conn)));
-                diesel::QueryResult::Ok(())
-            });
+            let mut completers = Vec::with_capacity(writes);
+            let mut committed = run_batch(
+                &mut conn,
+                &mut replayable,
+                &mut once,
+                &mut completers,
+                false,
+            );
+            if let Err(diesel::result::Error::RollbackTransaction) = committed {
+                // A bare write failed (or panicked, and may have left transactions
+                // of its own open): start over, each write in a savepoint.
+                tracing::warn!(
+                    writes,
+                    "a replayable write failed; its batch runs again in savepoints"
+                );
+                if conn.is_broken() {
+                    recover(&mut conn, &self.manager);
+                }
+                committed = run_batch(&mut conn, &mut replayable, &mut once, &mut completers, true);
+            }
             // Still in a transaction after COMMIT: a write panicked inside nested
             // transactions, so COMMIT only released a savepoint.
             let failure = match committed {
@@ -146,6 +261,7 @@ impl Writer {
                 Ok(()) => Some("a write left its transaction open".to_owned()),
                 Err(error) => Some(error.to_string()),
             };
+            completers.extend(replayable.into_iter().map(|job| job.finish()));
             if let Some(cause) = &failure {
                 tracing::error!(
                     writes = completers.len(),
@@ -162,10 +278,31 @@ impl Writer {
             }
         }
     }
+}
 
-    fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
-    }
+/// A once-only write, queued.
+type OnceJob = Box<dyn FnOnce(&mut DbConnection) -> Completer + Send>;
+
+/// Runs a batch in one transaction: the replayable writes first, bare or each in a
+/// savepoint, then the once-only writes, each in a savepoint. Bare, the first
+/// replayable write to fail rolls the transaction back before anything else has run
+/// (`Err(RollbackTransaction)`), so that the batch can start over.
+fn run_batch(
+    conn: &mut DbConnection,
+    replayable: &mut [Box<dyn Replay>],
+    once: &mut Vec<OnceJob>,
+    completers: &mut Vec<Completer>,
+    savepoints: bool,
+) -> diesel::QueryResult<()> {
+    conn.transaction(|conn| {
+        for job in replayable {
+            if !job.run(conn, savepoints) && !savepoints {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+        }
+        completers.extend(once.drain(..).map(|job| job(conn)));
+        Ok(())
+    })
 }
 
 /// Runs `f` in a transaction of its own (inside a batch, a savepoint), so that its
@@ -183,24 +320,24 @@ fn guarded<T>(
             // the batch fails as a whole (see `Writer::run`).
             let rollback =
                 <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
-            Err(ApiError::internal(anyhow::anyhow!(
-                "a database write panicked: {}{}",
-                panic_message(payload.as_ref()),
-                rollback
-                    .err()
-                    .map(|e| format!(" (and its rollback failed: {e})"))
-                    .unwrap_or_default()
-            )))
+            Err(panicked(payload.as_ref(), rollback.err()))
         }
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
+/// A write's panic as a 500, with the failure of its rollback, if any.
+fn panicked(payload: &(dyn Any + Send), rollback: Option<diesel::result::Error>) -> ApiError {
+    let message = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
+        .unwrap_or("(no message)");
+    ApiError::internal(anyhow::anyhow!(
+        "a database write panicked: {message}{}",
+        rollback
+            .map(|e| format!(" (and its rollback failed: {e})"))
+            .unwrap_or_default()
+    ))
 }
 
 /// The write connection; a panic is never raised while it is held (writes are
@@ -317,6 +454,11 @@ mod tests {
         let report = db.read_blocking(audit::verify).unwrap();
         assert!(report.ok);
         assert_eq!(report.checked, 269);
+        assert_eq!(stored_ids(&db), committed);
+    }
+
+    /// The ids of the audit entries written by `append`, in order.
+    fn stored_ids(db: &Db) -> Vec<usize> {
         let mut stored: Vec<usize> = db
             .read_blocking(|conn| {
                 use diesel::prelude::*;
@@ -331,7 +473,95 @@ mod tests {
             .map(|id| id.unwrap().parse().unwrap())
             .collect();
         stored.sort_unstable();
-        assert_eq!(stored, committed);
+        stored
+    }
+
+    /// Queues replayable writes 0..100 (each appends an entry and counts its runs;
+    /// those in `failing` refuse, `panicking` panics) and once-only writes 100..110
+    /// into one batch; returns each write's outcome and runs.
+    async fn replayable_batch(
+        failing: &'static [usize],
+        panicking: Option<usize>,
+    ) -> (Db, tempfile::TempDir, Vec<(Result<usize, ApiError>, usize)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir);
+        let (release, holder) = hold_writer(&db).await;
+        let mut writes = Vec::new();
+        for id in 0..110 {
+            let queue = db.clone();
+            let runs = Arc::new(AtomicUsize::new(0));
+            let counted = Arc::clone(&runs);
+            let write = move |conn: &mut DbConnection| {
+                counted.fetch_add(1, Ordering::Relaxed);
+                append(conn, id)?;
+                if failing.contains(&id) {
+                    return Err(ApiError::conflict("test_refused", "refused"));
+                }
+                if panicking == Some(id) {
+                    panic!("write {id} panics");
+                }
+                Ok(id)
+            };
+            writes.push((
+                tokio::spawn(async move {
+                    if id < 100 {
+                        queue.write_replayable(write).await
+                    } else {
+                        queue.write(write).await
+                    }
+                }),
+                runs,
+            ));
+            // In order of their ids.
+            wait_until_queued(&db, id + 1).await;
+        }
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        let mut outcomes = Vec::new();
+        for (write, runs) in writes {
+            outcomes.push((write.await.unwrap(), runs.load(Ordering::Relaxed)));
+        }
+        (db, dir, outcomes)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replayable_writes_run_once_while_none_fails() {
+        let (db, _dir, outcomes) = replayable_batch(&[], None).await;
+        for (id, (result, runs)) in outcomes.into_iter().enumerate() {
+            assert_eq!(result.unwrap(), id);
+            assert_eq!(runs, 1, "write {id}");
+        }
+        assert!(db.read_blocking(audit::verify).unwrap().ok);
+        assert_eq!(stored_ids(&db), (0..110).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_or_panicking_replayable_write_rolls_back_only_itself() {
+        for (failing, panicking) in [(&[20, 70][..], None), (&[70][..], Some(20))] {
+            let (db, _dir, outcomes) = replayable_batch(failing, panicking).await;
+            let mut committed = Vec::new();
+            for (id, (result, runs)) in outcomes.into_iter().enumerate() {
+                match result {
+                    Err(error) if failing.contains(&id) => {
+                        assert_eq!(error.code(), "test_refused");
+                    }
+                    Err(error) if panicking == Some(id) => {
+                        assert_eq!(error.code(), "internal_error");
+                    }
+                    Ok(returned) => committed.push(returned),
+                    Err(error) => panic!("write {id}: {error:?}"),
+                }
+                // Up to the first failure (write 20) replayable writes ran bare, then
+                // all ran again in savepoints; once-only writes ran once.
+                assert_eq!(runs, if id <= 20 { 2 } else { 1 }, "write {id}");
+            }
+            let expected: Vec<usize> = (0..110)
+                .filter(|id| !failing.contains(id) && panicking != Some(*id))
+                .collect();
+            assert_eq!(committed, expected);
+            assert!(db.read_blocking(audit::verify).unwrap().ok);
+            assert_eq!(stored_ids(&db), expected);
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,39 +226,97 @@ impl RegistrationView {
     }
 }
 
-impl Registration {
-    /// The status to show: pending or approved passes expire after their window.
-    pub fn effective_status(&self, at: NaiveDateTime) -> &'static str {
-        match self.status.as_str() {
-            status::PENDING | status::APPROVED if at > self.valid_until => status::EXPIRED,
-            status::PENDING => status::PENDING,
-            status::APPROVED => status::APPROVED,
-            status::REJECTED => status::REJECTED,
-            _ => status::CANCELLED,
+/// The status to show: pending or approved passes expire after their window.
+fn effective_status(stored: &str, valid_until: NaiveDateTime, at: NaiveDateTime) -> &'static str {
+    match stored {
+        status::PENDING | status::APPROVED if at > valid_until => status::EXPIRED,
+        status::PENDING => status::PENDING,
+        status::APPROVED => status::APPROVED,
+        status::REJECTED => status::REJECTED,
+        _ => status::CANCELLED,
+    }
+}
+
+/// What the pass shows of a registration: the pass page is the busiest read, so it
+/// loads these columns only.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = registrations)]
+pub struct Pass {
+    /// The registration's id.
+    pub id: String,
+    /// The pass's random token.
+    pub pass_token: String,
+    /// As stored (expiry is computed).
+    pub status: String,
+    /// The driver's name.
+    pub driver_name: String,
+    /// Normalised plate.
+    pub plate: String,
+    /// Expected arrival (UTC).
+    pub expected_arrival: NaiveDateTime,
+    /// Start of validity (UTC).
+    pub valid_from: NaiveDateTime,
+    /// End of validity (UTC).
+    pub valid_until: NaiveDateTime,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+}
+
+impl From<Registration> for Pass {
+    fn from(registration: Registration) -> Self {
+        Self {
+            id: registration.id,
+            pass_token: registration.pass_token,
+            status: registration.status,
+            driver_name: registration.driver_name,
+            plate: registration.plate,
+            expected_arrival: registration.expected_arrival,
+            valid_from: registration.valid_from,
+            valid_until: registration.valid_until,
+            reject_reason: registration.reject_reason,
+            created_at: registration.created_at,
         }
+    }
+}
+
+impl Pass {
+    /// A pass and its enterprise's name by token.
+    pub fn by_token(conn: &mut DbConnection, token: &str) -> Result<(Pass, String), ApiError> {
+        // Pass tokens are unique: no LIMIT, which SQLite would re-plan on every run.
+        Ok(on_backend!(conn, |c| {
+            registrations::table
+                .inner_join(enterprises::table)
+                .filter(registrations::pass_token.eq(token))
+                .select((Pass::as_select(), enterprises::name))
+                .get_result(c)
+        })?)
     }
 
     /// The pass as the driver sees it.
-    pub fn pass_view(&self, enterprise_name: &str, public_base_url: &str) -> PassView {
+    pub fn view(self, enterprise_name: String, public_base_url: &str) -> PassView {
         PassView {
-            token: self.pass_token.clone(),
             url: format!("{public_base_url}/p/{}", self.pass_token),
-            status: self.effective_status(now()),
-            enterprise_name: enterprise_name.to_owned(),
+            token: self.pass_token,
+            status: effective_status(&self.status, self.valid_until, now()),
+            enterprise_name,
             driver_name: masked_name(&self.driver_name),
             plate: masked_plate(&self.plate),
             expected_arrival: utc(self.expected_arrival),
             valid_from: utc(self.valid_from),
             valid_until: utc(self.valid_until),
-            reject_reason: self.reject_reason.clone(),
+            reject_reason: self.reject_reason,
             created_at: utc(self.created_at),
         }
     }
+}
 
+impl Registration {
     /// The registration as staff see it.
     pub fn view(self, enterprise_name: String) -> RegistrationView {
         RegistrationView {
-            status: self.effective_status(now()),
+            status: effective_status(&self.status, self.valid_until, now()),
             driver_name: masked_name(&self.driver_name),
             plate: masked_plate(&self.plate),
             origin_name: region::full_name(&self.origin_region),
@@ -286,21 +344,6 @@ impl Registration {
             people_in_cab: self.people_in_cab,
             reject_reason: self.reject_reason,
         }
-    }
-
-    /// A pass and its enterprise's name by token.
-    pub fn by_pass_token(
-        conn: &mut DbConnection,
-        token: &str,
-    ) -> Result<(Registration, String), ApiError> {
-        // Pass tokens are unique: no LIMIT, which SQLite would re-plan on every run.
-        Ok(on_backend!(conn, |c| {
-            registrations::table
-                .inner_join(enterprises::table)
-                .filter(registrations::pass_token.eq(token))
-                .select((Registration::as_select(), enterprises::name))
-                .get_result(c)
-        })?)
     }
 
     /// A visible registration and its enterprise's name; anything else is 404.

@@ -7,7 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta};
 use data_encoding::BASE64URL_NOPAD;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Text, Timestamp};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -84,28 +88,65 @@ pub fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// Stores (replaces) the profile under a key, inside the caller's transaction.
-pub fn save(
-    conn: &mut DbConnection,
-    vault: &Vault,
-    key: &str,
-    profile: &Profile,
-) -> Result<(), ApiError> {
-    let json = serde_json::to_string(profile).map_err(ApiError::internal)?;
-    let sealed = vault.seal(CONTEXT, &json).map_err(ApiError::internal)?;
-    let hash = key_hash(key);
-    on_backend!(conn, |c| {
-        diesel::delete(driver_profiles::table.find(&hash)).execute(c)?;
-        diesel::insert_into(driver_profiles::table)
-            .values((
-                driver_profiles::key_hash.eq(&hash),
-                driver_profiles::profile.eq(&sealed),
-                driver_profiles::updated_at.eq(now()),
-            ))
-            .execute(c)
-    })?;
+/// A profile sealed for storage under its driver key (sealing and hashing are done
+/// before the write, off the database's writer).
+pub struct SealedProfile {
+    key_hash: String,
+    sealed: String,
+}
+
+impl Profile {
+    /// Seals the profile for storage under `key`.
+    pub fn seal(&self, vault: &Vault, key: &str) -> Result<SealedProfile, ApiError> {
+        let json = serde_json::to_string(self).map_err(ApiError::internal)?;
+        Ok(SealedProfile {
+            key_hash: key_hash(key),
+            sealed: vault.seal(CONTEXT, &json).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+/// Stores (replaces) a profile, inside the caller's transaction.
+pub fn save(conn: &mut DbConnection, profile: &SealedProfile) -> Result<(), ApiError> {
+    let upsert = SaveProfile { profile, at: now() };
+    on_backend!(conn, |c| upsert.execute(c))?;
     Ok(())
 }
+
+/// `INSERT ... ON CONFLICT (key_hash) DO UPDATE`, written out: diesel prepares the
+/// upserts it builds anew on every run, and this one runs with every registration.
+struct SaveProfile<'a> {
+    profile: &'a SealedProfile,
+    at: NaiveDateTime,
+}
+
+impl QueryId for SaveProfile<'_> {
+    type QueryId = SaveProfile<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for SaveProfile<'_>
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO driver_profiles (key_hash, profile, updated_at) VALUES (");
+        out.push_bind_param::<Text, str>(&self.profile.key_hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&self.profile.sealed)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.at)?;
+        out.push_sql(
+            ") ON CONFLICT (key_hash) DO UPDATE SET profile = excluded.profile, \
+             updated_at = excluded.updated_at",
+        );
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SaveProfile<'_> {}
 
 /// Erases profiles not used within the retention period; returns how many.
 pub fn purge(

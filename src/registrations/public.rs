@@ -1,6 +1,8 @@
 //! The drivers' JSON API: register at an enterprise by its code, see and cancel the
 //! pass. Nothing is stored without consent; a retry never creates a second record.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +24,7 @@ use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::ratelimit::Limit;
 use crate::registrations::profiles::{self, Profile};
-use crate::registrations::{CONSENT_VERSION, PassView, Registration, status};
+use crate::registrations::{CONSENT_VERSION, Pass, PassView, Registration, status};
 use crate::state::AppState;
 
 /// Largest public request body.
@@ -344,52 +346,52 @@ pub async fn submit(
         }
     };
     let auto_approve = opened.auto_approve;
-    let profile_vault = state.vault.clone();
-    let (stored, created) = state
+    let profile = profile.seal(&state.vault, &driver_key)?;
+    let registration = Arc::new(registration);
+    let new = Arc::clone(&registration);
+    // Every `Err` here is a database error: the write may run again.
+    let earlier = state
         .db
-        .write(move |conn| {
+        .write_replayable(move |conn| {
             // The scan shares the registration's transaction: a write that fails
-            // (a database error, never a refused form) loses its scan too, which
-            // saves a savepoint per registration on the busiest path.
+            // (a database error, never a refused form) loses its scan too.
             EnterpriseCode::record_scan(conn, &code_id)?;
-            profiles::save(conn, &profile_vault, &driver_key, &profile)?;
-            if let Some(key) = &registration.idempotency_key
+            profiles::save(conn, &profile)?;
+            if let Some(key) = &new.idempotency_key
                 && let Some(earlier) =
-                    Registration::by_idempotency_key(conn, &registration.enterprise_id, key)?
+                    Registration::by_idempotency_key(conn, &new.enterprise_id, key)?
             {
-                return Ok((earlier, false));
+                return Ok(Some(earlier));
             }
             let existing = Registration::active_for_plate(
                 conn,
-                &registration.enterprise_id,
-                &registration.plate,
-                &registration.arrival_day,
+                &new.enterprise_id,
+                &new.plate,
+                &new.arrival_day,
             )?;
-            if let Some(existing) = existing {
-                return Ok((existing, false));
+            if existing.is_some() {
+                return Ok(existing);
             }
-            Registration::insert(conn, &registration)?;
+            Registration::insert(conn, &new)?;
             audit::append(
                 conn,
                 &actor,
-                Event::success("registration.create", "registration", &registration.id),
+                Event::success("registration.create", "registration", &new.id),
             )?;
             if auto_approve {
                 audit::append(
                     conn,
                     &Actor::system(),
-                    Event::success(
-                        "registration.auto_approve",
-                        "registration",
-                        &registration.id,
-                    ),
+                    Event::success("registration.auto_approve", "registration", &new.id),
                 )?;
             }
-            Ok((registration, true))
+            Ok(None)
         })
         .await?;
+    let created = earlier.is_none();
+    let stored = earlier.unwrap_or_else(|| Arc::unwrap_or_clone(registration));
     Ok(Submitted {
-        pass: stored.pass_view(&opened.enterprise.name, &state.settings.public_base_url()),
+        pass: Pass::from(stored).view(opened.enterprise.name, &state.settings.public_base_url()),
         created,
     })
 }
@@ -542,12 +544,12 @@ pub async fn find_pass(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner().to_ascii_uppercase();
-    let (registration, name) = state
+    let (pass, name) = state
         .db
-        .read(move |conn| Registration::by_pass_token(conn, &token))
+        .read(move |conn| Pass::by_token(conn, &token))
         .await
         .map_err(pass_not_found)?;
-    Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
+    Ok(HttpResponse::Ok().json(pass.view(name, &state.settings.public_base_url())))
 }
 
 /// Cancels a live pass by token and audits it; 409 `pass_closed` when it has ended.
@@ -555,11 +557,11 @@ pub fn cancel(
     conn: &mut DbConnection,
     token: &str,
     actor: &Actor,
-) -> Result<(Registration, String), ApiError> {
-    let (registration, _) = Registration::by_pass_token(conn, token)?;
+) -> Result<(Pass, String), ApiError> {
+    let (pass, _) = Pass::by_token(conn, token)?;
     Registration::transition(
         conn,
-        &registration.id,
+        &pass.id,
         &[status::PENDING, status::APPROVED],
         status::CANCELLED,
         None,
@@ -569,9 +571,9 @@ pub fn cancel(
     audit::append(
         conn,
         actor,
-        Event::success("registration.cancel", "registration", &registration.id),
+        Event::success("registration.cancel", "registration", &pass.id),
     )?;
-    Registration::by_pass_token(conn, token)
+    Pass::by_token(conn, token)
 }
 
 /// `DELETE /api/v1/public/passes/{token}`: the driver cancels.
@@ -584,12 +586,12 @@ pub async fn cancel_pass(
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
     limit_ip(&state, &ip).await?;
     let actor = Actor::anonymous(ip);
-    let (registration, name) = state
+    let (pass, name) = state
         .db
         .write(move |conn| cancel(conn, &token, &actor))
         .await
         .map_err(pass_not_found)?;
-    Ok(HttpResponse::Ok().json(registration.pass_view(&name, &state.settings.public_base_url())))
+    Ok(HttpResponse::Ok().json(pass.view(name, &state.settings.public_base_url())))
 }
 
 /// Query of `GET /api/v1/public/regions`.

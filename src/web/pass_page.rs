@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
 use crate::audit::Actor;
 use crate::client::client_ip;
 use crate::error::ApiError;
-use crate::registrations::{PassView, Registration, public, status};
+use crate::registrations::{Pass, PassView, public, status};
 use crate::state::AppState;
 use crate::web::{code_page, escape, page};
 
@@ -54,10 +54,10 @@ async fn load(state: &AppState, token: &str) -> Result<Option<PassView>, ApiErro
     let base = state.settings.public_base_url();
     let found = state
         .db
-        .read(move |conn| Registration::by_pass_token(conn, &token))
+        .read(move |conn| Pass::by_token(conn, &token))
         .await;
     match found {
-        Ok((registration, name)) => Ok(Some(registration.pass_view(&name, &base))),
+        Ok((pass, name)) => Ok(Some(pass.view(name, &base))),
         Err(error) if error.code() == "not_found" => Ok(None),
         Err(error) => Err(error),
     }
