@@ -172,10 +172,11 @@ pub async fn find(state: &AppState, key: &str) -> Result<Option<Profile>, ApiErr
     let sealed: Option<String> = state
         .db
         .read(move |conn| {
+            // By key without LIMIT (`first`), which SQLite would plan anew every time.
             Ok(driver_profiles::table
                 .find(&hash)
                 .select(driver_profiles::profile)
-                .first(conn)
+                .get_result(conn)
                 .optional()?)
         })
         .await?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::db::schema::enterprise_settings;
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, now, on_backend};
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,14 +30,18 @@ pub struct SettingsBody {
 }
 
 fn load(conn: &mut DbConnection, enterprise_id: &str) -> Result<RegistrationSettings, ApiError> {
-    let row: Option<(bool, NaiveDateTime)> = enterprise_settings::table
-        .find(enterprise_id)
-        .select((
-            enterprise_settings::auto_approve,
-            enterprise_settings::updated_at,
-        ))
-        .first(conn)
-        .optional()?;
+    // By key without LIMIT (`first`): SQLite plans a statement with a bound LIMIT anew
+    // on every run, and every public registration reads this.
+    let row: Option<(bool, NaiveDateTime)> = on_backend!(conn, |c| {
+        enterprise_settings::table
+            .find(enterprise_id)
+            .select((
+                enterprise_settings::auto_approve,
+                enterprise_settings::updated_at,
+            ))
+            .get_result(c)
+            .optional()
+    })?;
     Ok(RegistrationSettings {
         enterprise_id: enterprise_id.to_owned(),
         auto_approve: row.is_some_and(|(auto, _)| auto),
