@@ -353,39 +353,14 @@ pub async fn submit(
     let earlier = state
         .db
         .write_replayable(move |conn| {
-            // The scan shares the registration's transaction: a write that fails
-            // (a database error, never a refused form) loses its scan too.
-            EnterpriseCode::record_scan(conn, &code_id)?;
             profiles::save(conn, &profile)?;
-            if let Some(key) = &new.idempotency_key
-                && let Some(earlier) =
-                    Registration::by_idempotency_key(conn, &new.enterprise_id, key)?
-            {
-                return Ok(Some(earlier));
-            }
-            let existing = Registration::active_for_plate(
-                conn,
-                &new.enterprise_id,
-                &new.plate,
-                &new.arrival_day,
-            )?;
-            if existing.is_some() {
-                return Ok(existing);
-            }
-            Registration::insert(conn, &new)?;
-            audit::append(
-                conn,
-                &actor,
-                Event::success("registration.create", "registration", &new.id),
-            )?;
-            if auto_approve {
-                audit::append(
-                    conn,
-                    &Actor::system(),
-                    Event::success("registration.auto_approve", "registration", &new.id),
-                )?;
-            }
-            Ok(None)
+            let earlier = store(conn, &new, &actor, auto_approve)?;
+            // The scan shares the registration's transaction (a write that fails, on a
+            // database error, never a refused form, loses its scan too), and comes
+            // last: its row, like the audit chain's head, is updated by every
+            // registration, and on PostgreSQL stays locked until the commit.
+            EnterpriseCode::record_scan(conn, &code_id)?;
+            Ok(earlier)
         })
         .await?;
     let created = earlier.is_none();
@@ -394,6 +369,41 @@ pub async fn submit(
         pass: Pass::from(stored).view(opened.enterprise.name, &state.settings.public_base_url()),
         created,
     })
+}
+
+/// Stores a new registration with its audit entries, unless an earlier attempt (the
+/// same retry key) or a live registration of the plate there that day answers
+/// instead: then that one, and nothing is stored.
+fn store(
+    conn: &mut DbConnection,
+    new: &Registration,
+    actor: &Actor,
+    auto_approve: bool,
+) -> Result<Option<Registration>, ApiError> {
+    if let Some(key) = &new.idempotency_key
+        && let Some(earlier) = Registration::by_idempotency_key(conn, &new.enterprise_id, key)?
+    {
+        return Ok(Some(earlier));
+    }
+    let existing =
+        Registration::active_for_plate(conn, &new.enterprise_id, &new.plate, &new.arrival_day)?;
+    if existing.is_some() {
+        return Ok(existing);
+    }
+    Registration::insert(conn, new)?;
+    audit::append(
+        conn,
+        actor,
+        Event::success("registration.create", "registration", &new.id),
+    )?;
+    if auto_approve {
+        audit::append(
+            conn,
+            &Actor::system(),
+            Event::success("registration.auto_approve", "registration", &new.id),
+        )?;
+    }
+    Ok(None)
 }
 
 /// `POST /api/v1/public/codes/{token}/registrations`.

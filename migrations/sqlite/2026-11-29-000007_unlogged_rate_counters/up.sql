@@ -1,0 +1,2 @@
+-- Nothing on SQLite: a single node counts rate limits in memory and leaves
+-- rate_counters empty (PostgreSQL makes the table unlogged in this version).
