@@ -566,26 +566,38 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_that_cannot_commit_answers_every_write_with_an_error() {
+        // Once-only writes, then replayable ones (the nested panic then comes in the
+        // bare run first, and again when the batch starts over in savepoints).
+        for replayable in [false, true] {
+            batch_with_a_nested_panic(replayable).await;
+        }
+    }
+
+    async fn batch_with_a_nested_panic(replayable: bool) {
         let dir = tempfile::tempdir().unwrap();
         let db = sqlite(&dir);
         let (release, holder) = hold_writer(&db).await;
         let mut writes = Vec::new();
         for id in 0..20 {
             let db = db.clone();
+            let write = move |conn: &mut DbConnection| {
+                append(conn, id)?;
+                if id == 10 {
+                    // Unwinds through a transaction of its own: the batch's state is
+                    // then unknown, so nothing of it may commit.
+                    conn.transaction(|conn| -> Result<(), ApiError> {
+                        append(conn, 1000)?;
+                        panic!("nested panic")
+                    })?;
+                }
+                Ok(id)
+            };
             writes.push(tokio::spawn(async move {
-                db.write(move |conn| {
-                    append(conn, id)?;
-                    if id == 10 {
-                        // Unwinds through a transaction of its own: the batch's state is
-                        // then unknown, so nothing of it may commit.
-                        conn.transaction(|conn| -> Result<(), ApiError> {
-                            append(conn, 1000)?;
-                            panic!("nested panic")
-                        })?;
-                    }
-                    Ok(id)
-                })
-                .await
+                if replayable {
+                    db.write_replayable(write).await
+                } else {
+                    db.write(write).await
+                }
             }));
         }
         wait_until_queued(&db, 20).await;
