@@ -12,9 +12,12 @@
 //! write in a savepoint of its own (a write's `Err`, or panic, rolls back only its own
 //! work; writes that may run twice, [`Db::write_replayable`], skip the savepoint and
 //! the batch starts over should one of them fail), commits once, and only then answers
-//! every write: with its own result, or, when the commit failed, with an error. A caller therefore learns of success only
-//! once its write is durable, exactly as before, and writes of one batch see each
-//! other's changes in queue order, as consecutive transactions would.
+//! every write: with its own result, or, when the commit failed, with an error. A
+//! caller therefore learns of success only once its write is durable, exactly as
+//! before, and writes of one batch see each other's changes as consecutive
+//! transactions would, in the order they ran (the replayable ones first, each kind in
+//! queue order: writes queued together were concurrent, so any order is one they
+//! could have had).
 
 mod connection;
 pub mod schema;
