@@ -203,22 +203,11 @@ pub async fn submit_code_page(
         .iter()
         .any(|(key, value)| key == "step" && value == "region")
     {
-        let form = match open_form(&state, &token, false).await? {
-            Ok(form) => form,
-            Err(page) => return Ok(page),
-        };
         let shown = Shown {
             nonce,
             ..Shown::default()
         };
-        return Ok(form_page(
-            &state,
-            &token,
-            &form,
-            &values,
-            shown,
-            StatusCode::OK,
-        ));
+        return rerender(&state, &token, &values, shown, StatusCode::OK).await;
     }
     let driver_key = profiles::key_of_cookie(&req).unwrap_or_else(profiles::new_key);
     let submission = Submission {
@@ -233,26 +222,31 @@ pub async fn submit_code_page(
             .cookie(driver_cookie(&state, driver_key, Duration::days(365)))
             .finish()),
         Err(error) if error.code() == "validation_failed" => {
-            let form = match open_form(&state, &token, false).await? {
-                Ok(form) => form,
-                Err(page) => return Ok(page),
-            };
             let shown = Shown {
                 errors: error.field_errors(),
                 nonce,
                 ..Shown::default()
             };
-            Ok(form_page(
-                &state,
-                &token,
-                &form,
-                &values,
-                shown,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            rerender(&state, &token, &values, shown, status).await
         }
         Err(error) => error_page(&state, error),
     }
+}
+
+/// The form once more, as submitted (the scan was counted when the page opened), or
+/// the page to show instead when the code no longer takes registrations.
+async fn rerender(
+    state: &AppState,
+    token: &str,
+    values: &Values,
+    shown: Shown<'_>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    Ok(match open_form(state, token, false).await? {
+        Ok(form) => form_page(state, token, &form, values, shown, status),
+        Err(page) => page,
+    })
 }
 
 /// A refusal the driver can act on, as a page; anything else stays an API error.

@@ -154,17 +154,10 @@ async fn a_driver_on_a_phone_registers_fixes_an_error_and_is_remembered_until_er
 
 async fn driver_flow(client: Client, app: TestApp) {
     // 1. Two enterprises with codes.
-    let admin = app.admin_token().await;
-    let sector = app.create_sector(&admin, "HG").await;
-    let park = app.create_park(&admin, "EAST").await;
-    let first = app
-        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+    let (_, [first, second]) = app
+        .coded_enterprises(["福州恒信化工有限公司", "福州永安钢铁有限公司"])
         .await;
-    let second = app
-        .create_enterprise(&admin, "福州永安钢铁有限公司", &sector, &park)
-        .await;
-    let first_code = app.code_token(&admin, &first).await;
-    let second_code = app.code_token(&admin, &second).await;
+    let (first_code, second_code) = (first.code, second.code);
 
     // 2. The form behind the first code, fitting the phone's width.
     client

@@ -93,22 +93,14 @@ struct Site {
 }
 
 async fn site(app: &TestApp) -> Site {
-    let admin = app.admin_token().await;
-    let sector = app.create_sector(&admin, "HG").await;
-    let park = app.create_park(&admin, "EAST").await;
-    let enterprise = app
-        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+    let (admin, [enterprise, other]) = app
+        .coded_enterprises(["福州恒信化工有限公司", "福州永安物流有限公司"])
         .await;
-    let other = app
-        .create_enterprise(&admin, "福州永安物流有限公司", &sector, &park)
-        .await;
-    let code = app.code_token(&admin, &enterprise).await;
-    let other_code = app.code_token(&admin, &other).await;
     Site {
         admin,
-        enterprise,
-        code,
-        other_code,
+        enterprise: enterprise.id,
+        code: enterprise.code,
+        other_code: other.code,
     }
 }
 

@@ -356,6 +356,24 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The admin's token and, in a new sector HG and park EAST, one enterprise per
+    /// name with its current code token.
+    pub async fn coded_enterprises<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> (String, [Coded; N]) {
+        let admin = self.admin_token().await;
+        let sector = self.create_sector(&admin, "HG").await;
+        let park = self.create_park(&admin, "EAST").await;
+        let mut coded = Vec::with_capacity(N);
+        for name in names {
+            let id = self.create_enterprise(&admin, name, &sector, &park).await;
+            let code = self.code_token(&admin, &id).await;
+            coded.push(Coded { id, code });
+        }
+        (admin, coded.try_into().expect("one per name"))
+    }
+
     /// One signed-in user per role, with the scope each needs: officials and the
     /// surveyor in sector S1 / park P1, the contact of enterprise `staff.enterprise` there.
     pub async fn staff(&self) -> Staff {
@@ -418,6 +436,15 @@ impl TestApp {
             ),
         }
     }
+}
+
+/// An enterprise and its current code token.
+#[derive(Debug)]
+pub struct Coded {
+    /// Enterprise id.
+    pub id: String,
+    /// Current code token.
+    pub code: String,
 }
 
 /// Signed-in staff of every role and the units they belong to.

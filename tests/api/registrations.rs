@@ -160,17 +160,11 @@ struct Zone {
 }
 
 async fn setup(app: &TestApp) -> Zone {
-    let admin = app.admin_token().await;
-    let sector = app.create_sector(&admin, "HG").await;
-    let park = app.create_park(&admin, "EAST").await;
-    let enterprise = app
-        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
-        .await;
-    let code = app.code_token(&admin, &enterprise).await;
+    let (admin, [enterprise]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
     Zone {
         admin,
-        enterprise,
-        code,
+        enterprise: enterprise.id,
+        code: enterprise.code,
     }
 }
 
@@ -639,11 +633,7 @@ fn qr_in_page(html: &str) -> Vec<String> {
 
 api_test! {
     async fn the_pass_page_shows_the_pass_and_its_qr_leads_back_to_it(app) {
-        let admin = app.admin_token().await;
-        let sector = app.create_sector(&admin, "HG").await;
-        let park = app.create_park(&admin, "EAST").await;
-        let enterprise = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
-        let code = app.code_token(&admin, &enterprise).await;
+        let code = setup(&app).await.code;
         let created = register(&app, &code, driver(7), None).await;
         created.assert_status(201);
         let token = created.body["token"].as_str().unwrap().to_owned();
@@ -734,13 +724,8 @@ async fn profile(
 
 api_test! {
     async fn a_driver_key_fills_the_next_form_until_the_driver_erases_it(app) {
-        let admin = app.admin_token().await;
-        let sector = app.create_sector(&admin, "HG").await;
-        let park = app.create_park(&admin, "EAST").await;
-        let first = app.create_enterprise(&admin, "甲化工有限公司", &sector, &park).await;
-        let second = app.create_enterprise(&admin, "乙化工有限公司", &sector, &park).await;
-        let first_code = app.code_token(&admin, &first).await;
-        let second_code = app.code_token(&admin, &second).await;
+        let (_, [first, second]) = app.coded_enterprises(["甲化工有限公司", "乙化工有限公司"]).await;
+        let (first_code, second_code) = (first.code, second.code);
 
         let created = register(&app, &first_code, driver(21), None).await;
         created.assert_status(201);
