@@ -1,9 +1,10 @@
 //! Rate limits of the public (anonymous) endpoints: per client IP and per enterprise
 //! code, in fixed one-minute windows. On PostgreSQL the counters live in the database
 //! (`rate_counters`, one upsert per check) so that every replica counts together; a
-//! SQLite deployment is one process, which counts in memory.
+//! SQLite deployment is one process, which counts in memory, in a fixed amount of it
+//! whatever the number of clients (a count-min sketch).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 use chrono::Utc;
@@ -16,8 +17,11 @@ use crate::error::ApiError;
 
 /// Length of a window in seconds.
 const WINDOW_SECS: i64 = 60;
-/// Entries kept in memory before old windows are dropped.
-const MEMORY_SWEEP_AT: usize = 50_000;
+/// Rows of the in-memory sketch: a bucket is over-counted only when it collides with
+/// busier buckets in every row.
+const SKETCH_DEPTH: usize = 4;
+/// Counters per row (4 x 32768 x 4 bytes: 512 KiB in all).
+const SKETCH_WIDTH: usize = 1 << 15;
 
 /// A limit to check: a bucket (`ip:…`, `code:…`) and the hits allowed per window;
 /// 0 means no limit.
@@ -32,7 +36,7 @@ pub struct Limit {
 /// Counts hits per bucket and window.
 pub struct RateLimiter {
     backend: Backend,
-    memory: Mutex<HashMap<String, (i64, u32)>>,
+    memory: Mutex<Sketch>,
 }
 
 impl RateLimiter {
@@ -40,7 +44,7 @@ impl RateLimiter {
     pub fn new(backend: Backend) -> Self {
         Self {
             backend,
-            memory: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Sketch::new()),
         }
     }
 
@@ -74,19 +78,53 @@ impl RateLimiter {
     }
 
     fn hit_memory(&self, limit: &Limit, window: i64) -> bool {
-        let mut memory = self
-            .memory
+        self.memory
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if memory.len() > MEMORY_SWEEP_AT {
-            memory.retain(|_, (start, _)| *start == window);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .hit(&limit.bucket, window)
+            > limit.per_minute
+    }
+}
+
+/// The current window's counts in fixed memory: a count-min sketch with conservative
+/// update. Each bucket maps to one counter per row (keyed by a per-process random
+/// hash, so that nobody can aim collisions); its count is the least of them, never
+/// below the truth and above it only when every row collides with busier buckets.
+struct Sketch {
+    window: i64,
+    hasher: RandomState,
+    counters: Vec<u32>,
+}
+
+impl Sketch {
+    fn new() -> Self {
+        Self {
+            window: i64::MIN,
+            hasher: RandomState::new(),
+            counters: vec![0; SKETCH_DEPTH * SKETCH_WIDTH],
         }
-        let entry = memory.entry(limit.bucket.clone()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
+    }
+
+    /// Counts one hit of `bucket` in `window` and returns its count there.
+    fn hit(&mut self, bucket: &str, window: i64) -> u32 {
+        if self.window != window {
+            self.counters.fill(0);
+            self.window = window;
         }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 > limit.per_minute
+        let cells: [usize; SKETCH_DEPTH] = std::array::from_fn(|row| {
+            let hash = self.hasher.hash_one((row, bucket));
+            row * SKETCH_WIDTH + (hash % SKETCH_WIDTH as u64) as usize
+        });
+        let count = cells
+            .iter()
+            .map(|&cell| self.counters[cell])
+            .min()
+            .unwrap_or_default()
+            .saturating_add(1);
+        for cell in cells {
+            self.counters[cell] = self.counters[cell].max(count);
+        }
+        count
     }
 }
 
@@ -114,4 +152,32 @@ pub fn sweep(conn: &mut DbConnection) -> Result<usize, ApiError> {
         diesel::delete(rate_counters::table.filter(rate_counters::window_start.lt(cutoff)))
             .execute(conn)?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sketch_counts_each_bucket_in_fixed_memory_and_forgets_old_windows() {
+        let mut sketch = Sketch::new();
+        // A hundred thousand clients once each, as from a spread of addresses...
+        for n in 0..100_000 {
+            sketch.hit(
+                &format!("ip:10.{}.{}.{}", n / 65536, n / 256 % 256, n % 256),
+                60,
+            );
+        }
+        assert_eq!(
+            sketch.counters.len(),
+            SKETCH_DEPTH * SKETCH_WIDTH,
+            "no growth"
+        );
+        // ...neither hide a busy bucket's count nor push a new client near a limit.
+        let busy: Vec<u32> = (0..61).map(|_| sketch.hit("ip:busy", 60)).collect();
+        assert!(busy[59] >= 60 && busy[60] > 60, "{busy:?}");
+        assert!(sketch.hit("ip:newcomer", 60) < 10);
+        // The next window starts from zero.
+        assert_eq!(sketch.hit("ip:busy", 120), 1);
+    }
 }

@@ -24,6 +24,7 @@ use crate::codes::handlers::{
     suspend_code,
 };
 use crate::codes::public::find_public_code;
+use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
 use crate::db::now;
 use crate::db::{DatabaseUrl, Db};
@@ -249,6 +250,7 @@ pub struct Application {
     initial_admin_password: Option<String>,
     db: Db,
     retention_days: u32,
+    scans: Arc<ScanTally>,
 }
 
 impl Application {
@@ -291,6 +293,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let retention_days = settings.retention_days;
+        let scans = Arc::new(ScanTally::default());
         let state = AppState {
             db: db.clone(),
             tokens: Arc::new(TokenKeys::new(
@@ -302,6 +305,7 @@ impl Application {
             vault: Vault::new(&secrets.data_key, &[])
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             pass_qrs: Arc::new(PassQrs::default()),
+            scans: Arc::clone(&scans),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;
@@ -311,6 +315,7 @@ impl Application {
             initial_admin_password,
             db,
             retention_days,
+            scans,
         })
     }
 
@@ -324,11 +329,30 @@ impl Application {
         self.initial_admin_password.as_deref()
     }
 
-    /// Serves until stopped, with the hourly retention job running beside.
+    /// Serves until stopped, with the hourly retention job and the writing of code
+    /// scans running beside; what was counted last is written on the way out.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        spawn_retention_job(self.db, self.retention_days);
-        self.server.await
+        spawn_retention_job(self.db.clone(), self.retention_days);
+        spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
+        let served = self.server.await;
+        if let Err(error) = self.scans.flush(&self.db).await {
+            tracing::warn!(code = error.code(), "writing the last code scans failed");
+        }
+        served
     }
+}
+
+/// Writes counted code scans every [`tally::FLUSH_INTERVAL`].
+fn spawn_scan_writer(db: Db, scans: Arc<ScanTally>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tally::FLUSH_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = scans.flush(&db).await {
+                tracing::warn!(code = error.code(), "writing code scans failed");
+            }
+        }
+    });
 }
 
 /// The hourly retention job: anonymises drivers' personal data past the retention
@@ -375,7 +399,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::CACHE_CONTROL, "no-store"))
-                    .add((header::REFERRER_POLICY, "no-referrer")),
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add((header::X_FRAME_OPTIONS, "DENY")),
             )
             .wrap(Compress::default())
             .wrap(from_fn(observe))

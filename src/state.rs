@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::tokens::TokenKeys;
+use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::personal::Vault;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// Pass QR codes already drawn.
     pub pass_qrs: Arc<PassQrs>,
+    /// Code page opens not yet written.
+    pub scans: Arc<ScanTally>,
 }

@@ -307,6 +307,8 @@ pub async fn code_scans(
     let from = from_date.format("%Y-%m-%d").to_string();
     let visibility = Visibility::of(&caller);
     let (range_from, range_to) = (from.clone(), to.clone());
+    // This process's latest opens first; other replicas' arrive within seconds.
+    state.scans.flush(&state.db).await?;
     let days = state
         .db
         .read(move |conn| {

@@ -4,6 +4,7 @@
 pub mod handlers;
 pub mod public;
 pub mod render;
+pub mod tally;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
@@ -11,7 +12,7 @@ use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
 use rand::RngCore;
 use serde::Serialize;
 
@@ -160,10 +161,18 @@ impl EnterpriseCode {
         })?)
     }
 
-    /// Counts one page open today (zone time, UTC+8).
-    pub fn record_scan(conn: &mut DbConnection, code_id: &str) -> Result<(), ApiError> {
-        let day = scan_day(Utc::now());
-        let upsert = CountScan { code_id, day: &day };
+    /// Adds `scans` page opens of a code on a zone day (`YYYY-MM-DD`).
+    pub fn record_scans(
+        conn: &mut DbConnection,
+        code_id: &str,
+        day: &str,
+        scans: i64,
+    ) -> Result<(), ApiError> {
+        let upsert = CountScans {
+            code_id,
+            day,
+            scans,
+        };
         on_backend!(conn, |c| upsert.execute(c))?;
         Ok(())
     }
@@ -194,37 +203,42 @@ impl EnterpriseCode {
     }
 }
 
-/// `INSERT INTO code_scans … ON CONFLICT (code_id, day) DO UPDATE SET scans = scans + 1`,
-/// the same SQL on both backends. Written out because diesel prepares an upsert it
-/// builds anew on every run, and this one runs with every public registration; as a
-/// fixed statement it is prepared once per connection.
+/// `INSERT INTO code_scans … ON CONFLICT (code_id, day) DO UPDATE SET scans = scans + n`,
+/// the same SQL on both backends, written out so that it is prepared once per
+/// connection (diesel prepares an upsert it builds anew on every run).
 #[derive(Clone, Copy, Debug)]
-struct CountScan<'a> {
+struct CountScans<'a> {
     code_id: &'a str,
     day: &'a str,
+    scans: i64,
 }
 
-impl QueryId for CountScan<'_> {
-    type QueryId = CountScan<'static>;
+impl QueryId for CountScans<'_> {
+    type QueryId = CountScans<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<DB> QueryFragment<DB> for CountScan<'_>
+impl<DB> QueryFragment<DB> for CountScans<'_>
 where
     DB: Backend,
     str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO code_scans (code_id, day, scans) VALUES (");
         out.push_bind_param::<Text, str>(self.code_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, str>(self.day)?;
-        out.push_sql(", 1) ON CONFLICT (code_id, day) DO UPDATE SET scans = code_scans.scans + 1");
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, i64>(&self.scans)?;
+        out.push_sql(
+            ") ON CONFLICT (code_id, day) DO UPDATE SET scans = code_scans.scans + excluded.scans",
+        );
         Ok(())
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for CountScan<'_> {}
+impl<Conn> RunQueryDsl<Conn> for CountScans<'_> {}
 
 /// Longest token worth looking up (ours are 26 characters).
 const MAX_TOKEN_LEN: usize = 64;
@@ -253,14 +267,6 @@ where
             let found = also(conn, &enterprise)?;
             Ok(Some((code, enterprise, found)))
         })
-        .await
-}
-
-/// Counts one scan of a code (see [`EnterpriseCode::record_scan`]).
-pub async fn count_scan(state: &crate::state::AppState, code_id: String) -> Result<(), ApiError> {
-    state
-        .db
-        .write_replayable(move |conn| EnterpriseCode::record_scan(conn, &code_id))
         .await
 }
 

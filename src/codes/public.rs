@@ -58,7 +58,7 @@ pub struct OpenCode {
 /// Opens a scanned code for the JSON API, reading its enterprise and form in one go;
 /// an unknown code is 404 `code_not_found`, a replaced one 410 `code_replaced` (its
 /// scan counted). The scan of a current code is left to the caller to count, with
-/// [`codes::count_scan`] or inside a write of its own.
+/// `state.scans`.
 pub async fn open_current(state: &AppState, token: &str) -> Result<OpenCode, ApiError> {
     let found = codes::look_up(state, token, |conn, enterprise| {
         let (zone, own) = template::current_pair(conn, &enterprise.id)?;
@@ -73,7 +73,7 @@ pub async fn open_current(state: &AppState, token: &str) -> Result<OpenCode, Api
         ));
     };
     if code.retired_at.is_some() {
-        codes::count_scan(state, code.id).await?;
+        state.scans.add(&code.id);
         return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
     }
     Ok(OpenCode {
@@ -99,7 +99,7 @@ pub async fn find_public_code(
         own,
         ..
     } = open_current(&state, &token).await?;
-    codes::count_scan(&state, code_id).await?;
+    state.scans.add(&code_id);
     Ok(web::Json(PublicCode {
         zone_name: state.settings.zone_name.clone(),
         enterprise_name: enterprise.name,

@@ -166,11 +166,14 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         decided_by -> Nullable<Text>,
         created_at -> Timestamp,
+        driver_id -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    driver_profiles (key_hash) {
+    driver_profiles (id) {
+        id -> Text,
         key_hash -> Text,
         profile -> Text,
         updated_at -> Timestamp,

@@ -172,11 +172,16 @@ impl DocumentNumber {
     /// The number for display: a resident id keeps its first 6 and last 4 characters
     /// (`370802********1234`), other documents their first 2 and last 2; the length is kept.
     pub fn masked(&self) -> String {
-        let (head, tail) = match self.kind {
+        Self::mask_stored(self.kind, &self.value)
+    }
+
+    /// [`DocumentNumber::masked`] of a number stored after validation.
+    pub fn mask_stored(kind: DocumentType, stored: &str) -> String {
+        let (head, tail) = match kind {
             DocumentType::ResidentId => (6, 4),
             _ => (2, 2),
         };
-        mask(&self.value, head, tail)
+        mask(stored, head, tail)
     }
 }
 
@@ -322,7 +327,12 @@ impl Mobile {
 
     /// The number for display: `138****5678`.
     pub fn masked(&self) -> String {
-        mask(&self.0, 3, 4)
+        Self::mask_stored(&self.0)
+    }
+
+    /// [`Mobile::masked`] of a number stored after validation.
+    pub fn mask_stored(stored: &str) -> String {
+        mask(stored, 3, 4)
     }
 }
 

@@ -137,14 +137,7 @@ async fn decide(
         .db
         .write(move |conn| {
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
-            Registration::transition(
-                conn,
-                &registration.id,
-                &[status::PENDING],
-                to,
-                reason,
-                Some(&caller.user_id),
-            )?;
+            Registration::decide(conn, &registration.id, to, reason, &caller.user_id)?;
             let action = if to == status::APPROVED {
                 "registration.approve"
             } else {

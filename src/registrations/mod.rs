@@ -94,6 +94,11 @@ pub struct Registration {
     pub decided_by: Option<String>,
     /// Created, which is also when consent was given.
     pub created_at: NaiveDateTime,
+    /// The driver who registered (their key cancels the pass).
+    pub driver_id: Option<String>,
+    /// Keyed fingerprint of the request as sent, so that its retry key cannot be
+    /// reused with another body.
+    pub request_hash: Option<String>,
 }
 
 /// Statuses a registration is stored with.
@@ -186,6 +191,7 @@ pub struct RegistrationView {
     valid_until: chrono::DateTime<chrono::Utc>,
     reject_reason: Option<String>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    decided_by: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -262,6 +268,8 @@ pub struct Pass {
     pub reject_reason: Option<String>,
     /// Created.
     pub created_at: NaiveDateTime,
+    /// The driver who registered.
+    pub driver_id: Option<String>,
 }
 
 impl From<Registration> for Pass {
@@ -277,6 +285,7 @@ impl From<Registration> for Pass {
             valid_until: registration.valid_until,
             reject_reason: registration.reject_reason,
             created_at: registration.created_at,
+            driver_id: registration.driver_id,
         }
     }
 }
@@ -329,6 +338,7 @@ impl Registration {
             valid_from: utc(self.valid_from),
             valid_until: utc(self.valid_until),
             decided_at: self.decided_at.map(utc),
+            decided_by: self.decided_by,
             created_at: utc(self.created_at),
             id: self.id,
             enterprise_id: self.enterprise_id,
@@ -466,29 +476,47 @@ impl Registration {
         Ok(())
     }
 
-    /// Moves a registration from `from` to `to` status; anything else is a 409.
-    pub fn transition(
+    /// Approves or rejects a pending registration in time, recording who decided;
+    /// anything else is a 409.
+    pub fn decide(
         conn: &mut DbConnection,
         id: &str,
-        from: &[&str],
         to: &'static str,
         reason: Option<String>,
-        decided_by: Option<&str>,
+        decided_by: &str,
     ) -> Result<(), ApiError> {
         let changed = diesel::update(
             registrations::table
                 .filter(registrations::id.eq(id))
-                .filter(registrations::status.eq_any(from))
+                .filter(registrations::status.eq(status::PENDING))
                 .filter(registrations::valid_until.gt(now())),
         )
         .set((
             registrations::status.eq(to),
             registrations::reject_reason.eq(reason),
-            registrations::decided_at.eq(decided_by.map(|_| now())),
+            registrations::decided_at.eq(now()),
             registrations::decided_by.eq(decided_by),
         ))
         .execute(conn)?;
-        if changed == 0 {
+        Self::changed(changed)
+    }
+
+    /// Cancels a live (pending or approved) registration in time; who approved it,
+    /// and when, stay recorded. Anything else is a 409.
+    pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+        let changed = diesel::update(
+            registrations::table
+                .filter(registrations::id.eq(id))
+                .filter(registrations::status.eq_any([status::PENDING, status::APPROVED]))
+                .filter(registrations::valid_until.gt(now())),
+        )
+        .set(registrations::status.eq(status::CANCELLED))
+        .execute(conn)?;
+        Self::changed(changed)
+    }
+
+    fn changed(rows: usize) -> Result<(), ApiError> {
+        if rows == 0 {
             return Err(ApiError::conflict(
                 "invalid_transition",
                 "该登记当前状态不能进行此操作",

@@ -13,17 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor, Event};
 use crate::body;
-use crate::client::client_ip;
+use crate::client::{client_ip, ip_bucket};
 use crate::codes::public::{OpenCode, PAUSED, open_current};
-use crate::codes::{self, EnterpriseCode};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::{self, RegionCode};
 use crate::domain::text::{self, bounded};
 use crate::domain::vehicle::Plate;
 use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::personal::Vault;
 use crate::ratelimit::Limit;
-use crate::registrations::profiles::{self, Profile};
+use crate::registrations::profiles::{self, DriverKey, Keeping, Profile};
 use crate::registrations::{CONSENT_VERSION, Pass, PassView, Registration, status};
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ pub const VEHICLE_TYPES: [&str; 7] = [
 pub const PURPOSES: [&str; 3] = ["deliver", "pick_up", "other"];
 
 /// Extra answers, by template.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
     #[serde(default)]
@@ -54,7 +54,7 @@ pub struct Answers {
 }
 
 /// The driver's form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationBody {
     consent: bool,
@@ -299,111 +299,260 @@ pub struct Submission {
     pub body: RegistrationBody,
     /// The client's retry key (the API's `Idempotency-Key`, the page's nonce).
     pub idempotency_key: Option<String>,
-    /// The driver key the profile is kept under.
-    pub driver_key: String,
+    /// The driver key the client presented, if any.
+    pub driver_key: Option<DriverKey>,
     /// Who submitted, for the audit log.
     pub actor: Actor,
 }
 
-/// The pass a submission led to, and whether it is new.
+/// The pass a submission led to, whether it is new, and the driver's new key.
 pub struct Submitted {
     /// The pass.
     pub pass: PassView,
-    /// False when an earlier attempt or a live registration of the plate answered.
+    /// False when an earlier attempt or the same driver's registration of the plate
+    /// answered.
     pub created: bool,
+    /// The key that reaches the driver's profile from now on (the presented one no
+    /// longer does).
+    pub driver_key: DriverKey,
+}
+
+/// What the write of a submission came to.
+enum Stored {
+    /// A new registration.
+    Created(Box<Registration>),
+    /// The same driver's registration, answered again.
+    Existing(Box<Registration>),
+    /// Another driver's live registration of the plate there that day.
+    PlateTaken,
+    /// The retry key came with another body.
+    KeyReused,
 }
 
 /// Registers at the enterprise behind a code: validates everything, seals personal
-/// data, keeps the driver's profile and stores the registration with its audit entry
-/// (and the code's scan) in one transaction. A repeated idempotency key, or a live
-/// registration of the same plate there on the same day, answers with the existing
-/// pass.
+/// data, and stores the registration with its audit entry and the driver's profile
+/// (under a new key) in one transaction. A retry (same retry key, same body) or the
+/// same driver registering the plate there again that day gets the existing pass; the
+/// same plate from anyone else is 409 `plate_already_registered`, the retry key with
+/// another body 422 `idempotency_key_reused`.
 pub async fn submit(
     state: &AppState,
     token: &str,
     submission: Submission,
 ) -> Result<Submitted, ApiError> {
     let Submission {
-        body,
+        mut body,
         idempotency_key: key,
-        driver_key,
+        driver_key: presented,
         actor,
     } = submission;
     limit_ip(state, actor.ip.as_deref().unwrap_or_default()).await?;
+    let request_hash = fingerprint(&state.vault, &body)?;
     let opened = open_current(state, token).await?;
+    // The scan counts whatever the answer.
+    state.scans.add(&opened.code_id);
+    unmask(
+        state,
+        &opened,
+        &mut body,
+        presented.as_ref(),
+        &key,
+        &request_hash,
+    )
+    .await?;
+    let (registration, profile) = prepare(state, &opened, &body, key, request_hash)?;
+    // Only valid submissions count against the enterprise, so that junk sent from a
+    // few addresses cannot keep its drivers out.
     let per_code = Limit {
         bucket: format!("code:{}", opened.enterprise.id),
         per_minute: state.settings.public_rate_per_code,
     };
     state.limits.hit(&state.db, per_code).await?;
-    let code_id = opened.code_id.clone();
-    let (registration, profile) = match prepare(state, &opened, &body, key) {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            // The scan counts whatever the answer.
-            codes::count_scan(state, code_id).await?;
-            return Err(error);
-        }
-    };
     let auto_approve = opened.auto_approve;
-    let profile = profile.seal(&state.vault, &driver_key)?;
+    let sealed = profile.seal(&state.vault)?;
+    let new_key = DriverKey::new();
     let registration = Arc::new(registration);
     let new = Arc::clone(&registration);
-    // Every `Err` here is a database error: the write may run again.
-    let earlier = state
+    let issued = new_key.clone();
+    // Every `Err` here is a database error (refusals are `Ok`): the write may run again.
+    let stored = state
         .db
         .write_replayable(move |conn| {
-            profiles::save(conn, &profile)?;
-            let earlier = store(conn, &new, &actor, auto_approve)?;
-            // The scan shares the registration's transaction (a write that fails, on a
-            // database error, never a refused form, loses its scan too), and comes
-            // last: its row, like the audit chain's head, is updated by every
-            // registration, and on PostgreSQL stays locked until the commit.
-            EnterpriseCode::record_scan(conn, &code_id)?;
-            Ok(earlier)
+            let keeping = Keeping {
+                presented: presented.as_ref(),
+                new_key: &issued,
+                sealed: &sealed,
+            };
+            store(conn, &new, &actor, auto_approve, &keeping)
         })
         .await?;
-    let created = earlier.is_none();
-    let stored = earlier.unwrap_or_else(|| Arc::unwrap_or_clone(registration));
+    let (stored, created) = match stored {
+        Stored::Created(registration) => (registration, true),
+        Stored::Existing(registration) => (registration, false),
+        Stored::PlateTaken => {
+            return Err(ApiError::conflict(
+                "plate_already_registered",
+                "该车牌今天已在本企业登记。如是您本人登记，请用登记时的手机查看通行凭证；如有疑问请联系企业门岗。",
+            ));
+        }
+        Stored::KeyReused => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "此重试标识已用于另一份登记，请刷新页面后重新提交",
+            ));
+        }
+    };
     Ok(Submitted {
-        pass: Pass::from(stored).view(opened.enterprise.name, &state.settings.public_base_url()),
+        pass: Pass::from(*stored).view(opened.enterprise.name, &state.settings.public_base_url()),
         created,
+        driver_key: new_key,
     })
 }
 
-/// Stores a new registration with its audit entries, unless an earlier attempt (the
-/// same retry key) or a live registration of the plate there that day answers
-/// instead: then that one, and nothing is stored.
+/// A keyed fingerprint of a submission as sent (before masked values are filled in):
+/// it tells a retry from another body under the same retry key, and reveals nothing.
+fn fingerprint(vault: &Vault, body: &RegistrationBody) -> Result<String, ApiError> {
+    let canonical = serde_json::to_string(body).map_err(ApiError::internal)?;
+    Ok(vault.blind_index("registrations.request", &canonical))
+}
+
+/// Fills in a masked document number and phone as the pre-filled form sends them
+/// back unchanged, from the profile behind the presented key or, for a retry of a
+/// registration (same retry key, same body) whose answer carried the key this request
+/// lacks, from that registration. A masked value that matches neither is emptied, so
+/// the driver is asked to type it.
+async fn unmask(
+    state: &AppState,
+    opened: &OpenCode,
+    body: &mut RegistrationBody,
+    presented: Option<&DriverKey>,
+    retry_key: &Option<String>,
+    request_hash: &str,
+) -> Result<(), ApiError> {
+    let is_masked = |value: &str| value.contains('*');
+    if !is_masked(&body.document_number) && !is_masked(&body.phone) {
+        return Ok(());
+    }
+    let mut source = match presented {
+        Some(key) => profiles::find(&state.db, &state.vault, key)
+            .await?
+            .map(|profile| {
+                (
+                    profile.document_type,
+                    profile.document_number,
+                    profile.phone,
+                )
+            }),
+        None => None,
+    };
+    if source.is_none()
+        && let Some(retry_key) = retry_key.clone()
+    {
+        let enterprise = opened.enterprise.id.clone();
+        let earlier = state
+            .db
+            .read(move |conn| Registration::by_idempotency_key(conn, &enterprise, &retry_key))
+            .await?
+            .filter(|earlier| earlier.request_hash.as_deref() == Some(request_hash));
+        if let Some(earlier) = earlier {
+            let open = |context: &str, sealed: &str| {
+                state
+                    .vault
+                    .open(context, sealed)
+                    .map_err(ApiError::internal)
+            };
+            source = Some((
+                earlier.document_type.clone(),
+                open("registrations.document", &earlier.document_sealed)?,
+                open("registrations.phone", &earlier.phone_sealed)?,
+            ));
+        }
+    }
+    let (kind, document, phone) = source.unwrap_or_default();
+    let masked_document = DocumentType::parse(&kind)
+        .filter(|_| DocumentType::parse(&body.document_type) == DocumentType::parse(&kind))
+        .map(|kind| DocumentNumber::mask_stored(kind, &document));
+    if is_masked(&body.document_number) {
+        body.document_number = if masked_document.as_deref() == Some(body.document_number.trim()) {
+            document
+        } else {
+            String::new()
+        };
+    }
+    if is_masked(&body.phone) {
+        body.phone = if !phone.is_empty() && Mobile::mask_stored(&phone) == body.phone.trim() {
+            phone
+        } else {
+            String::new()
+        };
+    }
+    Ok(())
+}
+
+/// Stores a new registration with its audit entries and keeps the driver's profile,
+/// unless an earlier attempt (the same retry key) or a live registration of the plate
+/// there that day answers instead. Refusals are `Ok` (the refused plate is audited).
 fn store(
     conn: &mut DbConnection,
     new: &Registration,
     actor: &Actor,
     auto_approve: bool,
-) -> Result<Option<Registration>, ApiError> {
+    keeping: &Keeping<'_>,
+) -> Result<Stored, ApiError> {
     if let Some(key) = &new.idempotency_key
         && let Some(earlier) = Registration::by_idempotency_key(conn, &new.enterprise_id, key)?
     {
-        return Ok(Some(earlier));
+        if earlier.request_hash != new.request_hash {
+            return Ok(Stored::KeyReused);
+        }
+        // The retry of a registration whose answer was lost: the driver it made keeps
+        // its profile under the new key, even though the presented key has moved on.
+        keeping.save(conn, earlier.driver_id.as_deref())?;
+        return Ok(Stored::Existing(Box::new(earlier)));
     }
-    let existing =
+    let live =
         Registration::active_for_plate(conn, &new.enterprise_id, &new.plate, &new.arrival_day)?;
-    if existing.is_some() {
-        return Ok(existing);
+    if let Some(existing) = live {
+        let same_person = existing.document_index == new.document_index
+            && existing.phone_index == new.phone_index;
+        let same_driver = match keeping.presented {
+            Some(key) if existing.driver_id.is_some() => {
+                profiles::driver_of(conn, key)? == existing.driver_id
+            }
+            _ => false,
+        };
+        if !(same_person || same_driver) {
+            let event = Event::failure("registration.create").with_details(serde_json::json!({
+                "reason": "plate_already_registered",
+                "enterprise_id": new.enterprise_id,
+                "registration_id": existing.id,
+            }));
+            audit::append(conn, actor, event)?;
+            return Ok(Stored::PlateTaken);
+        }
+        keeping.save(conn, None)?;
+        return Ok(Stored::Existing(Box::new(existing)));
     }
-    Registration::insert(conn, new)?;
+    let driver = keeping.save(conn, None)?;
+    let row = Registration {
+        driver_id: Some(driver),
+        ..new.clone()
+    };
+    Registration::insert(conn, &row)?;
     audit::append(
         conn,
         actor,
-        Event::success("registration.create", "registration", &new.id),
+        Event::success("registration.create", "registration", &row.id),
     )?;
     if auto_approve {
         audit::append(
             conn,
             &Actor::system(),
-            Event::success("registration.auto_approve", "registration", &new.id),
+            Event::success("registration.auto_approve", "registration", &row.id),
         )?;
     }
-    Ok(None)
+    Ok(Stored::Created(Box::new(row)))
 }
 
 /// `POST /api/v1/public/codes/{token}/registrations`.
@@ -414,12 +563,12 @@ pub async fn create_registration(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let idempotency_key = idempotency_key(&req)?;
-    let driver_key = profiles::key_of(&req)?.unwrap_or_else(profiles::new_key);
+    let driver_key = DriverKey::of_header(&req)?;
     let body: RegistrationBody = body::json(&req, payload, PUBLIC_BODY_LIMIT).await?;
     let submission = Submission {
         body,
         idempotency_key,
-        driver_key: driver_key.clone(),
+        driver_key,
         actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
     };
     let submitted = submit(&state, &token, submission).await?;
@@ -429,15 +578,15 @@ pub async fn create_registration(
         StatusCode::OK
     };
     Ok(HttpResponse::build(status)
-        .insert_header((profiles::DRIVER_KEY_HEADER, driver_key))
+        .insert_header((profiles::DRIVER_KEY_HEADER, submitted.driver_key.as_str()))
         .json(submitted.pass))
 }
 
-/// Counts a public submission (registration, cancellation) against its client IP's
-/// limit; 429 past it.
+/// Counts a public submission (registration, cancellation, erasure) against its
+/// client's limit (an IPv4 address, or an IPv6 /64); 429 past it.
 pub async fn limit_ip(state: &AppState, ip: &str) -> Result<(), ApiError> {
     let limit = Limit {
-        bucket: format!("ip:{ip}"),
+        bucket: format!("ip:{}", ip_bucket(ip)),
         per_minute: state.settings.public_rate_per_ip,
     };
     state.limits.hit(&state.db, limit).await
@@ -450,6 +599,7 @@ fn prepare(
     opened: &OpenCode,
     body: &RegistrationBody,
     key: Option<String>,
+    request_hash: String,
 ) -> Result<(Registration, Profile), ApiError> {
     if !opened.accepting {
         return Err(ApiError::conflict("not_accepting", PAUSED));
@@ -535,6 +685,8 @@ fn prepare(
         decided_at: opened.auto_approve.then(now),
         decided_by: None,
         created_at: now(),
+        driver_id: None,
+        request_hash: Some(request_hash),
     };
     Ok((registration, profile))
 }
@@ -562,22 +714,29 @@ pub async fn find_pass(
     Ok(HttpResponse::Ok().json(pass.view(name, &state.settings.public_base_url())))
 }
 
-/// Cancels a live pass by token and audits it; 409 `pass_closed` when it has ended.
+/// Cancels a live pass by token and audits it, for the driver who registered it
+/// only (their current key): 403 `cancel_not_allowed` for anyone else, such as a
+/// gate that scanned the pass; 409 `pass_closed` when it has ended.
 pub fn cancel(
     conn: &mut DbConnection,
     token: &str,
+    key: Option<&DriverKey>,
     actor: &Actor,
 ) -> Result<(Pass, String), ApiError> {
     let (pass, _) = Pass::by_token(conn, token)?;
-    Registration::transition(
-        conn,
-        &pass.id,
-        &[status::PENDING, status::APPROVED],
-        status::CANCELLED,
-        None,
-        None,
-    )
-    .map_err(|_| ApiError::conflict("pass_closed", "该通行凭证已结束，无法取消"))?;
+    let owner = match key {
+        Some(key) => profiles::driver_of(conn, key)?,
+        None => None,
+    };
+    if owner.is_none() || owner != pass.driver_id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cancel_not_allowed",
+            "只能在登记时使用的手机上取消此通行凭证",
+        ));
+    }
+    Registration::cancel(conn, &pass.id)
+        .map_err(|_| ApiError::conflict("pass_closed", "该通行凭证已结束，无法取消"))?;
     audit::append(
         conn,
         actor,
@@ -586,19 +745,21 @@ pub fn cancel(
     Pass::by_token(conn, token)
 }
 
-/// `DELETE /api/v1/public/passes/{token}`: the driver cancels.
+/// `DELETE /api/v1/public/passes/{token}`: the driver cancels, with the driver key
+/// of the registration (`X-Driver-Key`).
 pub async fn cancel_pass(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner().to_ascii_uppercase();
+    let key = DriverKey::of_header(&req)?;
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
     limit_ip(&state, &ip).await?;
     let actor = Actor::anonymous(ip);
     let (pass, name) = state
         .db
-        .write(move |conn| cancel(conn, &token, &actor))
+        .write(move |conn| cancel(conn, &token, key.as_ref(), &actor))
         .await
         .map_err(pass_not_found)?;
     Ok(HttpResponse::Ok().json(pass.view(name, &state.settings.public_base_url())))

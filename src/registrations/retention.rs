@@ -41,6 +41,7 @@ pub fn purge(
                 registrations::plate.eq(masked_plate),
                 registrations::trailer_plate.eq(None::<String>),
                 registrations::answers.eq(r#"{"zone":{},"enterprise":{}}"#),
+                registrations::request_hash.eq(None::<String>),
             ))
             .execute(conn)?;
     }

@@ -4,7 +4,6 @@
 //! when something is wrong, and lands on the pass. A replaced code answers 410, an
 //! unknown one 404 without hints, a paused one says so.
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,13 +16,13 @@ use crate::codes::public::{PAUSED, REPLACED};
 use crate::enterprises::Enterprise;
 use crate::error::{ApiError, FieldError};
 use crate::forms::template::{self, TemplateView};
-use crate::registrations::profiles::{self, DRIVER_KEY_COOKIE};
+use crate::registrations::profiles::{self, DriverKey, Profile};
 use crate::registrations::public::{
-    self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, new_pass_token,
+    self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, limit_ip, new_pass_token,
 };
 use crate::state::AppState;
 use crate::web::form::{self, FormPage, Values};
-use crate::web::{escape, page};
+use crate::web::{foreign_post, from_own_page, page};
 
 /// How a rendering of the form came about.
 #[derive(Default)]
@@ -32,6 +31,7 @@ struct Shown<'a> {
     nonce: Option<String>,
     prefilled: bool,
     cleared: bool,
+    stale_key: bool,
 }
 
 /// A code that takes registrations: its enterprise and the two templates of its form.
@@ -61,6 +61,7 @@ fn form_page(
         nonce: &nonce,
         prefilled: shown.prefilled,
         cleared: shown.cleared,
+        stale_key: shown.stale_key,
         retention_days: state.settings.retention_days,
     });
     page(
@@ -72,12 +73,7 @@ fn form_page(
 }
 
 fn notice(state: &AppState, status: StatusCode, title: &str, text: &str) -> HttpResponse {
-    let body = format!(
-        "<h1>{}</h1><p class=\"notice bad\">{}</p>",
-        escape(title),
-        escape(text)
-    );
-    page(status, &state.settings.zone_name, title, &body)
+    crate::web::notice(status, &state.settings.zone_name, title, text)
 }
 
 fn not_found(state: &AppState) -> HttpResponse {
@@ -104,7 +100,7 @@ async fn open_form(
         return Ok(Err(not_found(state)));
     };
     if count {
-        codes::count_scan(state, code.id.clone()).await?;
+        state.scans.add(&code.id);
     }
     if code.retired_at.is_some() {
         return Ok(Err(notice(
@@ -124,8 +120,9 @@ async fn open_form(
     }))
 }
 
-/// `GET /r/{token}`: the form, pre-filled from the driver's profile when the browser
-/// carries a driver key.
+/// `GET /r/{token}`: the form, pre-filled (document number and phone masked) when the
+/// browser carries a current driver key. A key that no longer reaches a profile is
+/// dropped, with the page script's copy.
 pub async fn show_code_page(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -135,32 +132,28 @@ pub async fn show_code_page(
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    let profile = match profiles::key_of_cookie(&req) {
-        Some(key) => profiles::find(&state, &key).await?,
+    let key = DriverKey::of_cookie(&req);
+    let profile = match &key {
+        Some(key) => profiles::find(&state.db, &state.vault, key).await?,
         None => None,
     };
     let shown = Shown {
         prefilled: profile.is_some(),
+        stale_key: key.is_some() && profile.is_none(),
         ..Shown::default()
     };
-    let values = Values::fresh(profile.as_ref());
-    Ok(form_page(
-        &state,
-        &token,
-        &form,
-        &values,
-        shown,
-        StatusCode::OK,
-    ))
-}
-
-fn driver_cookie(state: &AppState, key: String, max_age: Duration) -> Cookie<'static> {
-    Cookie::build(DRIVER_KEY_COOKIE, key)
-        .path("/")
-        .max_age(max_age)
-        .same_site(SameSite::Lax)
-        .secure(state.settings.public_base_url().starts_with("https://"))
-        .finish()
+    let values = Values::fresh(profile.as_ref().map(Profile::masked).as_ref());
+    let mut response = form_page(&state, &token, &form, &values, shown, StatusCode::OK);
+    let cookies = match (key, profile.is_some()) {
+        // Set anew: a cookie the script restored from its copy becomes `HttpOnly`.
+        (Some(key), true) => vec![profiles::key_cookie(&state.settings, &key)],
+        (Some(_), false) => profiles::forget_cookies(&state.settings).to_vec(),
+        (None, _) => Vec::new(),
+    };
+    for cookie in &cookies {
+        response.add_cookie(cookie).map_err(ApiError::internal)?;
+    }
+    Ok(response)
 }
 
 async fn form_pairs(
@@ -184,14 +177,18 @@ async fn form_pairs(
 }
 
 /// `POST /r/{token}`: the form submitted. Valid: the pass (303 to `/p/{token}`), with
-/// the driver key in a cookie. Invalid: the form again, everything kept, each error
-/// under its field (422). The step button of the origin only re-renders the form.
+/// the driver's new key in cookies. Invalid: the form again, everything kept, each
+/// error under its field (422). The step button of the origin only re-renders the
+/// form. A post from another site is refused (403).
 pub async fn submit_code_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    if !from_own_page(&req, &state.settings.public_base_url()) {
+        return Ok(foreign_post(&state.settings.zone_name));
+    }
     let pairs = form_pairs(&req, payload).await?;
     let values = Values::from_pairs(&pairs);
     let nonce = pairs
@@ -209,18 +206,21 @@ pub async fn submit_code_page(
         };
         return rerender(&state, &token, &values, shown, StatusCode::OK).await;
     }
-    let driver_key = profiles::key_of_cookie(&req).unwrap_or_else(profiles::new_key);
     let submission = Submission {
         body: RegistrationBody::from_form(&pairs),
         idempotency_key: nonce.clone(),
-        driver_key: driver_key.clone(),
+        driver_key: DriverKey::of_cookie(&req),
         actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
     };
     match public::submit(&state, &token, submission).await {
-        Ok(submitted) => Ok(HttpResponse::SeeOther()
-            .insert_header((LOCATION, format!("/p/{}", submitted.pass.token)))
-            .cookie(driver_cookie(&state, driver_key, Duration::days(365)))
-            .finish()),
+        Ok(submitted) => {
+            let mut response = HttpResponse::SeeOther();
+            response.insert_header((LOCATION, format!("/p/{}", submitted.pass.token)));
+            for cookie in profiles::key_cookies(&state.settings, &submitted.driver_key) {
+                response.cookie(cookie);
+            }
+            Ok(response.finish())
+        }
         Err(error) if error.code() == "validation_failed" => {
             let shown = Shown {
                 errors: error.field_errors(),
@@ -255,6 +255,18 @@ fn error_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiErro
         "code_not_found" => not_found(state),
         "code_replaced" => notice(state, StatusCode::GONE, "此码已更换", REPLACED),
         "not_accepting" => notice(state, StatusCode::CONFLICT, "暂停登记", PAUSED),
+        "plate_already_registered" => notice(
+            state,
+            StatusCode::CONFLICT,
+            "该车牌今天已登记",
+            "这辆车今天已在本企业登记过。如是您本人登记，请在登记时使用的手机上查看通行凭证；如有疑问请联系企业门岗。",
+        ),
+        "idempotency_key_reused" => notice(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请重新提交",
+            "这份表单已经提交过。请刷新页面，核对后重新提交。",
+        ),
         "too_many_requests" => too_many(state, &error),
         _ => return Err(error),
     })
@@ -279,16 +291,23 @@ pub fn too_many(state: &AppState, error: &ApiError) -> HttpResponse {
     response
 }
 
-/// `POST /r/{token}/forget`: 「清除我的信息」: erases the profile behind the cookie and
-/// the cookie itself (the page's script drops the browser's copy), then shows an empty
+/// `POST /r/{token}/forget`: 「清除我的信息」: erases the profile behind the cookie
+/// (audited) and the cookies (the page's script drops its copy), then shows an empty
 /// form.
 pub async fn forget_driver_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(key) = profiles::key_of_cookie(&req) {
-        profiles::erase(&state, &key).await?;
+    if !from_own_page(&req, &state.settings.public_base_url()) {
+        return Ok(foreign_post(&state.settings.zone_name));
+    }
+    if let Some(key) = DriverKey::of_cookie(&req) {
+        let ip = client_ip(&req, state.settings.trust_proxy_headers);
+        if let Err(error) = limit_ip(&state, &ip).await {
+            return error_page(&state, error);
+        }
+        profiles::erase(&state.db, &key, Actor::anonymous(ip)).await?;
     }
     let form = match open_form(&state, &token, false).await? {
         Ok(form) => form,
@@ -306,8 +325,8 @@ pub async fn forget_driver_page(
         shown,
         StatusCode::OK,
     );
-    response
-        .add_cookie(&driver_cookie(&state, String::new(), Duration::ZERO))
-        .map_err(ApiError::internal)?;
+    for cookie in profiles::forget_cookies(&state.settings) {
+        response.add_cookie(&cookie).map_err(ApiError::internal)?;
+    }
     Ok(response)
 }

@@ -41,7 +41,8 @@ impl Values {
     }
 
     /// A new form: a resident ID, arrival at the next full hour, one person in the cab,
-    /// and whatever the driver's profile holds.
+    /// and whatever the driver's profile holds (pass it masked: the form is sent to
+    /// the browser).
     pub fn fresh(profile: Option<&Profile>) -> Self {
         let mut values = Self::default();
         let arrival = Utc::now().naive_utc() + TimeDelta::hours(9);
@@ -112,6 +113,9 @@ pub struct FormPage<'a> {
     pub prefilled: bool,
     /// Whether the driver just erased the saved profile.
     pub cleared: bool,
+    /// Whether the browser presented a key that no longer reaches a profile (its
+    /// script then drops its copy).
+    pub stale_key: bool,
     /// Days personal data is kept, for the privacy notice.
     pub retention_days: u32,
 }
@@ -394,7 +398,7 @@ pub fn render(form: &FormPage<'_>) -> String {
         } else {
             ""
         },
-        cleared = if form.cleared {
+        cleared = if form.cleared || form.stale_key {
             " data-cleared=\"1\""
         } else {
             ""

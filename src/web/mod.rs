@@ -6,8 +6,8 @@ pub mod form;
 pub mod pass_page;
 pub mod pass_qr;
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
 use std::sync::LazyLock;
 
 use actix_web::http::header::{
@@ -52,16 +52,21 @@ input,select,button{font:inherit}\
 .go:disabled{background:#6b7f95}.step,.key{min-height:2.8rem;margin-top:.5rem;padding:0 1rem;border:1px solid #0f4c81;border-radius:8px;background:#fff;color:#0f4c81}\
 .link{border:0;background:none;color:#0f4c81;text-decoration:underline;padding:1rem 0;min-height:3rem}";
 
-/// The pages' one script; everything works without it. It keeps the driver key
-/// cookie mirrored in localStorage (and restores the cookie from there when a
-/// browser dropped it), forgets it after 「清除我的信息」, fills the origin's city and
-/// county lists as the driver picks, gives the resident ID a numeric keyboard with an
-/// X key, and greys out the submit button after a tap.
-const SCRIPT: &str = r#"(function(){var d=document,K="tp_driver",f=d.getElementById("reg");
-function ck(){var m=d.cookie.match(/(?:^|; )tp_driver=([^;]+)/);return m&&m[1]}
-try{var ls=window.localStorage;if(f&&f.getAttribute("data-cleared")){ls.removeItem(K)}else{var c=ck(),s=ls.getItem(K);
-if(c){ls.setItem(K,c)}else if(s&&f&&!f.getAttribute("data-prefilled")&&!sessionStorage.getItem(K)){sessionStorage.setItem(K,"1");
-d.cookie=K+"="+s+"; path=/; max-age=31536000; samesite=lax";location.reload();return}}}catch(e){}
+/// The pages' one script; everything works without it. It keeps a copy of the
+/// driver key in localStorage (browsers in some apps drop cookies): the key's own
+/// cookie is `HttpOnly`, so the server hands each new key over once in a short-lived
+/// cookie, which the script moves into storage; when a form comes without the key
+/// (not pre-filled) the script restores the cookie from its copy and reloads once,
+/// and the server then sets it `HttpOnly` again. It forgets the copy after
+/// 「清除我的信息」 or when the server says the key is no longer current, fills the
+/// origin's city and county lists as the driver picks, gives the resident ID a
+/// numeric keyboard with an X key, and greys out the submit button after a tap.
+const SCRIPT: &str = r#"(function(){var d=document,K="tp_driver",H="tp_driver_new",f=d.getElementById("reg");
+function ck(n){var m=d.cookie.match(new RegExp("(?:^|; )"+n+"=([^;]+)"));return m&&m[1]}
+try{var ls=window.localStorage,h=ck(H);if(h){ls.setItem(K,h);d.cookie=H+"=; path=/; max-age=0"}
+if(f&&f.getAttribute("data-cleared")){ls.removeItem(K)}else{var s=ls.getItem(K);
+if(s&&f&&!f.getAttribute("data-prefilled")&&!sessionStorage.getItem(K)){sessionStorage.setItem(K,"1");
+d.cookie=K+"="+s+"; path=/; max-age=600; samesite=lax";location.reload();return}}}catch(e){}
 if(!f)return;var n=["origin_province","origin_city","origin_county"].map(function(x){return f.elements[x]});
 [0,1].forEach(function(i){n[i].addEventListener("change",function(){for(var j=i+1;j<3;j++)n[j].length=1;if(!n[i].value)return;
 fetch("/api/v1/public/regions?parent="+n[i].value).then(function(r){return r.json()}).then(function(l){l.forEach(function(x){n[i+1].add(new Option(x.name,x.code))})})})});
@@ -103,8 +108,65 @@ pub fn page(status: StatusCode, zone_name: &str, title: &str, body: &str) -> Htt
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((CONTENT_SECURITY_POLICY, POLICY.as_str()))
         .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((REFERRER_POLICY, "no-referrer"))
+        // Not `no-referrer`: with it browsers send `Origin: null` on the pages' own form
+        // posts, which then look like posts from anywhere. `same-origin` still sends no
+        // page address (with its code or pass token) to another site.
+        .insert_header((REFERRER_POLICY, "same-origin"))
         .body(html)
+}
+
+/// Whether a page's form post comes from our own pages. A browser that says the post
+/// comes from another site (`Sec-Fetch-Site: cross-site`), or names an `Origin` that
+/// is neither this host nor the public base URL (`null` included), is refused: another
+/// site must not register, cancel or erase in a driver's name. `Sec-Fetch-Site:
+/// same-origin` is the browser's own word and needs no `Origin`; clients that send
+/// neither header (old browsers, scripts) are let through, and carry no victim's
+/// cookies anyway.
+pub fn from_own_page(req: &HttpRequest, public_base_url: &str) -> bool {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap_or_default())
+    };
+    match header("sec-fetch-site") {
+        Some("cross-site") => return false,
+        Some("same-origin") => return true,
+        _ => {}
+    }
+    let Some(origin) = header("origin") else {
+        return true;
+    };
+    let Ok(origin) = url::Url::parse(origin) else {
+        return false;
+    };
+    let authority = match (origin.host_str(), origin.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => return false,
+    };
+    let own_host = req.headers().get("host").and_then(|v| v.to_str().ok());
+    let base = url::Url::parse(public_base_url).map(|base| base.origin());
+    own_host == Some(authority.as_str()) || base.is_ok_and(|base| base == origin.origin())
+}
+
+/// A page with a heading and one notice.
+pub fn notice(status: StatusCode, zone_name: &str, title: &str, text: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>{}</h1><p class=\"notice bad\">{}</p>",
+        escape(title),
+        escape(text)
+    );
+    page(status, zone_name, title, &body)
+}
+
+/// The 403 page for a form posted from another site.
+pub fn foreign_post(zone_name: &str) -> HttpResponse {
+    notice(
+        StatusCode::FORBIDDEN,
+        zone_name,
+        "无法提交",
+        "请直接在本站的登记页面中填写和提交，不要通过其他网站或链接转交。",
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `GET /p/{token}`: the pass a driver shows at the gate: status, enterprise, masked
 //! name and plate, validity window and a QR code of the pass's own URL for the gate
-//! to scan; while it is live the driver can cancel it (a plain form, no JavaScript).
+//! to scan; while it is live the driver who registered it (their browser's key) can
+//! cancel it (a plain form, no JavaScript). Anyone else, a gate that scans it say,
+//! sees no cancel button and cannot cancel.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -10,9 +12,10 @@ use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
 use crate::audit::Actor;
 use crate::client::client_ip;
 use crate::error::ApiError;
+use crate::registrations::profiles::{self, DriverKey};
 use crate::registrations::{Pass, PassView, public, status};
 use crate::state::AppState;
-use crate::web::{code_page, escape, page};
+use crate::web::{code_page, escape, foreign_post, from_own_page, notice, page};
 
 fn label(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -46,7 +49,12 @@ fn not_found(zone: &str) -> HttpResponse {
     )
 }
 
-async fn load(state: &AppState, token: &str) -> Result<Option<PassView>, ApiError> {
+/// A pass by token, and whether `key` is its driver's current key.
+async fn load(
+    state: &AppState,
+    token: &str,
+    key: Option<DriverKey>,
+) -> Result<Option<(PassView, bool)>, ApiError> {
     if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(None);
     }
@@ -54,10 +62,18 @@ async fn load(state: &AppState, token: &str) -> Result<Option<PassView>, ApiErro
     let base = state.settings.public_base_url();
     let found = state
         .db
-        .read(move |conn| Pass::by_token(conn, &token))
+        .read(move |conn| {
+            let (pass, name) = Pass::by_token(conn, &token)?;
+            let owner = match &key {
+                Some(key) => profiles::driver_of(conn, key)?,
+                None => None,
+            };
+            let is_owner = owner.is_some() && owner == pass.driver_id;
+            Ok((pass, name, is_owner))
+        })
         .await;
     match found {
-        Ok((pass, name)) => Ok(Some(pass.view(name, &base))),
+        Ok((pass, name, is_owner)) => Ok(Some((pass.view(name, &base), is_owner))),
         Err(error) if error.code() == "not_found" => Ok(None),
         Err(error) => Err(error),
     }
@@ -66,10 +82,11 @@ async fn load(state: &AppState, token: &str) -> Result<Option<PassView>, ApiErro
 /// `GET /p/{token}`.
 pub async fn show_pass_page(
     state: web::Data<AppState>,
+    req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let zone = state.settings.zone_name.clone();
-    let Some(pass) = load(&state, &token).await? else {
+    let Some((pass, is_owner)) = load(&state, &token, DriverKey::of_cookie(&req)).await? else {
         return Ok(not_found(&zone));
     };
     let qr = state.pass_qrs.base64_png(&pass.url).await?;
@@ -80,7 +97,7 @@ pub async fn show_pass_page(
         .map(|reason| format!("<p>原因：{}</p>", escape(reason)))
         .unwrap_or_default();
     let live = matches!(pass.status, status::PENDING | status::APPROVED);
-    let cancel = if live {
+    let cancel = if live && is_owner {
         format!(
             "<form method=\"post\" action=\"/p/{}/cancel\"><button type=\"submit\" \
              style=\"width:100%;padding:.9rem;font-size:1.1rem;margin-top:1rem\">取消本次登记</button></form>",
@@ -104,15 +121,20 @@ pub async fn show_pass_page(
     Ok(page(StatusCode::OK, &zone, "通行凭证", &body))
 }
 
-/// `POST /p/{token}/cancel`: the page's cancel button; back to the pass afterwards
-/// (also when it had ended already: the page then shows why).
+/// `POST /p/{token}/cancel`: the page's cancel button, for the driver who registered
+/// (403 page for anyone else); back to the pass afterwards (also when it had ended
+/// already: the page then shows why).
 pub async fn cancel_pass_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let zone = state.settings.zone_name.clone();
-    let Some(pass) = load(&state, &token).await? else {
+    if !from_own_page(&req, &state.settings.public_base_url()) {
+        return Ok(foreign_post(&zone));
+    }
+    let key = DriverKey::of_cookie(&req);
+    let Some((pass, _)) = load(&state, &token, None).await? else {
         return Ok(not_found(&zone));
     };
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
@@ -126,11 +148,19 @@ pub async fn cancel_pass_page(
     let pass_token = pass.token.clone();
     let result = state
         .db
-        .write(move |conn| public::cancel(conn, &pass_token, &actor))
+        .write(move |conn| public::cancel(conn, &pass_token, key.as_ref(), &actor))
         .await;
     match result {
         Ok(_) => {}
         Err(error) if error.code() == "pass_closed" => {}
+        Err(error) if error.code() == "cancel_not_allowed" => {
+            return Ok(notice(
+                StatusCode::FORBIDDEN,
+                &zone,
+                "无法取消",
+                "只能在登记时使用的手机上取消此通行凭证。如需取消，请联系企业门岗。",
+            ));
+        }
         Err(error) => return Err(error),
     }
     Ok(HttpResponse::SeeOther()

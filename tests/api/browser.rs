@@ -1,7 +1,8 @@
 //! The driver's flow in a real browser: headless Chromium at a phone's size, driven
 //! through ChromeDriver, fills the form behind a code, gets an error under the ID
 //! field, corrects it with the page's X key, lands on the pass and scans its QR, then
-//! finds the next form filled in, survives a lost cookie and erases what was saved.
+//! finds the next form filled in (ID and phone masked) and registers with it as it
+//! stands, survives a lost cookie and erases what was saved.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; without them the test says so and
 //! passes, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
@@ -300,7 +301,9 @@ async fn driver_flow(client: Client, app: TestApp) {
         .unwrap();
     assert_eq!(decode_qr(&png), vec![pass_url], "in the image");
 
-    // 7. The second enterprise's form is filled in from last time.
+    // 7. The second enterprise's form is filled in from last time, the ID and phone
+    //    masked; the key's cookie is out of the page script's reach, its copy in
+    //    localStorage came by the one-time hand-over cookie.
     client
         .goto(&format!("{}/r/{second_code}", app.address))
         .await
@@ -319,6 +322,15 @@ async fn driver_flow(client: Client, app: TestApp) {
         .expect("the driver key cookie")
         .value()
         .to_owned();
+    let page_cookies = script(&client, "return document.cookie").await;
+    assert!(
+        !page_cookies.as_str().unwrap_or_default().contains(&key),
+        "HttpOnly: {page_cookies}"
+    );
+    assert!(
+        client.get_named_cookie("tp_driver_new").await.is_err(),
+        "the hand-over cookie is gone"
+    );
     assert_eq!(
         local_key(&client).await,
         json!(key),
@@ -336,6 +348,7 @@ async fn driver_flow(client: Client, app: TestApp) {
     assert_prefilled(&client).await;
     let restored = client.get_named_cookie("tp_driver").await.unwrap();
     assert_eq!(restored.value(), key);
+    assert_eq!(restored.http_only(), Some(true), "HttpOnly again");
     let reloaded = script(&client, "return sessionStorage.getItem('tp_driver')").await;
     assert_eq!(
         reloaded,
@@ -343,7 +356,39 @@ async fn driver_flow(client: Client, app: TestApp) {
         "the script restored the cookie and reloaded"
     );
 
-    // 9. 「清除我的信息」 empties the form and forgets the key everywhere.
+    // 9. The pre-filled form, masked values and all, registers as it stands; the
+    //    browser gets a new key, and the old one is worth nothing.
+    type_into(&client, "cargo", "焦炭").await;
+    find(&client, "input[name=purpose][value=pick_up]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&client, "#consent").await.click().await.unwrap();
+    find(&client, "#go").await.click().await.unwrap();
+    wait_for(&client, "img[alt='通行凭证二维码']").await;
+    let pass_text = find(&client, ".card").await.text().await.unwrap();
+    assert!(pass_text.contains("福州永安钢铁有限公司"), "{pass_text}");
+    let new_key = client
+        .get_named_cookie("tp_driver")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    assert_ne!(new_key, key, "a new key with every registration");
+    assert_eq!(local_key(&client).await, json!(new_key), "its copy too");
+    assert_eq!(profile_status(&app, &key).await, 404);
+    assert!(
+        pass_text.contains("取消本次登记"),
+        "the driver's own browser may cancel: {pass_text}"
+    );
+
+    // 10. 「清除我的信息」 empties the form and forgets the key everywhere.
+    client
+        .goto(&format!("{}/r/{first_code}", app.address))
+        .await
+        .unwrap();
+    wait_for(&client, "form#reg[data-prefilled]").await;
     let forget = find(&client, "form[action$='/forget'] button").await;
     assert_eq!(forget.text().await.unwrap(), "清除我的信息");
     forget.click().await.unwrap();
@@ -360,7 +405,7 @@ async fn driver_flow(client: Client, app: TestApp) {
     );
     assert_eq!(local_key(&client).await, Value::Null, "localStorage too");
     assert_eq!(
-        profile_status(&app, &key).await,
+        profile_status(&app, &new_key).await,
         404,
         "the profile is erased"
     );
@@ -368,12 +413,19 @@ async fn driver_flow(client: Client, app: TestApp) {
 
 /// Waits until `css` matches, then returns the element.
 async fn wait_for(client: &Client, css: &str) -> Element {
-    client
+    match client
         .wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    {
+        Ok(element) => element,
+        Err(error) => {
+            let url = client.current_url().await.map(|u| u.to_string());
+            let source = client.source().await.unwrap_or_default();
+            panic!("{css} did not appear: {error}\nat {url:?}:\n{source}")
+        }
+    }
 }
 
 async fn find(client: &Client, css: &str) -> Element {
@@ -441,13 +493,13 @@ async fn local_key(client: &Client) -> Value {
     script(client, "return localStorage.getItem('tp_driver')").await
 }
 
-/// The form holds what the driver registered with last time.
+/// The form holds what the driver registered with last time, the ID and phone masked.
 async fn assert_prefilled(client: &Client) {
     for (name, expected) in [
         ("driver_name", "张三"),
         ("document_type", "resident_id"),
-        ("document_number", RIGHT_ID),
-        ("phone", "13800138000"),
+        ("document_number", "110105********002X"),
+        ("phone", "138****8000"),
         ("plate", "闽A12345"),
         ("vehicle_type", "heavy_truck"),
         ("origin_province", "350000"),

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{CONTRACT, TestApp, TestResponse, USER_PASSWORD, api_test};
-use crate::registrations::{PHONE, RESIDENT_ID, driver, plate, register};
+use crate::registrations::{PHONE, RESIDENT_ID, driver, other_driver, plate, register};
 
 /// A valid form for the `n`-th vehicle, as the page submits it.
 fn form(n: usize, nonce: &str) -> Vec<(String, String)> {
@@ -52,9 +52,24 @@ async fn send(
     cookie: Option<&str>,
     pairs: Option<&[(String, String)]>,
 ) -> TestResponse {
+    send_with(app, method, path, cookie, pairs, &[]).await
+}
+
+/// [`send`] with extra request headers.
+async fn send_with(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    pairs: Option<&[(String, String)]>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
     let mut request = app
         .client
         .request(method.clone(), format!("{}{path}", app.address));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(key) = cookie {
         request = request.header("cookie", format!("tp_driver={key}"));
     }
@@ -79,7 +94,7 @@ fn cookie_key(response: &TestResponse) -> String {
         .and_then(|rest| rest.split(';').next())
         .unwrap();
     assert!(
-        cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        cookie.contains("SameSite=Lax") && cookie.contains("Path=/") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
     value.to_owned()
@@ -196,7 +211,7 @@ api_test! {
         let pass = first.header("location").unwrap().to_owned();
         assert!(pass.starts_with("/p/"), "{pass}");
         let key = cookie_key(&first);
-        assert!(first.header("set-cookie").unwrap().contains("Max-Age=31536000"));
+        assert!(first.header("set-cookie").unwrap().contains("Max-Age=2592000"), "kept as long as profiles");
         let second = send(&app, Method::POST, &path, Some(&key), Some(&filled)).await;
         second.assert_status(303);
         assert_eq!(second.header("location"), Some(pass.as_str()), "the same pass again");
@@ -225,16 +240,17 @@ api_test! {
         let filled = send(&app, Method::GET, &format!("/r/{}", site.other_code), Some(&key), None).await;
         filled.assert_status(200);
         assert!(filled.text.contains("已填入您上次登记的信息"));
-        for kept in ["value=\"李四\"", &format!("value=\"{RESIDENT_ID}\""), &format!("value=\"{PHONE}\""),
+        for kept in ["value=\"李四\"", "value=\"110105********002X\"", "value=\"138****5678\"",
                      &format!("value=\"{}\"", plate(3)), "value=\"heavy_truck\" selected", "value=\"350102\" selected"] {
             assert!(filled.text.contains(kept), "not pre-filled: {kept}");
         }
+        assert!(!filled.text.contains(RESIDENT_ID) && !filled.text.contains(PHONE), "never in full");
         assert!(!filled.text.contains("value=\"钢材\""), "the visit itself is asked afresh");
         assert!(filled.text.contains("清除我的信息"));
 
         let forgot = send(&app, Method::POST, &format!("/r/{}/forget", site.other_code), Some(&key), None).await;
         forgot.assert_status(200);
-        assert!(forgot.text.contains("已清除您保存的信息") && forgot.text.contains("data-cleared"));
+        assert!(forgot.text.contains("已清除您保存的信息") && forgot.text.contains("data-cleared=\"1\""));
         assert!(forgot.header("set-cookie").unwrap().starts_with("tp_driver=;"));
         assert!(forgot.header("set-cookie").unwrap().contains("Max-Age=0"));
         let profile = app.client.get(format!("{}/api/v1/public/drivers/me", app.address))
@@ -367,5 +383,151 @@ api_test! {
         let at = |field: &str| chrono::DateTime::parse_from_rfc3339(pass.body[field].as_str().unwrap()).unwrap();
         assert_eq!(at("expected_arrival") - at("valid_from"), TimeDelta::hours(2));
         assert_eq!(at("valid_until") - at("expected_arrival"), TimeDelta::hours(6));
+    }
+}
+
+/// Every `Set-Cookie` of a response.
+fn set_cookies(response: &TestResponse) -> Vec<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
+}
+
+api_test! {
+    async fn a_prefilled_form_submits_as_shown_and_hands_the_browser_a_new_key(app) {
+        let site = site(&app).await;
+        let first = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&form(5, "NONCE-MASK-005"))).await;
+        first.assert_status(303);
+        let key = cookie_key(&first);
+        let cookies = set_cookies(&first);
+        let handoff = cookies.iter().find(|c| c.starts_with("tp_driver_new=")).expect("the script's copy");
+        assert!(handoff.starts_with(&format!("tp_driver_new={key};")) && !handoff.contains("HttpOnly"), "{handoff}");
+        assert!(handoff.contains("Max-Age=300"), "short-lived: {handoff}");
+
+        // The form as the browser shows it: masked number and phone, sent back as is.
+        let shown = form(6, "NONCE-MASK-006");
+        let shown = with(shown, "document_number", "110105********002X");
+        let shown = with(shown, "phone", "138****5678");
+        let second = send(&app, Method::POST, &format!("/r/{}", site.other_code), Some(&key), Some(&shown)).await;
+        second.assert_status(303);
+        let pass = second.header("location").unwrap().to_owned();
+        let rotated = cookie_key(&second);
+        assert_ne!(rotated, key, "a new key with every registration");
+        // A double tap from the same page carries the old key: still the same pass.
+        let tapped = send(&app, Method::POST, &format!("/r/{}", site.other_code), Some(&key), Some(&shown)).await;
+        tapped.assert_status(303);
+        assert_eq!(tapped.header("location"), Some(pass.as_str()));
+        // The same masked form from a browser without a key is asked again.
+        let foreign = with(shown, "nonce", "NONCE-MASK-007");
+        let asked = send(&app, Method::POST, &format!("/r/{}", site.other_code), None, Some(&foreign)).await;
+        asked.assert_status(422);
+        assert!(asked.text.contains("id=\"document_number-err\"") && asked.text.contains("id=\"phone-err\""));
+
+        let items = registrations(&app, &site.admin).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(items.iter().all(|r| r["document_number"] == "110105********002X" && r["phone"] == "138****5678"));
+        // The page of a key that moved on empties it, and tells the script to drop its copy.
+        let stale = send(&app, Method::GET, &format!("/r/{}", site.code), Some(&key), None).await;
+        assert!(stale.text.contains("data-cleared=\"1\"") && !stale.text.contains("data-prefilled=\"1\""));
+        assert!(set_cookies(&stale).iter().any(|c| c.starts_with("tp_driver=;") && c.contains("Max-Age=0")));
+    }
+}
+
+api_test! {
+    async fn forms_posted_from_another_site_are_refused(app) {
+        let site = site(&app).await;
+        let path = format!("/r/{}", site.code);
+        for headers in [
+            [("origin", "https://evil.example")],
+            [("origin", "null")],
+            [("sec-fetch-site", "cross-site")],
+        ] {
+            let refused = send_with(&app, Method::POST, &path, None, Some(&form(7, "NONCE-XSITE-07")), &headers).await;
+            refused.assert_status(403);
+            assert!(refused.text.contains("请直接在本站的登记页面中填写和提交"), "{}", refused.text);
+        }
+        assert!(registrations(&app, &site.admin).await.is_empty(), "nothing stored");
+
+        let own_origin = app.address.clone();
+        let created = send_with(&app, Method::POST, &path, None, Some(&form(7, "NONCE-XSITE-07")),
+                                &[("origin", &own_origin)]).await;
+        created.assert_status(303);
+        // The browser's own word for it, whatever the Origin.
+        let same = send_with(&app, Method::POST, &path, None, Some(&form(6, "NONCE-XSITE-06")),
+                             &[("origin", "null"), ("sec-fetch-site", "same-origin")]).await;
+        same.assert_status(303);
+        let key = cookie_key(&created);
+        let pass = created.header("location").unwrap().to_owned();
+        let evil = [("origin", "https://evil.example")];
+        send_with(&app, Method::POST, &format!("{pass}/cancel"), Some(&key), None, &evil).await.assert_status(403);
+        send_with(&app, Method::POST, &format!("{path}/forget"), Some(&key), None, &evil).await.assert_status(403);
+        let still = app.get(&format!("/api/v1/public{}", pass.replace("/p/", "/passes/")), None).await;
+        assert_eq!(still.body["status"], "pending", "not cancelled");
+        let kept = app.client.get(format!("{}/api/v1/public/drivers/me", app.address))
+            .header("x-driver-key", &key).send().await.unwrap();
+        assert_eq!(kept.status().as_u16(), 200, "not erased");
+    }
+}
+
+api_test! {
+    async fn driver_cookies_are_secure_when_the_site_is_https(app) with(|settings| {
+        settings.public_base_url = Some("https://truckpass.example".into());
+    }) {
+        let site = site(&app).await;
+        let created = send(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&form(8, "NONCE-HTTPS-08"))).await;
+        created.assert_status(303);
+        let cookies = set_cookies(&created);
+        assert_eq!(cookies.len(), 2);
+        assert!(cookies.iter().all(|c| c.contains("Secure")), "{cookies:?}");
+        // Posted from the public address, the form is our own.
+        let from_public = send_with(&app, Method::POST, &format!("/r/{}", site.code), None, Some(&form(9, "NONCE-HTTPS-09")),
+                                    &[("origin", "https://truckpass.example")]).await;
+        from_public.assert_status(303);
+    }
+}
+
+api_test! {
+    async fn invalid_submissions_do_not_use_up_an_enterprise_s_limit(app) with(|settings| {
+        settings.public_rate_per_code = 2;
+    }) {
+        let site = site(&app).await;
+        for n in 0..5 {
+            let mut junk = driver(70 + n);
+            junk["plate"] = json!("ABC");
+            register(&app, &site.code, junk, None).await.assert_status(422);
+        }
+        register(&app, &site.code, driver(80), None).await.assert_status(201);
+        register(&app, &site.code, driver(81), None).await.assert_status(201);
+        register(&app, &site.code, driver(82), None).await.assert_status(429);
+    }
+}
+
+/// Registers vehicle `n` as a client at `ip` (behind a trusted proxy).
+async fn register_from(app: &TestApp, code: &str, n: usize, ip: &str) -> u16 {
+    let path = format!("/api/v1/public/codes/{code}/registrations");
+    let request = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("x-forwarded-for", ip)
+        .json(&other_driver(n));
+    let response = TestApp::read(request.send().await.unwrap()).await;
+    CONTRACT.check(&Method::POST, &path, &response);
+    response.status
+}
+
+api_test! {
+    async fn ipv6_clients_share_one_limit_per_64(app) with(|settings| {
+        settings.public_rate_per_ip = 2;
+        settings.trust_proxy_headers = true;
+    }) {
+        let site = site(&app).await;
+        assert_eq!(register_from(&app, &site.code, 90, "2001:db8:1:2::1").await, 201);
+        assert_eq!(register_from(&app, &site.code, 91, "2001:db8:1:2::2").await, 201);
+        assert_eq!(register_from(&app, &site.code, 92, "2001:db8:1:2:ffff::9").await, 429, "same /64");
+        assert_eq!(register_from(&app, &site.code, 93, "2001:db8:1:3::1").await, 201, "another /64");
+        assert_eq!(register_from(&app, &site.code, 94, "10.0.0.1").await, 201);
     }
 }

@@ -55,13 +55,27 @@ pub(crate) fn driver(n: usize) -> Value {
     })
 }
 
-/// Posts a registration to a code, with an optional `Idempotency-Key`, and checks the
-/// response against openapi.yaml.
-pub(crate) async fn register(
+/// Another driver's resident id and mobile (valid, different from the test driver's).
+pub(crate) const OTHER_RESIDENT_ID: &str = "35010219850612003X";
+pub(crate) const OTHER_PHONE: &str = "13900001111";
+
+/// [`driver`] for another person: other name, document and phone.
+pub(crate) fn other_driver(n: usize) -> Value {
+    let mut body = driver(n);
+    body["driver_name"] = json!("王五");
+    body["document_number"] = json!(OTHER_RESIDENT_ID);
+    body["phone"] = json!(OTHER_PHONE);
+    body
+}
+
+/// Posts a registration to a code, with an optional `Idempotency-Key` and
+/// `X-Driver-Key`, and checks the response against openapi.yaml.
+pub(crate) async fn register_as(
     app: &TestApp,
     code: &str,
     body: Value,
     key: Option<&str>,
+    driver_key: Option<&str>,
 ) -> TestResponse {
     let path = format!("/api/v1/public/codes/{code}/registrations");
     let mut request = app
@@ -71,19 +85,70 @@ pub(crate) async fn register(
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
+    if let Some(driver_key) = driver_key {
+        request = request.header("X-Driver-Key", driver_key);
+    }
     let response = TestApp::read(request.send().await.expect("request sent")).await;
     CONTRACT.check(&Method::POST, &path, &response);
     response
 }
 
-/// Registers the `n`-th vehicle and returns its pass token (201 expected).
-pub(crate) async fn pass_for(app: &TestApp, code: &str, n: usize) -> String {
+/// Posts a registration to a code, with an optional `Idempotency-Key`.
+pub(crate) async fn register(
+    app: &TestApp,
+    code: &str,
+    body: Value,
+    key: Option<&str>,
+) -> TestResponse {
+    register_as(app, code, body, key, None).await
+}
+
+/// A pass just registered, and the driver key its answer carried.
+pub(crate) struct Registered {
+    pub token: String,
+    pub key: String,
+}
+
+/// Registers the `n`-th vehicle (201 expected).
+pub(crate) async fn registered(app: &TestApp, code: &str, n: usize) -> Registered {
     let response = register(app, code, driver(n), None).await;
     response.assert_status(201);
-    response.body["token"]
-        .as_str()
-        .expect("pass token")
+    Registered {
+        token: response.body["token"]
+            .as_str()
+            .expect("pass token")
+            .to_owned(),
+        key: driver_key_of(&response),
+    }
+}
+
+/// The driver key an answer carries.
+pub(crate) fn driver_key_of(response: &TestResponse) -> String {
+    response
+        .header("x-driver-key")
+        .expect("a driver key in the answer")
         .to_owned()
+}
+
+/// Registers the `n`-th vehicle and returns its pass token (201 expected).
+pub(crate) async fn pass_for(app: &TestApp, code: &str, n: usize) -> String {
+    registered(app, code, n).await.token
+}
+
+/// Cancels a pass through the API, as the holder of `driver_key`.
+pub(crate) async fn cancel(app: &TestApp, token: &str, driver_key: Option<&str>) -> TestResponse {
+    let headers: Vec<(&str, &str)> = driver_key
+        .map(|key| ("x-driver-key", key))
+        .into_iter()
+        .collect();
+    app.call_with(
+        Method::DELETE,
+        &format!("/api/v1/public/passes/{token}"),
+        None,
+        None,
+        &headers,
+    )
+    .await
 }
 
 /// The id of the one registration of a plate that `token` can see.
@@ -361,8 +426,11 @@ api_test! {
         app.create_contact(&zone.admin, "contact1", &zone.enterprise).await;
         let contact = app.tokens("contact1", USER_PASSWORD).await.0;
         let mut passes = Vec::new();
+        let mut keys = Vec::new();
         for n in 1..=4 {
-            passes.push(pass_for(&app, &zone.code, n).await);
+            let pass = registered(&app, &zone.code, n).await;
+            passes.push(pass.token);
+            keys.push(pass.key);
         }
 
         let list = app.get("/api/v1/registrations", Some(&contact)).await;
@@ -406,15 +474,17 @@ api_test! {
         let still = app.get(&format!("/api/v1/registrations/{}", regs[2]), Some(&contact)).await;
         assert_eq!(still.body["status"], "pending");
 
-        let cancelled = app.delete(&format!("/api/v1/public/passes/{}", passes[3]), None).await;
+        // Each registration came without a key, so each has a driver key of its own.
+        let key = keys[3].as_str();
+        let cancelled = cancel(&app, &passes[3], Some(key)).await;
         cancelled.assert_status(200);
         assert_eq!(cancelled.body["status"], "cancelled");
-        let again = app.delete(&format!("/api/v1/public/passes/{}", passes[3]), None).await;
+        let again = cancel(&app, &passes[3], Some(key)).await;
         again.assert_status(409);
         assert_eq!(again.code(), "pass_closed");
-        app.delete(&format!("/api/v1/public/passes/{}", passes[1]), None).await.assert_status(409);
+        cancel(&app, &passes[1], Some(&keys[1])).await.assert_status(409);
         approve(&app, &contact, &regs[3]).await.assert_status(409);
-        app.delete("/api/v1/public/passes/AAAAAAAAAAAAAAAAAAAAAAAAAA", None).await.assert_status(404);
+        cancel(&app, "AAAAAAAAAAAAAAAAAAAAAAAAAA", Some(key)).await.assert_status(404);
 
         for (status, expected) in [
             ("pending", vec![regs[2].clone()]),
@@ -631,6 +701,20 @@ fn qr_in_page(html: &str) -> Vec<String> {
     crate::helpers::decode_qr(&png_bytes)
 }
 
+/// The pass page's cancel button, pressed in a browser holding `driver_key` (or none).
+async fn cancel_on_page(app: &TestApp, token: &str, driver_key: Option<&str>) -> TestResponse {
+    let cookie = driver_key.map(|key| format!("tp_driver={key}"));
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
+    app.call_with(
+        Method::POST,
+        &format!("/p/{token}/cancel"),
+        None,
+        Some(json!({})),
+        &headers,
+    )
+    .await
+}
+
 api_test! {
     async fn the_pass_page_shows_the_pass_and_its_qr_leads_back_to_it(app) {
         let code = setup(&app).await.code;
@@ -648,12 +732,24 @@ api_test! {
         assert!(page.bytes.len() < 60 * 1024, "page is {} bytes", page.bytes.len());
         assert_eq!(qr_in_page(&page.text), vec![url], "the gate's scan leads back to this pass");
 
-        let cancelled = app.post(&format!("/p/{token}/cancel"), None, json!({})).await;
+        // The gate's scan (no driver key) shows no cancel button and cannot cancel.
+        assert!(!page.text.contains("取消本次登记"));
+        let refused = cancel_on_page(&app, &token, None).await;
+        refused.assert_status(403);
+        assert!(refused.text.contains("只能在登记时使用的手机上取消"));
+        let stranger = registered(&app, &code, 8).await.key;
+        cancel_on_page(&app, &token, Some(&stranger)).await.assert_status(403);
+        assert_eq!(app.get(&format!("/api/v1/public/passes/{token}"), None).await.body["status"], "pending");
+
+        let key = driver_key_of(&created);
+        let own = app.call_with(Method::GET, &format!("/p/{token}"), None, None, &[("cookie", &format!("tp_driver={key}"))]).await;
+        assert!(own.text.contains("取消本次登记"), "the driver's own browser may cancel");
+        let cancelled = cancel_on_page(&app, &token, Some(&key)).await;
         cancelled.assert_status(303);
         assert_eq!(cancelled.header("location"), Some(format!("/p/{token}").as_str()));
         let after = app.get(&format!("/p/{}", token.to_lowercase()), None).await;
         assert!(after.text.contains("已取消") && !after.text.contains("取消本次登记"));
-        app.post(&format!("/p/{token}/cancel"), None, json!({})).await.assert_status(303);
+        cancel_on_page(&app, &token, Some(&key)).await.assert_status(303);
         let pass = app.get(&format!("/api/v1/public/passes/{token}"), None).await;
         assert_eq!(pass.body["status"], "cancelled");
 
@@ -723,34 +819,175 @@ async fn profile(
 }
 
 api_test! {
-    async fn a_driver_key_fills_the_next_form_until_the_driver_erases_it(app) {
-        let (_, [first, second]) = app.coded_enterprises(["甲化工有限公司", "乙化工有限公司"]).await;
-        let (first_code, second_code) = (first.code, second.code);
+    async fn a_driver_key_fills_the_next_form_masked_and_moves_on_with_every_registration(app) {
+        let (admin, [first, second, third]) = app
+            .coded_enterprises(["甲化工有限公司", "乙化工有限公司", "丙化工有限公司"])
+            .await;
 
-        let created = register(&app, &first_code, driver(21), None).await;
+        let created = register(&app, &first.code, driver(21), None).await;
         created.assert_status(201);
-        let key = created.header("x-driver-key").expect("a driver key for the browser").to_owned();
+        let key = driver_key_of(&created);
         assert!(key.len() >= 32);
 
+        // The profile comes back with the document number and phone masked.
         let filled = profile(&app, Some(&key), reqwest::Method::GET).await;
         filled.assert_status(200);
-        assert_eq!(filled.body["document_number"], "11010519491231002X");
+        assert_eq!(filled.body["document_number"], "110105********002X");
+        assert_eq!(filled.body["phone"], "138****5678");
         assert_eq!(filled.body["plate"], plate(21));
+        assert_no_personal_data(&filled.text);
         assert!(filled.header("cache-control").unwrap_or_default().contains("no-store"));
 
-        let url = format!("{}/api/v1/public/codes/{second_code}/registrations", app.address);
-        let again = app.client.post(url).header("x-driver-key", &key).json(&driver(22)).send().await.unwrap();
-        assert_eq!(again.status(), 201);
-        assert_eq!(again.headers()["x-driver-key"], key.as_str(), "the same key keeps the profile");
-        assert_eq!(profile(&app, Some(&key), reqwest::Method::GET).await.body["plate"], plate(22));
+        // Sent back unchanged with the key, the masked values stand for the stored ones.
+        let mut prefilled = driver(22);
+        prefilled["document_number"] = filled.body["document_number"].clone();
+        prefilled["phone"] = filled.body["phone"].clone();
+        let again = register_as(&app, &second.code, prefilled.clone(), None, Some(&key)).await;
+        again.assert_status(201);
+        let rotated = driver_key_of(&again);
+        assert_ne!(rotated, key, "every registration issues a new key");
+        profile(&app, Some(&key), reqwest::Method::GET).await.assert_status(404);
+        assert_eq!(profile(&app, Some(&rotated), reqwest::Method::GET).await.body["plate"], plate(22));
+        app.create_user(&admin, "regulator1", "regulator", &[], &[]).await;
+        let regulator = app.tokens("regulator1", USER_PASSWORD).await.0;
+        let id = registration_id(&app, &admin, &plate(22)).await;
+        let revealed = app
+            .post(&format!("/api/v1/registrations/{id}/reveal"), Some(&regulator), json!({ "reason": "门岗核验身份" }))
+            .await;
+        assert_eq!(revealed.body["document_number"], RESIDENT_ID, "the stored number, not the mask");
+        assert_eq!(revealed.body["phone"], PHONE);
+
+        // A key that has moved on (or never was) fills nothing in: the masked values
+        // must be typed again.
+        let mut stale = prefilled.clone();
+        stale["plate"] = json!(plate(23));
+        let refused = register_as(&app, &third.code, stale, None, Some(&key)).await;
+        refused.assert_status(422);
+        assert_eq!(error_fields(&refused), HashSet::from(["document_number".to_owned(), "phone".to_owned()]));
 
         profile(&app, None, reqwest::Method::GET).await.assert_status(400);
         profile(&app, Some("short"), reqwest::Method::GET).await.assert_status(400);
         profile(&app, Some(&"x".repeat(43)), reqwest::Method::GET).await.assert_status(404);
-        profile(&app, Some(&key), reqwest::Method::DELETE).await.assert_status(204);
-        let erased = profile(&app, Some(&key), reqwest::Method::GET).await;
+        profile(&app, Some(&rotated), reqwest::Method::DELETE).await.assert_status(204);
+        let erased = profile(&app, Some(&rotated), reqwest::Method::GET).await;
         erased.assert_status(404);
         assert_eq!(erased.code(), "profile_not_found");
-        profile(&app, Some(&key), reqwest::Method::DELETE).await.assert_status(204);
+        profile(&app, Some(&rotated), reqwest::Method::DELETE).await.assert_status(204);
+        let audit = app.get("/api/v1/audit?action=driver.erase", Some(&admin)).await;
+        assert_eq!(audit.body["items"].as_array().unwrap().len(), 1, "the erasure is audited once: {}", audit.text);
+        assert_no_personal_data(&audit.text);
+    }
+}
+
+api_test! {
+    async fn a_planted_driver_key_captures_nothing(app) {
+        let (_, [first, second]) = app.coded_enterprises(["甲化工有限公司", "乙化工有限公司"]).await;
+        // An attacker's own key, or one made up, planted in a driver's browser...
+        let attacker = driver_key_of(&register(&app, &first.code, other_driver(30), None).await);
+        let made_up = "A".repeat(43);
+        for planted in [attacker.as_str(), made_up.as_str()] {
+            let victim = register_as(&app, &second.code, driver(31), None, Some(planted)).await;
+            assert!(victim.status == 201 || victim.status == 200, "{}", victim.text);
+            // ...is replaced at the victim's registration: it reads nothing of theirs.
+            assert_ne!(driver_key_of(&victim), planted);
+            let read = profile(&app, Some(planted), reqwest::Method::GET).await;
+            assert_eq!(read.status, 404, "{}", read.text);
+        }
+    }
+}
+
+api_test! {
+    async fn another_driver_registering_a_taken_plate_gets_409_and_no_pass(app) {
+        let zone = setup(&app).await;
+        let first = register(&app, &zone.code, driver(40), None).await;
+        first.assert_status(201);
+        let token = first.body["token"].as_str().unwrap().to_owned();
+
+        // Someone who read the plate off the truck: another person, no key.
+        let stranger = register(&app, &zone.code, other_driver(40), None).await;
+        stranger.assert_status(409);
+        assert_eq!(stranger.code(), "plate_already_registered");
+        assert!(!stranger.text.contains(&token), "no pass token: {}", stranger.text);
+        assert!(stranger.header("x-driver-key").is_none());
+        assert_no_personal_data(&stranger.text);
+        assert!(!stranger.text.contains(OTHER_RESIDENT_ID) && !stranger.text.contains(OTHER_PHONE));
+        // Same document, another phone: still not the same person.
+        let mut half = driver(40);
+        half["phone"] = json!(OTHER_PHONE);
+        register(&app, &zone.code, half, None).await.assert_status(409);
+
+        // The driver's own key, even with other details, gets the pass back.
+        let mut own = other_driver(40);
+        own["cargo"] = json!("钢材");
+        let again = register_as(&app, &zone.code, own, None, Some(&driver_key_of(&first))).await;
+        again.assert_status(200);
+        assert_eq!(again.body["token"], json!(token));
+
+        let audit = app.get("/api/v1/audit?action=registration.create", Some(&zone.admin)).await;
+        let refused: Vec<&Value> = audit.body["items"].as_array().unwrap().iter()
+            .filter(|e| e["outcome"] == "failure")
+            .collect();
+        assert_eq!(refused.len(), 2, "each attempt is audited: {}", audit.text);
+        assert_eq!(refused[0]["details"]["reason"], "plate_already_registered");
+        assert_no_personal_data(&audit.text);
+        let list = app.get("/api/v1/registrations", Some(&zone.admin)).await;
+        assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "{}", list.text);
+    }
+}
+
+api_test! {
+    async fn a_retry_key_answers_only_the_request_it_came_with(app) {
+        let zone = setup(&app).await;
+        let first = register(&app, &zone.code, driver(50), Some("retry-key_0050")).await;
+        first.assert_status(201);
+        let token = first.body["token"].as_str().unwrap().to_owned();
+
+        // Another client's request under the same key, even for the same plate.
+        let stolen = register(&app, &zone.code, other_driver(50), Some("retry-key_0050")).await;
+        stolen.assert_status(422);
+        assert_eq!(stolen.code(), "idempotency_key_reused");
+        assert!(!stolen.text.contains(&token));
+        let mut changed = driver(50);
+        changed["cargo"] = json!("钢材");
+        let reused = register(&app, &zone.code, changed, Some("retry-key_0050")).await;
+        reused.assert_status(422);
+        assert_eq!(reused.code(), "idempotency_key_reused");
+
+        // The same request again is the same answer, with a fresh key for the driver.
+        let retried = register(&app, &zone.code, driver(50), Some("retry-key_0050")).await;
+        retried.assert_status(200);
+        assert_eq!(retried.body["token"], json!(token));
+        let key = driver_key_of(&retried);
+        profile(&app, Some(&key), reqwest::Method::GET).await.assert_status(200);
+        cancel(&app, &token, Some(&key)).await.assert_status(200);
+        let list = app.get("/api/v1/registrations", Some(&zone.admin)).await;
+        assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "{}", list.text);
+    }
+}
+
+api_test! {
+    async fn only_the_registering_driver_can_cancel_and_cancelling_keeps_the_decision(app) {
+        let zone = setup(&app).await;
+        let mine = registered(&app, &zone.code, 60).await;
+        let theirs = register(&app, &zone.code, other_driver(61), None).await;
+        let their_key = driver_key_of(&theirs);
+        let id = registration_id(&app, &zone.admin, &plate(60)).await;
+        approve(&app, &zone.admin, &id).await.assert_status(200);
+
+        for key in [None, Some(their_key.as_str()), Some("B".repeat(43).as_str())] {
+            let refused = cancel(&app, &mine.token, key).await;
+            refused.assert_status(403);
+            assert_eq!(refused.code(), "cancel_not_allowed");
+        }
+        cancel(&app, &mine.token, Some("bad key")).await.assert_status(400);
+        assert_eq!(app.get(&format!("/api/v1/public/passes/{}", mine.token), None).await.body["status"], "approved");
+
+        let cancelled = cancel(&app, &mine.token, Some(&mine.key)).await;
+        cancelled.assert_status(200);
+        assert_eq!(cancelled.body["status"], "cancelled");
+        let shown = app.get(&format!("/api/v1/registrations/{id}"), Some(&zone.admin)).await;
+        assert_eq!(shown.body["status"], "cancelled");
+        assert!(!shown.body["decided_at"].is_null(), "who approved, and when, is kept: {}", shown.text);
+        assert!(!shown.body["decided_by"].is_null(), "{}", shown.text);
     }
 }

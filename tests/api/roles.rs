@@ -145,13 +145,14 @@ async fn fresh_registration(app: &TestApp, fixture: &Fixture, n: usize) -> (Stri
     (pass, id)
 }
 
-/// A concrete path and body for an operation; fresh objects where a call consumes one.
+/// A concrete path, body and driver key (passes are cancelled by their driver) for an
+/// operation; fresh objects where a call consumes one.
 async fn request(
     app: &TestApp,
     fixture: &Fixture,
     method: &str,
     template: &str,
-) -> (String, Option<Value>) {
+) -> (String, Option<Value>, Option<String>) {
     let n = fixture.unique();
     let id_for = |kind: &str| match kind {
         "users" => fixture.target_user.clone(),
@@ -162,6 +163,7 @@ async fn request(
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
     let mut path = template.replace("{id}", &id_for(&kind));
+    let mut driver_key = None;
     let body = match (method, template) {
         ("post", "/api/v1/auth/login") => {
             Some(json!({ "username": "admin", "password": ADMIN_PASSWORD }))
@@ -225,8 +227,9 @@ async fn request(
         | ("get", "/p/{token}")
         | ("post", "/p/{token}/cancel") => {
             let code = accepting_code(app, &fixture.staff.enterprise).await;
-            let pass = registrations::pass_for(app, &code, n).await;
-            path = template.replace("{token}", &pass);
+            let pass = registrations::registered(app, &code, n).await;
+            path = template.replace("{token}", &pass.token);
+            driver_key = Some(pass.key);
             None
         }
         ("post", "/api/v1/registrations/{id}/approve") => {
@@ -262,7 +265,7 @@ async fn request(
         }
         _ => None,
     };
-    (path, body)
+    (path, body, driver_key)
 }
 
 /// The roster import takes a file, the registration page a form; everything else JSON.
@@ -273,6 +276,7 @@ async fn send(
     path: &str,
     token: Option<&str>,
     body: Option<Value>,
+    driver_key: Option<&str>,
 ) -> crate::helpers::TestResponse {
     if template == "/r/{token}" {
         let form = b"consent=yes".to_vec();
@@ -293,7 +297,14 @@ async fn send(
             .call_raw(method_of(method), &path, token, "text/csv", file)
             .await;
     }
-    app.call(method_of(method), path, token, body).await
+    let cookie = driver_key.map(|key| format!("tp_driver={key}"));
+    let headers: Vec<(&str, &str)> = match (template, &cookie, driver_key) {
+        ("/p/{token}/cancel", Some(cookie), _) => vec![("cookie", cookie.as_str())],
+        (_, _, Some(key)) => vec![("x-driver-key", key)],
+        _ => Vec::new(),
+    };
+    app.call_with(method_of(method), path, token, body, &headers)
+        .await
 }
 
 fn method_of(name: &str) -> Method {
@@ -317,8 +328,8 @@ api_test! {
 
         for (method, template) in &operations {
             let (access, success) = expectation(method, template);
-            let (path, body) = request(&app, &fixture, method, template).await;
-            let response = send(&app, method, template, &path, None, body).await;
+            let (path, body, key) = request(&app, &fixture, method, template).await;
+            let response = send(&app, method, template, &path, None, body, key.as_deref()).await;
             let expected = if matches!(access, Access::Public) { success } else { 401 };
             if response.status != expected {
                 failures.push(format!("anonymous {method} {template}: {} (expected {expected})", response.status));
@@ -343,8 +354,8 @@ api_test! {
                     Access::Only(roles) => roles.contains(&role),
                 };
                 let expected = if allowed { success } else { 403 };
-                let (path, body) = request(&app, &fixture, method, template).await;
-                let response = send(&app, method, template, &path, Some(&token), body).await;
+                let (path, body, key) = request(&app, &fixture, method, template).await;
+                let response = send(&app, method, template, &path, Some(&token), body, key.as_deref()).await;
                 if response.status != expected {
                     failures.push(format!("{role} {method} {template}: {} (expected {expected}) {}", response.status, response.text));
                 }
