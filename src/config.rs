@@ -5,12 +5,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::db::DatabaseUrl;
 
 /// How long an access token lives at most (DESIGN.md section 4).
 pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
-/// Every setting of the service. README.md documents each one.
+/// Every setting of the service. README.md documents each one. Secrets (passwords,
+/// keys, the database URL with its password) are [`SecretString`]s: `Debug` prints
+/// them redacted.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `host:port` to listen on; port 0 picks a free port (tests).
@@ -18,19 +22,19 @@ pub struct Settings {
     /// Where the SQLite database and generated secrets live.
     pub data_dir: PathBuf,
     /// `postgres://...` or `sqlite://path`; SQLite in `data_dir` when absent.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     /// Base of the URLs printed in QR codes; defaults to `http://{listen}`.
     pub public_base_url: Option<String>,
     /// Password for the `admin` account created on first start; random when absent.
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
     /// The zone's name, shown on pages and posters.
     pub zone_name: String,
     /// Days after which driver personal data is anonymised.
     pub retention_days: u32,
     /// JWT signing key as hex (at least 64 hex characters); generated into `data_dir` when absent.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// Data-encryption key as 64 hex characters; generated into `data_dir` when absent.
-    pub data_key: Option<String>,
+    pub data_key: Option<SecretString>,
     /// Access token lifetime in seconds (at most 900).
     pub access_token_ttl_secs: u64,
     /// Refresh token lifetime in days.
@@ -198,13 +202,13 @@ impl Settings {
         match key {
             "listen" => self.listen = value.trim().to_owned(),
             "data_dir" => self.data_dir = PathBuf::from(value),
-            "database_url" => self.database_url = Some(value.trim().to_owned()),
+            "database_url" => self.database_url = Some(value.trim().into()),
             "public_base_url" => self.public_base_url = Some(value.trim().to_owned()),
-            "admin_password" => self.admin_password = Some(value.to_owned()),
+            "admin_password" => self.admin_password = Some(value.into()),
             "zone_name" => self.zone_name = value.trim().to_owned(),
             "retention_days" => self.retention_days = number(key, value)?,
-            "jwt_secret" => self.jwt_secret = Some(value.trim().to_owned()),
-            "data_key" => self.data_key = Some(value.trim().to_owned()),
+            "jwt_secret" => self.jwt_secret = Some(value.trim().into()),
+            "data_key" => self.data_key = Some(value.trim().into()),
             "access_token_ttl_secs" => self.access_token_ttl_secs = number(key, value)?,
             "refresh_token_ttl_days" => self.refresh_token_ttl_days = number(key, value)?,
             "sqlite_synchronous" => {
@@ -274,7 +278,7 @@ impl Settings {
     /// The database to use: `DATABASE_URL`, or SQLite in the data directory.
     pub fn database(&self) -> anyhow::Result<DatabaseUrl> {
         match &self.database_url {
-            Some(url) => DatabaseUrl::parse(url),
+            Some(url) => DatabaseUrl::parse(url.expose_secret()),
             None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("truckpass.db"))),
         }
     }
@@ -323,12 +327,35 @@ mod tests {
             };
             settings.set(key, value)?;
         }
-        assert_eq!(settings.admin_password.as_deref(), Some("42"));
+        assert_eq!(
+            settings.admin_password.as_ref().map(|p| p.expose_secret()),
+            Some("42")
+        );
         assert_eq!(settings.zone_name, "42");
         assert_eq!(settings.retention_days, 42);
         assert!(settings.trust_proxy_headers);
         assert_eq!(settings.sqlite_synchronous, SqliteSynchronous::Normal);
         assert_eq!(settings.log_format, LogFormat::Json);
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_never_print() -> anyhow::Result<()> {
+        let mut settings = Settings::default();
+        settings.set("admin_password", "Secret-Admin-Password-1")?;
+        settings.set("jwt_secret", &"ab".repeat(32))?;
+        settings.set("data_key", &"cd".repeat(32))?;
+        settings.set("database_url", "postgres://app:db-password-9@db/truckpass")?;
+        let printed = format!("{settings:?} {:?}", settings.database()?);
+        for secret in [
+            "Secret-Admin-Password-1",
+            "abababab",
+            "cdcdcdcd",
+            "db-password-9",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("postgres://db/truckpass"), "{printed}");
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use truckpass::config::Settings;
 use truckpass::db::Db;
 use truckpass::domain::account::Username;
@@ -109,8 +110,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let password = settings.admin_password.clone();
             let (user, generated) = db
                 .write_blocking(|conn| {
-                    let (user, generated) =
-                        User::create_admin(conn, username, password.as_deref())?;
+                    let (user, generated) = User::create_admin(
+                        conn,
+                        username,
+                        password.as_ref().map(ExposeSecret::expose_secret),
+                    )?;
                     audit::append(
                         conn,
                         &Actor::system(),
@@ -199,9 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database()?;
-    if let truckpass::db::DatabaseUrl::Sqlite(_) = url {
-        std::fs::create_dir_all(&settings.data_dir)?;
-    }
+    truckpass::data_dir::prepare(&url, &settings.data_dir)?;
     Db::connect(&url, settings.sqlite_synchronous, 1)
 }
 

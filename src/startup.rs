@@ -1,7 +1,6 @@
 //! Building and running the application: database, secrets, first admin, and the
 //! route table with the roles allowed on each route.
 
-use std::fs;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -10,7 +9,9 @@ use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use secrecy::ExposeSecret;
 
+use crate::audit::VerificationCache;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::auth::caller::{
     ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, Policy, REVEALERS, SIGNED_IN, STAFF, authenticate,
@@ -26,8 +27,9 @@ use crate::codes::handlers::{
 use crate::codes::public::find_public_code;
 use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
+use crate::data_dir::{self, create_private_dir};
+use crate::db::Db;
 use crate::db::now;
-use crate::db::{DatabaseUrl, Db};
 use crate::enterprises::handlers::{
     create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
     import_enterprises, list_enterprises, update_enterprise,
@@ -37,6 +39,7 @@ use crate::forms::handlers::{
     find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
 };
 use crate::health::{healthz, metrics, openapi, readyz};
+use crate::heavy::HeavyWork;
 use crate::org::handlers::{
     Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units,
     update_org_unit,
@@ -259,12 +262,7 @@ impl Application {
     /// and binds the listener.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
         let database = settings.database()?;
-        if let DatabaseUrl::Sqlite(path) = &database {
-            fs::create_dir_all(&settings.data_dir)?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent)?;
-            }
-        }
+        data_dir::prepare(&database, &settings.data_dir)?;
         let db = Db::connect(
             &database,
             settings.sqlite_synchronous,
@@ -272,16 +270,25 @@ impl Application {
         )?;
         let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
         if needs_key_files {
-            fs::create_dir_all(&settings.data_dir)?;
+            create_private_dir(&settings.data_dir)?;
         }
         let secrets = Secrets::load(
             &settings.data_dir,
-            settings.jwt_secret.as_deref(),
-            settings.data_key.as_deref(),
+            settings
+                .jwt_secret
+                .as_ref()
+                .map(ExposeSecret::expose_secret),
+            settings.data_key.as_ref().map(ExposeSecret::expose_secret),
         )?;
-        let initial_admin_password = match db
-            .write_blocking(|conn| User::bootstrap_admin(conn, settings.admin_password.as_deref()))
-        {
+        let initial_admin_password = match db.write_blocking(|conn| {
+            User::bootstrap_admin(
+                conn,
+                settings
+                    .admin_password
+                    .as_ref()
+                    .map(ExposeSecret::expose_secret),
+            )
+        }) {
             Ok(password) => password,
             // Another replica created it at the same moment.
             Err(error) if error.code() == "username_taken" || error.code() == "already_exists" => {
@@ -306,6 +313,8 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
+            heavy: Arc::new(HeavyWork::new()),
+            verification: Arc::new(VerificationCache::default()),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;

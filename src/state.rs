@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use crate::audit::VerificationCache;
 use crate::auth::tokens::TokenKeys;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::heavy::HeavyWork;
 use crate::personal::Vault;
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::Metrics;
@@ -30,4 +32,8 @@ pub struct AppState {
     pub pass_qrs: Arc<PassQrs>,
     /// Code page opens not yet written.
     pub scans: Arc<ScanTally>,
+    /// Limits of poster bundles and roster imports.
+    pub heavy: Arc<HeavyWork>,
+    /// The last verification of the audit chain.
+    pub verification: Arc<VerificationCache>,
 }

@@ -4,6 +4,8 @@
 
 pub mod handlers;
 
+use std::time::{Duration, Instant};
+
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
@@ -14,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{audit_head, audit_log};
-use crate::db::{DbConnection, now, on_backend};
+use crate::db::{Db, DbConnection, now, on_backend};
 use crate::domain::account::Role;
 use crate::error::ApiError;
 
@@ -117,6 +119,22 @@ impl Event {
         self.details = details;
         self
     }
+}
+
+/// The details of a change: `{"before": {...}, "after": {...}}` holding only the
+/// fields that differ between the two JSON objects.
+pub fn changes(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let (mut was, mut now) = (serde_json::Map::new(), serde_json::Map::new());
+    if let (Some(before), Some(after)) = (before.as_object(), after.as_object()) {
+        for (field, old) in before {
+            let new = after.get(field).unwrap_or(&serde_json::Value::Null);
+            if old != new {
+                was.insert(field.clone(), old.clone());
+                now.insert(field.clone(), new.clone());
+            }
+        }
+    }
+    serde_json::json!({ "before": was, "after": now })
 }
 
 /// A stored entry.
@@ -323,7 +341,7 @@ pub fn list(
 }
 
 /// The result of checking the chain.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Verification {
     /// True when every link holds.
     pub ok: bool,
@@ -331,10 +349,12 @@ pub struct Verification {
     pub checked: i64,
     /// The first broken entry, if any.
     pub first_broken: Option<BrokenLink>,
+    /// When the check ran (UTC).
+    pub verified_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Where and why the chain breaks.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct BrokenLink {
     /// Sequence number of the first entry that does not check out.
     pub seq: i64,
@@ -351,10 +371,12 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
         .first(conn)?;
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_owned();
+    let verified_at = chrono::Utc::now();
     let broken = |seq, reason, checked| Verification {
         ok: false,
         checked,
         first_broken: Some(BrokenLink { seq, reason }),
+        verified_at,
     };
     loop {
         let batch: Vec<AuditEntry> = audit_log::table
@@ -388,7 +410,47 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
         ok: true,
         checked,
         first_broken: None,
+        verified_at,
     })
+}
+
+/// How long a verification of an unchanged chain is answered from memory.
+pub const VERIFICATION_TTL: Duration = Duration::from_secs(60);
+
+/// The last verification of the chain. Verifying reads every entry, so one runs at a
+/// time (callers meanwhile wait for it), and while the chain's head has not moved,
+/// for at most [`VERIFICATION_TTL`], callers get its result. `truckpass audit verify`
+/// always checks afresh.
+#[derive(Debug, Default)]
+pub struct VerificationCache {
+    last: tokio::sync::Mutex<Option<(Head, Instant, Verification)>>,
+}
+
+/// The chain's head: its sequence number and hash.
+type Head = (i64, String);
+
+impl VerificationCache {
+    /// The chain's verification, from memory when still current.
+    pub async fn verify(&self, db: &Db) -> Result<Verification, ApiError> {
+        let mut last = self.last.lock().await;
+        let head: Head = db
+            .read(|conn| {
+                Ok(audit_head::table
+                    .find(1)
+                    .select((audit_head::seq, audit_head::hash))
+                    .first(conn)?)
+            })
+            .await?;
+        if let Some((cached_head, at, result)) = &*last
+            && *cached_head == head
+            && at.elapsed() < VERIFICATION_TTL
+        {
+            return Ok(result.clone());
+        }
+        let result = db.read(verify).await?;
+        *last = Some((head, Instant::now(), result.clone()));
+        Ok(result)
+    }
 }
 
 #[cfg(test)]

@@ -94,13 +94,31 @@ pub fn disposition(kind: &str, fallback: &str, name: &str) -> String {
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// Audits that `caller` took a copy of an enterprise's code (whoever holds it can put
+/// the enterprise's poster anywhere).
+async fn audit_download(
+    state: &AppState,
+    caller: &Caller,
+    enterprise_id: &str,
+    format: &'static str,
+) -> Result<(), ApiError> {
+    let actor = caller.actor();
+    let event = Event::success("code.download", "enterprise", enterprise_id)
+        .with_details(serde_json::json!({ "format": format }));
+    state
+        .db
+        .write(move |conn| audit::append(conn, &actor, event).map(drop))
+        .await
+}
+
 /// `GET /api/v1/enterprises/{id}/code`.
 pub async fn find_code(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    let (_, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    audit_download(&state, &caller, &enterprise.id, "token").await?;
     Ok(web::Json(code.view(&state.settings.public_base_url())))
 }
 
@@ -138,6 +156,7 @@ pub async fn code_png(
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
     let url = code.url(&state.settings.public_base_url());
     let png = rendered(move || render::qr_png(&url, options)).await?;
+    audit_download(&state, &caller, &enterprise.id, "png").await?;
     Ok(inline_file(
         "image/png",
         "qr.png",
@@ -157,6 +176,7 @@ pub async fn code_svg(
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
     let url = code.url(&state.settings.public_base_url());
     let svg = rendered(move || render::qr_svg(&url, options)).await?;
+    audit_download(&state, &caller, &enterprise.id, "svg").await?;
     Ok(inline_file(
         "image/svg+xml",
         "qr.svg",
@@ -183,6 +203,7 @@ pub async fn poster_png(
         })
     })
     .await?;
+    audit_download(&state, &caller, &enterprise.id, "poster").await?;
     Ok(inline_file(
         "image/png",
         "poster.png",
@@ -375,12 +396,14 @@ impl Write for ChannelWriter {
 }
 
 /// `GET /api/v1/posters.zip?park_id=&sector_id=&ids=`: the posters of every visible
-/// enterprise matching the filter, one PNG each, streamed as they are drawn.
+/// enterprise matching the filter, one PNG each, streamed as they are drawn; one
+/// bundle per user and two in all at a time (429 `too_busy` past that); audited.
 pub async fn posters_zip(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<PostersQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let slot = state.heavy.posters.take(&caller.user_id)?;
     let query = query.into_inner();
     let ids = query.ids.map(|ids| {
         ids.split(',')
@@ -424,10 +447,19 @@ pub async fn posters_zip(
     if posters.is_empty() {
         return Err(ApiError::not_found());
     }
+    let actor = caller.actor();
+    let event = Event::success("code.download", "enterprise", "posters")
+        .with_details(serde_json::json!({ "format": "posters_zip", "enterprises": posters.len() }));
+    state
+        .db
+        .write(move |conn| audit::append(conn, &actor, event).map(drop))
+        .await?;
     let zone = state.settings.zone_name.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let error_sender = sender.clone();
     actix_web::rt::task::spawn_blocking(move || {
+        // The slot is held until the bundle is written or the client went away.
+        let _slot = slot;
         if let Err(error) = write_posters(&zone, &posters, sender) {
             tracing::warn!(%error, "poster bundle aborted");
             let _ = error_sender.blocking_send(Err(std::io::Error::other("poster bundle aborted")));
@@ -489,11 +521,60 @@ fn write_posters(
             anyhow::bail!("a poster thread failed");
         }
         for ((name, credit_code, _), png) in batch.iter().zip(rendered) {
-            zip.start_file(format!("{credit_code}-{name}.png"), options)?;
+            zip.start_file(entry_name(credit_code, name), options)?;
             zip.write_all(&png?)?;
         }
     }
     let mut writer = zip.finish()?.into_inner();
     writer.flush()?;
     Ok(())
+}
+
+/// A poster's file name in the bundle, `{credit code}-{name}.png`, safe to unpack:
+/// names come from the roster, so path separators, `..`, control characters and
+/// bidirectional overrides (which disguise an extension) are replaced with `_`.
+fn entry_name(credit_code: &str, name: &str) -> String {
+    let unsafe_char = |c: char| {
+        matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+            || c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let stem: String = format!("{credit_code}-{name}")
+        .chars()
+        .map(|c| if unsafe_char(c) { '_' } else { c })
+        .collect();
+    let mut stem = stem.replace("..", "__");
+    if stem.starts_with('.') {
+        stem.replace_range(..1, "_");
+    }
+    format!("{stem}.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_name;
+
+    #[test]
+    fn bundle_entry_names_cannot_leave_the_folder_or_disguise_themselves() {
+        assert_eq!(
+            entry_name("91350100X", "福州化工"),
+            "91350100X-福州化工.png"
+        );
+        for (name, expected) in [
+            (
+                "中/../../../../tmp/evil",
+                "91350100X-中_____________tmp_evil.png",
+            ),
+            ("a\\..\\b", "91350100X-a____b.png"),
+            ("x\u{202e}gnp.exe", "91350100X-x_gnp.exe.png"),
+            ("tab\there\nnew", "91350100X-tab_here_new.png"),
+        ] {
+            assert_eq!(entry_name("91350100X", name), expected, "{name:?}");
+        }
+        let leading = entry_name("", "..x");
+        assert!(
+            !leading.starts_with('.') && !leading.contains(".."),
+            "{leading}"
+        );
+    }
 }

@@ -46,8 +46,9 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Which database to use, decided from the URL scheme alone.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which database to use, decided from the URL scheme alone. `Debug` shows it
+/// [redacted](DatabaseUrl::redacted).
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
@@ -91,6 +92,12 @@ impl DatabaseUrl {
                 Err(_) => "postgres://(unparseable)".into(),
             },
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 

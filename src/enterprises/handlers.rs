@@ -269,17 +269,15 @@ pub async fn update_enterprise(
     let view = state
         .db
         .write(move |conn| {
-            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let before = Enterprise::find(conn, &visibility, &id)?;
             check_units(
                 conn,
                 changes.sector_id.as_deref(),
                 changes.park_id.as_deref(),
             )?;
-            let enterprise = Enterprise::update(conn, &enterprise.id, &changes)?;
+            let enterprise = Enterprise::update(conn, &before.id, &changes)?;
             let event = Event::success("enterprise.update", "enterprise", &enterprise.id)
-                .with_details(
-                    serde_json::json!({ "status": changes.status.map(EnterpriseStatus::as_str) }),
-                );
+                .with_details(audit::changes(&before.audited(), &enterprise.audited()));
             audit::append(conn, &caller.actor(), event)?;
             Enterprise::view(conn, enterprise)
         })
@@ -288,7 +286,8 @@ pub async fn update_enterprise(
 }
 
 /// `POST /api/v1/enterprises/import?dry_run=&partial=`: the body is the CSV or XLSX
-/// file itself. Nothing is written when any row is bad, unless `partial=true`.
+/// file itself. Nothing is written when any row is bad, unless `partial=true`. One
+/// import per user and two in all at a time (429 `too_busy` past that).
 pub async fn import_enterprises(
     state: web::Data<AppState>,
     caller: Caller,
@@ -296,6 +295,7 @@ pub async fn import_enterprises(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
+    let _slot = state.heavy.imports.take(&caller.user_id)?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)

@@ -15,7 +15,7 @@ use crate::domain::enterprise::{
     Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address, parse_flag,
 };
 use crate::enterprises::roster::{Column, RawRow};
-use crate::enterprises::{Enterprise, EnterpriseChanges, NewEnterprise};
+use crate::enterprises::{Enterprise, EnterpriseChanges, NewEnterprise, Visibility};
 use crate::error::{ApiError, FieldError};
 
 /// How to import.
@@ -342,12 +342,11 @@ pub fn run(
                 )?;
             }
             Plan::Update(id, changes) => {
-                Enterprise::update(conn, &id, &changes)?;
-                audit::append(
-                    conn,
-                    actor,
-                    Event::success("enterprise.import_update", "enterprise", &id),
-                )?;
+                let before = Enterprise::find(conn, &Visibility::All, &id)?;
+                let after = Enterprise::update(conn, &id, &changes)?;
+                let event = Event::success("enterprise.import_update", "enterprise", &id)
+                    .with_details(audit::changes(&before.audited(), &after.audited()));
+                audit::append(conn, actor, event)?;
             }
             Plan::Unchanged => {}
         }

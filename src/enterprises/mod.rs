@@ -224,6 +224,20 @@ fn like_pattern(text: &str) -> String {
 }
 
 impl Enterprise {
+    /// What an audit entry records of a change: the fields staff can change.
+    pub fn audited(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "sector_id": self.sector_id,
+            "park_id": self.park_id,
+            "address": self.address,
+            "key_enterprise": self.key_enterprise,
+            "status": self.status,
+            "longitude": self.longitude,
+            "latitude": self.latitude,
+        })
+    }
+
     /// A visible enterprise by id; anything else is 404.
     pub fn find(
         conn: &mut DbConnection,

@@ -180,6 +180,11 @@ pub enum RosterError {
     /// More data rows than the given limit (always [`MAX_ROWS`]); reading stops at the first
     /// row over the limit, so the actual count is not known.
     TooManyRows(usize),
+    /// A workbook that would unpack to more bytes than the given limit (a ZIP bomb, or
+    /// not a roster).
+    TooLarge(u64),
+    /// A cell beyond the given number of columns.
+    TooManyColumns(usize),
     /// An export could not be generated (the writer's own message).
     Write(String),
 }
@@ -201,11 +206,20 @@ impl RosterError {
             RosterError::TooManyRows(limit) => {
                 format!("数据行太多：一个文件最多 {limit} 行，请拆分后分批导入")
             }
+            RosterError::TooLarge(limit) => format!(
+                "工作簿解压后超过 {} MB，不像是企业名录：请删去无关的工作表，或另存为 CSV 后再上传",
+                limit / (1024 * 1024)
+            ),
+            RosterError::TooManyColumns(limit) => {
+                format!("列数太多：一行最多 {limit} 列，请删去无关的列后再上传")
+            }
             RosterError::Write(detail) => format!("导出文件生成失败：{detail}"),
         }
     }
 
-    /// stable snake_case code: empty_file, unreadable_csv, unreadable_xlsx, missing_columns, duplicate_column, too_many_rows (and export_failed for [`RosterError::Write`])
+    /// stable snake_case code: empty_file, unreadable_csv, unreadable_xlsx, missing_columns,
+    /// duplicate_column, too_many_rows, workbook_too_large, too_many_columns (and
+    /// export_failed for [`RosterError::Write`])
     pub fn code(&self) -> &'static str {
         match self {
             RosterError::Empty => "empty_file",
@@ -214,6 +228,8 @@ impl RosterError {
             RosterError::MissingColumns(_) => "missing_columns",
             RosterError::DuplicateColumn(_) => "duplicate_column",
             RosterError::TooManyRows(_) => "too_many_rows",
+            RosterError::TooLarge(_) => "workbook_too_large",
+            RosterError::TooManyColumns(_) => "too_many_columns",
             RosterError::Write(_) => "export_failed",
         }
     }
@@ -229,6 +245,13 @@ impl std::error::Error for RosterError {}
 
 /// Largest number of data rows accepted in one file.
 pub const MAX_ROWS: usize = 50_000;
+
+/// Most columns a row may use (a roster has about a dozen).
+pub const MAX_COLUMNS: usize = 256;
+
+/// Most bytes the parts of an XLSX may unpack to, together: the sheet of a roster of
+/// [`MAX_ROWS`] rows is a few tens of megabytes.
+pub const MAX_XLSX_UNPACKED: u64 = 128 * 1024 * 1024;
 
 /// The header is looked for among this many first non-blank rows (see [`read`]).
 const HEADER_SEARCH_ROWS: usize = 10;
@@ -336,7 +359,39 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
     })
 }
 
+/// Refuses a workbook whose parts would unpack to more than [`MAX_XLSX_UNPACKED`]:
+/// first by the sizes its ZIP directory declares, then by unpacking every part into
+/// nothing, stopping at the cap, since a directory can lie.
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), RosterError> {
+    let unreadable = |e: &dyn fmt::Display| {
+        RosterError::UnreadableXlsx(format!("文件已损坏或不是 .xlsx 工作簿（{e}）"))
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut declared: u64 = 0;
+    for index in 0..archive.len() {
+        let part = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+        declared = declared.saturating_add(part.size());
+    }
+    if declared > MAX_XLSX_UNPACKED {
+        return Err(RosterError::TooLarge(MAX_XLSX_UNPACKED));
+    }
+    let mut left = MAX_XLSX_UNPACKED;
+    for index in 0..archive.len() {
+        let part = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let unpacked = std::io::copy(
+            &mut std::io::Read::take(part, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| unreadable(&e))?;
+        left = left
+            .checked_sub(unpacked)
+            .ok_or(RosterError::TooLarge(MAX_XLSX_UNPACKED))?;
+    }
+    Ok(())
+}
+
 fn read_xlsx_unguarded(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
+    check_unpacked_size(bytes)?;
     let unreadable = |e: calamine::XlsxError| {
         RosterError::UnreadableXlsx(format!("文件已损坏或不是 .xlsx 工作簿（{e}）"))
     };
@@ -361,6 +416,9 @@ fn read_xlsx_unguarded(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
             continue;
         };
         let (row, col) = cell.get_position();
+        if col as usize >= MAX_COLUMNS {
+            return Err(RosterError::TooManyColumns(MAX_COLUMNS));
+        }
         if !rows.contains_key(&row) && rows.len() >= MAX_ROWS + HEADER_SEARCH_ROWS {
             return Err(RosterError::TooManyRows(MAX_ROWS));
         }
@@ -612,9 +670,14 @@ impl Iterator for CsvRows<'_> {
                     let mut cells = Vec::new();
                     for (index, field) in self.record.iter().enumerate() {
                         let text = unescape_formula(trim_cell(field));
-                        if !text.is_empty() {
-                            cells.push((index, text.to_owned()));
+                        if text.is_empty() {
+                            continue;
                         }
+                        if index >= MAX_COLUMNS {
+                            self.failed = true;
+                            return Some(Err(RosterError::TooManyColumns(MAX_COLUMNS)));
+                        }
+                        cells.push((index, text.to_owned()));
                     }
                     if !cells.is_empty() {
                         return Some(Ok(SourceRow { row, cells }));

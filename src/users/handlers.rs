@@ -161,6 +161,7 @@ pub async fn update_user(
         .db
         .write(move |conn| {
             let (user, current) = User::find_with_scope(conn, &id)?;
+            let before = UserView::new(user.clone(), current.clone());
             let current_role = Role::parse(&user.role)
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
             let role = body.role.unwrap_or(current_role);
@@ -203,15 +204,12 @@ pub async fn update_user(
             if body.active == Some(false) && user.active {
                 User::end_sessions(conn, &user.id)?;
             }
-            let event =
-                Event::success("user.update", "user", &user.id).with_details(serde_json::json!({
-                    "role": role.as_str(),
-                    "active": body.active,
-                    "scope_changed": scope_changed,
-                }));
+            let (updated, scope) = User::find_with_scope(conn, &user.id)?;
+            let after = UserView::new(updated, scope);
+            let event = Event::success("user.update", "user", &user.id)
+                .with_details(audit::changes(&before.audited(), &after.audited()));
             audit::append(conn, &caller.actor(), event)?;
-            let (user, scope) = User::find_with_scope(conn, &user.id)?;
-            Ok(UserView::new(user, scope))
+            Ok(after)
         })
         .await?;
     Ok(web::Json(view))

@@ -107,6 +107,18 @@ pub struct UserView {
 }
 
 impl UserView {
+    /// What an audit entry records of a change: role, scope, state and name.
+    pub fn audited(&self) -> serde_json::Value {
+        serde_json::json!({
+            "display_name": self.display_name,
+            "role": self.role,
+            "active": self.active,
+            "sector_ids": self.sector_ids,
+            "park_ids": self.park_ids,
+            "enterprise_id": self.enterprise_id,
+        })
+    }
+
     /// Combines a row and its scope.
     pub fn new(user: User, scope: Scope) -> Self {
         Self {

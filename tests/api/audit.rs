@@ -126,3 +126,18 @@ api_test! {
         app.get("/api/v1/audit?from=yesterday", Some(&admin)).await.assert_status(422);
     }
 }
+
+api_test! {
+    async fn verifying_an_unchanged_chain_again_answers_from_the_last_check(app) {
+        let admin = app.admin_token().await;
+        let first = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        first.assert_status(200);
+        let again = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        assert_eq!(again.body, first.body, "the same check, not a new one");
+        app.create_park(&admin, "P1").await;
+        let after = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        assert_ne!(after.body["verified_at"], first.body["verified_at"], "a new entry, a new check");
+        assert!(after.body["checked"].as_i64() > first.body["checked"].as_i64());
+        assert_eq!(after.body["ok"], true);
+    }
+}

@@ -210,3 +210,87 @@ api_test! {
         assert_eq!(scans.body["total"], 3, "every lookup of a known code counts");
     }
 }
+
+api_test! {
+    async fn poster_bundles_run_one_per_user_and_two_in_all(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        for n in 0..12 {
+            app.create_enterprise(&admin, &format!("福州第{n}化工有限公司"), &sector, &park).await;
+        }
+        for name in ["regulator1", "regulator2"] {
+            app.create_user(&admin, name, "regulator", &[], &[]).await;
+        }
+        let regulator1 = app.tokens("regulator1", crate::helpers::USER_PASSWORD).await.0;
+        let regulator2 = app.tokens("regulator2", crate::helpers::USER_PASSWORD).await.0;
+        let path = format!("/api/v1/posters.zip?park_id={park}");
+        // A bundle whose body nobody reads keeps drawing, and keeps its slot.
+        let open = |token: &str| {
+            app.client.get(format!("{}{path}", app.address)).bearer_auth(token).send()
+        };
+        let first = open(&admin).await.unwrap();
+        assert_eq!(first.status().as_u16(), 200);
+        let again = app.get(&path, Some(&admin)).await;
+        again.assert_status(429);
+        assert_eq!(again.code(), "too_busy");
+        assert!(again.header("retry-after").is_some());
+        let second = open(&regulator1).await.unwrap();
+        assert_eq!(second.status().as_u16(), 200, "another user's bundle runs beside");
+        let third = app.get(&path, Some(&regulator2)).await;
+        third.assert_status(429);
+        // Read to the end, a bundle frees its slot (as the drawing thread finishes).
+        let bytes = first.bytes().await.unwrap();
+        assert_eq!(zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap().len(), 12);
+        let mut status = 0;
+        for _ in 0..100 {
+            status = app.get(&path, Some(&regulator2)).await.status;
+            if status == 200 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, 200, "a freed slot is taken");
+        drop(second);
+
+        let audit = app.get("/api/v1/audit?action=code.download", Some(&admin)).await;
+        let formats: Vec<&str> = audit.body["items"].as_array().unwrap().iter()
+            .map(|e| e["details"]["format"].as_str().unwrap()).collect();
+        assert!(formats.iter().filter(|f| **f == "posters_zip").count() >= 2, "{formats:?}");
+    }
+}
+
+api_test! {
+    async fn bundle_entries_cannot_escape_the_folder_whatever_the_name(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        for name in ["中/../../../../tmp/evil", "化工\u{202e}gnp.exe", "..\\\\公司"] {
+            app.create_enterprise(&admin, name, &sector, &park).await;
+        }
+        let zip = app.get(&format!("/api/v1/posters.zip?park_id={park}"), Some(&admin)).await;
+        zip.assert_status(200);
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(zip.bytes.clone())).unwrap();
+        let names: Vec<String> = archive.file_names().map(|name| name.unwrap().into_owned()).collect();
+        assert_eq!(names.len(), 3);
+        for name in &names {
+            assert!(!name.contains('/') && !name.contains('\\') && !name.contains(".."), "{name}");
+            assert!(!name.contains('\u{202e}') && name.ends_with(".png"), "{name}");
+        }
+    }
+}
+
+api_test! {
+    async fn every_copy_of_a_code_is_audited(app) {
+        let (admin, id) = setup(&app).await;
+        for path in ["code", "code.png", "code.svg", "poster.png"] {
+            app.get(&format!("/api/v1/enterprises/{id}/{path}"), Some(&admin)).await.assert_status(200);
+        }
+        let audit = app.get("/api/v1/audit?action=code.download", Some(&admin)).await;
+        let mut formats: Vec<&str> = audit.body["items"].as_array().unwrap().iter()
+            .filter(|e| e["object_id"] == json!(id))
+            .map(|e| e["details"]["format"].as_str().unwrap()).collect();
+        formats.sort_unstable();
+        assert_eq!(formats, ["png", "poster", "svg", "token"]);
+    }
+}

@@ -207,3 +207,36 @@ async fn first_start_creates_secrets_and_an_admin_and_a_second_start_reuses_them
     assert_eq!(second.initial_admin_password(), None);
     assert_eq!(std::fs::read(dir.path().join("data/jwt.key")).unwrap(), key);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_the_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("var/truckpass");
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.clone(),
+        workers: 1,
+        ..Settings::default()
+    };
+    let app = Application::build(settings).unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(data_dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data directory");
+    for file in [
+        "truckpass.db",
+        "truckpass.db-wal",
+        "truckpass.db-shm",
+        "jwt.key",
+        "data.key",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    drop(app);
+}

@@ -350,3 +350,74 @@ api_test! {
         assert!(String::from_utf8_lossy(&refused.stdout).contains("第 2 行"));
     }
 }
+
+/// A ZIP whose one part unpacks to `unpacked` bytes of zeros (a few hundred KB packed);
+/// with `declared`, the sizes its headers claim are overwritten with that lie.
+fn zip_bomb(unpacked: usize, declared: Option<u32>) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(true);
+    writer
+        .start_file("xl/worksheets/sheet1.xml", options)
+        .unwrap();
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..unpacked / zeros.len() {
+        writer.write_all(&zeros).unwrap();
+    }
+    let mut bytes = writer.finish().unwrap().into_inner();
+    if let Some(size) = declared {
+        // Local header: uncompressed size at offset 22; central directory: at 24. A
+        // zip64 extra field would carry the true size too, so the test writes none
+        // over 4 GiB and patches the 32-bit fields.
+        for (signature, offset) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
+            let at = bytes.windows(4).position(|w| w == signature).unwrap() + offset;
+            bytes[at..at + 4].copy_from_slice(&size.to_le_bytes());
+        }
+    }
+    bytes
+}
+
+api_test! {
+    async fn a_workbook_that_unpacks_too_far_is_refused_before_it_is_parsed(app) {
+        let admin = app.admin_token().await;
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        let honest = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, None)).await;
+        honest.assert_status(422);
+        assert_eq!(honest.code(), "workbook_too_large");
+        let lying = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, Some(1000))).await;
+        lying.assert_status(422);
+        assert!(
+            ["workbook_too_large", "unreadable_xlsx"].contains(&lying.code()),
+            "{}",
+            lying.text
+        );
+        let mut wide = String::from("企业名称,统一社会信用代码");
+        wide.push_str(&",".repeat(300));
+        wide.push_str("备注\n");
+        let refused = import(&app, &admin, "", "text/csv", wide.into_bytes()).await;
+        refused.assert_status(422);
+        assert_eq!(refused.code(), "too_many_columns");
+        // The service is still there.
+        import(&app, &admin, "?dry_run=true", "text/csv", csv_file(&[])).await.assert_status(200);
+    }
+}
+
+api_test! {
+    async fn an_enterprise_change_is_audited_with_what_it_was_and_became(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let other_park = app.create_park(&admin, "WEST").await;
+        let id = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
+        app.patch(&format!("/api/v1/enterprises/{id}"), Some(&admin), json!({ "park_id": other_park, "status": "suspended" }))
+            .await
+            .assert_status(200);
+        let audit = app.get(&format!("/api/v1/audit?action=enterprise.update&object_id={id}"), Some(&admin)).await;
+        let details = &audit.body["items"][0]["details"];
+        assert_eq!(details["before"], json!({ "park_id": park, "status": "operating" }), "{}", audit.text);
+        assert_eq!(details["after"], json!({ "park_id": other_park, "status": "suspended" }));
+    }
+}

@@ -140,3 +140,13 @@ api_test! {
         assert_eq!(served, std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap());
     }
 }
+
+api_test! {
+    async fn no_answer_may_be_framed_by_another_site(app) {
+        let (_, [coded]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
+        for path in ["/healthz".to_owned(), format!("/r/{}", coded.code), "/api/v1/nothing-here".to_owned()] {
+            let response = app.get(&path, None).await;
+            assert_eq!(response.header("x-frame-options"), Some("DENY"), "{path}");
+        }
+    }
+}

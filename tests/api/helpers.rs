@@ -140,7 +140,7 @@ impl TestApp {
         let mut settings = Settings {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.path().to_path_buf(),
-            database_url: Some(database_url.clone()),
+            database_url: Some(database_url.clone().into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
             workers: 2,
             db_pool_size: 4,

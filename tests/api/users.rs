@@ -227,3 +227,24 @@ api_test! {
         assert_eq!(response.body["errors"][0]["code"], "password_too_long");
     }
 }
+
+api_test! {
+    async fn a_change_of_role_or_scope_is_audited_with_what_it_was_and_became(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let id = app.create_user(&admin, "official", "sector_official", &[&sector], &[]).await;
+        app.patch(&format!("/api/v1/users/{id}"), Some(&admin), json!({ "role": "park_official", "park_ids": [park] }))
+            .await
+            .assert_status(200);
+        let audit = app.get(&format!("/api/v1/audit?action=user.update&object_id={id}"), Some(&admin)).await;
+        let details = &audit.body["items"][0]["details"];
+        assert_eq!(
+            details["before"],
+            json!({ "role": "sector_official", "sector_ids": [sector], "park_ids": [] }),
+            "{}",
+            audit.text
+        );
+        assert_eq!(details["after"], json!({ "role": "park_official", "sector_ids": [], "park_ids": [park] }));
+    }
+}
