@@ -17,6 +17,7 @@ pub mod enterprises;
 pub mod error;
 pub mod forms;
 pub mod health;
+pub mod nul;
 pub mod org;
 pub mod pagination;
 pub mod personal;
