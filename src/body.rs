@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, web};
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _, Unexpected};
 
 use crate::error::{ApiError, FieldError};
 
@@ -25,6 +25,30 @@ pub fn json_error(error: &serde_json::Error) -> ApiError {
         return FieldError::new("", "invalid_type", "字段类型不正确").into();
     }
     ApiError::bad_request("invalid_json", "请求体不是有效的 JSON")
+}
+
+/// For an optional body field where `null` means nothing
+/// (`#[serde(default, deserialize_with = "body::non_null")]`): an absent field is
+/// `None`, and `null` is refused (422 `invalid_type`) like any value of the wrong type,
+/// rather than taken for "leave unchanged".
+pub fn non_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    // Through `Option` rather than `T` itself: an enum given `null` fails as a syntax
+    // error in serde_json, which would read as invalid JSON.
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(D::Error::invalid_type(Unexpected::Unit, &"a value")),
+    }
+}
+
+/// For an optional body field where `null` has a meaning of its own
+/// (`#[serde(default, deserialize_with = "body::nullable")]`): absent is `None`,
+/// `null` is `Some(None)`.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with a 413.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod forms;
 pub mod health;
 pub mod heavy;
+pub mod nul;
 pub mod org;
 pub mod pagination;
 pub mod personal;

@@ -36,6 +36,8 @@ impl PageRequest {
                     .decode(raw.as_bytes())
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
+                    // Every issued cursor names a row; an empty one was never issued.
+                    .filter(|key| !key.is_empty())
                     .ok_or_else(|| {
                         ApiError::validation(vec![FieldError::new(
                             "cursor",
@@ -92,6 +94,7 @@ mod tests {
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(101), None).is_err());
         assert!(PageRequest::parse(None, Some("%%%")).is_err());
+        assert!(PageRequest::parse(None, Some("")).is_err());
     }
 
     #[test]

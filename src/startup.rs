@@ -8,7 +8,7 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use secrecy::ExposeSecret;
 
 use crate::audit::VerificationCache;
@@ -40,6 +40,7 @@ use crate::forms::handlers::{
 };
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::heavy::HeavyWork;
+use crate::nul::refuse_nul;
 use crate::org::handlers::{
     Parks, Sectors, create_org_unit, delete_org_unit, find_org_unit, list_org_units,
     update_org_unit,
@@ -89,7 +90,7 @@ macro_rules! routes {
                             $( let route = guarded(route, $policy); )?
                             route
                         }) )+
-                        .default_service(web::to(method_not_allowed)),
+                        .default_service(web::to(|| method_not_allowed($path))),
                 );
             )*
         }
@@ -203,12 +204,23 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// 405 for a method `path` does not serve, with `Allow` listing the methods it does.
+async fn method_not_allowed(path: &'static str) -> HttpResponse {
+    let allow: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, route)| *route == path)
+        .map(|(method, _)| method.to_ascii_uppercase())
+        .collect();
+    let mut response = ApiError::new(
         actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "该地址不支持此请求方法",
-    ))
+    )
+    .error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allow.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -403,6 +415,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .configure(configure_routes)
             .default_service(web::to(not_found))
+            .wrap(from_fn(refuse_nul))
             .wrap(from_fn(authenticate))
             .wrap(
                 DefaultHeaders::new()

@@ -215,9 +215,14 @@ impl Coordinates {
                     latitude,
                 }))
             }
-            (None, Some(_)) => Err(FieldError::new("longitude", "required", "经纬度须同时填写")),
-            (Some(_), None) => Err(FieldError::new("latitude", "required", "经纬度须同时填写")),
+            (None, Some(_)) => Err(Self::unpaired("longitude")),
+            (Some(_), None) => Err(Self::unpaired("latitude")),
         }
+    }
+
+    /// The error for one coordinate given without the other (`missing` names it).
+    pub fn unpaired(missing: &str) -> FieldError {
+        FieldError::new(missing, "required", "经纬度须同时填写")
     }
 }
 

@@ -79,6 +79,7 @@ pub struct CreateBody {
     address: String,
     #[serde(default)]
     key_enterprise: bool,
+    #[serde(default, deserialize_with = "body::non_null")]
     status: Option<EnterpriseStatus>,
     longitude: Option<f64>,
     latitude: Option<f64>,
@@ -88,14 +89,23 @@ pub struct CreateBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    #[serde(default, deserialize_with = "body::non_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     sector_id: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     park_id: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     address: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     key_enterprise: Option<bool>,
+    #[serde(default, deserialize_with = "body::non_null")]
     status: Option<EnterpriseStatus>,
-    longitude: Option<f64>,
-    latitude: Option<f64>,
+    /// `null` for both clears the location.
+    #[serde(default, deserialize_with = "body::nullable")]
+    longitude: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "body::nullable")]
+    latitude: Option<Option<f64>>,
 }
 
 /// Query of the import.
@@ -250,10 +260,20 @@ pub async fn update_enterprise(
         .address
         .as_deref()
         .map(|raw| errors.check(parse_address(raw)));
-    let coordinates = if body.longitude.is_some() || body.latitude.is_some() {
-        Some(errors.check(Coordinates::parse(body.longitude, body.latitude)))
-    } else {
-        None
+    // Both numbers set the location, both `null` clear it.
+    let coordinates = match (body.longitude, body.latitude) {
+        (None, None) => None,
+        (Some(longitude), Some(latitude)) => {
+            Some(errors.check(Coordinates::parse(longitude, latitude)))
+        }
+        (Some(_), None) => {
+            errors.push(Coordinates::unpaired("latitude"));
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(Coordinates::unpaired("longitude"));
+            None
+        }
     };
     errors.finish()?;
     let changes = EnterpriseChanges {

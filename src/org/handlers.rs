@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::body;
 use crate::domain::org::{OrgCode, OrgName};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::org::{NewOrgUnit, OrgKind, OrgUnit, OrgUnitChanges, OrgUnitView};
@@ -43,6 +44,7 @@ pub struct ListQuery {
 pub struct CreateBody {
     code: String,
     name: String,
+    #[serde(default, deserialize_with = "body::non_null")]
     authority: Option<String>,
 }
 
@@ -50,8 +52,11 @@ pub struct CreateBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    #[serde(default, deserialize_with = "body::non_null")]
     code: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     authority: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::auth::passwords;
+use crate::body;
 use crate::db::now;
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
 use crate::error::{ApiError, FieldErrors};
@@ -36,6 +37,7 @@ pub struct CreateBody {
     sector_ids: Vec<String>,
     #[serde(default)]
     park_ids: Vec<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     enterprise_id: Option<String>,
 }
 
@@ -43,11 +45,17 @@ pub struct CreateBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    #[serde(default, deserialize_with = "body::non_null")]
     display_name: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     role: Option<Role>,
+    #[serde(default, deserialize_with = "body::non_null")]
     sector_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "body::non_null")]
     park_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "body::non_null")]
     enterprise_id: Option<String>,
+    #[serde(default, deserialize_with = "body::non_null")]
     active: Option<bool>,
 }
 

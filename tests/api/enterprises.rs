@@ -69,6 +69,36 @@ api_test! {
 }
 
 api_test! {
+    async fn a_patch_clears_the_location_only_with_both_coordinates_null(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let id = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
+        let path = format!("/api/v1/enterprises/{id}");
+        let placed = app.patch(&path, Some(&admin), json!({ "longitude": 119.2965, "latitude": 26.0745 })).await;
+        placed.assert_status(200);
+        assert_eq!(placed.body["latitude"], json!(26.0745));
+
+        for (body, missing) in [
+            (json!({ "longitude": null }), "latitude"),
+            (json!({ "latitude": null }), "longitude"),
+            (json!({ "longitude": null, "latitude": 26.0745 }), "longitude"),
+        ] {
+            let refused = app.patch(&path, Some(&admin), body).await;
+            refused.assert_status(422);
+            assert_eq!(refused.body["errors"][0]["field"], missing);
+            assert_eq!(refused.body["errors"][0]["code"], "required");
+        }
+        assert_eq!(app.get(&path, Some(&admin)).await.body["longitude"], json!(119.2965));
+
+        let cleared = app.patch(&path, Some(&admin), json!({ "longitude": null, "latitude": null })).await;
+        cleared.assert_status(200);
+        assert!(cleared.body["longitude"].is_null());
+        assert!(cleared.body["latitude"].is_null());
+    }
+}
+
+api_test! {
     async fn invalid_enterprises_are_refused_field_by_field(app) {
         let admin = app.admin_token().await;
         let sector = app.create_sector(&admin, "HG").await;

@@ -39,6 +39,85 @@ api_test! {
 }
 
 api_test! {
+    async fn a_method_a_route_does_not_serve_answers_405_with_allow_listing_the_ones_it_does(app) {
+        let me = app.call(Method::DELETE, "/api/v1/me", None, None).await;
+        me.assert_status(405);
+        assert_eq!(me.header("allow"), Some("GET"));
+        let sector = app.call(Method::PUT, "/api/v1/sectors/any-id", None, None).await;
+        sector.assert_status(405);
+        assert_eq!(sector.header("allow"), Some("GET, PATCH, DELETE"));
+        let page = app.call(Method::DELETE, "/r/any-token", None, None).await;
+        page.assert_status(405);
+        assert_eq!(page.header("allow"), Some("GET, POST"));
+    }
+}
+
+api_test! {
+    async fn null_is_refused_where_a_field_is_not_nullable(app) {
+        let admin = app.admin_token().await;
+        let sector = app.create_sector(&admin, "HG").await;
+        let park = app.create_park(&admin, "EAST").await;
+        let enterprise = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
+        let user = app.create_user(&admin, "official1", "sector_official", &[&sector], &[]).await;
+        for (path, body) in [
+            (format!("/api/v1/sectors/{sector}"), json!({ "name": null })),
+            (format!("/api/v1/sectors/{sector}"), json!({ "authority": null })),
+            (format!("/api/v1/parks/{park}"), json!({ "code": null })),
+            (format!("/api/v1/enterprises/{enterprise}"), json!({ "name": null })),
+            (format!("/api/v1/enterprises/{enterprise}"), json!({ "status": null })),
+            (format!("/api/v1/users/{user}"), json!({ "display_name": null })),
+            (format!("/api/v1/users/{user}"), json!({ "active": null })),
+            (format!("/api/v1/users/{user}"), json!({ "role": null })),
+        ] {
+            let response = app.patch(&path, Some(&admin), body.clone()).await;
+            response.assert_status(422);
+            assert_eq!(response.body["errors"][0]["code"], "invalid_type", "PATCH {path} {body}");
+        }
+        let sector_without_authority = app
+            .post("/api/v1/sectors", Some(&admin), json!({ "code": "JX", "name": "机械行业", "authority": null }))
+            .await;
+        sector_without_authority.assert_status(422);
+        let shown = app.get(&format!("/api/v1/sectors/{sector}"), Some(&admin)).await;
+        assert_eq!(shown.body["name"], "HG行业");
+        assert_eq!(shown.body["authority"], "HG主管局");
+        let user_shown = app.get(&format!("/api/v1/users/{user}"), Some(&admin)).await;
+        assert_eq!(user_shown.body["active"], true);
+    }
+}
+
+api_test! {
+    async fn an_empty_cursor_is_refused_like_any_cursor_the_server_did_not_issue(app) {
+        let admin = app.admin_token().await;
+        for list in ["/api/v1/sectors", "/api/v1/parks", "/api/v1/users", "/api/v1/enterprises", "/api/v1/registrations", "/api/v1/audit"] {
+            let response = app.get(&format!("{list}?cursor="), Some(&admin)).await;
+            response.assert_status(422);
+            assert_eq!(response.body["errors"][0]["code"], "invalid_cursor", "{list}");
+        }
+    }
+}
+
+api_test! {
+    async fn nul_in_a_path_query_or_json_body_is_refused_before_any_query(app) {
+        let admin = app.admin_token().await;
+        let path = app.get("/api/v1/sectors/a%00b", Some(&admin)).await;
+        path.assert_status(404);
+        assert_eq!(path.code(), "not_found");
+        let query = app.get("/api/v1/enterprises?limit=5&q=a%00", Some(&admin)).await;
+        query.assert_status(422);
+        assert_eq!(query.body["errors"][0]["field"], "q");
+        assert_eq!(query.body["errors"][0]["code"], "invalid_characters");
+        let body = app.login("admin\u{0}", "x").await;
+        body.assert_status(422);
+        assert_eq!(body.body["errors"][0]["code"], "invalid_characters");
+        let escaped_backslash = app
+            .post("/api/v1/parks", Some(&admin), json!({ "code": "P1", "name": "东区\\u0000" }))
+            .await;
+        escaped_backslash.assert_status(201);
+        assert_eq!(escaped_backslash.body["name"], "东区\\u0000");
+    }
+}
+
+api_test! {
     async fn bodies_must_be_json_of_bounded_size_with_known_fields(app) {
         let admin = app.admin_token().await;
         let form = raw_post(&app, "/api/v1/parks", &admin, "application/x-www-form-urlencoded", b"code=A&name=B".to_vec()).await;
