@@ -1,7 +1,8 @@
-//! What every handler shares: the database, token keys, settings and metrics.
+//! What every handler shares: the database, token keys, settings, metrics and limits.
 
 use std::sync::Arc;
 
+use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// Pass QR codes already drawn.
     pub pass_qrs: Arc<PassQrs>,
+    /// The cap on password hashes running at once.
+    pub hashing: HashingLimit,
 }
