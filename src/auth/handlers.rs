@@ -175,8 +175,8 @@ pub async fn login(
                 let tokens = open_session(&session_state, conn, user)?;
                 Ok(Some((tokens, new_device)))
             }
-            // The reserved failure stands.
             None => {
+                throttle::settle(conn, &reservation)?;
                 let event = Event::failure("auth.login")
                     .with_details(serde_json::json!({ "reason": "invalid_credentials" }));
                 audit::append(conn, &Actor::anonymous(ip), event)?;

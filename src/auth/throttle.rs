@@ -12,7 +12,8 @@
 //! insert run in one write transaction, serialised per counter, so that a burst of
 //! concurrent attempts cannot all pass a check that counts only finished ones. A
 //! successful sign-in takes its reservation back and clears the client's and the
-//! account's failures.
+//! account's failures; a failed one settles it. A limit reached only because of
+//! attempts still in flight asks for a second's wait, not the window's.
 //!
 //! [`devices`]: crate::auth::devices
 
@@ -29,6 +30,9 @@ use crate::error::ApiError;
 
 /// The longest account-wide delay between attempts of new clients.
 const MAX_DELAY_SECS: i64 = 60;
+/// A reservation still pending after this long belongs to an attempt that never
+/// finished (a crash): it counts as a failure like any other.
+const IN_FLIGHT_SECS: i64 = 30;
 
 /// The limits of the settings.
 #[derive(Clone, Copy, Debug)]
@@ -173,6 +177,7 @@ pub fn reserve(
                 login_failures::id.eq(&id),
                 login_failures::throttle_key.eq(key),
                 login_failures::failed_at.eq(now),
+                login_failures::pending.eq(true),
             ))
             .execute(conn)?;
         ids.push(id);
@@ -193,6 +198,14 @@ pub fn release(conn: &mut DbConnection, reservation: &Reservation) -> Result<(),
         login_failures::table.filter(login_failures::throttle_key.eq_any(&reservation.cleared)),
     )
     .execute(conn)?;
+    Ok(())
+}
+
+/// After a wrong password: the reserved failure is settled.
+pub fn settle(conn: &mut DbConnection, reservation: &Reservation) -> Result<(), ApiError> {
+    diesel::update(login_failures::table.filter(login_failures::id.eq_any(&reservation.ids)))
+        .set(login_failures::pending.eq(false))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -255,13 +268,29 @@ fn retry_after(
             // The max_failures-th most recent failure: while it is inside the window,
             // the limit is reached, until it leaves the window.
             let offset = i64::from(max_failures.saturating_sub(1));
-            counted
+            let reached = counted
                 .select(login_failures::failed_at)
                 .order(login_failures::failed_at.desc())
                 .offset(offset)
                 .first::<NaiveDateTime>(conn)
                 .optional()?
-                .map(|at| at + window)
+                .is_some();
+            if !reached {
+                return Ok(None);
+            }
+            let settled = counted
+                .filter(
+                    login_failures::pending
+                        .eq(false)
+                        .or(login_failures::failed_at.le(now - TimeDelta::seconds(IN_FLIGHT_SECS))),
+                )
+                .select(login_failures::failed_at)
+                .order(login_failures::failed_at.desc())
+                .offset(offset)
+                .first::<NaiveDateTime>(conn)
+                .optional()?;
+            // Reached only with attempts in flight: they finish within a second.
+            Some(settled.map_or(now + TimeDelta::seconds(1), |at| at + window))
         }
         Rule::Delay(free) => {
             let (failures, latest): (i64, Option<NaiveDateTime>) = counted

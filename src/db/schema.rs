@@ -56,6 +56,7 @@ diesel::table! {
         id -> Text,
         throttle_key -> Text,
         failed_at -> Timestamp,
+        pending -> Bool,
     }
 }
 

@@ -110,6 +110,23 @@ api_test! {
 }
 
 api_test! {
+    async fn right_passwords_refused_only_for_attempts_in_flight_wait_a_second_not_the_window(app) with(|s| {
+        s.login_max_failures_per_account_ip = 2;
+        s.password_hash_concurrency = 16;
+    }) {
+        let (_app, answers) = concurrently(app, 8, |app, _| async move {
+            app.login("admin", ADMIN_PASSWORD).await
+        })
+        .await;
+        assert!(answers.iter().any(|a| a.status == 200), "{:?}", statuses(&answers));
+        for answer in answers.iter().filter(|a| a.status != 200) {
+            answer.assert_status(429);
+            assert_eq!(answer.header("retry-after"), Some("1"), "{}", answer.text);
+        }
+    }
+}
+
+api_test! {
     async fn sign_ins_beyond_the_hashing_capacity_are_answered_503_with_retry_after(app) with(|s| {
         s.password_hash_concurrency = 1;
     }) {

@@ -9,3 +9,8 @@ CREATE TABLE login_devices (
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX login_devices_user ON login_devices(user_id);
+
+-- A sign-in records its failure before the password is checked; until the check is
+-- done the row is pending, so that a limit reached only by attempts in flight asks
+-- for a moment's wait rather than the whole window.
+ALTER TABLE login_failures ADD COLUMN pending BOOLEAN NOT NULL DEFAULT FALSE;
