@@ -1,5 +1,8 @@
 //! Who is at the other end of a request: the client IP, trusted from proxy headers
-//! only when the settings say the service runs behind a proxy.
+//! only when the settings say the service runs behind a proxy, and the bucket that
+//! per-client limits count it in.
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use actix_web::HttpRequest;
 
@@ -18,34 +21,35 @@ pub fn client_ip(req: &HttpRequest, trust_proxy_headers: bool) -> String {
     }
 }
 
-/// The bucket a client address is counted in by rate limits: an IPv4 address on its
-/// own, an IPv6 address by its /64 (one subscriber line or device gets a whole /64,
-/// so single addresses would cost an attacker nothing); anything unparseable as is.
+/// The bucket an address is counted in by per-client limits: an IPv4 address (also
+/// IPv4-mapped IPv6) as it is, an IPv6 address by its /64 (`2001:db8:1:2::/64`), since
+/// one subscriber commonly holds a whole /64. Anything else is returned unchanged.
 pub fn ip_bucket(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
-                let s = v6.segments();
-                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-                format!("{prefix}/64")
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
             }
         },
-        _ => ip.to_owned(),
+        Err(_) => ip.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ip_bucket;
+    use super::*;
 
     #[test]
-    fn ipv6_clients_share_their_64_and_ipv4_clients_are_counted_alone() {
-        assert_eq!(ip_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-        assert_eq!(ip_bucket("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
-        assert_ne!(ip_bucket("2001:db8:1:3::1"), ip_bucket("2001:db8:1:2::1"));
-        assert_eq!(ip_bucket("::ffff:10.1.2.3"), "10.1.2.3");
-        assert_eq!(ip_bucket("10.1.2.3"), "10.1.2.3");
+    fn ipv6_addresses_are_bucketed_by_their_64_and_ipv4_by_address() {
+        assert_eq!(ip_bucket("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(ip_bucket("2001:db8:1:2:ffff:ee:dd:cc"), "2001:db8:1:2::/64");
+        assert_eq!(ip_bucket("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+        assert_eq!(ip_bucket("::1"), "::/64");
+        assert_eq!(ip_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(ip_bucket("::ffff:203.0.113.7"), "203.0.113.7");
         assert_eq!(ip_bucket("unknown"), "unknown");
     }
 }

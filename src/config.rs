@@ -47,12 +47,29 @@ pub struct Settings {
     pub workers: usize,
     /// Trust `X-Forwarded-For`/`Forwarded` for the client IP (only behind a proxy).
     pub trust_proxy_headers: bool,
-    /// Failed logins per account within the window before it is throttled.
+    /// Failed logins per account within the window, from anywhere, before the account
+    /// is blocked for every client but the devices that signed in to it before. Past
+    /// `login_max_failures_per_account_ip` failures each further attempt also waits a
+    /// doubling delay after the latest failure.
     pub login_max_failures_per_account: u32,
-    /// Failed logins per client IP within the window before it is throttled.
+    /// Failed logins per account from one client (an IP address, IPv6 by /64, or a
+    /// device that signed in to the account before) within the window before that
+    /// client is throttled for the account.
+    pub login_max_failures_per_account_ip: u32,
+    /// Failed logins per client IP (IPv6 by /64) within the window before it is throttled.
     pub login_max_failures_per_ip: u32,
     /// Length of the login throttling window in seconds.
     pub login_window_secs: u64,
+    /// Days a device cookie, set by a successful sign-in, keeps exempting its browser
+    /// from the account-wide and per-IP login limits.
+    pub login_device_ttl_days: u32,
+    /// argon2 hashes and verifications running at once (each takes 19 MiB and a core);
+    /// past it sign-ins and password changes answer 503. 0 means one per CPU core.
+    pub password_hash_concurrency: usize,
+    /// Audit entries of refused requests (invalid tokens, denied roles, throttled
+    /// sign-ins) per client IP per minute; past it requests are still refused but not
+    /// recorded. 0 turns the limit off.
+    pub audit_refusals_per_ip: u32,
     /// Log format: `text` or `json`.
     pub log_format: LogFormat,
     /// Hours before the expected arrival from which a pass is valid.
@@ -102,9 +119,13 @@ impl Default for Settings {
             db_pool_size: 8,
             workers: 0,
             trust_proxy_headers: false,
-            login_max_failures_per_account: 5,
+            login_max_failures_per_account: 100,
+            login_max_failures_per_account_ip: 5,
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
+            login_device_ttl_days: 90,
+            password_hash_concurrency: 0,
+            audit_refusals_per_ip: 10,
             log_format: LogFormat::Text,
             pass_valid_before_hours: 12,
             pass_valid_after_hours: 24,
@@ -116,7 +137,7 @@ impl Default for Settings {
 
 /// Every setting's key, as written in the TOML file; the environment variable is
 /// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 27] = [
     "listen",
     "data_dir",
     "database_url",
@@ -133,8 +154,12 @@ pub const KEYS: [&str; 23] = [
     "workers",
     "trust_proxy_headers",
     "login_max_failures_per_account",
+    "login_max_failures_per_account_ip",
     "login_max_failures_per_ip",
     "login_window_secs",
+    "login_device_ttl_days",
+    "password_hash_concurrency",
+    "audit_refusals_per_ip",
     "log_format",
     "pass_valid_before_hours",
     "pass_valid_after_hours",
@@ -230,8 +255,14 @@ impl Settings {
             "login_max_failures_per_account" => {
                 self.login_max_failures_per_account = number(key, value)?
             }
+            "login_max_failures_per_account_ip" => {
+                self.login_max_failures_per_account_ip = number(key, value)?
+            }
             "login_max_failures_per_ip" => self.login_max_failures_per_ip = number(key, value)?,
             "login_window_secs" => self.login_window_secs = number(key, value)?,
+            "login_device_ttl_days" => self.login_device_ttl_days = number(key, value)?,
+            "password_hash_concurrency" => self.password_hash_concurrency = number(key, value)?,
+            "audit_refusals_per_ip" => self.audit_refusals_per_ip = number(key, value)?,
             "log_format" => {
                 self.log_format = match value.trim().to_ascii_lowercase().as_str() {
                     "text" => LogFormat::Text,

@@ -178,12 +178,21 @@ impl ApiError {
         }
     }
 
+    /// 503 with `Retry-After`: a bounded resource is momentarily taken; the client
+    /// should retry after `retry_after_secs`.
+    pub fn busy(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+        }
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.code
     }
 
-    /// Seconds to wait, for a 429.
+    /// Seconds to wait, for a 429 or a busy 503.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after_secs
     }

@@ -9,15 +9,17 @@ use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use chrono::TimeDelta;
 use secrecy::ExposeSecret;
 
 use crate::audit::VerificationCache;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, Policy, REVEALERS, SIGNED_IN, STAFF, authenticate,
-    require,
+    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
+use crate::auth::passwords::HashingLimit;
+use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
 use crate::body;
 use crate::codes::handlers::{
@@ -74,8 +76,9 @@ fn guarded(route: actix_web::Route, policy: Policy) -> actix_web::Route {
 }
 
 /// Declares every route once: the server registers them from here and the contract
-/// test compares `ROUTES` with openapi.yaml. `[POLICY]` names the roles allowed;
-/// routes without it are public.
+/// test compares `ROUTES` with openapi.yaml. `[POLICY]` names the roles allowed and
+/// makes the route authenticate its caller; routes without it are public and ignore
+/// the `Authorization` header.
 macro_rules! routes {
     ($( $path:literal { $( $method:ident $([$policy:expr])? => $handler:expr ),+ $(,)? } )*) => {
         /// Every route as (lower-case method, path template).
@@ -125,9 +128,9 @@ routes! {
     "/openapi.yaml" { get => openapi }
     "/api/v1/auth/login" { post => login }
     "/api/v1/auth/refresh" { post => refresh }
-    "/api/v1/auth/logout" { post [SIGNED_IN] => logout }
-    "/api/v1/me" { get [SIGNED_IN] => find_me }
-    "/api/v1/me/password" { put [SIGNED_IN] => change_my_password }
+    "/api/v1/auth/logout" { post [OWN_ACCOUNT] => logout }
+    "/api/v1/me" { get [OWN_ACCOUNT] => find_me }
+    "/api/v1/me/password" { put [OWN_ACCOUNT] => change_my_password }
     "/api/v1/users" {
         get [ADMIN] => list_users,
         post [ADMIN] => create_user,
@@ -266,6 +269,7 @@ pub struct Application {
     db: Db,
     retention_days: u32,
     scans: Arc<ScanTally>,
+    login_window: TimeDelta,
 }
 
 impl Application {
@@ -313,6 +317,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let retention_days = settings.retention_days;
         let scans = Arc::new(ScanTally::default());
+        let login_window = TimeDelta::from_std(settings.login_window())?;
         let state = AppState {
             db: db.clone(),
             tokens: Arc::new(TokenKeys::new(
@@ -327,6 +332,7 @@ impl Application {
             scans: Arc::clone(&scans),
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
+            hashing: HashingLimit::new(settings.password_hash_concurrency),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;
@@ -337,6 +343,7 @@ impl Application {
             db,
             retention_days,
             scans,
+            login_window,
         })
     }
 
@@ -353,7 +360,7 @@ impl Application {
     /// Serves until stopped, with the hourly retention job and the writing of code
     /// scans running beside; what was counted last is written on the way out.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        spawn_retention_job(self.db.clone(), self.retention_days);
+        spawn_retention_job(self.db.clone(), self.retention_days, self.login_window);
         spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
@@ -377,8 +384,8 @@ fn spawn_scan_writer(db: Db, scans: Arc<ScanTally>) {
 }
 
 /// The hourly retention job: anonymises drivers' personal data past the retention
-/// days and forgets old rate-limit windows.
-fn spawn_retention_job(db: Db, retention_days: u32) {
+/// days and forgets old rate-limit windows and login failures.
+fn spawn_retention_job(db: Db, retention_days: u32, login_window: TimeDelta) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(retention::PURGE_INTERVAL);
         loop {
@@ -393,6 +400,10 @@ fn spawn_retention_job(db: Db, retention_days: u32) {
             }
             if let Err(error) = db.write(ratelimit::sweep).await {
                 tracing::warn!(code = error.code(), "rate limit sweep failed");
+            }
+            let swept = db.write(move |conn| throttle::sweep(conn, login_window, now()));
+            if let Err(error) = swept.await {
+                tracing::warn!(code = error.code(), "login failure sweep failed");
             }
         }
     });
@@ -416,7 +427,6 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .configure(configure_routes)
             .default_service(web::to(not_found))
             .wrap(from_fn(refuse_nul))
-            .wrap(from_fn(authenticate))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

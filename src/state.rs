@@ -1,8 +1,9 @@
-//! What every handler shares: the database, token keys, settings and metrics.
+//! What every handler shares: the database, token keys, settings, metrics and limits.
 
 use std::sync::Arc;
 
 use crate::audit::VerificationCache;
+use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
@@ -36,4 +37,6 @@ pub struct AppState {
     pub heavy: Arc<HeavyWork>,
     /// The last verification of the audit chain.
     pub verification: Arc<VerificationCache>,
+    /// The cap on password hashes running at once.
+    pub hashing: HashingLimit,
 }

@@ -1,19 +1,21 @@
-//! Who is calling: bearer-token authentication for every API request, and the role
-//! check declared next to each route in the route table.
+//! Who is calling: bearer-token authentication on the routes that need a caller, and
+//! the role check declared next to each route in the route table. Public and unknown
+//! routes never look at the `Authorization` header.
 
 use std::future::{Ready, ready};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::tokens::TokenRejection;
-use crate::client::client_ip;
+use crate::client::{client_ip, ip_bucket};
 use crate::domain::account::{Role, Scope};
 use crate::error::ApiError;
+use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -30,6 +32,8 @@ pub struct Caller {
     pub scope: Scope,
     /// Client IP.
     pub ip: String,
+    /// The user must change the password before doing anything else.
+    pub must_change_password: bool,
 }
 
 impl Caller {
@@ -62,41 +66,88 @@ fn unauthenticated() -> ApiError {
     ApiError::unauthorized("unauthenticated", "请先登录")
 }
 
-/// Roles allowed on a route.
-pub type Policy = &'static [Role];
+/// Who may call a route.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    roles: &'static [Role],
+    /// Also open to a user who must still change the password.
+    before_password_change: bool,
+}
+
+impl Policy {
+    const fn roles(roles: &'static [Role]) -> Self {
+        Self {
+            roles,
+            before_password_change: false,
+        }
+    }
+}
 
 /// Admins only.
-pub const ADMIN: Policy = &[Role::Admin];
+pub const ADMIN: Policy = Policy::roles(&[Role::Admin]);
 /// Admins and the zone command.
-pub const OVERSIGHT: Policy = &[Role::Admin, Role::Regulator];
+pub const OVERSIGHT: Policy = Policy::roles(&[Role::Admin, Role::Regulator]);
 /// Admins and enterprise contacts (their own enterprise's code and form).
-pub const ENTERPRISE_KEEPERS: Policy = &[Role::Admin, Role::EnterpriseContact];
+pub const ENTERPRISE_KEEPERS: Policy = Policy::roles(&[Role::Admin, Role::EnterpriseContact]);
 /// Everyone who oversees enterprises: not enterprise contacts.
-pub const STAFF: Policy = &[
+pub const STAFF: Policy = Policy::roles(&[
     Role::Admin,
     Role::Regulator,
     Role::SectorOfficial,
     Role::ParkOfficial,
     Role::Surveyor,
-];
+]);
 /// Who may see a driver's full document number and phone (audited): the zone
 /// command and the enterprise's own contact.
-pub const REVEALERS: Policy = &[Role::Regulator, Role::EnterpriseContact];
+pub const REVEALERS: Policy = Policy::roles(&[Role::Regulator, Role::EnterpriseContact]);
 /// Anyone signed in.
-pub const SIGNED_IN: Policy = &Role::ALL;
+pub const SIGNED_IN: Policy = Policy::roles(&Role::ALL);
+/// Anyone signed in, also a user who must still change the password (after an admin
+/// created or reset the account, or the first admin's generated password): who am I,
+/// change my password, sign out.
+pub const OWN_ACCOUNT: Policy = Policy {
+    roles: &Role::ALL,
+    before_password_change: true,
+};
 
-/// Middleware for every request: a bearer token, if present, must be valid and belong
-/// to an active user at the token's version; the caller then rides in the request
-/// extensions. Requests without a token pass on anonymous.
-pub async fn authenticate(
+/// Route middleware of every route with a policy: the bearer token must be valid and
+/// belong to an active user at the token's version (else 401); a user who must change
+/// the password reaches only the routes open before the change (else 403
+/// `password_change_required`); a role the policy does not name gets 403 and an audit
+/// entry. The caller then rides in the request extensions.
+pub async fn require(
+    policy: Policy,
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(authorization) = req.headers().get(header::AUTHORIZATION) else {
-        return next.call(req).await;
-    };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await;
+        let missing = anyhow::anyhow!("the application state is not registered");
+        return Ok(refuse(req, ApiError::internal(missing)));
+    };
+    let caller = match authenticate(&state, &req).await {
+        Ok(caller) => caller,
+        Err(error) => return Ok(refuse(req, error)),
+    };
+    if caller.must_change_password && !policy.before_password_change {
+        return Ok(refuse(req, password_change_required()));
+    }
+    if !policy.roles.contains(&caller.role) {
+        let event = Event::failure("authz.denied")
+            .with_details(serde_json::json!({ "route": route_of(&req) }));
+        let error = match audit_refusal(&state, &caller.ip, caller.actor(), event).await {
+            Ok(()) => ApiError::forbidden(),
+            Err(error) => error,
+        };
+        return Ok(refuse(req, error));
+    }
+    req.extensions_mut().insert(caller);
+    next.call(req).await
+}
+
+/// The caller of a bearer token; an invalid token is audited.
+async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, ApiError> {
+    let Some(authorization) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthenticated());
     };
     let ip = client_ip(req.request(), state.settings.trust_proxy_headers);
     let token = authorization
@@ -110,25 +161,12 @@ pub async fn authenticate(
     };
     let claims = match verified {
         Ok(claims) => claims,
-        Err(TokenRejection::Expired) => {
-            return Ok(refuse(req, TokenRejection::Expired.into_error()));
-        }
+        Err(TokenRejection::Expired) => return Err(TokenRejection::Expired.into_error()),
         Err(TokenRejection::Invalid) => {
-            let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-            let actor = Actor::anonymous(ip);
-            let recorded = state
-                .db
-                .write(move |conn| {
-                    let event = Event::failure("auth.invalid_token")
-                        .with_details(serde_json::json!({ "route": route }));
-                    audit::append(conn, &actor, event).map(drop)
-                })
-                .await;
-            let error = match recorded {
-                Ok(()) => TokenRejection::Invalid.into_error(),
-                Err(error) => error,
-            };
-            return Ok(refuse(req, error));
+            let event = Event::failure("auth.invalid_token")
+                .with_details(serde_json::json!({ "route": route_of(req) }));
+            audit_refusal(state, &ip, Actor::anonymous(ip.clone()), event).await?;
+            return Err(TokenRejection::Invalid.into_error());
         }
     };
     let user_id = claims.sub.clone();
@@ -138,65 +176,66 @@ pub async fn authenticate(
         .await;
     match loaded {
         Ok((user, scope)) if user.active && user.token_version == claims.ver => {
-            if let Some(role) = Role::parse(&user.role) {
-                req.extensions_mut().insert(Caller {
-                    user_id: user.id,
-                    username: user.username,
-                    role,
-                    scope,
-                    ip,
-                });
-                return next.call(req).await;
-            }
-            Ok(refuse(
-                req,
-                ApiError::internal(anyhow::anyhow!("unknown stored role")),
-            ))
+            let role = Role::parse(&user.role)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
+            Ok(Caller {
+                user_id: user.id,
+                username: user.username,
+                role,
+                scope,
+                ip,
+                must_change_password: user.must_change_password,
+            })
         }
-        Ok(_) | Err(_) => Ok(refuse(
-            req,
-            ApiError::unauthorized("session_ended", "登录已失效，请重新登录"),
+        Ok(_) | Err(_) => Err(ApiError::unauthorized(
+            "session_ended",
+            "登录已失效，请重新登录",
         )),
     }
 }
 
-fn refuse(req: ServiceRequest, error: ApiError) -> ServiceResponse<BoxBody> {
-    req.into_response(error.error_response())
+fn password_change_required() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "password_change_required",
+        "请先修改密码，然后才能进行其他操作",
+    )
 }
 
-/// Route middleware: lets the request through only for a caller whose role is in
-/// `policy`; anonymous callers get 401, other roles 403 and an audit entry.
-pub async fn require(
-    policy: Policy,
-    req: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let caller = req.extensions().get::<Caller>().cloned();
-    let Some(caller) = caller else {
-        return Ok(refuse(req, unauthenticated()));
+/// `METHOD /route/{pattern}`: the matched route, never the raw path, which the client
+/// chooses (at any length).
+fn route_of(req: &ServiceRequest) -> String {
+    let pattern = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    format!("{} {pattern}", req.method())
+}
+
+/// Appends the audit entry of a refused request, unless the client IP has used up its
+/// budget of such entries for the minute (`audit_refusals_per_ip`): the request is
+/// refused all the same, so that a client cannot flood the log.
+pub async fn audit_refusal(
+    state: &AppState,
+    ip: &str,
+    actor: Actor,
+    event: Event,
+) -> Result<(), ApiError> {
+    let limit = Limit {
+        bucket: format!("audit:{}", ip_bucket(ip)),
+        per_minute: state.settings.audit_refusals_per_ip,
     };
-    if policy.contains(&caller.role) {
-        return next.call(req).await;
+    match state.limits.hit(&state.db, limit).await {
+        Ok(()) => {}
+        // Over the budget (a 429 carries its wait): not recorded.
+        Err(over) if over.retry_after().is_some() => return Ok(()),
+        Err(error) => return Err(error),
     }
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(refuse(req, ApiError::forbidden()));
-    };
-    let route = format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| req.path().to_owned())
-    );
-    let recorded = state
+    state
         .db
-        .write(move |conn| {
-            let event =
-                Event::failure("authz.denied").with_details(serde_json::json!({ "route": route }));
-            audit::append(conn, &caller.actor(), event).map(drop)
-        })
-        .await;
-    let error = match recorded {
-        Ok(()) => ApiError::forbidden(),
-        Err(error) => error,
-    };
-    Ok(refuse(req, error))
+        .write(move |conn| audit::append(conn, &actor, event).map(drop))
+        .await
+}
+
+fn refuse(req: ServiceRequest, error: ApiError) -> ServiceResponse<BoxBody> {
+    req.into_response(error.error_response())
 }

@@ -6,10 +6,11 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor, Event};
-use crate::auth::caller::Caller;
+use crate::auth::caller::{Caller, audit_refusal};
 use crate::auth::sessions::{RefreshToken, Rotation};
-use crate::auth::{passwords, throttle};
-use crate::client::client_ip;
+use crate::auth::throttle::{self, Admission, Client, LoginLimits};
+use crate::auth::{devices, passwords};
+use crate::client::{client_ip, ip_bucket};
 use crate::db::now;
 use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS, Role};
 use crate::error::ApiError;
@@ -96,77 +97,86 @@ fn user_actor(user: &User, ip: &str) -> Actor {
 }
 
 /// `POST /api/v1/auth/login`. Unknown user and wrong password get the same answer
-/// and take the same time; repeated failures per account and per IP are throttled.
+/// and take the same time. Failures are throttled per (account, client), per IP and
+/// per account (see [`throttle`]), the attempt's failure reserved before the password
+/// is checked; a successful sign-in from a browser without a device cookie sets one.
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginBody>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.into_inner();
     if username.chars().count() > 64 || password.chars().count() > PASSWORD_MAX_CHARS {
         return Err(invalid_credentials());
     }
-    let ip = client_ip(&req, state.settings.trust_proxy_headers);
     let settings = &state.settings;
-    let limits = throttle::limits(
-        &username,
-        &ip,
-        settings.login_max_failures_per_account,
-        settings.login_max_failures_per_ip,
-    );
-    let window = TimeDelta::from_std(settings.login_window()).map_err(ApiError::internal)?;
+    let ip = client_ip(&req, settings.trust_proxy_headers);
+    let bucket = ip_bucket(&ip);
+    let presented = req.cookie(devices::COOKIE).map(|c| c.value().to_owned());
+    let limits = LoginLimits::new(settings)?;
+    let device_ttl = TimeDelta::days(i64::from(settings.login_device_ttl_days));
+    let secure_cookie = settings.public_base_url().starts_with("https://");
+    // Before the reservation: an attempt refused for want of a permit leaves no failure.
+    let permit = state.hashing.permit()?;
 
-    let lookup_limits = limits.clone();
-    let lookup_name = username.trim().to_lowercase();
-    let (wait, user) = state
+    let name = username.trim().to_lowercase();
+    let at = now();
+    let (user, device, admission) = state
         .db
-        .read(move |conn| {
-            let wait = throttle::retry_after(conn, &lookup_limits, window, now())?;
-            let user = User::find_by_username(conn, &lookup_name)?;
-            Ok((wait, user))
+        .write(move |conn| {
+            let user = User::find_by_username(conn, &name)?;
+            let device = match (&user, &presented) {
+                (Some(user), Some(token)) => devices::recognise(conn, &user.id, token, at)?,
+                _ => None,
+            };
+            let client = match &device {
+                Some(id) => Client::Device(id),
+                None => Client::Address(&bucket),
+            };
+            let admission = throttle::reserve(conn, &name, client, &limits, at)?;
+            Ok((user, device, admission))
         })
         .await?;
-
-    if let Some(seconds) = wait {
-        let actor = user
-            .as_ref()
-            .map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
-        state
-            .db
-            .write(move |conn| {
-                let event = Event::failure("auth.login")
-                    .with_details(serde_json::json!({ "reason": "throttled" }));
-                audit::append(conn, &actor, event).map(drop)
-            })
-            .await?;
-        return Err(ApiError::too_many_requests(
-            "too_many_login_attempts",
-            format!("登录失败次数过多，请 {} 分钟后再试", seconds.div_ceil(60)),
-            seconds,
-        ));
-    }
+    let reservation = match admission {
+        Admission::Reserved(reservation) => reservation,
+        Admission::Throttled { retry_after_secs } => {
+            drop(permit);
+            let actor = user
+                .as_ref()
+                .map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
+            let event = Event::failure("auth.login")
+                .with_details(serde_json::json!({ "reason": "throttled" }));
+            audit_refusal(&state, &ip, actor, event).await?;
+            return Err(too_many_login_attempts(retry_after_secs));
+        }
+    };
 
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = web::block(move || passwords::verify(stored_hash.as_deref(), &password))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = permit
+        .run(move || passwords::verify(stored_hash.as_deref(), &password))
+        .await?;
     let signed_in = user.filter(|u| matches && u.active);
 
     let session_state = state.clone();
-    let result = state
+    let outcome = state
         .db
         .write(move |conn| match signed_in {
             Some(user) => {
-                throttle::clear_account(conn, &limits)?;
+                throttle::release(conn, &reservation)?;
                 audit::append(
                     conn,
                     &user_actor(&user, &ip),
                     Event::success("auth.login", "user", &user.id),
                 )?;
-                open_session(&session_state, conn, user).map(Some)
+                let new_device = match device {
+                    Some(_) => None,
+                    None => Some(devices::register(conn, &user.id, device_ttl, now())?),
+                };
+                let tokens = open_session(&session_state, conn, user)?;
+                Ok(Some((tokens, new_device)))
             }
             None => {
-                throttle::record_failure(conn, &limits, window, now())?;
+                throttle::settle(conn, &reservation)?;
                 let event = Event::failure("auth.login")
                     .with_details(serde_json::json!({ "reason": "invalid_credentials" }));
                 audit::append(conn, &Actor::anonymous(ip), event)?;
@@ -174,7 +184,25 @@ pub async fn login(
             }
         })
         .await?;
-    result.map(web::Json).ok_or_else(invalid_credentials)
+    let (tokens, new_device) = outcome.ok_or_else(invalid_credentials)?;
+    let mut response = HttpResponse::Ok();
+    if let Some(token) = new_device {
+        response.cookie(devices::cookie(token, device_ttl, secure_cookie));
+    }
+    Ok(response.json(tokens))
+}
+
+fn too_many_login_attempts(seconds: u64) -> ApiError {
+    let wait = if seconds < 60 {
+        format!("{seconds} 秒")
+    } else {
+        format!("{} 分钟", seconds.div_ceil(60))
+    };
+    ApiError::too_many_requests(
+        "too_many_login_attempts",
+        format!("登录失败次数过多，请 {wait}后再试"),
+        seconds,
+    )
 }
 
 /// `POST /api/v1/auth/refresh`: trades a refresh token for a new pair.
@@ -260,27 +288,28 @@ pub async fn change_my_password(
         .await?;
     let inputs = [user.username.clone(), user.display_name.clone()];
     let stored = user.password_hash.clone();
-    let hashed = web::block(move || {
-        if !passwords::verify(Some(&stored), &current_password) {
-            return Err(ApiError::field(
-                "current_password",
-                "wrong_password",
-                "当前密码不正确",
-            ));
-        }
-        if new_password == current_password {
-            return Err(ApiError::field(
-                "new_password",
-                "password_unchanged",
-                "新密码不能与当前密码相同",
-            ));
-        }
-        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let new_password = NewPassword::parse("new_password", &new_password, &inputs)?;
-        passwords::hash(&new_password)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let permit = state.hashing.permit()?;
+    let hashed = permit
+        .run(move || {
+            if !passwords::verify(Some(&stored), &current_password) {
+                return Err(ApiError::field(
+                    "current_password",
+                    "wrong_password",
+                    "当前密码不正确",
+                ));
+            }
+            if new_password == current_password {
+                return Err(ApiError::field(
+                    "new_password",
+                    "password_unchanged",
+                    "新密码不能与当前密码相同",
+                ));
+            }
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            let new_password = NewPassword::parse("new_password", &new_password, &inputs)?;
+            passwords::hash(&new_password)
+        })
+        .await??;
     let session_state = state.clone();
     let response = state
         .db

@@ -1,16 +1,74 @@
-//! Password hashing with argon2id at the crate defaults (m=19456 KiB, t=2, p=1).
+//! Password hashing with argon2id at the crate defaults (m=19456 KiB, t=2, p=1), and
+//! the cap on how many hashes run at once.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use actix_web::web;
 use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use rand::Rng;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::account::NewPassword;
 use crate::error::ApiError;
 
-/// Hashes a password that passed the policy. CPU-heavy: call on the blocking pool.
+/// Caps the argon2 hashes and verifications running at once, process-wide. Each takes
+/// 19 MiB and a core for tens of milliseconds; unbounded, a burst of sign-ins queues
+/// on the blocking pool until every request is slow, and memory grows with the burst.
+/// Past the cap a request is answered 503 at once rather than queued. Start-up and
+/// the command line hash without it.
+#[derive(Clone)]
+pub struct HashingLimit {
+    permits: Arc<Semaphore>,
+}
+
+impl HashingLimit {
+    /// At most `concurrent` at once; 0 means one per CPU core.
+    pub fn new(concurrent: usize) -> Self {
+        let concurrent = match concurrent {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        };
+        Self {
+            permits: Arc::new(Semaphore::new(concurrent)),
+        }
+    }
+
+    /// A permit for one request's hashing; 503 `hashing_busy` with `Retry-After: 1`
+    /// when every permit is taken.
+    pub fn permit(&self) -> Result<HashPermit, ApiError> {
+        Arc::clone(&self.permits)
+            .try_acquire_owned()
+            .map(|permit| HashPermit { _permit: permit })
+            .map_err(|_| ApiError::busy("hashing_busy", "登录和改密请求较多，请稍后重试", 1))
+    }
+}
+
+/// Leave to run password hashing; released when dropped, after its work.
+pub struct HashPermit {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl HashPermit {
+    /// Runs `work` (calls of [`hash`] and [`verify`]) on the blocking pool, holding the
+    /// permit until it returns.
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        web::block(move || {
+            let _held = self;
+            work()
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+}
+
+/// Hashes a password that passed the policy. CPU-heavy: on a request, call it inside
+/// [`HashPermit::run`].
 pub fn hash(password: &NewPassword) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -20,7 +78,8 @@ pub fn hash(password: &NewPassword) -> Result<String, ApiError> {
 }
 
 /// Checks `password` against a stored hash; an unknown user is checked against a
-/// dummy hash so that both cases take the same time. CPU-heavy: call on the blocking pool.
+/// dummy hash so that both cases take the same time. CPU-heavy: on a request, call it
+/// inside [`HashPermit::run`].
 pub fn verify(stored: Option<&str>, password: &str) -> bool {
     let dummy = DUMMY_HASH.as_str();
     let Ok(parsed) = PasswordHash::new(stored.unwrap_or(dummy)) else {
@@ -72,6 +131,18 @@ mod tests {
         assert!(!verify(Some(&hashed), "wrong password"));
         assert!(!verify(None, password.expose()));
         Ok(())
+    }
+
+    #[test]
+    fn past_the_limit_permits_are_refused_until_one_is_released() {
+        let limit = HashingLimit::new(1);
+        let held = limit.permit();
+        assert!(held.is_ok());
+        let refused = limit.permit().err();
+        assert_eq!(refused.as_ref().map(ApiError::code), Some("hashing_busy"));
+        assert_eq!(refused.and_then(|e| e.retry_after()), Some(1));
+        drop(held);
+        assert!(limit.permit().is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
+use crate::auth::tokens::{hash_opaque_token, new_opaque_token};
 use crate::db::schema::refresh_tokens;
 use crate::db::{DbConnection, new_id, now};
 use crate::error::ApiError;
@@ -61,7 +61,7 @@ impl RefreshToken {
         user: &User,
         ttl: TimeDelta,
     ) -> Result<String, ApiError> {
-        let (token, hash) = new_refresh_token();
+        let (token, hash) = new_opaque_token();
         let at = now();
         diesel::insert_into(refresh_tokens::table)
             .values((
@@ -85,7 +85,7 @@ impl RefreshToken {
         ttl: TimeDelta,
     ) -> Result<Rotation, ApiError> {
         let stored: Option<RefreshToken> = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(hash_refresh_token(presented)))
+            .filter(refresh_tokens::token_hash.eq(hash_opaque_token(presented)))
             .select(RefreshToken::as_select())
             .first(conn)
             .optional()?;
@@ -94,10 +94,7 @@ impl RefreshToken {
         };
         let at = now();
         if stored.used_at.is_some() {
-            Self::revoke_family(conn, &stored.family_id, at)?;
-            return Ok(Rotation::Reused {
-                user_id: stored.user_id,
-            });
+            return Self::reused(conn, stored, at);
         }
         if stored.revoked_at.is_some() || stored.expires_at <= at {
             return Ok(Rotation::Invalid);
@@ -107,11 +104,33 @@ impl RefreshToken {
             Self::revoke_family(conn, &stored.family_id, at)?;
             return Ok(Rotation::Invalid);
         }
-        diesel::update(refresh_tokens::table.find(&stored.id))
-            .set(refresh_tokens::used_at.eq(at))
-            .execute(conn)?;
+        // Conditional: of concurrent rotations of one token (on PostgreSQL each read
+        // it unused), the first marks it used and the others, waiting on its row lock,
+        // then find it used, update nothing and count as a reuse.
+        let marked = diesel::update(
+            refresh_tokens::table
+                .find(&stored.id)
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(at))
+        .execute(conn)?;
+        if marked == 0 {
+            return Self::reused(conn, stored, at);
+        }
         let token = Self::insert(conn, &stored.family_id, &user, ttl)?;
         Ok(Rotation::Rotated { token, user })
+    }
+
+    /// A used token presented again: revokes its family.
+    fn reused(
+        conn: &mut DbConnection,
+        stored: RefreshToken,
+        at: NaiveDateTime,
+    ) -> Result<Rotation, ApiError> {
+        Self::revoke_family(conn, &stored.family_id, at)?;
+        Ok(Rotation::Reused {
+            user_id: stored.user_id,
+        })
     }
 
     fn revoke_family(

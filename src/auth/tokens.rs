@@ -1,4 +1,5 @@
-//! Access tokens (short-lived HS256 JWTs) and refresh tokens (opaque, stored hashed).
+//! Access tokens (short-lived HS256 JWTs) and opaque tokens (refresh and device
+//! tokens, stored hashed).
 
 use std::time::Duration;
 
@@ -117,17 +118,18 @@ impl TokenKeys {
     }
 }
 
-/// A new opaque refresh token and the hash to store.
-pub fn new_refresh_token() -> (String, String) {
+/// A new opaque token (refresh tokens, device tokens): 256 random bits, and the hash
+/// to store.
+pub fn new_opaque_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = BASE64URL_NOPAD.encode(&bytes);
-    let hash = hash_refresh_token(&token);
+    let hash = hash_opaque_token(&token);
     (token, hash)
 }
 
-/// The stored form of a refresh token.
-pub fn hash_refresh_token(token: &str) -> String {
+/// The stored form of an opaque token.
+pub fn hash_opaque_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -216,11 +218,11 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_are_random_and_stored_hashed() {
-        let (a, hash_a) = new_refresh_token();
-        let (b, _) = new_refresh_token();
+    fn opaque_tokens_are_random_and_stored_hashed() {
+        let (a, hash_a) = new_opaque_token();
+        let (b, _) = new_opaque_token();
         assert_ne!(a, b);
-        assert_eq!(hash_refresh_token(&a), hash_a);
+        assert_eq!(hash_opaque_token(&a), hash_a);
         assert!(!hash_a.contains(&a));
     }
 }

@@ -56,6 +56,17 @@ diesel::table! {
         id -> Text,
         throttle_key -> Text,
         failed_at -> Timestamp,
+        pending -> Bool,
+    }
+}
+
+diesel::table! {
+    login_devices (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -204,6 +215,7 @@ diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(user_scopes -> users (user_id));
 diesel::joinable!(user_scopes -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(login_devices -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -211,6 +223,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_scopes,
     refresh_tokens,
     login_failures,
+    login_devices,
     audit_log,
     audit_head,
     enterprises,

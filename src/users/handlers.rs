@@ -124,9 +124,8 @@ pub async fn create_user(
     else {
         return Err(errors.into_error());
     };
-    let password_hash = web::block(move || passwords::hash(&password))
-        .await
-        .map_err(ApiError::internal)??;
+    let permit = state.hashing.permit()?;
+    let password_hash = permit.run(move || passwords::hash(&password)).await??;
     let new = NewUser {
         username,
         display_name,
@@ -236,9 +235,8 @@ pub async fn reset_user_password(
     let raw = body.into_inner().new_password;
     let inputs = [user.username.as_str(), user.display_name.as_str()];
     let password = NewPassword::parse("new_password", &raw, &inputs)?;
-    let password_hash = web::block(move || passwords::hash(&password))
-        .await
-        .map_err(ApiError::internal)??;
+    let permit = state.hashing.permit()?;
+    let password_hash = permit.run(move || passwords::hash(&password)).await??;
     state
         .db
         .write(move |conn| {

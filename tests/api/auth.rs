@@ -4,7 +4,7 @@ use data_encoding::BASE64URL_NOPAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, api_test};
+use crate::helpers::{ADMIN_PASSWORD, INITIAL_PASSWORD, TestApp, USER_PASSWORD, api_test};
 
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("payload");
@@ -190,8 +190,8 @@ api_test! {
 }
 
 api_test! {
-    async fn repeated_failures_throttle_the_account_with_retry_after(app) with(|s| {
-        s.login_max_failures_per_account = 3;
+    async fn repeated_failures_throttle_the_account_for_that_client_with_retry_after(app) with(|s| {
+        s.login_max_failures_per_account_ip = 3;
         s.login_max_failures_per_ip = 100;
     }) {
         for _ in 0..3 {
@@ -223,8 +223,8 @@ api_test! {
 }
 
 api_test! {
-    async fn a_successful_sign_in_clears_the_account_failures(app) with(|s| {
-        s.login_max_failures_per_account = 3;
+    async fn a_successful_sign_in_clears_that_clients_failures(app) with(|s| {
+        s.login_max_failures_per_account_ip = 3;
     }) {
         for _ in 0..2 {
             app.login("admin", "Wrong-Password-1").await.assert_status(401);
@@ -249,5 +249,128 @@ api_test! {
         assert_eq!(extra.body["errors"][0]["code"], "unknown_field");
         let huge_name = app.login(&"a".repeat(10_000), ADMIN_PASSWORD).await;
         huge_name.assert_status(401);
+    }
+}
+
+api_test! {
+    async fn public_and_unknown_routes_ignore_the_authorization_header(app) {
+        let forged = Some("forged.token.value");
+        app.get("/healthz", forged).await.assert_status(200);
+        app.get("/api/v1/public/regions", forged).await.assert_status(200);
+        let unknown = app.get("/api/v1/nothing-here", forged).await;
+        unknown.assert_status(404);
+        assert_eq!(unknown.code(), "route_not_found");
+        let login = app
+            .post("/api/v1/auth/login", forged, json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .await;
+        login.assert_status(200);
+        let admin = login.body["access_token"].as_str().unwrap();
+        let audited = app.get("/api/v1/audit?action=auth.invalid_token", Some(admin)).await;
+        assert_eq!(audited.body["items"], json!([]));
+    }
+}
+
+api_test! {
+    async fn refusals_are_audited_with_the_method_and_route_pattern_never_the_raw_path(app) {
+        let staff = app.staff().await;
+        let long_id = "x".repeat(6000);
+        app.get(&format!("/api/v1/users/{long_id}"), Some("forged.token.value")).await.assert_status(401);
+        app.post("/api/v1/parks", Some(staff.token("regulator")), json!({ "code": "X", "name": "X" }))
+            .await
+            .assert_status(403);
+        let admin = staff.token("admin");
+        for (action, route) in [
+            ("auth.invalid_token", "GET /api/v1/users/{id}"),
+            ("authz.denied", "POST /api/v1/parks"),
+        ] {
+            let audited = app.get(&format!("/api/v1/audit?action={action}"), Some(admin)).await;
+            let items = audited.body["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1, "{action}: {items:?}");
+            assert_eq!(items[0]["details"]["route"], route);
+        }
+    }
+}
+
+api_test! {
+    async fn refusal_audits_are_rate_limited_per_client(app) with(|s| {
+        s.audit_refusals_per_ip = 3;
+    }) {
+        let admin = app.admin_token().await;
+        let minute = || chrono::Utc::now().timestamp() / 60;
+        let started = minute();
+        for _ in 0..6 {
+            let refused = app.get("/api/v1/me", Some("forged.token.value")).await;
+            refused.assert_status(401);
+            assert_eq!(refused.code(), "invalid_token");
+        }
+        let windows = minute() - started + 1;
+        let audited = app.get("/api/v1/audit?action=auth.invalid_token", Some(&admin)).await;
+        let recorded = audited.body["items"].as_array().unwrap().len() as i64;
+        if windows == 1 {
+            assert_eq!(recorded, 3);
+        } else {
+            // The test ran across a minute boundary: the budget started over.
+            assert!(recorded <= 3 * windows, "{recorded}");
+        }
+    }
+}
+
+/// A user the admin created and who has not yet chosen a password, signed in.
+async fn pending_user(app: &TestApp, admin: &str, username: &str) -> String {
+    let body = json!({ "username": username, "display_name": "新同事", "password": INITIAL_PASSWORD, "role": "regulator" });
+    app.post("/api/v1/users", Some(admin), body)
+        .await
+        .assert_status(201);
+    app.tokens(username, INITIAL_PASSWORD).await.0
+}
+
+api_test! {
+    async fn a_user_who_must_change_the_password_may_only_see_themselves_change_it_or_sign_out(app) {
+        let admin = app.admin_token().await;
+        let token = pending_user(&app, &admin, "newbie").await;
+        let refused = app.get("/api/v1/enterprises", Some(&token)).await;
+        refused.assert_status(403);
+        assert_eq!(refused.code(), "password_change_required");
+        let me = app.get("/api/v1/me", Some(&token)).await;
+        me.assert_status(200);
+        assert_eq!(me.body["must_change_password"], true);
+
+        let changed = app
+            .put("/api/v1/me/password", Some(&token), json!({ "current_password": INITIAL_PASSWORD, "new_password": USER_PASSWORD }))
+            .await;
+        changed.assert_status(200);
+        let fresh = changed.body["access_token"].as_str().unwrap().to_owned();
+        app.get("/api/v1/enterprises", Some(&fresh)).await.assert_status(200);
+
+        // An admin reset sets the rule again.
+        let id = me.body["id"].as_str().unwrap();
+        app.put(&format!("/api/v1/users/{id}/password"), Some(&admin), json!({ "new_password": "Marble-Tundra-61-Fern" }))
+            .await
+            .assert_status(204);
+        let reset = app.tokens("newbie", "Marble-Tundra-61-Fern").await.0;
+        let again = app.get("/api/v1/enterprises", Some(&reset)).await;
+        again.assert_status(403);
+        assert_eq!(again.code(), "password_change_required");
+        app.post("/api/v1/auth/logout", Some(&reset), json!({})).await.assert_status(204);
+    }
+}
+
+api_test! {
+    async fn the_generated_first_admin_password_must_be_changed_before_anything_else(app) with(|s| {
+        s.admin_password = None;
+    }) {
+        let generated = app.initial_admin_password.clone().expect("a generated password");
+        let signed_in = app.login("admin", &generated).await;
+        signed_in.assert_status(200);
+        assert_eq!(signed_in.body["user"]["must_change_password"], true);
+        let token = signed_in.body["access_token"].as_str().unwrap();
+        let refused = app.get("/api/v1/users", Some(token)).await;
+        refused.assert_status(403);
+        assert_eq!(refused.code(), "password_change_required");
+        let changed = app
+            .put("/api/v1/me/password", Some(token), json!({ "current_password": generated, "new_password": ADMIN_PASSWORD }))
+            .await;
+        changed.assert_status(200);
+        app.get("/api/v1/users", changed.body["access_token"].as_str()).await.assert_status(200);
     }
 }

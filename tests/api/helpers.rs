@@ -19,6 +19,9 @@ use truckpass::startup::Application;
 pub const ADMIN_PASSWORD: &str = "Ledger-Kiln-47-Orbit";
 /// A password that passes the policy, for users created in tests.
 pub const USER_PASSWORD: &str = "Quartz-Violin-83-Harbor";
+/// The password the admin gives an account created with `create_user`; the user
+/// replaces it with `USER_PASSWORD` at first sign-in, as every new account must.
+pub const INITIAL_PASSWORD: &str = "Copper-Meadow-29-Signal";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +69,8 @@ pub struct TestApp {
     pub database_url: String,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
+    /// The generated password of the first admin, when the settings gave none.
+    pub initial_admin_password: Option<String>,
 }
 
 /// A response, with its body parsed as JSON when it is JSON.
@@ -152,6 +157,7 @@ impl TestApp {
         configure(&mut settings);
         let app = Application::build(settings).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let initial_admin_password = app.initial_admin_password().map(str::to_owned);
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -163,6 +169,7 @@ impl TestApp {
             database_url,
             data_dir,
             client,
+            initial_admin_password,
         })
     }
 
@@ -311,7 +318,8 @@ impl TestApp {
         response.body["id"].as_str().expect("park id").to_owned()
     }
 
-    /// Creates a user with `role` and scope, returns its id.
+    /// Creates a user with `role` and scope who has chosen `USER_PASSWORD` at first
+    /// sign-in; returns its id.
     pub async fn create_user(
         &self,
         admin: &str,
@@ -323,13 +331,24 @@ impl TestApp {
         let body = json!({
             "username": username,
             "display_name": format!("测试{username}"),
-            "password": USER_PASSWORD,
+            "password": INITIAL_PASSWORD,
             "role": role,
             "sector_ids": sector_ids,
             "park_ids": park_ids,
         });
+        self.create_account(admin, username, body).await
+    }
+
+    /// Creates the account of `body` (whose password is `INITIAL_PASSWORD`), signs in
+    /// as the new user and changes the password to `USER_PASSWORD`; returns its id.
+    async fn create_account(&self, admin: &str, username: &str, body: Value) -> String {
         let response = self.post("/api/v1/users", Some(admin), body).await;
         response.assert_status(201);
+        let (token, _) = self.tokens(username, INITIAL_PASSWORD).await;
+        let change = json!({ "current_password": INITIAL_PASSWORD, "new_password": USER_PASSWORD });
+        self.put("/api/v1/me/password", Some(&token), change)
+            .await
+            .assert_status(200);
         response.body["id"].as_str().expect("user id").to_owned()
     }
 
@@ -422,18 +441,16 @@ impl TestApp {
         }
     }
 
-    /// Creates an enterprise contact for `enterprise`.
+    /// Creates an enterprise contact for `enterprise`, as `create_user` does.
     pub async fn create_contact(&self, admin: &str, username: &str, enterprise: &str) -> String {
         let body = json!({
             "username": username,
             "display_name": "企业联系人",
-            "password": USER_PASSWORD,
+            "password": INITIAL_PASSWORD,
             "role": "enterprise_contact",
             "enterprise_id": enterprise,
         });
-        let response = self.post("/api/v1/users", Some(admin), body).await;
-        response.assert_status(201);
-        response.body["id"].as_str().expect("user id").to_owned()
+        self.create_account(admin, username, body).await
     }
 
     /// A direct connection to the app's database, for tests that inspect or tamper.

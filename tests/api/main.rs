@@ -19,4 +19,5 @@ mod forms;
 mod org;
 mod registrations;
 mod roles;
+mod sign_in;
 mod users;

@@ -1,11 +1,13 @@
-//! The role matrix: every operation in openapi.yaml, called anonymously and as each
-//! role, must answer as this table says. A new route fails here until it is added.
+//! The role matrix: every operation in openapi.yaml, called anonymously, as each
+//! role and as an admin who must still change the password, must answer as this table
+//! says. A new route fails here until it is added.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_PASSWORD, CONTRACT, Staff, TestApp, USER_PASSWORD, api_test, credit_code,
+    ADMIN_PASSWORD, CONTRACT, INITIAL_PASSWORD, Staff, TestApp, USER_PASSWORD, api_test,
+    credit_code,
 };
 use crate::registrations;
 
@@ -13,6 +15,8 @@ use crate::registrations;
 #[derive(Clone, Copy, Debug)]
 enum Access {
     Public,
+    /// Anyone signed in, also a user who must still change the password.
+    OwnAccount,
     SignedIn,
     Only(&'static [&'static str]),
 }
@@ -42,10 +46,10 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
     match (method, path) {
         ("get", "/healthz" | "/readyz" | "/metrics" | "/openapi.yaml") => (Access::Public, 200),
         ("post", "/api/v1/auth/login" | "/api/v1/auth/refresh") => (Access::Public, 200),
-        ("post", "/api/v1/auth/logout") => (Access::SignedIn, 204),
-        ("get", "/api/v1/me") => (Access::SignedIn, 200),
+        ("post", "/api/v1/auth/logout") => (Access::OwnAccount, 204),
+        ("get", "/api/v1/me") => (Access::OwnAccount, 200),
         // Called with a wrong current password: reaching validation proves access.
-        ("put", "/api/v1/me/password") => (Access::SignedIn, 422),
+        ("put", "/api/v1/me/password") => (Access::OwnAccount, 422),
         ("get", "/api/v1/users" | "/api/v1/users/{id}") => (ADMIN, 200),
         ("post", "/api/v1/users") => (ADMIN, 201),
         ("patch", "/api/v1/users/{id}") => (ADMIN, 200),
@@ -316,6 +320,9 @@ api_test! {
         let staff = app.staff().await;
         let admin = staff.token("admin").to_owned();
         let target_user = app.create_user(&admin, "target", "regulator", &[], &[]).await;
+        // Created by the admin and never signed in: must change the password first.
+        let pending = json!({ "username": "pending1", "display_name": "新同事", "password": INITIAL_PASSWORD, "role": "admin" });
+        app.post("/api/v1/users", Some(&admin), pending).await.assert_status(201);
         // Vehicle numbers from the counter start at 0; the fixture's own is far beyond.
         let code = app.code_token(&admin, &staff.enterprise).await;
         registrations::pass_for(&app, &code, 99_999).await;
@@ -335,9 +342,10 @@ api_test! {
                 failures.push(format!("anonymous {method} {template}: {} (expected {expected})", response.status));
             }
         }
-        for role in ROLES {
+        for role in ROLES.into_iter().chain(["pending"]) {
             // Each role signs in afresh: the previous role's sign-out must not matter.
             let username = match role {
+                "pending" => "pending1",
                 "admin" => "admin",
                 "regulator" => "regulator1",
                 "sector_official" => "sector1",
@@ -345,12 +353,18 @@ api_test! {
                 "enterprise_contact" => "contact1",
                 _ => "surveyor1",
             };
-            let password = if role == "admin" { ADMIN_PASSWORD } else { USER_PASSWORD };
+            let password = match role {
+                "admin" => ADMIN_PASSWORD,
+                "pending" => INITIAL_PASSWORD,
+                _ => USER_PASSWORD,
+            };
             let token = app.tokens(username, password).await.0;
             for (method, template) in &operations {
                 let (access, success) = expectation(method, template);
+                // An admin who must change the password may do no more than that.
                 let allowed = match access {
-                    Access::Public | Access::SignedIn => true,
+                    Access::Public | Access::OwnAccount => true,
+                    Access::SignedIn => role != "pending",
                     Access::Only(roles) => roles.contains(&role),
                 };
                 let expected = if allowed { success } else { 403 };

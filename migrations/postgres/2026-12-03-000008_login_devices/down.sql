@@ -1,0 +1,2 @@
+ALTER TABLE login_failures DROP COLUMN pending;
+DROP TABLE login_devices;
