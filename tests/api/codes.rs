@@ -294,3 +294,51 @@ api_test! {
         assert_eq!(formats, ["png", "poster", "svg", "token"]);
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct Scans {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Page opens of the code with id `code_id` stored in the database.
+fn stored_scans(app: &TestApp, code_id: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "SELECT CAST(COALESCE(SUM(scans), 0) AS BIGINT) AS n FROM code_scans WHERE code_id = '{code_id}'"
+    ))
+    .get_result::<Scans>(&mut app.raw_connection())
+    .unwrap()
+    .n
+}
+
+api_test! {
+    async fn page_opens_are_counted_in_memory_and_written_in_one_go(app) {
+        let (admin, id) = setup(&app).await;
+        app.code_token(&admin, &id).await;
+        #[derive(diesel::QueryableByName)]
+        struct Code {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        let code: Code = {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT id FROM enterprise_codes WHERE enterprise_id = '{id}'"))
+                .get_result(&mut app.raw_connection())
+                .unwrap()
+        };
+        // A tally of its own over the same database, without the app's timer.
+        let url = truckpass::db::DatabaseUrl::parse(&app.database_url).unwrap();
+        let db = truckpass::db::Db::connect(&url, truckpass::config::SqliteSynchronous::Full, 1).unwrap();
+        let tally = truckpass::codes::tally::ScanTally::default();
+        let before = stored_scans(&app, &code.id);
+        for _ in 0..500 {
+            tally.add(&code.id);
+        }
+        assert_eq!(stored_scans(&app, &code.id), before, "counting writes nothing");
+        tally.flush(&db).await.unwrap();
+        assert_eq!(stored_scans(&app, &code.id), before + 500, "one write carries them all");
+        tally.flush(&db).await.unwrap();
+        assert_eq!(stored_scans(&app, &code.id), before + 500, "and only once");
+    }
+}
