@@ -117,7 +117,7 @@ pub async fn login(
     let device_ttl = TimeDelta::days(i64::from(settings.login_device_ttl_days));
     let secure_cookie = settings.public_base_url().starts_with("https://");
     // Before the reservation: an attempt refused for want of a permit leaves no failure.
-    let permit = state.hashing.permit()?;
+    let permit = state.hashing.permit().await?;
 
     let name = username.trim().to_lowercase();
     let at = now();
@@ -288,7 +288,7 @@ pub async fn change_my_password(
         .await?;
     let inputs = [user.username.clone(), user.display_name.clone()];
     let stored = user.password_hash.clone();
-    let permit = state.hashing.permit()?;
+    let permit = state.hashing.permit().await?;
     let hashed = permit
         .run(move || {
             if !passwords::verify(Some(&stored), &current_password) {

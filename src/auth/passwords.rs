@@ -1,6 +1,7 @@
 //! Password hashing with argon2id at the crate defaults (m=19456 KiB, t=2, p=1), and
 //! the cap on how many hashes run at once.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use actix_web::web;
@@ -16,15 +17,18 @@ use crate::error::ApiError;
 /// Caps the argon2 hashes and verifications running at once, process-wide. Each takes
 /// 19 MiB and a core for tens of milliseconds; unbounded, a burst of sign-ins queues
 /// on the blocking pool until every request is slow, and memory grows with the burst.
-/// Past the cap a request is answered 503 at once rather than queued. Start-up and
-/// the command line hash without it.
+/// A short queue, as deep as the cap, keeps the cores busy from one hash to the next
+/// (a waiting request holds no memory to speak of); past it a request is answered 503
+/// at once. Start-up and the command line hash without it.
 #[derive(Clone)]
 pub struct HashingLimit {
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    queue: usize,
 }
 
 impl HashingLimit {
-    /// At most `concurrent` at once; 0 means one per CPU core.
+    /// At most `concurrent` at once, and as many waiting; 0 means one per CPU core.
     pub fn new(concurrent: usize) -> Self {
         let concurrent = match concurrent {
             0 => std::thread::available_parallelism().map_or(2, usize::from),
@@ -32,16 +36,40 @@ impl HashingLimit {
         };
         Self {
             permits: Arc::new(Semaphore::new(concurrent)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            queue: concurrent,
         }
     }
 
-    /// A permit for one request's hashing; 503 `hashing_busy` with `Retry-After: 1`
-    /// when every permit is taken.
-    pub fn permit(&self) -> Result<HashPermit, ApiError> {
+    /// A permit for one request's hashing, after a wait in the queue if need be; 503
+    /// `hashing_busy` with `Retry-After: 1` when the queue is full too.
+    pub async fn permit(&self) -> Result<HashPermit, ApiError> {
+        let busy = || ApiError::busy("hashing_busy", "登录和改密请求较多，请稍后重试", 1);
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(HashPermit { _permit: permit });
+        }
+        let _in_queue = Queued::join(&self.waiting, self.queue).ok_or_else(busy)?;
         Arc::clone(&self.permits)
-            .try_acquire_owned()
+            .acquire_owned()
+            .await
             .map(|permit| HashPermit { _permit: permit })
-            .map_err(|_| ApiError::busy("hashing_busy", "登录和改密请求较多，请稍后重试", 1))
+            .map_err(|_| busy())
+    }
+}
+
+/// A place in the queue, given up when dropped (also when the request is).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn join(waiting: &'a AtomicUsize, queue: usize) -> Option<Self> {
+        let place = Self(waiting);
+        (waiting.fetch_add(1, Ordering::AcqRel) < queue).then_some(place)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -133,16 +161,32 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn past_the_limit_permits_are_refused_until_one_is_released() {
+    #[tokio::test]
+    async fn past_the_limit_and_its_queue_permits_are_refused_until_one_is_released() {
         let limit = HashingLimit::new(1);
-        let held = limit.permit();
+        let held = limit.permit().await;
         assert!(held.is_ok());
-        let refused = limit.permit().err();
+        let queued = tokio::spawn({
+            let limit = limit.clone();
+            async move { limit.permit().await.map(drop) }
+        });
+        while limit.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = limit.permit().await.err();
         assert_eq!(refused.as_ref().map(ApiError::code), Some("hashing_busy"));
         assert_eq!(refused.and_then(|e| e.retry_after()), Some(1));
         drop(held);
-        assert!(limit.permit().is_ok());
+        assert!(
+            matches!(queued.await, Ok(Ok(()))),
+            "the queued one got through"
+        );
+        assert!(limit.permit().await.is_ok());
+        assert_eq!(
+            limit.waiting.load(Ordering::Acquire),
+            0,
+            "the queue is empty"
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub async fn create_user(
     else {
         return Err(errors.into_error());
     };
-    let permit = state.hashing.permit()?;
+    let permit = state.hashing.permit().await?;
     let password_hash = permit.run(move || passwords::hash(&password)).await??;
     let new = NewUser {
         username,
@@ -235,7 +235,7 @@ pub async fn reset_user_password(
     let raw = body.into_inner().new_password;
     let inputs = [user.username.as_str(), user.display_name.as_str()];
     let password = NewPassword::parse("new_password", &raw, &inputs)?;
-    let permit = state.hashing.permit()?;
+    let permit = state.hashing.permit().await?;
     let password_hash = permit.run(move || passwords::hash(&password)).await??;
     state
         .db
