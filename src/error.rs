@@ -9,6 +9,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+/// Seconds a client is told to wait when the database is unavailable.
+const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -166,14 +169,16 @@ impl ApiError {
         }
     }
 
-    /// 503: the database cannot be reached.
+    /// 503 `database_unavailable` with `Retry-After`: the database cannot be reached
+    /// (down, restarting, failing over) or did not answer in time.
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
+            retry_after_secs: Some(DATABASE_RETRY_AFTER_SECS),
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "服务暂时不可用，请稍后重试",
+                "database_unavailable",
+                "数据库暂时不可用，请稍后重试",
             )
         }
     }
@@ -281,12 +286,18 @@ impl From<FieldError> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            diesel::result::Error::NotFound => Self::not_found(),
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
+            Error::NotFound => Self::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::conflict("already_exists", "数据已存在，请勿重复提交")
+            }
+            // The connection broke (the server went away, restarts, fails over): the
+            // request may be retried once the database is back.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            ) => Self::conflict("already_exists", "数据已存在，请勿重复提交"),
+            ) => Self::unavailable(error),
             other => Self::internal(other),
         }
     }

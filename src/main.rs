@@ -186,7 +186,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             match report.first_broken {
                 None => {
-                    println!("OK: {} entries, chain intact", report.checked);
+                    println!(
+                        "OK: {} entries, chain intact; {} waiting to be linked",
+                        report.checked, report.waiting
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(link) => {

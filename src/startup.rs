@@ -12,8 +12,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
 
-use crate::audit::VerificationCache;
 use crate::audit::handlers::{list_audit, verify_audit};
+use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
     ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF, require,
 };
@@ -362,12 +362,27 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         spawn_retention_job(self.db.clone(), self.retention_days, self.login_window);
         spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
+        spawn_linker(self.db.clone());
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
             tracing::warn!(code = error.code(), "writing the last code scans failed");
         }
         served
     }
+}
+
+/// Links audit entries into the chain every [`audit::LINK_INTERVAL`], unless another
+/// replica is doing it (see [`audit::link`]).
+fn spawn_linker(db: Db) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(audit::LINK_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = db.write(|conn| audit::link(conn, Linking::IfFree)).await {
+                tracing::warn!(code = error.code(), "linking audit entries failed");
+            }
+        }
+    });
 }
 
 /// Writes counted code scans every [`tally::FLUSH_INTERVAL`].

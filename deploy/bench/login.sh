@@ -31,6 +31,7 @@ trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 export TRUCKPASS_LISTEN="127.0.0.1:$port" RUST_LOG=warn
 export BENCH_USERNAME=admin BENCH_PASSWORD='Bench-Ledger-Kiln-47-Orbit'
 export TRUCKPASS_ADMIN_PASSWORD=$BENCH_PASSWORD
+source "$here/lib.sh"
 echo "cores: $(nproc)   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run LABEL DATABASE_URL CONNECTIONS HASH_CONCURRENCY: a fresh database each time
@@ -38,21 +39,9 @@ run() {
     local label=$1 url=$2 connections=$3 cap=$4
     export TRUCKPASS_DATA_DIR="$dir/$label-$connections-$cap" DATABASE_URL=$url
     export TRUCKPASS_PASSWORD_HASH_CONCURRENCY=$cap
-    # Never benchmark (and write into) somebody else's server on the same port.
-    if curl -fsS "$base/readyz" >/dev/null 2>&1; then
-        echo "port $port is already serving; set PORT" >&2
-        exit 1
-    fi
-    "$bin" >"$dir/server.log" 2>&1 &
-    pid=$!
-    until curl -fsS "$base/readyz" >/dev/null 2>&1; do
-        kill -0 "$pid" 2>/dev/null || { cat "$dir/server.log"; exit 1; }
-        sleep 0.05
-    done
+    start_server "$dir/server.log"
     python3 "$here/login.py" "$base" "$BENCH_USERNAME" "$BENCH_PASSWORD" "$connections" "$seconds" >"$dir/clients.txt"
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    pid=
+    stop_server
     local signins p50 p99 whole50 whole99 ok busy throttled other share shown=$cap
     [[ $cap == 0 ]] && shown="cores"
     read -r _ signins p50 p99 whole50 whole99 ok busy throttled other < <(grep '^RESULT' "$dir/clients.txt")
@@ -69,13 +58,10 @@ for connections_cap in "${runs[@]}"; do
 done
 
 if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-    database=${BENCH_POSTGRES_URL##*/}
-    database=${database%%\?*}
-    maintenance=${BENCH_POSTGRES_URL%/*}/postgres
     for connections_cap in "${runs[@]}"; do
         set -- $connections_cap
-        psql "$maintenance" -qc "DROP DATABASE IF EXISTS \"$database\"" -c "CREATE DATABASE \"$database\""
+        fresh_database "$BENCH_POSTGRES_URL"
         run postgres "$BENCH_POSTGRES_URL" "$1" "$2"
     done
-    psql "$maintenance" -qc "DROP DATABASE \"$database\""
+    drop_database "$BENCH_POSTGRES_URL"
 fi

@@ -2,7 +2,8 @@
 -- enterprise code. Every request carries a new plate (闽A, then the thread's serial
 -- character, then a four-character counter), so the same-plate-same-day dedupe never
 -- answers 200 instead of 201. Reads BENCH_CODE_TOKEN and BENCH_ARRIVAL (zone time,
--- YYYY-MM-DDTHH:MM) from the environment; prints one RESULT line for the shell.
+-- YYYY-MM-DDTHH:MM) from the environment; prints one RESULT line for the shell and a
+-- STATUSES line (201, 500, 502, 503 answers).
 
 local serials = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 local token = assert(os.getenv("BENCH_CODE_TOKEN"), "BENCH_CODE_TOKEN is not set")
@@ -25,6 +26,10 @@ counter = 0
 created = 0
 other = 0
 sample = ""
+-- Answers by kind (threads' globals can only hold numbers and strings).
+s500 = 0
+s502 = 0
+s503 = 0
 
 local function serial(n, width)
   local out = ""
@@ -47,6 +52,9 @@ function request()
 end
 
 function response(status, headers, body)
+  if status == 500 then s500 = s500 + 1 end
+  if status == 502 then s502 = s502 + 1 end
+  if status == 503 then s503 = s503 + 1 end
   if status == 201 then
     created = created + 1
   else
@@ -59,9 +67,13 @@ end
 
 function done(summary, latency, requests)
   local total_created, total_other, first = 0, 0, ""
+  local t500, t502, t503 = 0, 0, 0
   for _, thread in ipairs(threads) do
     total_created = total_created + thread:get("created")
     total_other = total_other + thread:get("other")
+    t500 = t500 + thread:get("s500")
+    t502 = t502 + thread:get("s502")
+    t503 = t503 + thread:get("s503")
     if first == "" then first = thread:get("sample") end
   end
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -70,5 +82,7 @@ function done(summary, latency, requests)
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     total_created, total_other, errors))
+  io.write(string.format("STATUSES 201=%d 500=%d 502=%d 503=%d\n",
+    total_created, t500, t502, t503))
   if first ~= "" then io.write("first non-201: " .. first .. "\n") end
 end

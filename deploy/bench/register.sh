@@ -29,18 +29,7 @@ export TRUCKPASS_PUBLIC_RATE_PER_IP=100000000 TRUCKPASS_PUBLIC_RATE_PER_CODE=100
 # Tomorrow 10:00 in the zone (UTC+8).
 export BENCH_ARRIVAL=$(date -u -d '+8 hours +1 day' +%Y-%m-%dT10:00)
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-# The credit code's check character (GB 32100), as in roster.sh.
-credit_code() {
-    python3 - <<'PY'
-charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-body = "91350100MA8BENCH1"
-check = (31 - sum(charset.index(c) * w for c, w in zip(body, weights)) % 31) % 31
-print(body + charset[check])
-PY
-}
+source "$here/lib.sh"
 
 # Registers 300 drivers one by one (plates 闽B....., never used by register.lua) and
 # writes their pass tokens to $1.
@@ -70,26 +59,11 @@ bench() {
     local label=$1 url=$2
     shift 2
     export TRUCKPASS_DATA_DIR="$dir/$label" DATABASE_URL=$url
-    # Never benchmark (and write into) somebody else's server on the same port.
-    if curl -fsS "$base/readyz" >/dev/null 2>&1; then
-        echo "port $port is already serving; set PORT" >&2
-        exit 1
-    fi
-    "$bin" >"$dir/$label.log" 2>&1 &
-    pid=$!
-    until curl -fsS "$base/readyz" >/dev/null 2>&1; do
-        kill -0 "$pid" 2>/dev/null || { cat "$dir/$label.log"; exit 1; }
-        sleep 0.05
-    done
-    local token auth sector park enterprise
-    token=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
-      -d "{\"username\":\"admin\",\"password\":\"$TRUCKPASS_ADMIN_PASSWORD\"}" | json "['access_token']")
+    start_server "$dir/$label.log"
+    local token auth
+    token=$(admin_token)
     auth=(-H "authorization: Bearer $token")
-    post() { curl -fsS "$base$1" "${auth[@]}" -H 'content-type: application/json' -d "$2"; }
-    sector=$(post /api/v1/sectors '{"code":"WL","name":"物流行业","authority":"交通运输局"}' | json "['id']")
-    park=$(post /api/v1/parks '{"code":"BENCH","name":"压测园区"}' | json "['id']")
-    enterprise=$(post /api/v1/enterprises "{\"name\":\"福州压测物流有限公司\",\"credit_code\":\"$(credit_code)\",\"sector_id\":\"$sector\",\"park_id\":\"$park\"}" | json "['id']")
-    code=$(curl -fsS "$base/api/v1/enterprises/$enterprise/code" "${auth[@]}" | json "['token']")
+    code=$(seed_code "$token" 福州压测物流有限公司 MA8BENCH1)
 
     BENCH_CODE_TOKEN=$code wrk -t2 -c"$connections" -d"${seconds}s" --latency \
       -s "$here/register.lua" "$base" >"$dir/$label.register.txt"
@@ -107,9 +81,7 @@ bench() {
     stored=$("$@")
     verified=$(curl -fsS "$base/api/v1/audit/verify" "${auth[@]}" |
       python3 -c "import json,sys; v=json.load(sys.stdin); print('ok' if v['ok'] else 'BROKEN', v['checked'])")
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    pid=
+    stop_server
     printf '%-8s register: %6s reg/s  p50 %6s ms  p99 %6s ms  201: %s  non-201: %s  socket errors: %s\n' \
       "$label" "$reg_rate" "$reg_p50" "$reg_p99" "$reg_created" "$reg_other" "$reg_errors"
     printf '%-8s           stored registrations: %s (incl. 300 for the pass pages)  audit chain (status, entries): %s\n' \
@@ -125,11 +97,8 @@ sqlite_count() {
 bench sqlite "sqlite://$dir/sqlite/truckpass.db" sqlite_count
 
 if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
-    database=${BENCH_POSTGRES_URL##*/}
-    database=${database%%\?*}
-    maintenance=${BENCH_POSTGRES_URL%/*}/postgres
-    psql "$maintenance" -qc "DROP DATABASE IF EXISTS \"$database\"" -c "CREATE DATABASE \"$database\""
+    fresh_database "$BENCH_POSTGRES_URL"
     postgres_count() { psql "$BENCH_POSTGRES_URL" -Atc 'select count(*) from registrations'; }
     bench postgres "$BENCH_POSTGRES_URL" postgres_count
-    psql "$maintenance" -qc "DROP DATABASE \"$database\""
+    drop_database "$BENCH_POSTGRES_URL"
 fi

@@ -4,7 +4,7 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditEntry, AuditFilter, Verification};
+use crate::audit::{self, AuditEntry, AuditFilter, Linking, Verification};
 use crate::error::{ApiError, FieldError};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -90,6 +90,11 @@ pub async fn list_audit(
         to: query.to.map(|t| t.naive_utc()),
     };
     let limit = page.fetch();
+    // Entries written a moment ago are linked first, so that the list shows them.
+    state
+        .db
+        .write(|conn| audit::link(conn, Linking::Wait))
+        .await?;
     let rows = state
         .db
         .read(move |conn| audit::list(conn, &filter, before, limit))

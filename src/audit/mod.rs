@@ -1,17 +1,22 @@
 //! The audit log: an append-only hash chain. Each entry's hash is
-//! `SHA-256(prev_hash || canonical JSON of the entry)`, written in the same
-//! transaction as the change it records.
+//! `SHA-256(prev_hash || canonical JSON of the entry)`.
+//!
+//! An entry is written in the same transaction as the change it records (nothing is
+//! acknowledged without it), numbered by the database without a lock (its `id`), and
+//! linked into the chain (its `seq`, `prev_hash` and `hash`) shortly after by the
+//! [linker](link): one at a time in the whole zone, whichever replica gets the chain's
+//! head row first, so no write waits on that row. Entries may commit out of order, or
+//! never; the linker links what has committed, in `id` order, and what commits later
+//! in a later round. Verification covers the linked entries and counts the waiting.
 
 pub mod handlers;
 
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use diesel::backend::Backend;
+use diesel::helper_types::AssumeNotNull;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -137,12 +142,15 @@ pub fn changes(before: &serde_json::Value, after: &serde_json::Value) -> serde_j
     serde_json::json!({ "before": was, "after": now })
 }
 
-/// A stored entry.
-// `None` inserts NULL (no column has a default): one INSERT statement, prepared once.
-#[derive(Clone, Debug, Queryable, Insertable, Serialize)]
-#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+/// A linked entry.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     /// Position in the chain, from 1.
+    #[diesel(
+        select_expression = audit_log::seq.assume_not_null(),
+        select_expression_type = AssumeNotNull<audit_log::seq>
+    )]
     pub seq: i64,
     /// When (UTC, microseconds).
     pub at: NaiveDateTime,
@@ -165,9 +173,51 @@ pub struct AuditEntry {
     /// JSON object text.
     pub details: String,
     /// Hash of the previous entry.
+    #[diesel(
+        select_expression = audit_log::prev_hash.assume_not_null(),
+        select_expression_type = AssumeNotNull<audit_log::prev_hash>
+    )]
     pub prev_hash: String,
     /// This entry's hash.
+    #[diesel(
+        select_expression = audit_log::hash.assume_not_null(),
+        select_expression_type = AssumeNotNull<audit_log::hash>
+    )]
     pub hash: String,
+}
+
+/// An entry as written, before it is linked.
+// `None` inserts NULL (no column has a default): one INSERT statement, prepared once.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+struct NewEntry {
+    at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    ip: Option<String>,
+    outcome: String,
+    details: String,
+}
+
+/// An entry waiting to be linked: its number and content.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+struct Waiting {
+    id: i64,
+    at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    ip: Option<String>,
+    outcome: String,
+    details: String,
 }
 
 /// The fields that are hashed, in a fixed order (alphabetical), so the JSON is canonical.
@@ -212,16 +262,11 @@ impl AuditEntry {
     }
 }
 
-/// Appends an entry to the chain. Call inside the transaction of the change; the
-/// update of the head row serialises concurrent appends on both backends.
-pub fn append(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    event: Event,
-) -> Result<AuditEntry, ApiError> {
-    let (seq, prev_hash): (i64, String) = on_backend!(conn, |c| AdvanceHead.get_result(c))?;
-    let mut entry = AuditEntry {
-        seq,
+/// Writes an entry, to be linked into the chain shortly. Call inside the transaction
+/// of the change: the entry commits with it, or neither does. Takes no lock that
+/// other writes wait on.
+pub fn append(conn: &mut DbConnection, actor: &Actor, event: Event) -> Result<(), ApiError> {
+    let entry = NewEntry {
         at: now(),
         actor_id: actor.id.clone(),
         actor_name: actor.name.clone(),
@@ -232,64 +277,142 @@ pub fn append(
         ip: actor.ip.clone(),
         outcome: event.outcome.as_str().to_owned(),
         details: event.details.to_string(),
-        prev_hash,
-        hash: String::new(),
     };
-    entry.hash = entry.compute_hash();
     on_backend!(conn, |c| {
         diesel::insert_into(audit_log::table)
             .values(&entry)
-            .execute(c)?;
-        SetHeadHash(&entry.hash).execute(c)
+            .execute(c)
     })?;
-    Ok(entry)
+    Ok(())
 }
 
-// The two UPDATEs of the head are written out as statements of their own: diesel
-// prepares every UPDATE it builds anew on each run (its changesets may vary), and these
-// run with every audited change, thousands of times a second under load; as fixed
-// statements they are prepared once per connection. The same SQL serves both backends.
+/// Most entries one round of the linker links.
+const LINK_BATCH: i64 = 5000;
 
-/// `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`.
-#[derive(Clone, Copy, Debug, QueryId)]
-struct AdvanceHead;
+/// Whether the linker waits for another linker to finish or leaves it the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linking {
+    /// The background round: if another linker holds the head, it links these.
+    IfFree,
+    /// Before the log is read: wait, then link whatever is left.
+    Wait,
+}
 
-impl<DB: Backend> QueryFragment<DB> for AdvanceHead {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash");
+/// Links the entries waiting, in `id` order, after the chain's head, in one
+/// transaction (run it in one): locks the head row (on PostgreSQL the row lock is what
+/// makes one linker at a time, across replicas; SQLite has one writer anyway),
+/// computes each hash, writes the links and the new head. Returns how many it linked.
+pub fn link(conn: &mut DbConnection, linking: Linking) -> Result<usize, ApiError> {
+    let any_waiting = audit_log::table
+        .filter(audit_log::seq.is_null())
+        .select(audit_log::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    if !any_waiting {
+        return Ok(0);
+    }
+    let head = audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::hash));
+    let head: Option<(i64, String)> = match conn {
+        DbConnection::Postgresql(pg) => match linking {
+            Linking::IfFree => head.for_update().skip_locked().first(pg).optional()?,
+            Linking::Wait => Some(head.for_update().first(pg)?),
+        },
+        DbConnection::Sqlite(sqlite) => Some(head.first(sqlite)?),
+    };
+    let Some((mut seq, mut hash)) = head else {
+        return Ok(0);
+    };
+    let waiting: Vec<Waiting> = audit_log::table
+        .filter(audit_log::seq.is_null())
+        .order(audit_log::id.asc())
+        .limit(LINK_BATCH)
+        .select(Waiting::as_select())
+        .load(conn)?;
+    let mut links = Links::default();
+    for entry in &waiting {
+        seq += 1;
+        let linked = AuditEntry {
+            seq,
+            at: entry.at,
+            actor_id: entry.actor_id.clone(),
+            actor_name: entry.actor_name.clone(),
+            actor_role: entry.actor_role.clone(),
+            action: entry.action.clone(),
+            object_type: entry.object_type.clone(),
+            object_id: entry.object_id.clone(),
+            ip: entry.ip.clone(),
+            outcome: entry.outcome.clone(),
+            details: entry.details.clone(),
+            prev_hash: hash,
+            hash: String::new(),
+        };
+        hash = linked.compute_hash();
+        links.ids.push(entry.id);
+        links.seqs.push(seq);
+        links.prev_hashes.push(linked.prev_hash);
+        links.hashes.push(hash.clone());
+    }
+    links.write(conn)?;
+    diesel::update(audit_head::table.find(1))
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&hash)))
+        .execute(conn)?;
+    Ok(waiting.len())
+}
+
+/// The links one round writes, column by column.
+#[derive(Debug, Default)]
+struct Links {
+    ids: Vec<i64>,
+    seqs: Vec<i64>,
+    prev_hashes: Vec<String>,
+    hashes: Vec<String>,
+}
+
+impl Links {
+    /// Writes every link: on PostgreSQL in one statement (one round trip), on SQLite
+    /// row by row (a prepared statement in the same process).
+    fn write(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        match conn {
+            DbConnection::Postgresql(pg) => {
+                diesel::sql_query(
+                    "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
+                     FROM unnest($1, $2, $3, $4) AS v(id, seq, prev_hash, hash) WHERE a.id = v.id",
+                )
+                .bind::<Array<BigInt>, _>(&self.ids)
+                .bind::<Array<BigInt>, _>(&self.seqs)
+                .bind::<Array<Text>, _>(&self.prev_hashes)
+                .bind::<Array<Text>, _>(&self.hashes)
+                .execute(pg)?;
+            }
+            DbConnection::Sqlite(sqlite) => {
+                for (at, id) in self.ids.iter().enumerate() {
+                    diesel::update(audit_log::table.find(id))
+                        .set((
+                            audit_log::seq.eq(self.seqs[at]),
+                            audit_log::prev_hash.eq(&self.prev_hashes[at]),
+                            audit_log::hash.eq(&self.hashes[at]),
+                        ))
+                        .execute(sqlite)?;
+                }
+            }
+        }
         Ok(())
     }
 }
 
-impl Query for AdvanceHead {
-    type SqlType = (BigInt, Text);
+/// How often every replica offers to link waiting entries.
+pub const LINK_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Entries written but not yet linked.
+pub fn waiting(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    Ok(audit_log::table
+        .filter(audit_log::seq.is_null())
+        .count()
+        .get_result(conn)?)
 }
-
-impl<Conn> RunQueryDsl<Conn> for AdvanceHead {}
-
-/// `UPDATE audit_head SET hash = $1 WHERE id = 1`.
-#[derive(Clone, Copy, Debug)]
-struct SetHeadHash<'a>(&'a str);
-
-impl QueryId for SetHeadHash<'_> {
-    type QueryId = SetHeadHash<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<DB> QueryFragment<DB> for SetHeadHash<'_>
-where
-    DB: Backend,
-    str: ToSql<Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE audit_head SET hash = ");
-        out.push_bind_param::<Text, str>(self.0)?;
-        out.push_sql(" WHERE id = 1");
-        Ok(())
-    }
-}
-
-impl<Conn> RunQueryDsl<Conn> for SetHeadHash<'_> {}
 
 /// Filters for listing entries.
 #[derive(Debug, Default)]
@@ -308,14 +431,18 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
 }
 
-/// Newest entries first, before sequence number `before`.
+/// Newest linked entries first, before sequence number `before` (link first to see the
+/// latest: [`link`] with [`Linking::Wait`]).
 pub fn list(
     conn: &mut DbConnection,
     filter: &AuditFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, ApiError> {
-    let mut query = audit_log::table.into_boxed();
+    let mut query = audit_log::table
+        .filter(audit_log::seq.is_not_null())
+        .select(AuditEntry::as_select())
+        .into_boxed();
     if let Some(action) = &filter.action {
         query = query.filter(audit_log::action.eq(action.clone()));
     }
@@ -349,6 +476,8 @@ pub struct Verification {
     pub checked: i64,
     /// The first broken entry, if any.
     pub first_broken: Option<BrokenLink>,
+    /// Entries written but not yet linked, so not yet checked.
+    pub waiting: i64,
     /// When the check ran (UTC).
     pub verified_at: chrono::DateTime<chrono::Utc>,
 }
@@ -362,13 +491,16 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
-/// Recomputes the chain from the start, in batches, and reports the first broken link.
+/// Recomputes the chain from the start up to its head, in batches, and reports the
+/// first broken link and how many entries wait to be linked. Entries linked while it
+/// reads lie past the head it read first, and are left to the next check.
 pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
     const BATCH: i64 = 1000;
     let (head_seq, head_hash): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
+    let waiting = waiting(conn)?;
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_owned();
     let verified_at = chrono::Utc::now();
@@ -376,13 +508,16 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
         ok: false,
         checked,
         first_broken: Some(BrokenLink { seq, reason }),
+        waiting,
         verified_at,
     };
     loop {
         let batch: Vec<AuditEntry> = audit_log::table
             .filter(audit_log::seq.ge(expected_seq))
+            .filter(audit_log::seq.le(head_seq))
             .order(audit_log::seq.asc())
             .limit(BATCH)
+            .select(AuditEntry::as_select())
             .load(conn)?;
         for entry in &batch {
             let checked = expected_seq - 1;
@@ -410,6 +545,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification, ApiError> {
         ok: true,
         checked,
         first_broken: None,
+        waiting,
         verified_at,
     })
 }
@@ -430,9 +566,11 @@ pub struct VerificationCache {
 type Head = (i64, String);
 
 impl VerificationCache {
-    /// The chain's verification, from memory when still current.
+    /// The chain's verification, from memory when still current; what waits to be
+    /// linked is linked first.
     pub async fn verify(&self, db: &Db) -> Result<Verification, ApiError> {
         let mut last = self.last.lock().await;
+        db.write(|conn| link(conn, Linking::Wait)).await?;
         let head: Head = db
             .read(|conn| {
                 Ok(audit_head::table

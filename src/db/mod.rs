@@ -43,6 +43,11 @@ use crate::error::ApiError;
 /// A pooled connection.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
+/// How long a request waits for a database connection before it answers 503
+/// `database_unavailable`: long enough for a busy pool, short enough that a database
+/// that is down or restarting is reported within seconds, not after the client gave up.
+pub const POOL_WAIT: Duration = Duration::from_secs(3);
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -212,7 +217,7 @@ impl Db {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
-                .connection_timeout(Duration::from_secs(10))
+                .connection_timeout(POOL_WAIT)
                 .build(manager.clone())
                 .map_err(|e| anyhow::anyhow!("cannot open the connection pool: {e}"))
         };

@@ -71,8 +71,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_log (seq) {
-        seq -> BigInt,
+    audit_log (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
         at -> Timestamp,
         actor_id -> Nullable<Text>,
         actor_name -> Nullable<Text>,
@@ -83,8 +84,8 @@ diesel::table! {
         ip -> Nullable<Text>,
         outcome -> Text,
         details -> Text,
-        prev_hash -> Text,
-        hash -> Text,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
     }
 }
 

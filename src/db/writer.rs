@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use diesel::Connection;
-use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::R2D2Connection;
 use tokio::sync::oneshot;
 
@@ -195,7 +195,7 @@ impl GroupCommit {
         f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let mut conn = lock(&self.conn);
-        let result = guarded(&mut conn, f);
+        let result = immediate(&mut conn, |conn| guarded(conn, f));
         if conn.is_broken() {
             recover(&mut conn, &self.manager);
             return Err(ApiError::internal(anyhow::anyhow!(
@@ -294,7 +294,7 @@ fn run_batch(
     completers: &mut Vec<Completer>,
     savepoints: bool,
 ) -> diesel::QueryResult<()> {
-    conn.transaction(|conn| {
+    immediate(conn, |conn| {
         for job in replayable {
             if !job.run(conn, savepoints) && !savepoints {
                 return Err(diesel::result::Error::RollbackTransaction);
@@ -303,6 +303,39 @@ fn run_batch(
         completers.extend(once.drain(..).map(|job| job(conn)));
         Ok(())
     })
+}
+
+/// Runs `f` in a transaction that takes the database's write lock at `BEGIN
+/// IMMEDIATE`, waiting for it as long as the busy timeout allows. A deferred `BEGIN`
+/// would take it at the first write, after the transaction's reads: should another
+/// process (a second instance on the same file) have committed in between, SQLite
+/// refuses that write at once (`SQLITE_BUSY_SNAPSHOT`) instead of waiting. Writes
+/// inside run in savepoints of this transaction, as with diesel's own.
+fn immediate<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        }
+        DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // A failed rollback leaves the connection broken; the writer replaces it.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
 }
 
 /// Runs `f` in a transaction of its own (inside a batch, a savepoint), so that its
@@ -451,10 +484,20 @@ mod tests {
             }
         }
         assert_eq!(committed.len(), 269);
-        let report = db.read_blocking(audit::verify).unwrap();
+        let report = linked_and_verified(&db);
         assert!(report.ok);
         assert_eq!(report.checked, 269);
         assert_eq!(stored_ids(&db), committed);
+    }
+
+    /// Links every entry written, then verifies the chain.
+    fn linked_and_verified(db: &Db) -> audit::Verification {
+        while db
+            .write_blocking(|conn| audit::link(conn, audit::Linking::Wait))
+            .unwrap()
+            > 0
+        {}
+        db.read_blocking(audit::verify).unwrap()
     }
 
     /// The ids of the audit entries written by `append`, in order.
@@ -531,7 +574,7 @@ mod tests {
             assert_eq!(result.unwrap(), id);
             assert_eq!(runs, 1, "write {id}");
         }
-        assert!(db.read_blocking(audit::verify).unwrap().ok);
+        assert!(linked_and_verified(&db).ok);
         assert_eq!(stored_ids(&db), (0..110).collect::<Vec<_>>());
     }
 
@@ -559,7 +602,7 @@ mod tests {
                 .filter(|id| !failing.contains(id) && panicking != Some(*id))
                 .collect();
             assert_eq!(committed, expected);
-            assert!(db.read_blocking(audit::verify).unwrap().ok);
+            assert!(linked_and_verified(&db).ok);
             assert_eq!(stored_ids(&db), expected);
         }
     }
@@ -606,12 +649,12 @@ mod tests {
         for write in writes {
             assert!(write.await.unwrap().is_err());
         }
-        assert_eq!(db.read_blocking(audit::verify).unwrap().checked, 0);
+        assert_eq!(linked_and_verified(&db).checked, 0);
 
         // The writer recovered: the next write commits.
         db.write(|conn| append(conn, 1)).await.unwrap();
         db.write_blocking(|conn| append(conn, 2)).unwrap();
-        let report = db.read_blocking(audit::verify).unwrap();
+        let report = linked_and_verified(&db);
         assert!(report.ok);
         assert_eq!(report.checked, 2);
     }

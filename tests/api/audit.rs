@@ -96,6 +96,8 @@ api_test! {
     async fn deleting_the_newest_entries_is_detected(app) {
         let admin = app.admin_token().await;
         app.create_park(&admin, "P1").await;
+        // Reading the log links what was written; the newest linked entry goes.
+        app.get("/api/v1/audit", Some(&admin)).await.assert_status(200);
         let mut conn = app.raw_connection();
         diesel::sql_query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
             .execute(&mut conn)
@@ -139,5 +141,59 @@ api_test! {
         assert_ne!(after.body["verified_at"], first.body["verified_at"], "a new entry, a new check");
         assert!(after.body["checked"].as_i64() > first.body["checked"].as_i64());
         assert_eq!(after.body["ok"], true);
+    }
+}
+
+api_test! {
+    async fn concurrent_writers_on_two_instances_make_one_unbroken_chain(app) {
+        let admin = app.admin_token().await;
+        let twin = app.twin();
+        let (_, [coded]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
+        let mut writers = Vec::new();
+        for instance in [app.address.clone(), twin] {
+            for writer in 0..6 {
+                let (client, base, token, code) =
+                    (app.client.clone(), instance.clone(), admin.clone(), coded.code.clone());
+                let prefix = if instance == app.address { "A" } else { "B" };
+                writers.push(tokio::spawn(async move {
+                    for n in 0..8 {
+                        let park = client
+                            .post(format!("{base}/api/v1/parks"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "code": format!("{prefix}{writer}-{n}"), "name": format!("园区{prefix}{writer}-{n}") }))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(park.status().as_u16(), 201);
+                        let mut body = crate::registrations::other_driver(n);
+                        body["plate"] = json!(format!("闽{prefix}{writer}{n:04}"));
+                        let registered = client
+                            .post(format!("{base}/api/v1/public/codes/{code}/registrations"))
+                            .json(&body)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(registered.status().as_u16(), 201);
+                    }
+                }));
+            }
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let verified = app.get("/api/v1/audit/verify", Some(&admin)).await;
+        verified.assert_status(200);
+        assert_eq!(verified.body["ok"], true, "{}", verified.text);
+        assert_eq!(verified.body["waiting"], 0, "{}", verified.text);
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let stored = diesel::sql_query("SELECT COUNT(*) AS n FROM audit_log")
+            .get_result::<Count>(&mut app.raw_connection())
+            .unwrap();
+        assert_eq!(verified.body["checked"].as_i64(), Some(stored.n), "every entry in the one chain");
+        assert!(stored.n >= 2 * 6 * 8 * 2, "{}", stored.n);
     }
 }

@@ -130,8 +130,14 @@ async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
     for task in tasks {
         task.await.unwrap();
     }
+    while db
+        .write_blocking(|conn| audit::link(conn, audit::Linking::Wait))
+        .unwrap()
+        > 0
+    {}
     let report = db.read_blocking(audit::verify).unwrap();
     assert_eq!(report.checked, 20_000);
+    assert_eq!(report.waiting, 0);
     assert!(report.ok);
     let wal = std::fs::metadata(dir.path().join("burst.db-wal"))
         .map(|m| m.len())

@@ -71,6 +71,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The generated password of the first admin, when the settings gave none.
     pub initial_admin_password: Option<String>,
+    /// The settings it runs with.
+    pub settings: Settings,
 }
 
 /// A response, with its body parsed as JSON when it is JSON.
@@ -155,7 +157,7 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = Application::build(settings).expect("application builds");
+        let app = Application::build(settings.clone()).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let initial_admin_password = app.initial_admin_password().map(str::to_owned);
         tokio::spawn(app.run_until_stopped());
@@ -170,7 +172,18 @@ impl TestApp {
             data_dir,
             client,
             initial_admin_password,
+            settings,
         })
+    }
+
+    /// Starts a second instance of the application on the same database and data
+    /// directory (so with the same keys), as a second replica would run; returns its
+    /// address.
+    pub fn twin(&self) -> String {
+        let app = Application::build(self.settings.clone()).expect("the twin builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
     }
 
     /// Sends a request and checks the response against openapi.yaml.
