@@ -41,8 +41,11 @@ pub struct Settings {
     pub refresh_token_ttl_days: u32,
     /// SQLite `synchronous` pragma: FULL (default, survives power loss) or NORMAL.
     pub sqlite_synchronous: SqliteSynchronous,
-    /// Size of the read connection pool (and of the only pool on PostgreSQL).
+    /// Size of the read connection pool.
     pub db_pool_size: u32,
+    /// PostgreSQL writer threads, each with a connection of its own; 0 means one per
+    /// CPU core (SQLite always has one).
+    pub db_writers: usize,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// Trust `X-Forwarded-For`/`Forwarded` for the client IP (only behind a proxy).
@@ -117,6 +120,7 @@ impl Default for Settings {
             refresh_token_ttl_days: 14,
             sqlite_synchronous: SqliteSynchronous::Full,
             db_pool_size: 8,
+            db_writers: 0,
             workers: 0,
             trust_proxy_headers: false,
             login_max_failures_per_account: 100,
@@ -137,7 +141,7 @@ impl Default for Settings {
 
 /// Every setting's key, as written in the TOML file; the environment variable is
 /// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 28] = [
     "listen",
     "data_dir",
     "database_url",
@@ -151,6 +155,7 @@ pub const KEYS: [&str; 27] = [
     "refresh_token_ttl_days",
     "sqlite_synchronous",
     "db_pool_size",
+    "db_writers",
     "workers",
     "trust_proxy_headers",
     "login_max_failures_per_account",
@@ -244,6 +249,7 @@ impl Settings {
                 }
             }
             "db_pool_size" => self.db_pool_size = number(key, value)?,
+            "db_writers" => self.db_writers = number(key, value)?,
             "workers" => self.workers = number(key, value)?,
             "trust_proxy_headers" => {
                 self.trust_proxy_headers = match value.trim().to_ascii_lowercase().as_str() {

@@ -75,6 +75,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     retry_after_secs: Option<u64>,
+    connection_lost: bool,
     source: Option<anyhow::Error>,
 }
 
@@ -99,6 +100,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after_secs: None,
+            connection_lost: false,
             source: None,
         }
     }
@@ -190,6 +192,11 @@ impl ApiError {
             retry_after_secs: Some(retry_after_secs.max(1)),
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
+    }
+
+    /// Whether the database connection it came from was lost (the pool then drops it).
+    pub fn connection_lost(&self) -> bool {
+        self.connection_lost
     }
 
     /// The stable code.
@@ -297,7 +304,10 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            ) => Self::unavailable(error),
+            ) => Self {
+                connection_lost: true,
+                ..Self::unavailable(error)
+            },
             other => Self::internal(other),
         }
     }

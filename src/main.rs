@@ -207,7 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database()?;
     truckpass::data_dir::prepare(&url, &settings.data_dir)?;
-    Db::connect(&url, settings.sqlite_synchronous, 1)
+    Db::connect(&url, settings.sqlite_synchronous, 1, 1)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {

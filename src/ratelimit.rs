@@ -1,15 +1,21 @@
 //! Rate limits of the public (anonymous) endpoints: per client IP and per enterprise
-//! code, in fixed one-minute windows. On PostgreSQL the counters live in the database
-//! (`rate_counters`, one upsert per check) so that every replica counts together; a
-//! SQLite deployment is one process, which counts in memory, in a fixed amount of it
-//! whatever the number of clients (a count-min sketch).
+//! code, in fixed one-minute windows. Every process counts its own hits in memory, in
+//! a fixed amount of it whatever the number of clients (a count-min sketch), so a
+//! check costs no database round trip and locks no row. A SQLite deployment is one
+//! process, so that is all. On PostgreSQL, where replicas must count together, each
+//! replica also adds its hits to shared counters (`rate_counters`) every
+//! [`SYNC_INTERVAL`], in one statement, and reads back the totals: its checks then
+//! count the other replicas' hits too, at most that interval late.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use chrono::Utc;
-use diesel::PgConnection;
+use diesel::QueryableByName;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use crate::db::schema::rate_counters;
 use crate::db::{Backend, Db, DbConnection};
@@ -22,6 +28,11 @@ const WINDOW_SECS: i64 = 60;
 const SKETCH_DEPTH: usize = 4;
 /// Counters per row (4 x 32768 x 4 bytes: 512 KiB in all).
 const SKETCH_WIDTH: usize = 1 << 15;
+/// How often a replica adds its hits to the shared counters and reads them back.
+pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
+/// Buckets a replica shares per window; past them (thousands of clients a minute) it
+/// counts new clients on its own only.
+const MAX_SHARED_BUCKETS: usize = 100_000;
 
 /// A limit to check: a bucket (`ip:…`, `code:…`) and the hits allowed per window;
 /// 0 means no limit.
@@ -35,38 +46,49 @@ pub struct Limit {
 
 /// Counts hits per bucket and window.
 pub struct RateLimiter {
-    backend: Backend,
-    memory: Mutex<Sketch>,
+    own: Mutex<Sketch>,
+    shared: Option<Mutex<Shared>>,
+}
+
+/// A replica's view of the shared counters of the current window.
+#[derive(Default)]
+struct Shared {
+    window: i64,
+    buckets: HashMap<String, Synced>,
+}
+
+/// One bucket's shared count: this replica's hits not yet added, those added, and the
+/// total the counter last had (everyone's).
+#[derive(Default)]
+struct Synced {
+    unsent: u32,
+    sent: u32,
+    total: u32,
 }
 
 impl RateLimiter {
-    /// A limiter counting where `backend` says.
+    /// A limiter for `backend`: shared counters on PostgreSQL.
     pub fn new(backend: Backend) -> Self {
         Self {
-            backend,
-            memory: Mutex::new(Sketch::new()),
+            own: Mutex::new(Sketch::new()),
+            shared: (backend == Backend::Postgres).then(|| Mutex::new(Shared::default())),
         }
     }
 
     /// Counts one hit in the limit's bucket; 429 `too_many_requests` with the seconds
     /// until the window ends when the bucket is over its limit.
-    pub async fn hit(&self, db: &Db, limit: Limit) -> Result<(), ApiError> {
+    pub fn hit(&self, limit: &Limit) -> Result<(), ApiError> {
         if limit.per_minute == 0 {
             return Ok(());
         }
         let now = Utc::now().timestamp();
         let window = now - now.rem_euclid(WINDOW_SECS);
-        let over = match self.backend {
-            Backend::Sqlite => self.hit_memory(&limit, window),
-            Backend::Postgres => {
-                db.read(move |conn| match conn {
-                    DbConnection::Postgresql(pg) => hit_database(pg, &limit, window),
-                    DbConnection::Sqlite(_) => Ok(false),
-                })
-                .await?
-            }
-        };
-        if over {
+        let own = lock(&self.own).hit(&limit.bucket, window);
+        let others = self
+            .shared
+            .as_ref()
+            .map_or(0, |shared| lock(shared).hit(&limit.bucket, window));
+        if own.saturating_add(others) > limit.per_minute {
             let wait = (window + WINDOW_SECS - now).max(1);
             return Err(ApiError::too_many_requests(
                 "too_many_requests",
@@ -77,12 +99,120 @@ impl RateLimiter {
         Ok(())
     }
 
-    fn hit_memory(&self, limit: &Limit, window: i64) -> bool {
-        self.memory
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .hit(&limit.bucket, window)
-            > limit.per_minute
+    /// Adds this replica's new hits to the shared counters and reads their totals
+    /// back (PostgreSQL; nothing to do on SQLite). Hits whose adding failed are added
+    /// at the next sync.
+    pub async fn sync(&self, db: &Db) -> Result<(), ApiError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let (window, buckets, hits) = lock(shared).take_unsent();
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        let sent = (buckets.clone(), hits.clone());
+        let totals = db
+            .write(move |conn| match conn {
+                DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
+                    "INSERT INTO rate_counters (bucket, window_start, hits) \
+                     SELECT bucket, $2, hits FROM unnest($1, $3) AS t(bucket, hits) \
+                     ON CONFLICT (bucket, window_start) \
+                     DO UPDATE SET hits = rate_counters.hits + excluded.hits \
+                     RETURNING bucket, hits",
+                )
+                .bind::<Array<Text>, _>(&sent.0)
+                .bind::<BigInt, _>(window)
+                .bind::<Array<Integer>, _>(&sent.1)
+                .load::<Counter>(pg)?),
+                DbConnection::Sqlite(_) => Ok(Vec::new()),
+            })
+            .await;
+        let mut shared = lock(shared);
+        match totals {
+            Ok(totals) => {
+                shared.record(window, totals);
+                Ok(())
+            }
+            Err(error) => {
+                shared.give_back(window, buckets, hits);
+                Err(error)
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A shared counter's total, as the sync reads it back.
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = Text)]
+    bucket: String,
+    #[diesel(sql_type = Integer)]
+    hits: i32,
+}
+
+impl Shared {
+    /// Counts a hit to be shared; the other replicas' hits last seen in the bucket.
+    fn hit(&mut self, bucket: &str, window: i64) -> u32 {
+        if self.window != window {
+            self.window = window;
+            self.buckets.clear();
+        }
+        if let Some(synced) = self.buckets.get_mut(bucket) {
+            synced.unsent = synced.unsent.saturating_add(1);
+            return synced.total.saturating_sub(synced.sent);
+        }
+        if self.buckets.len() < MAX_SHARED_BUCKETS {
+            let first = Synced {
+                unsent: 1,
+                ..Synced::default()
+            };
+            self.buckets.insert(bucket.to_owned(), first);
+        }
+        0
+    }
+
+    /// The hits to add now, moved from unsent to sent.
+    fn take_unsent(&mut self) -> (i64, Vec<String>, Vec<i32>) {
+        let (mut buckets, mut hits) = (Vec::new(), Vec::new());
+        for (bucket, synced) in &mut self.buckets {
+            if synced.unsent > 0 {
+                buckets.push(bucket.clone());
+                hits.push(i32::try_from(synced.unsent).unwrap_or(i32::MAX));
+                synced.sent = synced.sent.saturating_add(synced.unsent);
+                synced.unsent = 0;
+            }
+        }
+        (self.window, buckets, hits)
+    }
+
+    /// Takes the totals read back, unless the window has moved on meanwhile.
+    fn record(&mut self, window: i64, totals: Vec<Counter>) {
+        if self.window != window {
+            return;
+        }
+        for counter in totals {
+            if let Some(synced) = self.buckets.get_mut(&counter.bucket) {
+                synced.total = u32::try_from(counter.hits).unwrap_or(0);
+            }
+        }
+    }
+
+    /// Hits whose adding failed, to be added at the next sync.
+    fn give_back(&mut self, window: i64, buckets: Vec<String>, hits: Vec<i32>) {
+        if self.window != window {
+            return;
+        }
+        for (bucket, count) in buckets.into_iter().zip(hits) {
+            if let Some(synced) = self.buckets.get_mut(&bucket) {
+                let count = u32::try_from(count).unwrap_or(0);
+                synced.sent = synced.sent.saturating_sub(count);
+                synced.unsent = synced.unsent.saturating_add(count);
+            }
+        }
     }
 }
 
@@ -126,23 +256,6 @@ impl Sketch {
         }
         count
     }
-}
-
-/// One upsert, outside any transaction: the count is right under concurrency
-/// because PostgreSQL serialises the conflicting updates.
-fn hit_database(conn: &mut PgConnection, limit: &Limit, window: i64) -> Result<bool, ApiError> {
-    let hits: i32 = diesel::insert_into(rate_counters::table)
-        .values((
-            rate_counters::bucket.eq(&limit.bucket),
-            rate_counters::window_start.eq(window),
-            rate_counters::hits.eq(1),
-        ))
-        .on_conflict((rate_counters::bucket, rate_counters::window_start))
-        .do_update()
-        .set(rate_counters::hits.eq(rate_counters::hits + 1))
-        .returning(rate_counters::hits)
-        .get_result(conn)?;
-    Ok(i64::from(hits) > i64::from(limit.per_minute))
 }
 
 /// Forgets windows that ended more than an hour ago (run by the hourly job).

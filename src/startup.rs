@@ -22,6 +22,7 @@ use crate::auth::passwords::HashingLimit;
 use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
 use crate::body;
+use crate::codes::cache::ScannedCodes;
 use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
     suspend_code,
@@ -30,8 +31,8 @@ use crate::codes::public::find_public_code;
 use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
 use crate::data_dir::{self, create_private_dir};
-use crate::db::Db;
 use crate::db::now;
+use crate::db::{Backend, Db};
 use crate::enterprises::handlers::{
     create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
     import_enterprises, list_enterprises, update_enterprise,
@@ -269,6 +270,7 @@ pub struct Application {
     db: Db,
     retention_days: u32,
     scans: Arc<ScanTally>,
+    limits: Arc<RateLimiter>,
     login_window: TimeDelta,
 }
 
@@ -283,6 +285,7 @@ impl Application {
             &database,
             settings.sqlite_synchronous,
             settings.db_pool_size,
+            settings.db_writers,
         )?;
         let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
         if needs_key_files {
@@ -317,6 +320,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let retention_days = settings.retention_days;
         let scans = Arc::new(ScanTally::default());
+        let limits = Arc::new(RateLimiter::new(db.backend()));
         let login_window = TimeDelta::from_std(settings.login_window())?;
         let state = AppState {
             db: db.clone(),
@@ -325,11 +329,12 @@ impl Application {
                 settings.access_token_ttl(),
             )),
             metrics: Arc::new(Metrics::new()?),
-            limits: Arc::new(RateLimiter::new(db.backend())),
+            limits: Arc::clone(&limits),
             vault: Vault::new(&secrets.data_key, &[])
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
+            scanned: Arc::new(ScannedCodes::default()),
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
             hashing: HashingLimit::new(settings.password_hash_concurrency),
@@ -343,6 +348,7 @@ impl Application {
             db,
             retention_days,
             scans,
+            limits,
             login_window,
         })
     }
@@ -363,6 +369,7 @@ impl Application {
         spawn_retention_job(self.db.clone(), self.retention_days, self.login_window);
         spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
         spawn_linker(self.db.clone());
+        spawn_rate_sync(self.db.clone(), Arc::clone(&self.limits));
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
             tracing::warn!(code = error.code(), "writing the last code scans failed");
@@ -380,6 +387,23 @@ fn spawn_linker(db: Db) {
             interval.tick().await;
             if let Err(error) = db.write(|conn| audit::link(conn, Linking::IfFree)).await {
                 tracing::warn!(code = error.code(), "linking audit entries failed");
+            }
+        }
+    });
+}
+
+/// Shares this replica's rate-limit counts every [`ratelimit::SYNC_INTERVAL`]
+/// (PostgreSQL; a SQLite process counts alone).
+fn spawn_rate_sync(db: Db, limits: Arc<RateLimiter>) {
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(ratelimit::SYNC_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = limits.sync(&db).await {
+                tracing::warn!(code = error.code(), "sharing rate-limit counts failed");
             }
         }
     });

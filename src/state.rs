@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::audit::VerificationCache;
 use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
+use crate::codes::cache::ScannedCodes;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::db::Db;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub pass_qrs: Arc<PassQrs>,
     /// Code page opens not yet written.
     pub scans: Arc<ScanTally>,
+    /// What scanned tokens led to, a moment ago.
+    pub scanned: Arc<ScannedCodes>,
     /// Limits of poster bundles and roster imports.
     pub heavy: Arc<HeavyWork>,
     /// The last verification of the audit chain.

@@ -74,7 +74,7 @@ impl Metrics {
         )?;
         let write_queue = IntGauge::new(
             "truckpass_db_write_queue",
-            "Writes waiting for the SQLite writer thread (0 on PostgreSQL)",
+            "Writes waiting for the database writer threads",
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -108,10 +108,8 @@ impl Metrics {
                 .with_label_values(&[pool, "idle"])
                 .set(i64::from(idle));
         }
-        self.write_queue.set(
-            db.write_queue()
-                .map_or(0, |queued| i64::try_from(queued).unwrap_or(i64::MAX)),
-        );
+        self.write_queue
+            .set(i64::try_from(db.write_queue()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)

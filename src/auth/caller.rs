@@ -224,7 +224,7 @@ pub async fn audit_refusal(
         bucket: format!("audit:{}", ip_bucket(ip)),
         per_minute: state.settings.audit_refusals_per_ip,
     };
-    match state.limits.hit(&state.db, limit).await {
+    match state.limits.hit(&limit) {
         Ok(()) => {}
         // Over the budget (a 429 carries its wait): not recorded.
         Err(over) if over.retry_after().is_some() => return Ok(()),

@@ -252,6 +252,7 @@ async fn change_code(
             Ok(code)
         })
         .await?;
+    state.scanned.forget_all();
     Ok(web::Json(code.view(&state.settings.public_base_url())))
 }
 

@@ -1,10 +1,13 @@
 //! Enterprise codes (一企一码): the random token behind each poster, its lifecycle
 //! (rotate, suspend, resume), daily scan counts, QR images and posters.
 
+pub mod cache;
 pub mod handlers;
 pub mod public;
 pub mod render;
 pub mod tally;
+
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use data_encoding::BASE32_NOPAD;
@@ -21,6 +24,8 @@ use crate::db::{DbConnection, new_id, now, on_backend};
 use crate::domain::enterprise::EnterpriseStatus;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
+use crate::forms::template::{self, TemplateView};
+use crate::registrations::settings;
 
 /// A code as stored.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -243,31 +248,64 @@ impl<Conn> RunQueryDsl<Conn> for CountScans<'_> {}
 /// Longest token worth looking up (ours are 26 characters).
 const MAX_TOKEN_LEN: usize = 64;
 
-/// Looks up a scanned token (case-blind) without counting the scan, and in the same
-/// read whatever `also` finds for its enterprise; `None` when no code has the token.
-pub async fn look_up<T, F>(
+/// What a scanned token leads to: the code (in any state), its enterprise, the form's
+/// two templates and whether the enterprise approves at once.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The code.
+    pub code: EnterpriseCode,
+    /// Its enterprise.
+    pub enterprise: Enterprise,
+    /// The zone's current template.
+    pub zone: TemplateView,
+    /// The enterprise's own current template.
+    pub own: TemplateView,
+    /// Whether the enterprise approves registrations at once.
+    pub auto_approve: bool,
+}
+
+impl Scanned {
+    /// Whether the code takes registrations (see [`accepting`]).
+    pub fn accepting(&self) -> bool {
+        accepting(&self.code, &self.enterprise)
+    }
+}
+
+/// Looks up a scanned token (case-blind) without counting the scan, in one read or
+/// from [`cache`]; `None` when no code has the token.
+pub async fn scanned(
     state: &crate::state::AppState,
     token: &str,
-    also: F,
-) -> Result<Option<(EnterpriseCode, Enterprise, T)>, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut DbConnection, &Enterprise) -> Result<T, ApiError> + Send + 'static,
-{
+) -> Result<Option<Arc<Scanned>>, ApiError> {
     if token.len() > MAX_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(None);
     }
     let token = token.to_ascii_uppercase();
-    state
+    if let Some(hit) = state.scanned.get(&token) {
+        return Ok(Some(hit));
+    }
+    let key = token.clone();
+    let found = state
         .db
         .read(move |conn| {
-            let Some((code, enterprise)) = EnterpriseCode::by_token(conn, &token)? else {
+            let Some((code, enterprise)) = EnterpriseCode::by_token(conn, &key)? else {
                 return Ok(None);
             };
-            let found = also(conn, &enterprise)?;
-            Ok(Some((code, enterprise, found)))
+            let (zone, own) = template::current_pair(conn, &enterprise.id)?;
+            let auto_approve = settings::auto_approves(conn, &enterprise.id)?;
+            Ok(Some(Arc::new(Scanned {
+                code,
+                enterprise,
+                zone,
+                own,
+                auto_approve,
+            })))
         })
-        .await
+        .await?;
+    if let Some(scanned) = &found {
+        state.scanned.put(token, Arc::clone(scanned));
+    }
+    Ok(found)
 }
 
 /// Whether a current code takes registrations: not suspended, and the enterprise is

@@ -6,12 +6,11 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Serialize;
 
-use crate::codes;
-use crate::enterprises::Enterprise;
+use std::sync::Arc;
+
+use crate::codes::{self, Scanned};
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
-use crate::forms::template::{self, TemplateView};
-use crate::registrations::settings;
 use crate::state::AppState;
 
 /// Said when a rotated code is scanned.
@@ -39,51 +38,22 @@ pub struct PublicCode {
     form: PublicForm,
 }
 
-/// A current code opened by the JSON API, with its form.
-pub struct OpenCode {
-    /// The code's id, to count the scan by.
-    pub code_id: String,
-    /// Its enterprise.
-    pub enterprise: Enterprise,
-    /// Not suspended, and the enterprise is operating.
-    pub accepting: bool,
-    /// The zone's current template.
-    pub zone: TemplateView,
-    /// The enterprise's own current template.
-    pub own: TemplateView,
-    /// Whether the enterprise approves registrations at once.
-    pub auto_approve: bool,
-}
-
-/// Opens a scanned code for the JSON API, reading its enterprise and form in one go;
-/// an unknown code is 404 `code_not_found`, a replaced one 410 `code_replaced` (its
-/// scan counted). The scan of a current code is left to the caller to count, with
-/// `state.scans`.
-pub async fn open_current(state: &AppState, token: &str) -> Result<OpenCode, ApiError> {
-    let found = codes::look_up(state, token, |conn, enterprise| {
-        let (zone, own) = template::current_pair(conn, &enterprise.id)?;
-        Ok((zone, own, settings::auto_approves(conn, &enterprise.id)?))
-    })
-    .await?;
-    let Some((code, enterprise, (zone, own, auto_approve))) = found else {
+/// Opens a scanned code for the JSON API: an unknown code is 404 `code_not_found`, a
+/// replaced one 410 `code_replaced` (its scan counted). The scan of a current code is
+/// left to the caller to count, with `state.scans`.
+pub async fn open_current(state: &AppState, token: &str) -> Result<Arc<Scanned>, ApiError> {
+    let Some(scanned) = codes::scanned(state, token).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "code_not_found",
             "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
         ));
     };
-    if code.retired_at.is_some() {
-        state.scans.add(&code.id);
+    if scanned.code.retired_at.is_some() {
+        state.scans.add(&scanned.code.id);
         return Err(ApiError::new(StatusCode::GONE, "code_replaced", REPLACED));
     }
-    Ok(OpenCode {
-        accepting: codes::accepting(&code, &enterprise),
-        code_id: code.id,
-        enterprise,
-        zone,
-        own,
-        auto_approve,
-    })
+    Ok(scanned)
 }
 
 /// `GET /api/v1/public/codes/{token}`.
@@ -91,25 +61,19 @@ pub async fn find_public_code(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<web::Json<PublicCode>, ApiError> {
-    let OpenCode {
-        code_id,
-        enterprise,
-        accepting,
-        zone,
-        own,
-        ..
-    } = open_current(&state, &token).await?;
-    state.scans.add(&code_id);
+    let scanned = open_current(&state, &token).await?;
+    state.scans.add(&scanned.code.id);
+    let accepting = scanned.accepting();
     Ok(web::Json(PublicCode {
         zone_name: state.settings.zone_name.clone(),
-        enterprise_name: enterprise.name,
+        enterprise_name: scanned.enterprise.name.clone(),
         accepting,
         notice: (!accepting).then_some(PAUSED),
         form: PublicForm {
-            zone_version: zone.version,
-            zone_fields: zone.fields,
-            enterprise_version: own.version,
-            enterprise_fields: own.fields,
+            zone_version: scanned.zone.version,
+            zone_fields: scanned.zone.fields.clone(),
+            enterprise_version: scanned.own.version,
+            enterprise_fields: scanned.own.fields.clone(),
         },
     }))
 }

@@ -1,23 +1,22 @@
 //! The database: one code path over SQLite and PostgreSQL, connection pools, pragmas,
 //! embedded migrations and the blocking boundary.
 //!
-//! Reads run on a pool of connections, on the blocking thread pool. Writes differ by
-//! backend. PostgreSQL runs each write in its own transaction on a pooled connection
-//! and groups concurrent commits itself. SQLite allows one writer, and with
-//! `synchronous = FULL` every commit waits for an fsync, which caps one-transaction-
-//! per-write near the disk's fsync rate; so on SQLite [`Db::write`] queues the write
-//! for one writer thread ([`writer`]) that owns the write connection. The thread takes
-//! the first queued write and then whatever else has queued meanwhile (up to
-//! [`writer::MAX_BATCH`], never waiting for more), opens one transaction, runs each
-//! write in a savepoint of its own (a write's `Err`, or panic, rolls back only its own
-//! work; writes that may run twice, [`Db::write_replayable`], skip the savepoint and
-//! the batch starts over should one of them fail), commits once, and only then answers
-//! every write: with its own result, or, when the commit failed, with an error. A
-//! caller therefore learns of success only once its write is durable, exactly as
-//! before, and writes of one batch see each other's changes as consecutive
-//! transactions would, in the order they ran (the replayable ones first, each kind in
-//! queue order: writes queued together were concurrent, so any order is one they
-//! could have had).
+//! Reads run on a pool of connections, on the blocking thread pool. Writes go to
+//! writer threads ([`writer`]), each owning a connection of its own: one on SQLite,
+//! which allows one writer at a time; on PostgreSQL one per core (or
+//! `TRUCKPASS_DB_WRITERS`), taken in turn. A writer takes the first queued write and
+//! then whatever else has queued meanwhile (up to [`writer::MAX_BATCH`], never waiting
+//! for more), opens one transaction, runs each write in a savepoint of its own (a
+//! write's `Err`, or panic, rolls back only its own work; writes that may run twice,
+//! [`Db::write_replayable`], skip the savepoint and the batch starts over should one
+//! of them fail), commits once, and only then answers every write: with its own
+//! result, or, when the commit failed, with an error. One commit, one fsync with
+//! `synchronous = FULL` on SQLite and one WAL flush on PostgreSQL, so serves a whole
+//! batch, and PostgreSQL sees a few busy connections instead of one per request. A
+//! caller learns of success only once its write is durable, and writes of one batch
+//! see each other's changes as consecutive transactions would, in the order they ran
+//! (the replayable ones first, each kind in queue order: writes queued together were
+//! concurrent, so any order is one they could have had).
 
 mod connection;
 pub mod schema;
@@ -27,6 +26,7 @@ pub use connection::{DbConnection, MultiBackend};
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -121,11 +121,9 @@ impl ConnectionManager {
     }
 }
 
-impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+impl ConnectionManager {
+    /// Opens a connection: PostgreSQL, or SQLite with its pragmas.
+    pub fn open(&self) -> Result<DbConnection, diesel::r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Postgresql)
@@ -146,14 +144,46 @@ impl r2d2::ManageConnection for ConnectionManager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+/// A pooled connection, and whether it turned out to be lost (the database went
+/// away under it). Connections are not pinged when taken from the pool, which would
+/// cost a round trip per request: a lost one is found by the query that fails on it
+/// (503 `database_unavailable`), marked, and dropped by the pool when given back.
+pub struct Pooled {
+    conn: DbConnection,
+    lost: bool,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = Pooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        self.open().map(|conn| Pooled { conn, lost: false })
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.lost || pooled.conn.is_broken()
+    }
+}
+
+/// Runs `f` on a connection of `pool`, marking the connection lost when `f` failed
+/// because it was.
+fn with_pooled<T>(
+    pool: &Pool,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut pooled = pool.get().map_err(ApiError::unavailable)?;
+    let result = f(&mut pooled.conn);
+    if result.as_ref().is_err_and(ApiError::connection_lost) {
+        pooled.lost = true;
+    }
+    result
 }
 
 /// The read pool and the way to write. SQLite allows one writer, so writes go to the
@@ -166,13 +196,30 @@ pub struct Db {
     backend: Backend,
 }
 
-/// Where writes run.
+/// The writer threads, each with a connection of its own (see the module
+/// documentation), taken in turn.
 #[derive(Clone)]
-enum Writes {
-    /// PostgreSQL: a transaction per write on a pooled connection.
-    Pooled(Pool),
-    /// SQLite: batches on the one write connection (see the module documentation).
-    Grouped(Arc<GroupCommit>),
+struct Writes {
+    writers: Arc<[GroupCommit]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Writes {
+    fn start(manager: &ConnectionManager, count: usize) -> anyhow::Result<Self> {
+        let writers = (0..count.max(1))
+            .map(|_| GroupCommit::start(manager.clone()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            writers: writers.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The writer the next write goes to.
+    fn next(&self) -> &GroupCommit {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        &self.writers[turn % self.writers.len()]
+    }
 }
 
 /// The backend in use.
@@ -201,9 +248,10 @@ impl Db {
         url: &DatabaseUrl,
         synchronous: SqliteSynchronous,
         pool_size: u32,
+        writers: usize,
     ) -> anyhow::Result<Self> {
         let manager = ConnectionManager::new(url.clone(), synchronous);
-        let mut first = r2d2::ManageConnection::connect(&manager).map_err(|e| {
+        let mut first = manager.open().map_err(|e| {
             let cause = e
                 .to_string()
                 .split_whitespace()
@@ -218,23 +266,25 @@ impl Db {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(POOL_WAIT)
+                .test_on_check_out(false)
                 .build(manager.clone())
                 .map_err(|e| anyhow::anyhow!("cannot open the connection pool: {e}"))
         };
-        Ok(match url {
-            DatabaseUrl::Sqlite(_) => Self {
-                writes: Writes::Grouped(Arc::new(GroupCommit::start(manager.clone())?)),
-                reader: build(pool_size)?,
-                backend: Backend::Sqlite,
-            },
-            DatabaseUrl::Postgres(_) => {
-                let pool = build(pool_size)?;
-                Self {
-                    writes: Writes::Pooled(pool.clone()),
-                    reader: pool,
-                    backend: Backend::Postgres,
-                }
-            }
+        let (backend, writers) = match url {
+            // One writer: SQLite allows one at a time anyway.
+            DatabaseUrl::Sqlite(_) => (Backend::Sqlite, 1),
+            DatabaseUrl::Postgres(_) => (
+                Backend::Postgres,
+                match writers {
+                    0 => std::thread::available_parallelism().map_or(2, usize::from),
+                    n => n,
+                },
+            ),
+        };
+        Ok(Self {
+            writes: Writes::start(&manager, writers)?,
+            reader: build(pool_size)?,
+            backend,
         })
     }
 
@@ -250,12 +300,9 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let pool = self.reader.clone();
-        web::block(move || {
-            let mut conn = pool.get().map_err(ApiError::unavailable)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(ApiError::internal)?
+        web::block(move || with_pooled(&pool, f))
+            .await
+            .map_err(ApiError::internal)?
     }
 
     /// Runs `f` as one transaction: everything `f` writes (including its audit
@@ -267,19 +314,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        match &self.writes {
-            Writes::Grouped(writer) => writer.write(f).await,
-            Writes::Pooled(pool) => {
-                let pool = pool.clone();
-                web::block(move || {
-                    let mut conn = pool.get().map_err(ApiError::unavailable)?;
-                    let conn: &mut DbConnection = &mut conn;
-                    conn.transaction(f)
-                })
-                .await
-                .map_err(ApiError::internal)?
-            }
-        }
+        self.writes.next().write(f).await
     }
 
     /// Like [`Db::write`], for a write whose `Err` is exceptional (a database error,
@@ -291,10 +326,7 @@ impl Db {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        match &self.writes {
-            Writes::Grouped(writer) => writer.write_replayable(f).await,
-            Writes::Pooled(_) => self.write(f).await,
-        }
+        self.writes.next().write_replayable(f).await
     }
 
     /// A write transaction for start-up and command-line tools, on the calling thread
@@ -303,14 +335,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        match &self.writes {
-            Writes::Grouped(writer) => writer.write_blocking(f),
-            Writes::Pooled(pool) => {
-                let mut conn = pool.get().map_err(ApiError::unavailable)?;
-                let conn: &mut DbConnection = &mut conn;
-                conn.transaction(f)
-            }
-        }
+        self.writes.next().write_blocking(f)
     }
 
     /// A read connection for command-line tools running outside the web server.
@@ -318,8 +343,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut conn = self.reader.get().map_err(ApiError::unavailable)?;
-        f(&mut conn)
+        with_pooled(&self.reader, f)
     }
 
     /// Pool state for `/metrics`: (pool name, connections, idle connections).
@@ -328,12 +352,9 @@ impl Db {
         vec![("read", reader.connections, reader.idle_connections)]
     }
 
-    /// Writes waiting for the SQLite writer thread, for `/metrics`; `None` on PostgreSQL.
-    pub fn write_queue(&self) -> Option<usize> {
-        match &self.writes {
-            Writes::Grouped(writer) => Some(writer.queued()),
-            Writes::Pooled(_) => None,
-        }
+    /// Writes waiting for the writer threads, for `/metrics`.
+    pub fn write_queue(&self) -> usize {
+        self.writes.writers.iter().map(GroupCommit::queued).sum()
     }
 }
 

@@ -196,7 +196,9 @@ impl GroupCommit {
     ) -> Result<T, ApiError> {
         let mut conn = lock(&self.conn);
         let result = immediate(&mut conn, |conn| guarded(conn, f));
-        if conn.is_broken() {
+        if result.as_ref().is_err_and(ApiError::connection_lost) {
+            recover(&mut conn, &self.manager);
+        } else if conn.is_broken() {
             recover(&mut conn, &self.manager);
             return Err(ApiError::internal(anyhow::anyhow!(
                 "a write left its transaction open"
@@ -256,6 +258,7 @@ impl Writer {
             }
             // Still in a transaction after COMMIT: a write panicked inside nested
             // transactions, so COMMIT only released a savepoint.
+            let lost = committed.as_ref().is_err_and(connection_lost);
             let failure = match committed {
                 Ok(()) if !conn.is_broken() => None,
                 Ok(()) => Some("a write left its transaction open".to_owned()),
@@ -268,7 +271,7 @@ impl Writer {
                     cause,
                     "SQLite group commit failed"
                 );
-                if conn.is_broken() {
+                if conn.is_broken() || lost {
                     recover(&mut conn, &self.manager);
                 }
             }
@@ -384,17 +387,30 @@ fn lock(conn: &Mutex<DbConnection>) -> MutexGuard<'_, DbConnection> {
 /// pages it changes; in memory that costs no system calls, where a temporary file
 /// cost one per page (most of the writer's time under load).
 fn open(manager: &ConnectionManager) -> Result<DbConnection, diesel::r2d2::Error> {
-    let mut conn = r2d2::ManageConnection::connect(manager)?;
+    let mut conn = manager.open()?;
     // Savepoint journals in memory; a page cache that holds the hot B-tree pages of
     // the tables written most (the default 2 MB had the writer re-reading pages from
     // the file on every batch).
-    conn.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
-        .map_err(diesel::r2d2::Error::QueryError)?;
+    if let DbConnection::Sqlite(sqlite) = &mut conn {
+        sqlite
+            .batch_execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
+            .map_err(diesel::r2d2::Error::QueryError)?;
+    }
     Ok(conn)
 }
 
-/// Replaces a connection whose transaction state is unknown; closing it rolls back
-/// whatever it left open.
+/// Whether an error says the connection is gone (the database went away, restarts or
+/// fails over): the writer then opens a new one.
+fn connection_lost(error: &diesel::result::Error) -> bool {
+    use diesel::result::DatabaseErrorKind::{ClosedConnection, UnableToSendCommand};
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(ClosedConnection | UnableToSendCommand, _)
+    )
+}
+
+/// Replaces a connection whose transaction state is unknown, or that is lost; closing
+/// it rolls back whatever it left open.
 fn recover(conn: &mut DbConnection, manager: &ConnectionManager) {
     match open(manager) {
         Ok(fresh) => *conn = fresh,
@@ -414,7 +430,7 @@ mod tests {
 
     fn sqlite(dir: &tempfile::TempDir) -> Db {
         let url = DatabaseUrl::Sqlite(dir.path().join("group.db"));
-        Db::connect(&url, SqliteSynchronous::Full, 2).unwrap()
+        Db::connect(&url, SqliteSynchronous::Full, 2, 1).unwrap()
     }
 
     fn append(conn: &mut DbConnection, id: usize) -> Result<(), ApiError> {
@@ -445,7 +461,7 @@ mod tests {
     }
 
     async fn wait_until_queued(db: &Db, count: usize) {
-        while db.write_queue() != Some(count) {
+        while db.write_queue() != count {
             tokio::task::yield_now().await;
         }
     }

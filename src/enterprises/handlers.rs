@@ -302,6 +302,8 @@ pub async fn update_enterprise(
             Enterprise::view(conn, enterprise)
         })
         .await?;
+    // Its status decides whether its code takes registrations.
+    state.scanned.forget_all();
     Ok(web::Json(view))
 }
 
@@ -354,6 +356,7 @@ pub async fn import_enterprises(
         .db
         .write(move |conn| import::run(conn, &actor, rows, options))
         .await?;
+    state.scanned.forget_all();
     Ok(web::Json(report))
 }
 

@@ -39,7 +39,7 @@ async fn save(
     + 'static,
     fields: Fields,
 ) -> Result<TemplateView, ApiError> {
-    state
+    let saved = state
         .db
         .write(move |conn| {
             let scope = scope_of(conn)?;
@@ -59,7 +59,10 @@ async fn save(
             audit::append(conn, &caller.actor(), event)?;
             Ok(saved)
         })
-        .await
+        .await;
+    // The drivers' forms change with it.
+    state.scanned.forget_all();
+    saved
 }
 
 /// `GET /api/v1/form-template`.

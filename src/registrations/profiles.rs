@@ -402,7 +402,7 @@ pub async fn erase_driver_profile(
 ) -> Result<HttpResponse, ApiError> {
     let key = required_key(&req)?;
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    limit_ip(&state, &ip).await?;
+    limit_ip(&state, &ip)?;
     erase(&state.db, &key, Actor::anonymous(ip)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Actor, Event};
 use crate::body;
 use crate::client::{client_ip, ip_bucket};
-use crate::codes::public::{OpenCode, PAUSED, open_current};
+use crate::codes::Scanned;
+use crate::codes::public::{PAUSED, open_current};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::{self, RegionCode};
@@ -346,11 +347,11 @@ pub async fn submit(
         driver_key: presented,
         actor,
     } = submission;
-    limit_ip(state, actor.ip.as_deref().unwrap_or_default()).await?;
+    limit_ip(state, actor.ip.as_deref().unwrap_or_default())?;
     let request_hash = fingerprint(&state.vault, &body)?;
     let opened = open_current(state, token).await?;
     // The scan counts whatever the answer.
-    state.scans.add(&opened.code_id);
+    state.scans.add(&opened.code.id);
     unmask(
         state,
         &opened,
@@ -367,7 +368,7 @@ pub async fn submit(
         bucket: format!("code:{}", opened.enterprise.id),
         per_minute: state.settings.public_rate_per_code,
     };
-    state.limits.hit(&state.db, per_code).await?;
+    state.limits.hit(&per_code)?;
     let auto_approve = opened.auto_approve;
     let sealed = profile.seal(&state.vault)?;
     let new_key = DriverKey::new();
@@ -404,7 +405,10 @@ pub async fn submit(
         }
     };
     Ok(Submitted {
-        pass: Pass::from(*stored).view(opened.enterprise.name, &state.settings.public_base_url()),
+        pass: Pass::from(*stored).view(
+            opened.enterprise.name.clone(),
+            &state.settings.public_base_url(),
+        ),
         created,
         driver_key: new_key,
     })
@@ -424,7 +428,7 @@ fn fingerprint(vault: &Vault, body: &RegistrationBody) -> Result<String, ApiErro
 /// the driver is asked to type it.
 async fn unmask(
     state: &AppState,
-    opened: &OpenCode,
+    opened: &Scanned,
     body: &mut RegistrationBody,
     presented: Option<&DriverKey>,
     retry_key: &Option<String>,
@@ -584,24 +588,24 @@ pub async fn create_registration(
 
 /// Counts a public submission (registration, cancellation, erasure) against its
 /// client's limit (an IPv4 address, or an IPv6 /64); 429 past it.
-pub async fn limit_ip(state: &AppState, ip: &str) -> Result<(), ApiError> {
+pub fn limit_ip(state: &AppState, ip: &str) -> Result<(), ApiError> {
     let limit = Limit {
         bucket: format!("ip:{}", ip_bucket(ip)),
         per_minute: state.settings.public_rate_per_ip,
     };
-    state.limits.hit(&state.db, limit).await
+    state.limits.hit(&limit)
 }
 
 /// Checks the form against the code's state and templates and seals its personal
 /// data: the registration to store and the driver's profile.
 fn prepare(
     state: &AppState,
-    opened: &OpenCode,
+    opened: &Scanned,
     body: &RegistrationBody,
     key: Option<String>,
     request_hash: String,
 ) -> Result<(Registration, Profile), ApiError> {
-    if !opened.accepting {
+    if !opened.accepting() {
         return Err(ApiError::conflict("not_accepting", PAUSED));
     }
     let mut errors = FieldErrors::default();
@@ -755,7 +759,7 @@ pub async fn cancel_pass(
     let token = token.into_inner().to_ascii_uppercase();
     let key = DriverKey::of_header(&req)?;
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    limit_ip(&state, &ip).await?;
+    limit_ip(&state, &ip)?;
     let actor = Actor::anonymous(ip);
     let (pass, name) = state
         .db

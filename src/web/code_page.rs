@@ -11,11 +11,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::audit::Actor;
 use crate::body;
 use crate::client::client_ip;
-use crate::codes;
+use std::sync::Arc;
+
 use crate::codes::public::{PAUSED, REPLACED};
-use crate::enterprises::Enterprise;
+use crate::codes::{self, Scanned};
 use crate::error::{ApiError, FieldError};
-use crate::forms::template::{self, TemplateView};
 use crate::registrations::profiles::{self, DriverKey, Profile};
 use crate::registrations::public::{
     self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, limit_ip, new_pass_token,
@@ -34,18 +34,11 @@ struct Shown<'a> {
     stale_key: bool,
 }
 
-/// A code that takes registrations: its enterprise and the two templates of its form.
-struct OpenForm {
-    enterprise: Enterprise,
-    zone: TemplateView,
-    own: TemplateView,
-}
-
 /// The form for an enterprise, with the values and errors given.
 fn form_page(
     state: &AppState,
     token: &str,
-    form: &OpenForm,
+    form: &Scanned,
     values: &Values,
     shown: Shown<'_>,
     status: StatusCode,
@@ -85,39 +78,27 @@ fn not_found(state: &AppState) -> HttpResponse {
     )
 }
 
-/// The form behind a scanned code when it takes registrations (one read); otherwise
-/// the page to show instead. `count` counts the scan (page opens, not re-renders).
+/// The form behind a scanned code when it takes registrations; otherwise the page to
+/// show instead. `count` counts the scan (page opens, not re-renders).
 async fn open_form(
     state: &AppState,
     token: &str,
     count: bool,
-) -> Result<Result<OpenForm, HttpResponse>, ApiError> {
-    let found = codes::look_up(state, token, |conn, enterprise| {
-        template::current_pair(conn, &enterprise.id)
-    })
-    .await?;
-    let Some((code, enterprise, (zone, own))) = found else {
+) -> Result<Result<Arc<Scanned>, HttpResponse>, ApiError> {
+    let Some(scanned) = codes::scanned(state, token).await? else {
         return Ok(Err(not_found(state)));
     };
     if count {
-        state.scans.add(&code.id);
+        state.scans.add(&scanned.code.id);
     }
-    if code.retired_at.is_some() {
-        return Ok(Err(notice(
-            state,
-            StatusCode::GONE,
-            &enterprise.name,
-            REPLACED,
-        )));
+    let name = &scanned.enterprise.name;
+    if scanned.code.retired_at.is_some() {
+        return Ok(Err(notice(state, StatusCode::GONE, name, REPLACED)));
     }
-    if !codes::accepting(&code, &enterprise) {
-        return Ok(Err(notice(state, StatusCode::OK, &enterprise.name, PAUSED)));
+    if !scanned.accepting() {
+        return Ok(Err(notice(state, StatusCode::OK, name, PAUSED)));
     }
-    Ok(Ok(OpenForm {
-        enterprise,
-        zone,
-        own,
-    }))
+    Ok(Ok(scanned))
 }
 
 /// `GET /r/{token}`: the form, pre-filled (document number and phone masked) when the
@@ -304,7 +285,7 @@ pub async fn forget_driver_page(
     }
     if let Some(key) = DriverKey::of_cookie(&req) {
         let ip = client_ip(&req, state.settings.trust_proxy_headers);
-        if let Err(error) = limit_ip(&state, &ip).await {
+        if let Err(error) = limit_ip(&state, &ip) {
             return error_page(&state, error);
         }
         profiles::erase(&state.db, &key, Actor::anonymous(ip)).await?;

@@ -138,7 +138,7 @@ pub async fn cancel_pass_page(
         return Ok(not_found(&zone));
     };
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    if let Err(error) = public::limit_ip(&state, &ip).await {
+    if let Err(error) = public::limit_ip(&state, &ip) {
         return match error.code() {
             "too_many_requests" => Ok(code_page::too_many(&state, &error)),
             _ => Err(error),

@@ -329,7 +329,7 @@ api_test! {
         };
         // A tally of its own over the same database, without the app's timer.
         let url = truckpass::db::DatabaseUrl::parse(&app.database_url).unwrap();
-        let db = truckpass::db::Db::connect(&url, truckpass::config::SqliteSynchronous::Full, 1).unwrap();
+        let db = truckpass::db::Db::connect(&url, truckpass::config::SqliteSynchronous::Full, 1, 1).unwrap();
         let tally = truckpass::codes::tally::ScanTally::default();
         let before = stored_scans(&app, &code.id);
         for _ in 0..500 {

@@ -78,7 +78,7 @@ async fn both_backends_migrate_to_the_same_tables_and_columns() {
     let postgres_url = DatabaseUrl::Postgres(fresh_postgres_schema(&base));
     let mut schemas = Vec::new();
     for url in [sqlite_url, postgres_url] {
-        let db = Db::connect(&url, SqliteSynchronous::Full, 1).unwrap();
+        let db = Db::connect(&url, SqliteSynchronous::Full, 1, 1).unwrap();
         schemas.push(db.read_blocking(|conn| Ok(columns(conn))).unwrap());
     }
     assert!(schemas[0].contains_key("users"));
@@ -93,6 +93,7 @@ async fn sqlite_wal_stays_small_after_a_burst_of_20000_writes() {
         &DatabaseUrl::Sqlite(path.clone()),
         SqliteSynchronous::Full,
         4,
+        1,
     )
     .unwrap();
     assert_eq!(
