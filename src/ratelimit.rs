@@ -112,7 +112,7 @@ impl RateLimiter {
         }
         let sent = (buckets.clone(), hits.clone());
         let totals = db
-            .write(move |conn| match conn {
+            .write_aside(move |conn| match conn {
                 DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
                     "INSERT INTO rate_counters (bucket, window_start, hits) \
                      SELECT bucket, $2, hits FROM unnest($1, $3) AS t(bucket, hits) \

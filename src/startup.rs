@@ -385,7 +385,10 @@ fn spawn_linker(db: Db) {
         let mut interval = tokio::time::interval(audit::LINK_INTERVAL);
         loop {
             interval.tick().await;
-            if let Err(error) = db.write(|conn| audit::link(conn, Linking::IfFree)).await {
+            if let Err(error) = db
+                .write_aside(|conn| audit::link(conn, Linking::IfFree))
+                .await
+            {
                 tracing::warn!(code = error.code(), "linking audit entries failed");
             }
         }

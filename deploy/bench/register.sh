@@ -7,8 +7,10 @@
 #   - GET /p/{pass_token} for 10 s over 300 passes (pass.lua); statuses outside
 #     2xx/3xx are counted by wrk itself
 # on SQLite (synchronous=FULL, the default) and, when BENCH_POSTGRES_URL is set, on
-# PostgreSQL too. BENCH_POSTGRES_URL names a database the script DROPS and recreates,
-# e.g. postgres://postgres@127.0.0.1:5432/truckpass_bench.
+# PostgreSQL too, with pgbench's rate of one-row inserts on the same server measured
+# first (8 clients, 8 s) and the registrations' rate as a share of it.
+# BENCH_POSTGRES_URL names a database the script DROPS and recreates, e.g.
+# postgres://postgres@127.0.0.1:5432/truckpass_bench.
 # Usage: deploy/bench/register.sh   (from the repository root; needs curl, python3, wrk, psql for PostgreSQL)
 # Tunables: BENCH_SECONDS (20), BENCH_CONNECTIONS (64), PORT (18098).
 set -euo pipefail
@@ -82,6 +84,7 @@ bench() {
     verified=$(curl -fsS "$base/api/v1/audit/verify" "${auth[@]}" |
       python3 -c "import json,sys; v=json.load(sys.stdin); print('ok' if v['ok'] else 'BROKEN', v['checked'])")
     stop_server
+    printf -v "${label}_rate" '%s' "$reg_rate"
     printf '%-8s register: %6s reg/s  p50 %6s ms  p99 %6s ms  201: %s  non-201: %s  socket errors: %s\n' \
       "$label" "$reg_rate" "$reg_p50" "$reg_p99" "$reg_created" "$reg_other" "$reg_errors"
     printf '%-8s           stored registrations: %s (incl. 300 for the pass pages)  audit chain (status, entries): %s\n' \
@@ -97,8 +100,22 @@ sqlite_count() {
 bench sqlite "sqlite://$dir/sqlite/truckpass.db" sqlite_count
 
 if [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
+    # The yardstick, on the same server and in the same run: pgbench, one small
+    # insert per transaction (as ../shared/bench/reference.sh measures it).
+    if command -v pgbench >/dev/null; then
+        fresh_database "$BENCH_POSTGRES_URL"
+        psql "$BENCH_POSTGRES_URL" -qc "create table t(id bigserial primary key, a text, b text)"
+        echo "insert into t(a,b) values (repeat('x',50), repeat('y',100));" >"$dir/insert.sql"
+        pgbench_tps=$(pgbench -n -f "$dir/insert.sql" -c 8 -j 2 -T 8 "$BENCH_POSTGRES_URL" 2>/dev/null |
+          awk '/^tps/ {printf "%.0f", $3}')
+        echo "pgbench on the same server, one insert per transaction, 8 clients: $pgbench_tps tx/s"
+    fi
     fresh_database "$BENCH_POSTGRES_URL"
     postgres_count() { psql "$BENCH_POSTGRES_URL" -Atc 'select count(*) from registrations'; }
     bench postgres "$BENCH_POSTGRES_URL" postgres_count
     drop_database "$BENCH_POSTGRES_URL"
+    if [[ -n "${pgbench_tps:-}" ]]; then
+        printf 'postgres registrations / pgbench inserts: %.2f\n' \
+          "$(awk -v r="$postgres_rate" -v p="$pgbench_tps" 'BEGIN { print r / p }')"
+    fi
 fi

@@ -93,7 +93,7 @@ pub async fn list_audit(
     // Entries written a moment ago are linked first, so that the list shows them.
     state
         .db
-        .write(|conn| audit::link(conn, Linking::Wait))
+        .write_aside(|conn| audit::link(conn, Linking::Wait))
         .await?;
     let rows = state
         .db

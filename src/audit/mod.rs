@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::helper_types::AssumeNotNull;
 use diesel::prelude::*;
+use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::{audit_head, audit_log};
+use crate::db::together::Insertion;
 use crate::db::{Db, DbConnection, now, on_backend};
 use crate::domain::account::Role;
 use crate::error::ApiError;
@@ -190,7 +192,7 @@ pub struct AuditEntry {
 // `None` inserts NULL (no column has a default): one INSERT statement, prepared once.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
-struct NewEntry {
+pub struct NewEntry {
     at: NaiveDateTime,
     actor_id: Option<String>,
     actor_name: Option<String>,
@@ -266,7 +268,20 @@ impl AuditEntry {
 /// of the change: the entry commits with it, or neither does. Takes no lock that
 /// other writes wait on.
 pub fn append(conn: &mut DbConnection, actor: &Actor, event: Event) -> Result<(), ApiError> {
-    let entry = NewEntry {
+    let entry = entry(actor, event);
+    on_backend!(conn, |c| ExecuteDsl::execute(insertion(&entry), c))?;
+    Ok(())
+}
+
+/// The INSERT of an entry, to write it together with its change's rows
+/// ([`crate::db::together`]); inside the change's transaction, as [`append`].
+pub fn insertion(entry: &NewEntry) -> impl Insertion + '_ {
+    diesel::insert_into(audit_log::table).values(entry)
+}
+
+/// An entry of `actor`'s `event`, now.
+pub fn entry(actor: &Actor, event: Event) -> NewEntry {
+    NewEntry {
         at: now(),
         actor_id: actor.id.clone(),
         actor_name: actor.name.clone(),
@@ -277,13 +292,7 @@ pub fn append(conn: &mut DbConnection, actor: &Actor, event: Event) -> Result<()
         ip: actor.ip.clone(),
         outcome: event.outcome.as_str().to_owned(),
         details: event.details.to_string(),
-    };
-    on_backend!(conn, |c| {
-        diesel::insert_into(audit_log::table)
-            .values(&entry)
-            .execute(c)
-    })?;
-    Ok(())
+    }
 }
 
 /// Most entries one round of the linker links.
@@ -570,7 +579,7 @@ impl VerificationCache {
     /// linked is linked first.
     pub async fn verify(&self, db: &Db) -> Result<Verification, ApiError> {
         let mut last = self.last.lock().await;
-        db.write(|conn| link(conn, Linking::Wait)).await?;
+        db.write_aside(|conn| link(conn, Linking::Wait)).await?;
         let head: Head = db
             .read(|conn| {
                 Ok(audit_head::table

@@ -44,7 +44,7 @@ impl ScanTally {
         let batch = Arc::new(taken);
         let written = Arc::clone(&batch);
         let result = db
-            .write_replayable(move |conn| {
+            .write_aside(move |conn| {
                 for ((code_id, day), scans) in written.iter() {
                     EnterpriseCode::record_scans(conn, code_id, day, *scans)?;
                 }

@@ -20,6 +20,7 @@
 
 mod connection;
 pub mod schema;
+pub mod together;
 pub mod writer;
 
 pub use connection::{DbConnection, MultiBackend};
@@ -327,6 +328,26 @@ impl Db {
         F: Fn(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         self.writes.next().write_replayable(f).await
+    }
+
+    /// Like [`Db::write`], for background work (linking the audit chain, sharing
+    /// counts) that must not hold up the writers' batches of requests: on PostgreSQL
+    /// a transaction on a pooled connection; on SQLite, which has one writer, through
+    /// it.
+    pub async fn write_aside<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        match self.backend {
+            Backend::Sqlite => self.write(f).await,
+            Backend::Postgres => {
+                let pool = self.reader.clone();
+                web::block(move || with_pooled(&pool, |conn| conn.transaction(f)))
+                    .await
+                    .map_err(ApiError::internal)?
+            }
+        }
     }
 
     /// A write transaction for start-up and command-line tools, on the calling thread

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{enterprises, registrations};
+use crate::db::together::Insertion;
 use crate::db::{DbConnection, now, on_backend};
 use crate::domain::person::PersonName;
 use crate::domain::region;
@@ -466,14 +467,10 @@ impl Registration {
         })?)
     }
 
-    /// Stores a new registration.
-    pub fn insert(conn: &mut DbConnection, registration: &Registration) -> Result<(), ApiError> {
-        on_backend!(conn, |c| {
-            diesel::insert_into(registrations::table)
-                .values(registration)
-                .execute(c)
-        })?;
-        Ok(())
+    /// The INSERT of a new registration, to write it together with its other rows
+    /// ([`crate::db::together`]).
+    pub fn insertion(&self) -> impl Insertion + '_ {
+        diesel::insert_into(registrations::table).values(self)
     }
 
     /// Approves or rejects a pending registration in time, recording who decided;

@@ -14,6 +14,7 @@ use data_encoding::BASE64URL_NOPAD;
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
 use rand::RngCore;
@@ -24,6 +25,7 @@ use crate::audit::{self, Actor, Event};
 use crate::client::client_ip;
 use crate::config::Settings;
 use crate::db::schema::driver_profiles;
+use crate::db::together::Insertion;
 use crate::db::{Db, DbConnection, new_id, now, on_backend};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile};
 use crate::domain::text;
@@ -230,6 +232,24 @@ impl Keeping<'_> {
         conn: &mut DbConnection,
         fallback_driver: Option<&str>,
     ) -> Result<String, ApiError> {
+        if let Some(driver) = self.existing(conn, fallback_driver)? {
+            return Ok(driver);
+        }
+        let id = new_id();
+        on_backend!(conn, |c| {
+            ExecuteDsl::execute(self.new_driver(&id).insertion(), c)
+        })?;
+        Ok(id)
+    }
+
+    /// Keeps the profile under the presented key's driver or `fallback_driver`, as
+    /// [`Keeping::save`] does, and returns that driver's id; `None`, writing nothing,
+    /// when neither is known (a new driver, see [`Keeping::new_driver`]).
+    pub fn existing(
+        &self,
+        conn: &mut DbConnection,
+        fallback_driver: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
         let at = now();
         let new_hash = self.new_key.hash();
         if let Some(presented) = self.presented {
@@ -241,8 +261,8 @@ impl Keeping<'_> {
                 at,
             };
             let rotated: Option<String> = on_backend!(conn, |c| rotate.get_result(c).optional())?;
-            if let Some(driver) = rotated {
-                return Ok(driver);
+            if rotated.is_some() {
+                return Ok(rotated);
             }
         }
         if let Some(driver) = fallback_driver {
@@ -254,21 +274,38 @@ impl Keeping<'_> {
                 ))
                 .execute(conn)?;
             if changed == 1 {
-                return Ok(driver.to_owned());
+                return Ok(Some(driver.to_owned()));
             }
         }
-        let id = new_id();
-        on_backend!(conn, |c| {
-            diesel::insert_into(driver_profiles::table)
-                .values((
-                    driver_profiles::id.eq(&id),
-                    driver_profiles::key_hash.eq(&new_hash),
-                    driver_profiles::profile.eq(self.sealed),
-                    driver_profiles::updated_at.eq(at),
-                ))
-                .execute(c)
-        })?;
-        Ok(id)
+        Ok(None)
+    }
+
+    /// The row of a new driver with id `id`, reached by the new key.
+    pub fn new_driver<'a>(&'a self, id: &'a str) -> NewDriver<'a> {
+        NewDriver {
+            id,
+            key_hash: self.new_key.hash(),
+            profile: self.sealed,
+            updated_at: now(),
+        }
+    }
+}
+
+/// A new driver's row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = driver_profiles)]
+pub struct NewDriver<'a> {
+    id: &'a str,
+    key_hash: String,
+    profile: &'a str,
+    updated_at: NaiveDateTime,
+}
+
+impl NewDriver<'_> {
+    /// Its INSERT, to write it together with its registration
+    /// ([`crate::db::together`]).
+    pub fn insertion(&self) -> impl Insertion + '_ {
+        diesel::insert_into(driver_profiles::table).values(self)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::body;
 use crate::client::{client_ip, ip_bucket};
 use crate::codes::Scanned;
 use crate::codes::public::{PAUSED, open_current};
+use crate::db::together::{Last, Then, insert_together};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile, PersonName};
 use crate::domain::region::{self, RegionCode};
@@ -538,17 +539,26 @@ fn store(
         keeping.save(conn, None)?;
         return Ok(Stored::Existing(Box::new(existing)));
     }
-    let driver = keeping.save(conn, None)?;
+    // The registration, its audit entry and (for a new driver) the driver's row are
+    // written together: one statement on PostgreSQL.
+    let existing = keeping.existing(conn, None)?;
+    let driver = existing.clone().unwrap_or_else(new_id);
     let row = Registration {
-        driver_id: Some(driver),
+        driver_id: Some(driver.clone()),
         ..new.clone()
     };
-    Registration::insert(conn, &row)?;
-    audit::append(
-        conn,
+    let created = audit::entry(
         actor,
         Event::success("registration.create", "registration", &row.id),
-    )?;
+    );
+    let registered = Then(row.insertion(), Last(audit::insertion(&created)));
+    match existing {
+        Some(_) => insert_together(conn, registered)?,
+        None => {
+            let new_driver = keeping.new_driver(&driver);
+            insert_together(conn, Then(new_driver.insertion(), registered))?;
+        }
+    }
     if auto_approve {
         audit::append(
             conn,
