@@ -57,13 +57,22 @@ struct Shared {
     buckets: HashMap<String, Synced>,
 }
 
-/// One bucket's shared count: this replica's hits not yet added, those added, and the
-/// total the counter last had (everyone's).
+/// One bucket's shared count: this replica's hits not yet added, those added, the
+/// total the counter last had (everyone's), and the bucket's limit.
 #[derive(Default)]
 struct Synced {
     unsent: u32,
     sent: u32,
     total: u32,
+    limit: u32,
+}
+
+impl Synced {
+    /// Whether the next sync should add to or read back this bucket: it has new hits,
+    /// or it is half-way to its limit, where the other replicas' hits start to matter.
+    fn due(&self) -> bool {
+        self.unsent > 0 || self.total.saturating_add(self.unsent).saturating_mul(2) >= self.limit
+    }
 }
 
 impl RateLimiter {
@@ -87,7 +96,7 @@ impl RateLimiter {
         let others = self
             .shared
             .as_ref()
-            .map_or(0, |shared| lock(shared).hit(&limit.bucket, window));
+            .map_or(0, |shared| lock(shared).hit(limit, window));
         if own.saturating_add(others) > limit.per_minute {
             let wait = (window + WINDOW_SECS - now).max(1);
             return Err(ApiError::too_many_requests(
@@ -156,30 +165,32 @@ struct Counter {
 
 impl Shared {
     /// Counts a hit to be shared; the other replicas' hits last seen in the bucket.
-    fn hit(&mut self, bucket: &str, window: i64) -> u32 {
+    fn hit(&mut self, limit: &Limit, window: i64) -> u32 {
         if self.window != window {
             self.window = window;
             self.buckets.clear();
         }
-        if let Some(synced) = self.buckets.get_mut(bucket) {
+        if let Some(synced) = self.buckets.get_mut(&limit.bucket) {
             synced.unsent = synced.unsent.saturating_add(1);
             return synced.total.saturating_sub(synced.sent);
         }
         if self.buckets.len() < MAX_SHARED_BUCKETS {
             let first = Synced {
                 unsent: 1,
+                limit: limit.per_minute,
                 ..Synced::default()
             };
-            self.buckets.insert(bucket.to_owned(), first);
+            self.buckets.insert(limit.bucket.clone(), first);
         }
         0
     }
 
-    /// The hits to add now, moved from unsent to sent.
+    /// The buckets due to be synced and the hits to add to each (moved from unsent to
+    /// sent).
     fn take_unsent(&mut self) -> (i64, Vec<String>, Vec<i32>) {
         let (mut buckets, mut hits) = (Vec::new(), Vec::new());
         for (bucket, synced) in &mut self.buckets {
-            if synced.unsent > 0 {
+            if synced.due() {
                 buckets.push(bucket.clone());
                 hits.push(i32::try_from(synced.unsent).unwrap_or(i32::MAX));
                 synced.sent = synced.sent.saturating_add(synced.unsent);
@@ -270,6 +281,45 @@ pub fn sweep(conn: &mut DbConnection) -> Result<usize, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limit(bucket: &str, per_minute: u32) -> Limit {
+        Limit {
+            bucket: bucket.into(),
+            per_minute,
+        }
+    }
+
+    #[test]
+    fn a_replica_adds_its_hits_once_and_counts_the_others_it_reads_back() {
+        let mut shared = Shared::default();
+        let (busy, quiet) = (limit("ip:busy", 4), limit("ip:quiet", 1000));
+        assert_eq!(shared.hit(&busy, 60), 0);
+        assert_eq!(shared.hit(&busy, 60), 0);
+        shared.hit(&quiet, 60);
+        let (window, buckets, hits) = shared.take_unsent();
+        assert_eq!(window, 60);
+        let mut sent: Vec<(String, i32)> = buckets.into_iter().zip(hits).collect();
+        sent.sort();
+        assert_eq!(sent, [("ip:busy".into(), 2), ("ip:quiet".into(), 1)]);
+        // Another replica added 3 meanwhile.
+        let totals = vec![Counter {
+            bucket: "ip:busy".into(),
+            hits: 5,
+        }];
+        shared.record(60, totals);
+        assert_eq!(shared.hit(&busy, 60), 3, "the others' hits");
+        // Half-way to its limit, a bucket is read back even without new hits; a quiet
+        // one is not.
+        let (_, buckets, hits) = shared.take_unsent();
+        assert_eq!((buckets, hits), (vec!["ip:busy".to_owned()], vec![1]));
+        let (_, buckets, _) = shared.take_unsent();
+        assert_eq!(buckets, ["ip:busy"]);
+        // Hits whose adding failed are added next time; a new window starts afresh.
+        shared.give_back(60, vec!["ip:busy".into()], vec![1]);
+        assert_eq!(shared.take_unsent().2, [1]);
+        assert_eq!(shared.hit(&busy, 120), 0);
+        assert_eq!(shared.take_unsent().2, [1]);
+    }
 
     #[test]
     fn the_sketch_counts_each_bucket_in_fixed_memory_and_forgets_old_windows() {

@@ -96,6 +96,7 @@ run() {
     if [[ -n "${3:-}" ]]; then
         sleep "$3"
         kill -9 "${pids[1]}"
+        wait "${pids[1]}" 2>/dev/null || true
         echo "killed replica 2 (SIGKILL) $3 s into the run"
     fi
     wait "$load"

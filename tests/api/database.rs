@@ -247,3 +247,64 @@ async fn the_data_directory_and_the_database_files_are_private() {
     }
     drop(app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_database_connections_answer_503_and_the_service_recovers_by_itself() {
+    use crate::helpers::{Backend, TestApp};
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    app.create_park(&admin, "P1").await;
+    // The database ends every connection of this app, as a restart or failover does.
+    let application = app
+        .database_url
+        .rsplit("application_name=")
+        .next()
+        .unwrap()
+        .to_owned();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{application}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut app.raw_connection())
+    .unwrap();
+    let mut answers = Vec::new();
+    for n in 0..30 {
+        let reads = app.get("/api/v1/parks", Some(&admin)).await;
+        let writes = app
+            .post(
+                "/api/v1/parks",
+                Some(&admin),
+                serde_json::json!({ "code": format!("R{n}"), "name": format!("园区{n}") }),
+            )
+            .await;
+        let recovered = reads.status == 200 && writes.status == 201;
+        answers.push((reads, writes));
+        if recovered {
+            break;
+        }
+    }
+    let (last_read, last_write) = answers.last().unwrap();
+    assert_eq!(
+        (last_read.status, last_write.status),
+        (200, 201),
+        "recovered by itself"
+    );
+    for answer in answers.iter().flat_map(|(read, write)| [read, write]) {
+        if answer.status >= 500 {
+            answer.assert_status(503);
+            assert_eq!(answer.code(), "database_unavailable");
+            assert_eq!(answer.header("retry-after"), Some("2"));
+        }
+    }
+    assert!(
+        answers
+            .iter()
+            .any(|(read, write)| read.status == 503 || write.status == 503),
+        "the ended connections were in use: {:?}",
+        answers
+            .iter()
+            .map(|(r, w)| (r.status, w.status))
+            .collect::<Vec<_>>()
+    );
+}

@@ -531,3 +531,36 @@ api_test! {
         assert_eq!(register_from(&app, &site.code, 94, "10.0.0.1").await, 201);
     }
 }
+
+/// Registers the `n`-th vehicle at `base` (an instance's address).
+async fn register_at(app: &TestApp, base: &str, code: &str, n: usize) -> u16 {
+    let path = format!("/api/v1/public/codes/{code}/registrations");
+    let request = app.client.post(format!("{base}{path}")).json(&driver(n));
+    let response = TestApp::read(request.send().await.unwrap()).await;
+    CONTRACT.check(&Method::POST, &path, &response);
+    response.status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_postgresql_count_rate_limits_together() {
+    use crate::helpers::Backend;
+    let Some(app) = TestApp::spawn(Backend::Postgres, |settings| {
+        settings.public_rate_per_ip = 4;
+    })
+    .await
+    else {
+        return;
+    };
+    let twin = app.twin();
+    let site = site(&app).await;
+    for (n, base) in [&app.address, &app.address, &twin, &twin]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(register_at(&app, base, &site.code, 200 + n).await, 201);
+    }
+    // Each replica shares its counts every 250 ms: after a few rounds, the first one
+    // knows of the second one's hits too.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(register_at(&app, &app.address, &site.code, 210).await, 429);
+}

@@ -123,7 +123,8 @@ pub fn fresh_postgres_schema(base: &str) -> String {
         .execute(&mut conn)
         .expect("create schema");
     let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-csearch_path%3D{schema}")
+    // The application name lets a test find (and end) its own app's connections.
+    format!("{base}{separator}options=-csearch_path%3D{schema}&application_name={schema}")
 }
 
 impl TestApp {
