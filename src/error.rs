@@ -65,6 +65,16 @@ impl FieldErrors {
     pub fn into_error(self) -> ApiError {
         ApiError::validation(self.0)
     }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// What was recorded.
+    pub fn into_list(self) -> Vec<FieldError> {
+        self.0
+    }
 }
 
 /// An API failure.

@@ -75,6 +75,25 @@ impl Synced {
     }
 }
 
+/// A bucket over its limit: the client may try again after `retry_after_secs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exceeded {
+    /// Seconds until the window ends.
+    pub retry_after_secs: u64,
+}
+
+impl From<Exceeded> for ApiError {
+    /// 429 `too_many_requests` with `Retry-After`.
+    fn from(exceeded: Exceeded) -> Self {
+        let wait = exceeded.retry_after_secs;
+        ApiError::too_many_requests(
+            "too_many_requests",
+            format!("提交过于频繁，请 {wait} 秒后再试"),
+            wait,
+        )
+    }
+}
+
 impl RateLimiter {
     /// A limiter for `backend`: shared counters on PostgreSQL.
     pub fn new(backend: Backend) -> Self {
@@ -84,9 +103,9 @@ impl RateLimiter {
         }
     }
 
-    /// Counts one hit in the limit's bucket; 429 `too_many_requests` with the seconds
-    /// until the window ends when the bucket is over its limit.
-    pub fn hit(&self, limit: &Limit) -> Result<(), ApiError> {
+    /// Counts one hit in the limit's bucket; [`Exceeded`], with the seconds until the
+    /// window ends, when the bucket is over its limit.
+    pub fn hit(&self, limit: &Limit) -> Result<(), Exceeded> {
         if limit.per_minute == 0 {
             return Ok(());
         }
@@ -99,11 +118,9 @@ impl RateLimiter {
             .map_or(0, |shared| lock(shared).hit(limit, window));
         if own.saturating_add(others) > limit.per_minute {
             let wait = (window + WINDOW_SECS - now).max(1);
-            return Err(ApiError::too_many_requests(
-                "too_many_requests",
-                format!("提交过于频繁，请 {wait} 秒后再试"),
-                u64::try_from(wait).unwrap_or(1),
-            ));
+            return Err(Exceeded {
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            });
         }
         Ok(())
     }

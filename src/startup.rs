@@ -22,12 +22,10 @@ use crate::auth::passwords::HashingLimit;
 use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
 use crate::body;
-use crate::codes::cache::ScannedCodes;
 use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
     suspend_code,
 };
-use crate::codes::public::find_public_code;
 use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
 use crate::data_dir::{self, create_private_dir};
@@ -54,8 +52,11 @@ use crate::registrations::handlers::{
     approve_registration, find_registration, list_registrations, reject_registration,
     reveal_registration,
 };
+use crate::registrations::open::CodeForms;
 use crate::registrations::profiles::{erase_driver_profile, find_driver_profile};
-use crate::registrations::public::{cancel_pass, create_registration, find_pass, list_regions};
+use crate::registrations::public::{
+    cancel_pass, create_registration, find_pass, find_public_code, list_regions,
+};
 use crate::registrations::retention;
 use crate::registrations::settings::{find_registration_settings, update_registration_settings};
 use crate::secrets::Secrets;
@@ -334,7 +335,7 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
-            scanned: Arc::new(ScannedCodes::default()),
+            code_forms: Arc::new(CodeForms::default()),
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
             hashing: HashingLimit::new(settings.password_hash_concurrency),

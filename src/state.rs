@@ -5,13 +5,13 @@ use std::sync::Arc;
 use crate::audit::VerificationCache;
 use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
-use crate::codes::cache::ScannedCodes;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::heavy::HeavyWork;
 use crate::personal::Vault;
 use crate::ratelimit::RateLimiter;
+use crate::registrations::open::CodeForms;
 use crate::telemetry::Metrics;
 use crate::web::pass_qr::PassQrs;
 
@@ -34,8 +34,8 @@ pub struct AppState {
     pub pass_qrs: Arc<PassQrs>,
     /// Code page opens not yet written.
     pub scans: Arc<ScanTally>,
-    /// What scanned tokens led to, a moment ago.
-    pub scanned: Arc<ScannedCodes>,
+    /// The registration forms behind scanned tokens, a moment ago.
+    pub code_forms: Arc<CodeForms>,
     /// Limits of poster bundles and roster imports.
     pub heavy: Arc<HeavyWork>,
     /// The last verification of the audit chain.

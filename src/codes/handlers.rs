@@ -6,13 +6,14 @@ use std::io::Write;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use chrono::{NaiveDate, TimeDelta, Utc};
+use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::codes::render::{self, Ecc, Poster, QrOptions};
-use crate::codes::{CodeView, EnterpriseCode, scan_day};
+use crate::codes::{CodeView, EnterpriseCode};
+use crate::domain::zone;
 use crate::enterprises::{Enterprise, EnterpriseFilter, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::state::AppState;
@@ -252,7 +253,7 @@ async fn change_code(
             Ok(code)
         })
         .await?;
-    state.scanned.forget_all();
+    state.code_forms.forget_all();
     Ok(web::Json(code.view(&state.settings.public_base_url())))
 }
 
@@ -315,18 +316,14 @@ pub async fn code_scans(
     id: web::Path<String>,
     query: web::Query<ScansQuery>,
 ) -> Result<web::Json<ScanReport>, ApiError> {
-    let today = scan_day(Utc::now());
-    let to = query
-        .to
-        .map_or(today, |day| day.format("%Y-%m-%d").to_string());
-    let to_date = NaiveDate::parse_from_str(&to, "%Y-%m-%d").map_err(ApiError::internal)?;
+    let to_date = query.to.unwrap_or_else(zone::today);
     let from_date = query.from.unwrap_or(to_date - TimeDelta::days(29));
     if from_date > to_date || (to_date - from_date).num_days() > 366 {
         return Err(
             FieldError::new("from", "invalid_range", "起止日期须先后有序，且不超过一年").into(),
         );
     }
-    let from = from_date.format("%Y-%m-%d").to_string();
+    let (from, to) = (zone::day_text(from_date), zone::day_text(to_date));
     let visibility = Visibility::of(&caller);
     let (range_from, range_to) = (from.clone(), to.clone());
     // This process's latest opens first; other replicas' arrive within seconds.

@@ -1,31 +1,24 @@
 //! Enterprise codes (一企一码): the random token behind each poster, its lifecycle
 //! (rotate, suspend, resume), daily scan counts, QR images and posters.
 
-pub mod cache;
 pub mod handlers;
-pub mod public;
 pub mod render;
 pub mod tally;
 
-use std::sync::Arc;
-
-use chrono::{NaiveDateTime, TimeDelta, Utc};
-use data_encoding::BASE32_NOPAD;
+use chrono::{NaiveDateTime, Utc};
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text};
-use rand::RngCore;
 use serde::Serialize;
 
 use crate::db::schema::{code_scans, enterprise_codes, enterprises};
 use crate::db::{DbConnection, new_id, now, on_backend};
 use crate::domain::enterprise::EnterpriseStatus;
+use crate::domain::text::random_token;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
-use crate::forms::template::{self, TemplateView};
-use crate::registrations::settings;
 
 /// A code as stored.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -80,14 +73,12 @@ impl EnterpriseCode {
         enterprise_id: &str,
         suspended: bool,
     ) -> Result<EnterpriseCode, ApiError> {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
         let id = new_id();
         diesel::insert_into(enterprise_codes::table)
             .values((
                 enterprise_codes::id.eq(&id),
                 enterprise_codes::enterprise_id.eq(enterprise_id),
-                enterprise_codes::token.eq(BASE32_NOPAD.encode(&bytes)),
+                enterprise_codes::token.eq(random_token()),
                 enterprise_codes::suspended.eq(suspended),
                 enterprise_codes::created_at.eq(now()),
             ))
@@ -245,79 +236,9 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for CountScans<'_> {}
 
-/// Longest token worth looking up (ours are 26 characters).
-const MAX_TOKEN_LEN: usize = 64;
-
-/// What a scanned token leads to: the code (in any state), its enterprise, the form's
-/// two templates and whether the enterprise approves at once.
-#[derive(Debug)]
-pub struct Scanned {
-    /// The code.
-    pub code: EnterpriseCode,
-    /// Its enterprise.
-    pub enterprise: Enterprise,
-    /// The zone's current template.
-    pub zone: TemplateView,
-    /// The enterprise's own current template.
-    pub own: TemplateView,
-    /// Whether the enterprise approves registrations at once.
-    pub auto_approve: bool,
-}
-
-impl Scanned {
-    /// Whether the code takes registrations (see [`accepting`]).
-    pub fn accepting(&self) -> bool {
-        accepting(&self.code, &self.enterprise)
-    }
-}
-
-/// Looks up a scanned token (case-blind) without counting the scan, in one read or
-/// from [`cache`]; `None` when no code has the token.
-pub async fn scanned(
-    state: &crate::state::AppState,
-    token: &str,
-) -> Result<Option<Arc<Scanned>>, ApiError> {
-    if token.len() > MAX_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Ok(None);
-    }
-    let token = token.to_ascii_uppercase();
-    if let Some(hit) = state.scanned.get(&token) {
-        return Ok(Some(hit));
-    }
-    let key = token.clone();
-    let found = state
-        .db
-        .read(move |conn| {
-            let Some((code, enterprise)) = EnterpriseCode::by_token(conn, &key)? else {
-                return Ok(None);
-            };
-            let (zone, own) = template::current_pair(conn, &enterprise.id)?;
-            let auto_approve = settings::auto_approves(conn, &enterprise.id)?;
-            Ok(Some(Arc::new(Scanned {
-                code,
-                enterprise,
-                zone,
-                own,
-                auto_approve,
-            })))
-        })
-        .await?;
-    if let Some(scanned) = &found {
-        state.scanned.put(token, Arc::clone(scanned));
-    }
-    Ok(found)
-}
-
 /// Whether a current code takes registrations: not suspended, and the enterprise is
 /// operating.
 pub fn accepting(code: &EnterpriseCode, enterprise: &Enterprise) -> bool {
     EnterpriseStatus::parse(&enterprise.status) == Ok(EnterpriseStatus::Operating)
         && !code.suspended
-}
-
-/// The zone's calendar day (China Standard Time) of an instant, as `YYYY-MM-DD`.
-pub fn scan_day(at: chrono::DateTime<Utc>) -> String {
-    (at.naive_utc() + TimeDelta::hours(8))
-        .format("%Y-%m-%d")
-        .to_string()
 }

@@ -8,10 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::Utc;
-
-use crate::codes::{EnterpriseCode, scan_day};
+use crate::codes::EnterpriseCode;
 use crate::db::Db;
+use crate::domain::zone;
 use crate::error::ApiError;
 
 /// How often counted opens are written.
@@ -30,7 +29,7 @@ impl ScanTally {
 
     /// Counts one open of a code now.
     pub fn add(&self, code_id: &str) {
-        let day = scan_day(Utc::now());
+        let day = zone::today_text();
         *self.pending().entry((code_id.to_owned(), day)).or_default() += 1;
     }
 

@@ -19,6 +19,7 @@
 //! concurrent, so any order is one they could have had).
 
 mod connection;
+pub(crate) mod mapping;
 pub mod schema;
 pub mod together;
 pub mod writer;

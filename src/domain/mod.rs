@@ -7,3 +7,5 @@ pub mod person;
 pub mod region;
 pub mod text;
 pub mod vehicle;
+pub mod visit;
+pub mod zone;

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
+use crate::db::mapping::text_enum;
 use crate::domain::text::bounded;
 use crate::error::FieldError;
 
@@ -20,56 +20,28 @@ const PROVINCE_CODES: [u8; 34] = [
 /// Earliest birth year accepted in a resident id.
 const EARLIEST_BIRTH_YEAR: i32 = 1900;
 
-/// The kind of identity document a driver registers with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentType {
-    /// 居民身份证 (GB 11643).
-    ResidentId,
-    /// 港澳居民来往内地通行证 (回乡证).
-    #[serde(rename = "hk_macau_permit")]
-    HongKongMacauPermit,
-    /// 台湾居民来往大陆通行证 (台胞证).
-    TaiwanPermit,
-    /// 护照.
-    Passport,
+text_enum! {
+    /// The kind of identity document a driver registers with.
+    pub enum DocumentType {
+        /// 居民身份证 (GB 11643).
+        ResidentId = "resident_id" / "居民身份证",
+        /// 港澳居民来往内地通行证 (回乡证).
+        HongKongMacauPermit = "hk_macau_permit" / "港澳居民来往内地通行证",
+        /// 台湾居民来往大陆通行证 (台胞证).
+        TaiwanPermit = "taiwan_permit" / "台湾居民来往大陆通行证",
+        /// 护照.
+        Passport = "passport" / "护照",
+    }
 }
 
 impl DocumentType {
-    /// Every document type.
-    pub const ALL: [DocumentType; 4] = [
-        DocumentType::ResidentId,
-        DocumentType::HongKongMacauPermit,
-        DocumentType::TaiwanPermit,
-        DocumentType::Passport,
-    ];
-
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentType::ResidentId => "resident_id",
-            DocumentType::HongKongMacauPermit => "hk_macau_permit",
-            DocumentType::TaiwanPermit => "taiwan_permit",
-            DocumentType::Passport => "passport",
-        }
-    }
-
-    /// Chinese label, as printed on the document.
-    pub fn label(self) -> &'static str {
-        match self {
-            DocumentType::ResidentId => "居民身份证",
-            DocumentType::HongKongMacauPermit => "港澳居民来往内地通行证",
-            DocumentType::TaiwanPermit => "台湾居民来往大陆通行证",
-            DocumentType::Passport => "护照",
-        }
-    }
-
     /// Parses a stored name, a Chinese label or a common short name
     /// (身份证, 回乡证, 港澳通行证, 台胞证).
     pub fn parse(raw: &str) -> Option<Self> {
         let value = raw.trim();
         DocumentType::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|kind| kind.as_str() == value || kind.label() == value)
             .or(match value {
                 "身份证" => Some(DocumentType::ResidentId),
@@ -426,7 +398,7 @@ mod tests {
 
     #[test]
     fn document_types_round_trip_through_names_labels_and_serde() {
-        for kind in DocumentType::ALL {
+        for &kind in DocumentType::ALL {
             assert_eq!(DocumentType::parse(kind.as_str()), Some(kind));
             assert_eq!(DocumentType::parse(kind.label()), Some(kind));
             let json = serde_json::to_string(&kind).unwrap();
@@ -672,7 +644,7 @@ mod tests {
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,40}|[0-9X +-]{0,24}", year in 1i32..3000) {
             let today = NaiveDate::from_yo_opt(year, 1).unwrap_or_else(today);
-            for kind in DocumentType::ALL {
+            for &kind in DocumentType::ALL {
                 let _ = DocumentNumber::parse(kind, &text, today).map(|n| (n.masked(), n.birth_date()));
             }
             let _ = DocumentNumber::check_char(&text);
@@ -683,7 +655,7 @@ mod tests {
 
         #[test]
         fn arbitrary_unicode_never_panics(text in ".{0,40}") {
-            for kind in DocumentType::ALL {
+            for &kind in DocumentType::ALL {
                 let _ = DocumentNumber::parse(kind, &text, today());
             }
             let _ = Mobile::parse(&text);

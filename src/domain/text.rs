@@ -1,6 +1,17 @@
 //! Bounded, trimmed text: the building block of names and labels.
 
+use data_encoding::BASE32_NOPAD;
+use rand::RngCore;
+
 use crate::error::FieldError;
+
+/// 128 random bits as 26 base32 characters: the tokens of codes and passes, and the
+/// form's nonces.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    BASE32_NOPAD.encode(&bytes)
+}
 
 /// Whether a client-chosen key (an idempotency key, a driver key) is `lengths` long
 /// and made only of ASCII letters, digits, `_` and `-`.

@@ -1,8 +1,29 @@
-//! Vehicles: motor vehicle number plates (GA 36-2018).
+//! Vehicles: motor vehicle number plates (GA 36-2018) and the types drivers choose from.
 
 use std::fmt;
 
+use crate::db::mapping::text_enum;
 use crate::error::FieldError;
+
+text_enum! {
+    /// The kind of vehicle a driver comes with.
+    pub enum VehicleType {
+        /// 重型货车.
+        HeavyTruck = "heavy_truck" / "重型货车",
+        /// 中型货车.
+        MediumTruck = "medium_truck" / "中型货车",
+        /// 轻型货车.
+        LightTruck = "light_truck" / "轻型货车",
+        /// 危险货物运输车.
+        Hazmat = "hazmat" / "危险货物运输车",
+        /// 厢式货车.
+        Van = "van" / "厢式货车",
+        /// 冷藏车.
+        Reefer = "reefer" / "冷藏车",
+        /// 其他.
+        Other = "other" / "其他",
+    }
+}
 
 /// The one-character abbreviations of the provinces, as on the first character of a plate.
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";

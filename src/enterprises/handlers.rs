@@ -303,7 +303,7 @@ pub async fn update_enterprise(
         })
         .await?;
     // Its status decides whether its code takes registrations.
-    state.scanned.forget_all();
+    state.code_forms.forget_all();
     Ok(web::Json(view))
 }
 
@@ -356,7 +356,7 @@ pub async fn import_enterprises(
         .db
         .write(move |conn| import::run(conn, &actor, rows, options))
         .await?;
-    state.scanned.forget_all();
+    state.code_forms.forget_all();
     Ok(web::Json(report))
 }
 

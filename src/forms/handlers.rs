@@ -61,7 +61,7 @@ async fn save(
         })
         .await;
     // The drivers' forms change with it.
-    state.scanned.forget_all();
+    state.code_forms.forget_all();
     saved
 }
 

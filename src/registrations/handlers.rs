@@ -9,10 +9,14 @@ use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
+use crate::domain::zone;
 use crate::enterprises::Visibility;
 use crate::error::{ApiError, FieldError};
 use crate::pagination::{Page, PageRequest};
-use crate::registrations::{Registration, RegistrationFilter, RegistrationView, retention, status};
+use crate::registrations::{
+    Registration, RegistrationFilter, RegistrationStatus, RegistrationView, invalid_transition,
+    retention,
+};
 use crate::state::AppState;
 
 /// Query of the list.
@@ -49,16 +53,8 @@ pub struct Revealed {
     phone: String,
 }
 
-fn stored_status(raw: &str) -> Result<&'static str, FieldError> {
-    [
-        status::PENDING,
-        status::APPROVED,
-        status::REJECTED,
-        status::CANCELLED,
-    ]
-    .into_iter()
-    .find(|s| *s == raw)
-    .ok_or_else(|| {
+fn stored_status(raw: &str) -> Result<RegistrationStatus, FieldError> {
+    RegistrationStatus::stored(raw).ok_or_else(|| {
         FieldError::new(
             "status",
             "invalid_value",
@@ -75,7 +71,6 @@ pub async fn list_registrations(
 ) -> Result<web::Json<Page<RegistrationView>>, ApiError> {
     let query = query.into_inner();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let day = |date: NaiveDate| date.format("%Y-%m-%d").to_string();
     let filter = RegistrationFilter {
         status: query.status.as_deref().map(stored_status).transpose()?,
         enterprise_id: query.enterprise_id,
@@ -85,8 +80,8 @@ pub async fn list_registrations(
             .map(|raw| Plate::parse(raw, "plate"))
             .transpose()?
             .map(|p| p.as_str().to_owned()),
-        from: query.from.map(day),
-        to: query.to.map(day),
+        from: query.from.map(zone::day_text),
+        to: query.to.map(zone::day_text),
     };
     let visibility = Visibility::of(&caller);
     let fetch = page.clone();
@@ -129,7 +124,7 @@ async fn decide(
     state: web::Data<AppState>,
     caller: Caller,
     id: String,
-    to: &'static str,
+    to: RegistrationStatus,
     reason: Option<String>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     let visibility = Visibility::of(&caller);
@@ -137,8 +132,10 @@ async fn decide(
         .db
         .write(move |conn| {
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
-            Registration::decide(conn, &registration.id, to, reason, &caller.user_id)?;
-            let action = if to == status::APPROVED {
+            if !Registration::decide(conn, &registration.id, to, reason, &caller.user_id)? {
+                return Err(invalid_transition());
+            }
+            let action = if to == RegistrationStatus::Approved {
                 "registration.approve"
             } else {
                 "registration.reject"
@@ -160,7 +157,14 @@ pub async fn approve_registration(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
-    decide(state, caller, id.into_inner(), status::APPROVED, None).await
+    decide(
+        state,
+        caller,
+        id.into_inner(),
+        RegistrationStatus::Approved,
+        None,
+    )
+    .await
 }
 
 /// `POST /api/v1/registrations/{id}/reject`: the reason is shown on the driver's pass.
@@ -175,7 +179,7 @@ pub async fn reject_registration(
         state,
         caller,
         id.into_inner(),
-        status::REJECTED,
+        RegistrationStatus::Rejected,
         Some(reason),
     )
     .await

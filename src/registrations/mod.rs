@@ -3,22 +3,28 @@
 //! the validity window). Personal data is sealed before it reaches this module's
 //! queries, and only masked copies are read back for lists.
 
+pub mod cancel;
 pub mod handlers;
+pub mod input;
+pub mod open;
 pub mod profiles;
 pub mod public;
 pub mod retention;
 pub mod settings;
+pub mod submit;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::mapping::text_enum;
 use crate::db::schema::{enterprises, registrations};
 use crate::db::together::Insertion;
 use crate::db::{DbConnection, now, on_backend};
-use crate::domain::person::PersonName;
+use crate::domain::person::{DocumentType, PersonName};
 use crate::domain::region;
-use crate::domain::vehicle::Plate;
+use crate::domain::vehicle::{Plate, VehicleType};
+use crate::domain::visit::Purpose;
 use crate::enterprises::Visibility;
 use crate::error::ApiError;
 
@@ -39,12 +45,12 @@ pub struct Registration {
     pub pass_token: String,
     /// The client's retry key, if it sent one.
     pub idempotency_key: Option<String>,
-    /// pending, approved, rejected or cancelled (expiry is computed).
-    pub status: String,
+    /// Pending, approved, rejected or cancelled (expiry is computed).
+    pub status: RegistrationStatus,
     /// The driver's name.
     pub driver_name: String,
     /// Document type.
-    pub document_type: String,
+    pub document_type: DocumentType,
     /// Sealed document number.
     pub document_sealed: String,
     /// Blind index of the document number.
@@ -61,14 +67,14 @@ pub struct Registration {
     pub plate: String,
     /// Trailer plate.
     pub trailer_plate: Option<String>,
-    /// Vehicle type key.
-    pub vehicle_type: String,
+    /// Vehicle type.
+    pub vehicle_type: VehicleType,
     /// GB/T 2260 code of the origin.
     pub origin_region: String,
     /// Cargo description.
     pub cargo: String,
-    /// Purpose key.
-    pub purpose: String,
+    /// Purpose of the visit.
+    pub purpose: Purpose,
     /// Expected arrival (UTC).
     pub expected_arrival: NaiveDateTime,
     /// Zone day of the expected arrival, `YYYY-MM-DD`.
@@ -102,18 +108,45 @@ pub struct Registration {
     pub request_hash: Option<String>,
 }
 
-/// Statuses a registration is stored with.
-pub mod status {
-    /// Waiting for the enterprise.
-    pub const PENDING: &str = "pending";
-    /// Approved.
-    pub const APPROVED: &str = "approved";
-    /// Rejected with a reason.
-    pub const REJECTED: &str = "rejected";
-    /// Cancelled by the driver.
-    pub const CANCELLED: &str = "cancelled";
-    /// Shown for pending or approved passes past their validity.
-    pub const EXPIRED: &str = "expired";
+text_enum! {
+    /// Where a registration stands. The first four are stored; `Expired` is only shown,
+    /// for pending or approved passes past their validity.
+    pub enum RegistrationStatus {
+        /// Waiting for the enterprise.
+        Pending = "pending" / "待审核",
+        /// Approved.
+        Approved = "approved" / "已通过",
+        /// Rejected with a reason.
+        Rejected = "rejected" / "未通过",
+        /// Cancelled by the driver.
+        Cancelled = "cancelled" / "已取消",
+        /// Past its validity while pending or approved (never stored).
+        Expired = "expired" / "已过期",
+    }
+}
+
+impl RegistrationStatus {
+    /// A status a registration can be stored with, by name (`expired` is not one).
+    pub fn stored(name: &str) -> Option<Self> {
+        Self::from_stored(name).filter(|status| *status != RegistrationStatus::Expired)
+    }
+
+    /// Whether a pass with this status may still be used or cancelled.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            RegistrationStatus::Pending | RegistrationStatus::Approved
+        )
+    }
+
+    /// The status to show at `at`: live passes expire after their window.
+    fn shown(self, valid_until: NaiveDateTime, at: NaiveDateTime) -> Self {
+        if self.is_live() && at > valid_until {
+            RegistrationStatus::Expired
+        } else {
+            self
+        }
+    }
 }
 
 fn utc(time: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
@@ -140,7 +173,7 @@ pub struct PassView {
     /// The pass page.
     pub url: String,
     /// Effective status.
-    pub status: &'static str,
+    pub status: RegistrationStatus,
     /// The enterprise visited.
     pub enterprise_name: String,
     /// Masked driver name.
@@ -172,18 +205,18 @@ pub struct RegistrationView {
     id: String,
     enterprise_id: String,
     enterprise_name: String,
-    status: &'static str,
+    status: RegistrationStatus,
     driver_name: String,
-    document_type: String,
+    document_type: DocumentType,
     document_number: String,
     phone: String,
     plate: String,
     trailer_plate: Option<String>,
-    vehicle_type: String,
+    vehicle_type: VehicleType,
     origin_region: String,
     origin_name: Option<String>,
     cargo: String,
-    purpose: String,
+    purpose: Purpose,
     expected_arrival: chrono::DateTime<chrono::Utc>,
     people_in_cab: i32,
     answers: serde_json::Value,
@@ -200,7 +233,7 @@ pub struct RegistrationView {
 #[derive(Clone, Debug, Default)]
 pub struct RegistrationFilter {
     /// Stored status.
-    pub status: Option<&'static str>,
+    pub status: Option<RegistrationStatus>,
     /// One enterprise.
     pub enterprise_id: Option<String>,
     /// Exact normalised plate.
@@ -233,17 +266,6 @@ impl RegistrationView {
     }
 }
 
-/// The status to show: pending or approved passes expire after their window.
-fn effective_status(stored: &str, valid_until: NaiveDateTime, at: NaiveDateTime) -> &'static str {
-    match stored {
-        status::PENDING | status::APPROVED if at > valid_until => status::EXPIRED,
-        status::PENDING => status::PENDING,
-        status::APPROVED => status::APPROVED,
-        status::REJECTED => status::REJECTED,
-        _ => status::CANCELLED,
-    }
-}
-
 /// What the pass shows of a registration: the pass page is the busiest read, so it
 /// loads these columns only.
 #[derive(Debug, Queryable, Selectable)]
@@ -254,7 +276,7 @@ pub struct Pass {
     /// The pass's random token.
     pub pass_token: String,
     /// As stored (expiry is computed).
-    pub status: String,
+    pub status: RegistrationStatus,
     /// The driver's name.
     pub driver_name: String,
     /// Normalised plate.
@@ -292,15 +314,23 @@ impl From<Registration> for Pass {
 }
 
 impl Pass {
-    /// A pass and its enterprise's name by token.
-    pub fn by_token(conn: &mut DbConnection, token: &str) -> Result<(Pass, String), ApiError> {
+    /// A pass and its enterprise's name by token (case-blind); `None` for no pass.
+    pub fn by_token(
+        conn: &mut DbConnection,
+        token: &str,
+    ) -> Result<Option<(Pass, String)>, ApiError> {
+        if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let token = token.to_ascii_uppercase();
         // Pass tokens are unique: no LIMIT, which SQLite would re-plan on every run.
         Ok(on_backend!(conn, |c| {
             registrations::table
                 .inner_join(enterprises::table)
-                .filter(registrations::pass_token.eq(token))
+                .filter(registrations::pass_token.eq(&token))
                 .select((Pass::as_select(), enterprises::name))
                 .get_result(c)
+                .optional()
         })?)
     }
 
@@ -309,7 +339,7 @@ impl Pass {
         PassView {
             url: format!("{public_base_url}/p/{}", self.pass_token),
             token: self.pass_token,
-            status: effective_status(&self.status, self.valid_until, now()),
+            status: self.status.shown(self.valid_until, now()),
             enterprise_name,
             driver_name: masked_name(&self.driver_name),
             plate: masked_plate(&self.plate),
@@ -326,7 +356,7 @@ impl Registration {
     /// The registration as staff see it.
     pub fn view(self, enterprise_name: String) -> RegistrationView {
         RegistrationView {
-            status: effective_status(&self.status, self.valid_until, now()),
+            status: self.status.shown(self.valid_until, now()),
             driver_name: masked_name(&self.driver_name),
             plate: masked_plate(&self.plate),
             origin_name: region::full_name(&self.origin_region),
@@ -430,8 +460,8 @@ impl Registration {
                 .filter(registrations::arrival_day.eq(arrival_day))
                 .filter(
                     registrations::status
-                        .eq(status::PENDING)
-                        .or(registrations::status.eq(status::APPROVED)),
+                        .eq(RegistrationStatus::Pending)
+                        .or(registrations::status.eq(RegistrationStatus::Approved)),
                 )
                 .filter(registrations::valid_until.gt(now()))
                 .order(registrations::id.asc())
@@ -474,18 +504,18 @@ impl Registration {
     }
 
     /// Approves or rejects a pending registration in time, recording who decided;
-    /// anything else is a 409.
+    /// false, changing nothing, when it is not pending or its time has passed.
     pub fn decide(
         conn: &mut DbConnection,
         id: &str,
-        to: &'static str,
+        to: RegistrationStatus,
         reason: Option<String>,
         decided_by: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let changed = diesel::update(
             registrations::table
                 .filter(registrations::id.eq(id))
-                .filter(registrations::status.eq(status::PENDING))
+                .filter(registrations::status.eq(RegistrationStatus::Pending))
                 .filter(registrations::valid_until.gt(now())),
         )
         .set((
@@ -495,30 +525,28 @@ impl Registration {
             registrations::decided_by.eq(decided_by),
         ))
         .execute(conn)?;
-        Self::changed(changed)
+        Ok(changed == 1)
     }
 
     /// Cancels a live (pending or approved) registration in time; who approved it,
-    /// and when, stay recorded. Anything else is a 409.
-    pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    /// and when, stay recorded. False, changing nothing, when it is not live.
+    pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
         let changed = diesel::update(
             registrations::table
                 .filter(registrations::id.eq(id))
-                .filter(registrations::status.eq_any([status::PENDING, status::APPROVED]))
+                .filter(
+                    registrations::status
+                        .eq_any([RegistrationStatus::Pending, RegistrationStatus::Approved]),
+                )
                 .filter(registrations::valid_until.gt(now())),
         )
-        .set(registrations::status.eq(status::CANCELLED))
+        .set(registrations::status.eq(RegistrationStatus::Cancelled))
         .execute(conn)?;
-        Self::changed(changed)
+        Ok(changed == 1)
     }
+}
 
-    fn changed(rows: usize) -> Result<(), ApiError> {
-        if rows == 0 {
-            return Err(ApiError::conflict(
-                "invalid_transition",
-                "该登记当前状态不能进行此操作",
-            ));
-        }
-        Ok(())
-    }
+/// 409 `invalid_transition`: the registration's status does not allow the change.
+pub fn invalid_transition() -> ApiError {
+    ApiError::conflict("invalid_transition", "该登记当前状态不能进行此操作")
 }

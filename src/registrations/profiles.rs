@@ -29,9 +29,10 @@ use crate::db::together::Insertion;
 use crate::db::{Db, DbConnection, new_id, now, on_backend};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile};
 use crate::domain::text;
+use crate::domain::vehicle::VehicleType;
 use crate::error::ApiError;
 use crate::personal::Vault;
-use crate::registrations::public::limit_ip;
+use crate::registrations::submit::Registrar;
 use crate::state::AppState;
 
 /// Request and response header carrying the driver key.
@@ -50,7 +51,7 @@ pub struct Profile {
     /// Name.
     pub driver_name: String,
     /// Document type.
-    pub document_type: String,
+    pub document_type: DocumentType,
     /// Document number (masked whenever it leaves the server).
     pub document_number: String,
     /// Mobile (masked whenever it leaves the server).
@@ -60,7 +61,7 @@ pub struct Profile {
     /// Trailer plate.
     pub trailer_plate: Option<String>,
     /// Vehicle type.
-    pub vehicle_type: String,
+    pub vehicle_type: VehicleType,
     /// Origin region code.
     pub origin_region: String,
 }
@@ -69,12 +70,8 @@ impl Profile {
     /// The profile as a browser or client may see it: document number and phone
     /// masked.
     pub fn masked(&self) -> Profile {
-        let document_number = match DocumentType::parse(&self.document_type) {
-            Some(kind) => DocumentNumber::mask_stored(kind, &self.document_number),
-            None => "*".repeat(self.document_number.chars().count()),
-        };
         Profile {
-            document_number,
+            document_number: DocumentNumber::mask_stored(self.document_type, &self.document_number),
             phone: Mobile::mask_stored(&self.phone),
             ..self.clone()
         }
@@ -439,7 +436,7 @@ pub async fn erase_driver_profile(
 ) -> Result<HttpResponse, ApiError> {
     let key = required_key(&req)?;
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    limit_ip(&state, &ip)?;
+    Registrar::of(&state).limit_ip(&ip)?;
     erase(&state.db, &key, Actor::anonymous(ip)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

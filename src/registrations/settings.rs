@@ -107,6 +107,6 @@ pub async fn update_registration_settings(
             load(conn, &enterprise.id)
         })
         .await?;
-    state.scanned.forget_all();
+    state.code_forms.forget_all();
     Ok(web::Json(settings))
 }

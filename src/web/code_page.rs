@@ -8,18 +8,19 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use std::sync::Arc;
+
 use crate::audit::Actor;
 use crate::body;
 use crate::client::client_ip;
-use std::sync::Arc;
-
-use crate::codes::public::{PAUSED, REPLACED};
-use crate::codes::{self, Scanned};
+use crate::domain::text::random_token;
 use crate::error::{ApiError, FieldError};
+use crate::ratelimit::Exceeded;
+use crate::registrations::input::{RegistrationBody, RetryKey};
+use crate::registrations::open::{CodeForm, PAUSED, REPLACED};
 use crate::registrations::profiles::{self, DriverKey, Profile};
-use crate::registrations::public::{
-    self, PUBLIC_BODY_LIMIT, RegistrationBody, Submission, is_retry_key, limit_ip, new_pass_token,
-};
+use crate::registrations::public::PUBLIC_BODY_LIMIT;
+use crate::registrations::submit::{Outcome, Refusal, Registrar, Scan, Submission};
 use crate::state::AppState;
 use crate::web::form::{self, FormPage, Values};
 use crate::web::{foreign_post, from_own_page, page};
@@ -28,7 +29,7 @@ use crate::web::{foreign_post, from_own_page, page};
 #[derive(Default)]
 struct Shown<'a> {
     errors: &'a [FieldError],
-    nonce: Option<String>,
+    nonce: Option<RetryKey>,
     prefilled: bool,
     cleared: bool,
     stale_key: bool,
@@ -38,12 +39,12 @@ struct Shown<'a> {
 fn form_page(
     state: &AppState,
     token: &str,
-    form: &Scanned,
+    form: &CodeForm,
     values: &Values,
     shown: Shown<'_>,
     status: StatusCode,
 ) -> HttpResponse {
-    let nonce = shown.nonce.unwrap_or_else(new_pass_token);
+    let nonce = shown.nonce.map_or_else(random_token, RetryKey::into_string);
     let html = form::render(&FormPage {
         token,
         enterprise_name: &form.enterprise.name,
@@ -84,21 +85,20 @@ async fn open_form(
     state: &AppState,
     token: &str,
     count: bool,
-) -> Result<Result<Arc<Scanned>, HttpResponse>, ApiError> {
-    let Some(scanned) = codes::scanned(state, token).await? else {
-        return Ok(Err(not_found(state)));
-    };
-    if count {
-        state.scans.add(&scanned.code.id);
-    }
-    let name = &scanned.enterprise.name;
-    if scanned.code.retired_at.is_some() {
-        return Ok(Err(notice(state, StatusCode::GONE, name, REPLACED)));
-    }
-    if !scanned.accepting() {
-        return Ok(Err(notice(state, StatusCode::OK, name, PAUSED)));
-    }
-    Ok(Ok(scanned))
+) -> Result<Result<Arc<CodeForm>, HttpResponse>, ApiError> {
+    Ok(match Registrar::of(state).scan(token, count).await? {
+        Scan::Unknown => Err(not_found(state)),
+        Scan::Replaced(form) => Err(notice(
+            state,
+            StatusCode::GONE,
+            &form.enterprise.name,
+            REPLACED,
+        )),
+        Scan::Current(form) if !form.accepting() => {
+            Err(notice(state, StatusCode::OK, &form.enterprise.name, PAUSED))
+        }
+        Scan::Current(form) => Ok(form),
+    })
 }
 
 /// `GET /r/{token}`: the form, pre-filled (document number and phone masked) when the
@@ -175,8 +175,7 @@ pub async fn submit_code_page(
     let nonce = pairs
         .iter()
         .find(|(key, _)| key == "nonce")
-        .map(|(_, value)| value.clone())
-        .filter(|nonce| is_retry_key(nonce));
+        .and_then(|(_, value)| RetryKey::parse(value));
     if pairs
         .iter()
         .any(|(key, value)| key == "step" && value == "region")
@@ -189,30 +188,29 @@ pub async fn submit_code_page(
     }
     let submission = Submission {
         body: RegistrationBody::from_form(&pairs),
-        idempotency_key: nonce.clone(),
+        retry_key: nonce.clone(),
         driver_key: DriverKey::of_cookie(&req),
         actor: Actor::anonymous(client_ip(&req, state.settings.trust_proxy_headers)),
     };
-    match public::submit(&state, &token, submission).await {
-        Ok(submitted) => {
-            let mut response = HttpResponse::SeeOther();
-            response.insert_header((LOCATION, format!("/p/{}", submitted.pass.token)));
-            for cookie in profiles::key_cookies(&state.settings, &submitted.driver_key) {
-                response.cookie(cookie);
-            }
-            Ok(response.finish())
-        }
-        Err(error) if error.code() == "validation_failed" => {
+    let submitted = match Registrar::of(&state).submit(&token, submission).await? {
+        Outcome::Created(submitted) | Outcome::Existing(submitted) => submitted,
+        Outcome::Refused(Refusal::Invalid(errors)) => {
             let shown = Shown {
-                errors: error.field_errors(),
+                errors: &errors,
                 nonce,
                 ..Shown::default()
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            rerender(&state, &token, &values, shown, status).await
+            return rerender(&state, &token, &values, shown, status).await;
         }
-        Err(error) => error_page(&state, error),
+        Outcome::Refused(refusal) => return Ok(refusal_page(&state, refusal)),
+    };
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((LOCATION, format!("/p/{}", submitted.pass.token)));
+    for cookie in profiles::key_cookies(&state.settings, &submitted.driver_key) {
+        response.cookie(cookie);
     }
+    Ok(response.finish())
 }
 
 /// The form once more, as submitted (the scan was counted when the page opened), or
@@ -230,33 +228,38 @@ async fn rerender(
     })
 }
 
-/// A refusal the driver can act on, as a page; anything else stays an API error.
-fn error_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiError> {
-    Ok(match error.code() {
-        "code_not_found" => not_found(state),
-        "code_replaced" => notice(state, StatusCode::GONE, "此码已更换", REPLACED),
-        "not_accepting" => notice(state, StatusCode::CONFLICT, "暂停登记", PAUSED),
-        "plate_already_registered" => notice(
+/// A refusal as a page the driver can act on.
+fn refusal_page(state: &AppState, refusal: Refusal) -> HttpResponse {
+    match refusal {
+        Refusal::CodeNotFound => not_found(state),
+        Refusal::CodeReplaced => notice(state, StatusCode::GONE, "此码已更换", REPLACED),
+        Refusal::NotAccepting => notice(state, StatusCode::CONFLICT, "暂停登记", PAUSED),
+        Refusal::PlateTaken => notice(
             state,
             StatusCode::CONFLICT,
             "该车牌今天已登记",
             "这辆车今天已在本企业登记过。如是您本人登记，请在登记时使用的手机上查看通行凭证；如有疑问请联系企业门岗。",
         ),
-        "idempotency_key_reused" => notice(
+        Refusal::RetryKeyReused => notice(
             state,
             StatusCode::UNPROCESSABLE_ENTITY,
             "请重新提交",
             "这份表单已经提交过。请刷新页面，核对后重新提交。",
         ),
-        "too_many_requests" => too_many(state, &error),
-        _ => return Err(error),
-    })
+        Refusal::Invalid(_) => notice(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请重新填写",
+            "表单内容有误，请返回上一页核对后重新提交。",
+        ),
+        Refusal::TooMany(exceeded) => too_many(state, exceeded),
+    }
 }
 
 /// The friendly 429: what happened, how long to wait, and that nothing typed is lost
 /// by going back.
-pub fn too_many(state: &AppState, error: &ApiError) -> HttpResponse {
-    let wait = error.retry_after().unwrap_or(60);
+pub fn too_many(state: &AppState, exceeded: Exceeded) -> HttpResponse {
+    let wait = exceeded.retry_after_secs;
     let mut response = notice(
         state,
         StatusCode::TOO_MANY_REQUESTS,
@@ -285,8 +288,8 @@ pub async fn forget_driver_page(
     }
     if let Some(key) = DriverKey::of_cookie(&req) {
         let ip = client_ip(&req, state.settings.trust_proxy_headers);
-        if let Err(error) = limit_ip(&state, &ip) {
-            return error_page(&state, error);
+        if let Err(exceeded) = Registrar::of(&state).limit_ip(&ip) {
+            return Ok(too_many(&state, exceeded));
         }
         profiles::erase(&state.db, &key, Actor::anonymous(ip)).await?;
     }

@@ -10,10 +10,13 @@ use chrono::{TimeDelta, Timelike, Utc};
 
 use crate::domain::person::DocumentType;
 use crate::domain::region::{self, Region};
+use crate::domain::vehicle::VehicleType;
+use crate::domain::visit::Purpose;
+use crate::domain::zone;
 use crate::error::FieldError;
 use crate::forms::fields::{DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields};
+use crate::registrations::input::{DriverField as F, ORIGIN_SELECTS};
 use crate::registrations::profiles::Profile;
-use crate::registrations::public::{PURPOSES, VEHICLE_TYPES};
 use crate::web::escape;
 
 /// The privacy notice drivers consent to (its version is `CONSENT_VERSION`).
@@ -45,30 +48,29 @@ impl Values {
     /// the browser).
     pub fn fresh(profile: Option<&Profile>) -> Self {
         let mut values = Self::default();
-        let arrival = Utc::now().naive_utc() + TimeDelta::hours(9);
+        let arrival = Utc::now().naive_utc() + TimeDelta::hours(1);
         let arrival = arrival
             .with_minute(0)
             .and_then(|time| time.with_second(0))
             .unwrap_or(arrival);
-        values.set(
-            "expected_arrival",
-            &arrival.format("%Y-%m-%dT%H:%M").to_string(),
-        );
-        values.set("people_in_cab", "1");
-        values.set("document_type", DocumentType::ResidentId.as_str());
+        values.set(F::ExpectedArrival.name(), &zone::minute_text(arrival));
+        values.set(F::PeopleInCab.name(), "1");
+        values.set(F::DocumentType.name(), DocumentType::ResidentId.as_str());
         if let Some(profile) = profile {
-            values.set("driver_name", &profile.driver_name);
-            values.set("document_type", &profile.document_type);
-            values.set("document_number", &profile.document_number);
-            values.set("phone", &profile.phone);
-            values.set("plate", &profile.plate);
+            values.set(F::DriverName.name(), &profile.driver_name);
+            values.set(F::DocumentType.name(), profile.document_type.as_str());
+            values.set(F::DocumentNumber.name(), &profile.document_number);
+            values.set(F::Phone.name(), &profile.phone);
+            values.set(F::Plate.name(), &profile.plate);
             values.set(
-                "trailer_plate",
+                F::TrailerPlate.name(),
                 profile.trailer_plate.as_deref().unwrap_or(""),
             );
-            values.set("vehicle_type", &profile.vehicle_type);
-            let names = ["origin_province", "origin_city", "origin_county"];
-            for (name, region) in names.iter().zip(region::lineage(&profile.origin_region)) {
+            values.set(F::VehicleType.name(), profile.vehicle_type.as_str());
+            for (name, region) in ORIGIN_SELECTS
+                .iter()
+                .zip(region::lineage(&profile.origin_region))
+            {
                 values.set(name, region.code);
             }
         }
@@ -120,16 +122,13 @@ pub struct FormPage<'a> {
     pub retention_days: u32,
 }
 
-const VEHICLE_LABELS: [&str; 7] = [
-    "重型货车",
-    "中型货车",
-    "轻型货车",
-    "危险货物运输车",
-    "厢式货车",
-    "冷藏车",
-    "其他",
-];
-const PURPOSE_LABELS: [&str; 3] = ["送货", "提货", "其他"];
+/// The options of a select or a choice: stored name and label of every value.
+fn choices_of<T: Copy>(
+    all: &[T],
+    pair: impl Fn(T) -> (&'static str, &'static str),
+) -> Vec<(&'static str, &'static str)> {
+    all.iter().copied().map(pair).collect()
+}
 
 struct Writer<'a> {
     html: String,
@@ -181,6 +180,11 @@ impl Writer<'_> {
         }
         self.error(name);
         self.html.push_str("</div>");
+    }
+
+    /// The `<input>` of a built-in field; `attrs` are trusted attribute text.
+    fn builtin(&mut self, field: F, required: bool, attrs: &str, help: Option<&str>) {
+        self.input(field.name(), field.label(), required, attrs, help);
     }
 
     /// An `<input>`; `attrs` are trusted attribute text.
@@ -319,24 +323,27 @@ impl Writer<'_> {
     }
 
     fn region(&mut self) {
-        let province = self.values.get("origin_province");
-        let city = self.values.get("origin_city");
-        let cities = region::children(province);
-        let counties = if cities.iter().any(|c| c.code == city) {
-            region::children(city)
+        let [province, city, county] = ORIGIN_SELECTS;
+        let (province_code, city_code) = (self.values.get(province), self.values.get(city));
+        let cities = region::children(province_code);
+        let counties = if cities.iter().any(|c| c.code == city_code) {
+            region::children(city_code)
         } else {
             Vec::new()
         };
-        let has_error = self.errors.contains_key("origin_region");
+        let field = F::OriginRegion;
+        let has_error = self.errors.contains_key(field.name());
         let _ = write!(
             self.html,
-            "<fieldset class=\"f{}\" id=\"origin_region\"><legend>车辆出发地</legend><div class=\"region\">",
-            if has_error { " bad" } else { "" }
+            "<fieldset class=\"f{bad}\" id=\"{id}\"><legend>{label}</legend><div class=\"region\">",
+            bad = if has_error { " bad" } else { "" },
+            id = field.name(),
+            label = field.label(),
         );
         let levels: [(&str, &str, Vec<&Region>); 3] = [
-            ("origin_province", "省份", region::provinces()),
-            ("origin_city", "城市", cities),
-            ("origin_county", "区县", counties),
+            (province, "省份", region::provinces()),
+            (city, "城市", cities),
+            (county, "区县", counties),
         ];
         for (name, placeholder, regions) in levels {
             let options: Vec<(&str, &str)> = regions.iter().map(|r| (r.code, r.name)).collect();
@@ -350,7 +357,7 @@ impl Writer<'_> {
         self.html.push_str(
             "</div><noscript><button class=\"step\" name=\"step\" value=\"region\">列出下一级地区</button></noscript>",
         );
-        self.error("origin_region");
+        self.error(field.name());
         self.html.push_str("</fieldset>");
     }
 }
@@ -405,72 +412,72 @@ pub fn render(form: &FormPage<'_>) -> String {
         },
     );
     w.html.push_str("<h2>司机信息</h2>");
-    w.input(
-        "driver_name",
-        "姓名",
+    w.builtin(
+        F::DriverName,
         true,
         "maxlength=\"30\" autocomplete=\"name\"",
         None,
     );
-    let documents: Vec<(&str, &str)> = DocumentType::ALL
-        .iter()
-        .map(|d| (d.as_str(), d.label()))
-        .collect();
-    w.select("document_type", "证件类型", &documents, "请选择");
-    w.input(
-        "document_number",
-        "证件号码",
+    let documents = choices_of(DocumentType::ALL, |d| (d.as_str(), d.label()));
+    w.select(
+        F::DocumentType.name(),
+        F::DocumentType.label(),
+        &documents,
+        "请选择",
+    );
+    w.builtin(
+        F::DocumentNumber,
         true,
         "maxlength=\"30\" autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\"",
         None,
     );
     w.html
         .push_str("<button type=\"button\" id=\"idx\" class=\"key\" hidden>输入 X</button>");
-    w.input(
-        "phone",
-        "手机号码",
+    w.builtin(
+        F::Phone,
         true,
         "type=\"tel\" inputmode=\"numeric\" maxlength=\"20\" autocomplete=\"tel\"",
         None,
     );
     w.html.push_str("<h2>车辆信息</h2>");
-    w.input(
-        "plate",
-        "车牌号",
+    w.builtin(
+        F::Plate,
         true,
         "maxlength=\"12\" autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"如 闽A12345\"",
         None,
     );
-    w.input(
-        "trailer_plate",
-        "挂车号牌",
+    w.builtin(
+        F::TrailerPlate,
         false,
         "maxlength=\"12\" autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"如 闽A1234挂\"",
         None,
     );
-    let vehicles: Vec<(&str, &str)> = VEHICLE_TYPES.into_iter().zip(VEHICLE_LABELS).collect();
-    w.select("vehicle_type", "车辆类型", &vehicles, "请选择");
+    let vehicles = choices_of(VehicleType::ALL, |v| (v.as_str(), v.label()));
+    w.select(
+        F::VehicleType.name(),
+        F::VehicleType.label(),
+        &vehicles,
+        "请选择",
+    );
     w.region();
     w.html.push_str("<h2>本次来访</h2>");
-    w.input(
-        "cargo",
-        "货物",
+    w.builtin(
+        F::Cargo,
         true,
         "maxlength=\"100\" placeholder=\"如 钢材 20 吨\"",
         None,
     );
-    let purposes: Vec<(&str, &str)> = PURPOSES.into_iter().zip(PURPOSE_LABELS).collect();
-    w.choices("purpose", "来访事由", true, &purposes, false);
-    w.input(
-        "expected_arrival",
-        "预计到达时间",
+    let purposes = choices_of(Purpose::ALL, |p| (p.as_str(), p.label()));
+    w.choices(
+        F::Purpose.name(),
+        F::Purpose.label(),
         true,
-        "type=\"datetime-local\"",
-        None,
+        &purposes,
+        false,
     );
-    w.input(
-        "people_in_cab",
-        "驾驶室人数",
+    w.builtin(F::ExpectedArrival, true, "type=\"datetime-local\"", None);
+    w.builtin(
+        F::PeopleInCab,
         true,
         "type=\"number\" inputmode=\"numeric\" min=\"1\" max=\"9\"",
         None,
@@ -496,20 +503,22 @@ pub fn render(form: &FormPage<'_>) -> String {
     let _ = write!(
         w.html,
         "<h2>个人信息保护</h2><p class=\"privacy\">{notice}</p>\
-         <div class=\"f{bad}\"><label class=\"opt consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" id=\"consent\"{checked}> 我已阅读并同意上述个人信息处理规则</label>",
+         <div class=\"f{bad}\"><label class=\"opt consent\"><input type=\"checkbox\" name=\"{name}\" value=\"yes\" id=\"{name}\"{checked}> {label}</label>",
         notice = privacy_notice(form.retention_days),
-        bad = if w.errors.contains_key("consent") {
+        name = F::Consent.name(),
+        label = F::Consent.label(),
+        bad = if w.errors.contains_key(F::Consent.name()) {
             " bad"
         } else {
             ""
         },
-        checked = if form.values.has("consent", "yes") {
+        checked = if form.values.has(F::Consent.name(), "yes") {
             " checked"
         } else {
             ""
         },
     );
-    w.error("consent");
+    w.error(F::Consent.name());
     w.html.push_str("</div>");
     if !w.errors.is_empty() {
         // Errors of fields not on this form (say, a template changed meanwhile).

@@ -7,30 +7,31 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::audit::Actor;
 use crate::client::client_ip;
+use crate::domain::zone;
 use crate::error::ApiError;
+use crate::registrations::cancel::{self, CancelRefusal};
 use crate::registrations::profiles::{self, DriverKey};
-use crate::registrations::{Pass, PassView, public, status};
+use crate::registrations::submit::Registrar;
+use crate::registrations::{Pass, PassView, RegistrationStatus};
 use crate::state::AppState;
 use crate::web::{code_page, escape, foreign_post, from_own_page, notice, page};
 
-fn label(status: &str) -> (&'static str, &'static str) {
+fn label(status: RegistrationStatus) -> (&'static str, &'static str) {
     match status {
-        status::PENDING => ("待企业审核", "notice"),
-        status::APPROVED => ("已通过，请向门岗出示本码", "notice ok"),
-        status::REJECTED => ("未通过", "notice bad"),
-        status::CANCELLED => ("已取消", "notice bad"),
-        _ => ("已过期", "notice bad"),
+        RegistrationStatus::Pending => ("待企业审核", "notice"),
+        RegistrationStatus::Approved => ("已通过，请向门岗出示本码", "notice ok"),
+        status => (status.label(), "notice bad"),
     }
 }
 
 fn local(time: DateTime<Utc>) -> String {
     // Written out: chrono's format strings are parsed anew on every call, three times
     // a pass view.
-    let zone = time + TimeDelta::hours(8);
+    let zone = zone::local(time.naive_utc());
     format!(
         "{:02}月{:02}日 {:02}:{:02}",
         zone.month(),
@@ -55,28 +56,23 @@ async fn load(
     token: &str,
     key: Option<DriverKey>,
 ) -> Result<Option<(PassView, bool)>, ApiError> {
-    if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Ok(None);
-    }
-    let token = token.to_ascii_uppercase();
+    let token = token.to_owned();
     let base = state.settings.public_base_url();
     let found = state
         .db
         .read(move |conn| {
-            let (pass, name) = Pass::by_token(conn, &token)?;
+            let Some((pass, name)) = Pass::by_token(conn, &token)? else {
+                return Ok(None);
+            };
             let owner = match &key {
                 Some(key) => profiles::driver_of(conn, key)?,
                 None => None,
             };
             let is_owner = owner.is_some() && owner == pass.driver_id;
-            Ok((pass, name, is_owner))
+            Ok(Some((pass, name, is_owner)))
         })
-        .await;
-    match found {
-        Ok((pass, name, is_owner)) => Ok(Some((pass.view(name, &base), is_owner))),
-        Err(error) if error.code() == "not_found" => Ok(None),
-        Err(error) => Err(error),
-    }
+        .await?;
+    Ok(found.map(|(pass, name, is_owner)| (pass.view(name, &base), is_owner)))
 }
 
 /// `GET /p/{token}`.
@@ -96,7 +92,7 @@ pub async fn show_pass_page(
         .as_deref()
         .map(|reason| format!("<p>原因：{}</p>", escape(reason)))
         .unwrap_or_default();
-    let live = matches!(pass.status, status::PENDING | status::APPROVED);
+    let live = pass.status.is_live();
     let cancel = if live && is_owner {
         format!(
             "<form method=\"post\" action=\"/p/{}/cancel\"><button type=\"submit\" \
@@ -138,22 +134,19 @@ pub async fn cancel_pass_page(
         return Ok(not_found(&zone));
     };
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
-    if let Err(error) = public::limit_ip(&state, &ip) {
-        return match error.code() {
-            "too_many_requests" => Ok(code_page::too_many(&state, &error)),
-            _ => Err(error),
-        };
+    if let Err(exceeded) = Registrar::of(&state).limit_ip(&ip) {
+        return Ok(code_page::too_many(&state, exceeded));
     }
     let actor = Actor::anonymous(ip);
     let pass_token = pass.token.clone();
     let result = state
         .db
-        .write(move |conn| public::cancel(conn, &pass_token, key.as_ref(), &actor))
-        .await;
+        .write(move |conn| cancel::cancel(conn, &pass_token, key.as_ref(), &actor))
+        .await?;
     match result {
-        Ok(_) => {}
-        Err(error) if error.code() == "pass_closed" => {}
-        Err(error) if error.code() == "cancel_not_allowed" => {
+        Ok(_) | Err(CancelRefusal::Closed) => {}
+        Err(CancelRefusal::NotFound) => return Ok(not_found(&zone)),
+        Err(CancelRefusal::NotAllowed) => {
             return Ok(notice(
                 StatusCode::FORBIDDEN,
                 &zone,
@@ -161,7 +154,6 @@ pub async fn cancel_pass_page(
                 "只能在登记时使用的手机上取消此通行凭证。如需取消，请联系企业门岗。",
             ));
         }
-        Err(error) => return Err(error),
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, format!("/p/{}", pass.token)))

@@ -1,0 +1,82 @@
+//! The zone's clock: China Standard Time (UTC+8, no daylight saving). Times are stored
+//! in UTC; days (`YYYY-MM-DD`) and the minutes people type and read
+//! (`YYYY-MM-DDTHH:MM`, an HTML `datetime-local`) are the zone's. Nothing here does IO
+//! beyond reading the clock.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+
+/// The zone's offset from UTC.
+const OFFSET: TimeDelta = TimeDelta::hours(8);
+/// A day as stored and sent.
+const DAY: &str = "%Y-%m-%d";
+/// A minute as typed into a form.
+const MINUTE: &str = "%Y-%m-%dT%H:%M";
+
+/// The zone's wall-clock time at a UTC instant.
+pub fn local(utc: NaiveDateTime) -> NaiveDateTime {
+    utc + OFFSET
+}
+
+/// The UTC instant of a zone wall-clock time.
+fn to_utc(local: NaiveDateTime) -> NaiveDateTime {
+    local - OFFSET
+}
+
+/// Today in the zone.
+pub fn today() -> NaiveDate {
+    local(Utc::now().naive_utc()).date()
+}
+
+/// A date as stored and sent, `YYYY-MM-DD`.
+pub fn day_text(day: NaiveDate) -> String {
+    day.format(DAY).to_string()
+}
+
+/// The zone's day of a UTC instant, `YYYY-MM-DD`.
+pub fn day_of(utc: NaiveDateTime) -> String {
+    day_text(local(utc).date())
+}
+
+/// Today in the zone, `YYYY-MM-DD`.
+pub fn today_text() -> String {
+    day_text(today())
+}
+
+/// A zone time typed as `YYYY-MM-DDTHH:MM` (surrounding blanks ignored), in UTC.
+pub fn parse_minute(raw: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(raw.trim(), MINUTE)
+        .ok()
+        .map(to_utc)
+}
+
+/// A UTC instant as the zone's `YYYY-MM-DDTHH:MM`, for a form's field.
+pub fn minute_text(utc: NaiveDateTime) -> String {
+    local(utc).format(MINUTE).to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("time")
+    }
+
+    #[test]
+    fn zone_time_is_eight_hours_ahead_of_utc() {
+        assert_eq!(local(at("2026-12-03 16:30")), at("2026-12-04 00:30"));
+        assert_eq!(to_utc(at("2026-12-04 00:30")), at("2026-12-03 16:30"));
+        assert_eq!(day_of(at("2026-12-03 15:59")), "2026-12-03");
+        assert_eq!(day_of(at("2026-12-03 16:00")), "2026-12-04");
+    }
+
+    #[test]
+    fn typed_minutes_round_trip_through_utc() {
+        let utc = parse_minute(" 2026-12-04T08:05 ").expect("parsed");
+        assert_eq!(utc, at("2026-12-04 00:05"));
+        assert_eq!(minute_text(utc), "2026-12-04T08:05");
+        assert_eq!(parse_minute("2026-12-04 08:05"), None);
+        assert_eq!(parse_minute("2026-13-04T08:05"), None);
+    }
+}
