@@ -1,12 +1,11 @@
 //! Request bodies: read with a size limit, and JSON turned into typed bodies with
 //! problem+json errors that name the field but never echo the input.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, web};
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _, Unexpected};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Turns serde's message into a field error without echoing the input.
 pub fn json_error(error: &serde_json::Error) -> ApiError {
@@ -24,7 +23,7 @@ pub fn json_error(error: &serde_json::Error) -> ApiError {
     if error.is_data() {
         return FieldError::new("", "invalid_type", "字段类型不正确").into();
     }
-    ApiError::bad_request("invalid_json", "请求体不是有效的 JSON")
+    ApiError::new(ErrorCode::InvalidJson, "请求体不是有效的 JSON")
 }
 
 /// For an optional body field where `null` means nothing
@@ -55,7 +54,7 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "上传中断，请重试"))?;
+        let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidBody, "上传中断，请重试"))?;
         if body.len() + chunk.len() > limit {
             let size = if limit >= 1024 * 1024 {
                 format!("{} MB", limit / 1024 / 1024)
@@ -63,8 +62,7 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec
                 format!("{} KB", limit / 1024)
             };
             return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("请求体不能超过 {size}"),
             ));
         }
@@ -91,8 +89,7 @@ pub async fn json<T: DeserializeOwned>(
         });
     if !is_json {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "请求体须为 JSON（Content-Type: application/json）",
         ));
     }

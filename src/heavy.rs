@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Seconds a refused caller is told to wait.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -54,11 +54,7 @@ impl Slots {
                 user: user.to_owned(),
             });
         };
-        Err(ApiError::too_many_requests(
-            "too_busy",
-            detail,
-            RETRY_AFTER_SECS,
-        ))
+        Err(ApiError::new(ErrorCode::TooBusy, detail).with_retry_after(RETRY_AFTER_SECS))
     }
 }
 
@@ -105,7 +101,7 @@ mod tests {
         let slots = Slots::new("海报包", 2);
         let first = slots.take("a");
         assert!(first.is_ok());
-        assert!(matches!(slots.take("a"), Err(error) if error.code() == "too_busy"));
+        assert!(matches!(slots.take("a"), Err(error) if error.code() == ErrorCode::TooBusy));
         let second = slots.take("b");
         assert!(second.is_ok());
         assert!(slots.take("c").is_err(), "two in all");

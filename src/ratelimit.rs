@@ -19,7 +19,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use crate::db::schema::rate_counters;
 use crate::db::{Backend, Db, DbConnection};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Length of a window in seconds.
 const WINDOW_SECS: i64 = 60;
@@ -86,11 +86,11 @@ impl From<Exceeded> for ApiError {
     /// 429 `too_many_requests` with `Retry-After`.
     fn from(exceeded: Exceeded) -> Self {
         let wait = exceeded.retry_after_secs;
-        ApiError::too_many_requests(
-            "too_many_requests",
+        ApiError::new(
+            ErrorCode::TooManyRequests,
             format!("提交过于频繁，请 {wait} 秒后再试"),
-            wait,
         )
+        .with_retry_after(wait)
     }
 }
 

@@ -35,7 +35,7 @@ use crate::enterprises::handlers::{
     create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
     import_enterprises, list_enterprises, update_enterprise,
 };
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
     find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
 };
@@ -202,11 +202,7 @@ routes! {
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "route_not_found",
-        "请求的地址不存在",
-    ))
+    Err(ApiError::new(ErrorCode::RouteNotFound, "请求的地址不存在"))
 }
 
 /// 405 for a method `path` does not serve, with `Allow` listing the methods it does.
@@ -216,12 +212,8 @@ async fn method_not_allowed(path: &'static str) -> HttpResponse {
         .filter(|(_, route)| *route == path)
         .map(|(method, _)| method.to_ascii_uppercase())
         .collect();
-    let mut response = ApiError::new(
-        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "该地址不支持此请求方法",
-    )
-    .error_response();
+    let mut response =
+        ApiError::new(ErrorCode::MethodNotAllowed, "该地址不支持此请求方法").error_response();
     if let Ok(value) = header::HeaderValue::from_str(&allow.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }
@@ -231,19 +223,17 @@ async fn method_not_allowed(path: &'static str) -> HttpResponse {
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api_error = match &error {
         JsonPayloadError::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "请求体须为 JSON（Content-Type: application/json）",
         ),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("请求体不能超过 {} KB", JSON_BODY_LIMIT / 1024),
             )
         }
         JsonPayloadError::Deserialize(serde_error) => body::json_error(serde_error),
-        _ => ApiError::bad_request("invalid_json", "请求体不是有效的 JSON"),
+        _ => ApiError::new(ErrorCode::InvalidJson, "请求体不是有效的 JSON"),
     };
     api_error.into()
 }
@@ -311,7 +301,12 @@ impl Application {
         }) {
             Ok(password) => password,
             // Another replica created it at the same moment.
-            Err(error) if error.code() == "username_taken" || error.code() == "already_exists" => {
+            Err(error)
+                if matches!(
+                    error.code(),
+                    ErrorCode::UsernameTaken | ErrorCode::AlreadyExists
+                ) =>
+            {
                 None
             }
             Err(error) => anyhow::bail!("cannot create the first admin: {}", error.message()),
@@ -373,7 +368,10 @@ impl Application {
         spawn_rate_sync(self.db.clone(), Arc::clone(&self.limits));
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
-            tracing::warn!(code = error.code(), "writing the last code scans failed");
+            tracing::warn!(
+                code = error.code().as_str(),
+                "writing the last code scans failed"
+            );
         }
         served
     }
@@ -390,7 +388,7 @@ fn spawn_linker(db: Db) {
                 .write_aside(|conn| audit::link(conn, Linking::IfFree))
                 .await
             {
-                tracing::warn!(code = error.code(), "linking audit entries failed");
+                tracing::warn!(code = error.code().as_str(), "linking audit entries failed");
             }
         }
     });
@@ -407,7 +405,10 @@ fn spawn_rate_sync(db: Db, limits: Arc<RateLimiter>) {
         loop {
             interval.tick().await;
             if let Err(error) = limits.sync(&db).await {
-                tracing::warn!(code = error.code(), "sharing rate-limit counts failed");
+                tracing::warn!(
+                    code = error.code().as_str(),
+                    "sharing rate-limit counts failed"
+                );
             }
         }
     });
@@ -420,7 +421,7 @@ fn spawn_scan_writer(db: Db, scans: Arc<ScanTally>) {
         loop {
             interval.tick().await;
             if let Err(error) = scans.flush(&db).await {
-                tracing::warn!(code = error.code(), "writing code scans failed");
+                tracing::warn!(code = error.code().as_str(), "writing code scans failed");
             }
         }
     });
@@ -439,14 +440,14 @@ fn spawn_retention_job(db: Db, retention_days: u32, login_window: TimeDelta) {
             {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "anonymised expired driver data"),
-                Err(error) => tracing::warn!(code = error.code(), "retention job failed"),
+                Err(error) => tracing::warn!(code = error.code().as_str(), "retention job failed"),
             }
             if let Err(error) = db.write(ratelimit::sweep).await {
-                tracing::warn!(code = error.code(), "rate limit sweep failed");
+                tracing::warn!(code = error.code().as_str(), "rate limit sweep failed");
             }
             let swept = db.write(move |conn| throttle::sweep(conn, login_window, now()));
             if let Err(error) = swept.await {
-                tracing::warn!(code = error.code(), "login failure sweep failed");
+                tracing::warn!(code = error.code().as_str(), "login failure sweep failed");
             }
         }
     });

@@ -6,7 +6,7 @@ use std::future::{Ready, ready};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
@@ -14,7 +14,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::tokens::TokenRejection;
 use crate::client::{client_ip, ip_bucket};
 use crate::domain::account::{Role, Scope};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::Limit;
 use crate::state::AppState;
 use crate::users::User;
@@ -63,7 +63,7 @@ impl FromRequest for Caller {
 }
 
 fn unauthenticated() -> ApiError {
-    ApiError::unauthorized("unauthenticated", "请先登录")
+    ApiError::new(ErrorCode::Unauthenticated, "请先登录")
 }
 
 /// Who may call a route.
@@ -187,8 +187,8 @@ async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, 
                 must_change_password: user.must_change_password,
             })
         }
-        Ok(_) | Err(_) => Err(ApiError::unauthorized(
-            "session_ended",
+        Ok(_) | Err(_) => Err(ApiError::new(
+            ErrorCode::SessionEnded,
             "登录已失效，请重新登录",
         )),
     }
@@ -196,8 +196,7 @@ async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, 
 
 fn password_change_required() -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "password_change_required",
+        ErrorCode::PasswordChangeRequired,
         "请先修改密码，然后才能进行其他操作",
     )
 }

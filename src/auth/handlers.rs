@@ -13,7 +13,7 @@ use crate::auth::{devices, passwords};
 use crate::client::{client_ip, ip_bucket};
 use crate::db::now;
 use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::users::{User, UserChanges, UserView};
 
@@ -52,7 +52,7 @@ pub struct TokenResponse {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "用户名或密码错误")
+    ApiError::new(ErrorCode::InvalidCredentials, "用户名或密码错误")
 }
 
 fn refresh_ttl(state: &AppState) -> TimeDelta {
@@ -177,8 +177,9 @@ pub async fn login(
             }
             None => {
                 throttle::settle(conn, &reservation)?;
-                let event = Event::failure("auth.login")
-                    .with_details(serde_json::json!({ "reason": "invalid_credentials" }));
+                let event = Event::failure("auth.login").with_details(
+                    serde_json::json!({ "reason": ErrorCode::InvalidCredentials.as_str() }),
+                );
                 audit::append(conn, &Actor::anonymous(ip), event)?;
                 Ok(None)
             }
@@ -198,11 +199,11 @@ fn too_many_login_attempts(seconds: u64) -> ApiError {
     } else {
         format!("{} 分钟", seconds.div_ceil(60))
     };
-    ApiError::too_many_requests(
-        "too_many_login_attempts",
+    ApiError::new(
+        ErrorCode::TooManyLoginAttempts,
         format!("登录失败次数过多，请 {wait}后再试"),
-        seconds,
     )
+    .with_retry_after(seconds)
 }
 
 /// `POST /api/v1/auth/refresh`: trades a refresh token for a new pair.
@@ -238,7 +239,7 @@ pub async fn refresh(
         .await?;
     result
         .map(web::Json)
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "登录已失效，请重新登录"))
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidRefreshToken, "登录已失效，请重新登录"))
 }
 
 /// `POST /api/v1/auth/logout`: ends every session of the caller.

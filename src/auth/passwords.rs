@@ -12,7 +12,7 @@ use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::account::NewPassword;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Caps the argon2 hashes and verifications running at once, process-wide. Each takes
 /// 19 MiB and a core for tens of milliseconds; unbounded, a burst of sign-ins queues
@@ -44,7 +44,10 @@ impl HashingLimit {
     /// A permit for one request's hashing, after a wait in the queue if need be; 503
     /// `hashing_busy` with `Retry-After: 1` when the queue is full too.
     pub async fn permit(&self) -> Result<HashPermit, ApiError> {
-        let busy = || ApiError::busy("hashing_busy", "登录和改密请求较多，请稍后重试", 1);
+        let busy = || {
+            ApiError::new(ErrorCode::HashingBusy, "登录和改密请求较多，请稍后重试")
+                .with_retry_after(1)
+        };
         if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
             return Ok(HashPermit { _permit: permit });
         }
@@ -174,7 +177,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let refused = limit.permit().await.err();
-        assert_eq!(refused.as_ref().map(ApiError::code), Some("hashing_busy"));
+        assert_eq!(
+            refused.as_ref().map(ApiError::code),
+            Some(ErrorCode::HashingBusy)
+        );
         assert_eq!(refused.and_then(|e| e.retry_after()), Some(1));
         drop(held);
         assert!(

@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 const ISSUER: &str = "truckpass";
 const AUDIENCE: &str = "truckpass-api";
@@ -50,10 +50,10 @@ impl TokenRejection {
     pub fn into_error(self) -> ApiError {
         match self {
             TokenRejection::Expired => {
-                ApiError::unauthorized("token_expired", "登录已过期，请刷新或重新登录")
+                ApiError::new(ErrorCode::TokenExpired, "登录已过期，请刷新或重新登录")
             }
             TokenRejection::Invalid => {
-                ApiError::unauthorized("invalid_token", "登录凭证无效，请重新登录")
+                ApiError::new(ErrorCode::InvalidToken, "登录凭证无效，请重新登录")
             }
         }
     }

@@ -427,6 +427,7 @@ mod tests {
     use crate::audit::{self, Actor, Event};
     use crate::config::SqliteSynchronous;
     use crate::db::{DatabaseUrl, Db};
+    use crate::error::ErrorCode;
 
     fn sqlite(dir: &tempfile::TempDir) -> Db {
         let url = DatabaseUrl::Sqlite(dir.path().join("group.db"));
@@ -479,7 +480,9 @@ mod tests {
                     append(conn, id)?;
                     match id {
                         7 => panic!("write {id} panics"),
-                        _ if id % 10 == 3 => Err(ApiError::conflict("test_refused", "refused")),
+                        _ if id % 10 == 3 => {
+                            Err(ApiError::new(ErrorCode::InvalidTransition, "refused"))
+                        }
                         _ => Ok(id),
                     }
                 })
@@ -493,8 +496,10 @@ mod tests {
         let mut committed = Vec::new();
         for (id, write) in writes.into_iter().enumerate() {
             match write.await.unwrap() {
-                Err(error) if id == 7 => assert_eq!(error.code(), "internal_error"),
-                Err(error) if id % 10 == 3 => assert_eq!(error.code(), "test_refused"),
+                Err(error) if id == 7 => assert_eq!(error.code(), ErrorCode::InternalError),
+                Err(error) if id % 10 == 3 => {
+                    assert_eq!(error.code(), ErrorCode::InvalidTransition)
+                }
                 Ok(returned) if id != 7 && id % 10 != 3 => committed.push(returned),
                 other => panic!("write {id}: {other:?}"),
             }
@@ -554,7 +559,7 @@ mod tests {
                 counted.fetch_add(1, Ordering::Relaxed);
                 append(conn, id)?;
                 if failing.contains(&id) {
-                    return Err(ApiError::conflict("test_refused", "refused"));
+                    return Err(ApiError::new(ErrorCode::InvalidTransition, "refused"));
                 }
                 if panicking == Some(id) {
                     panic!("write {id} panics");
@@ -602,10 +607,10 @@ mod tests {
             for (id, (result, runs)) in outcomes.into_iter().enumerate() {
                 match result {
                     Err(error) if failing.contains(&id) => {
-                        assert_eq!(error.code(), "test_refused");
+                        assert_eq!(error.code(), ErrorCode::InvalidTransition);
                     }
                     Err(error) if panicking == Some(id) => {
-                        assert_eq!(error.code(), "internal_error");
+                        assert_eq!(error.code(), ErrorCode::InternalError);
                     }
                     Ok(returned) => committed.push(returned),
                     Err(error) => panic!("write {id}: {error:?}"),

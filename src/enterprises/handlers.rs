@@ -18,7 +18,7 @@ use crate::enterprises::roster::{self, ExportRow};
 use crate::enterprises::{
     Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise, Visibility,
 };
-use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::org::{OrgKind, OrgUnit};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -331,8 +331,7 @@ pub async fn import_enterprises(
     ];
     if !accepted.iter().any(|t| content_type.starts_with(t)) {
         return Err(ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "请上传 CSV 或 XLSX 文件（Content-Type: text/csv 或 XLSX）",
         ));
     }
@@ -344,13 +343,7 @@ pub async fn import_enterprises(
     let rows = web::block(move || roster::read(&body))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|error| {
-            ApiError::new(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                error.code(),
-                error.message(),
-            )
-        })?;
+        .map_err(|error| ApiError::new(error.code(), error.message()))?;
     let actor = caller.actor();
     let report = state
         .db

@@ -16,7 +16,7 @@ use crate::db::schema::{enterprises, org_units};
 use crate::db::{DbConnection, MultiBackend, new_id, now};
 use crate::domain::account::Role;
 use crate::domain::enterprise::{Coordinates, CreditCode, EnterpriseName, EnterpriseStatus};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Which enterprises a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -357,8 +357,8 @@ impl Enterprise {
     /// Creates an enterprise with its first code; the credit code must be new.
     pub fn create(conn: &mut DbConnection, new: &NewEnterprise) -> Result<Enterprise, ApiError> {
         if Self::find_by_credit_code(conn, &new.credit_code)?.is_some() {
-            return Err(ApiError::conflict(
-                "credit_code_taken",
+            return Err(ApiError::new(
+                ErrorCode::CreditCodeTaken,
                 "该统一社会信用代码的企业已在名录中",
             ));
         }

@@ -13,6 +13,8 @@ use std::io::Cursor;
 use calamine::{DataRef, Reader, SheetType, Xlsx};
 use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
 
+use crate::error::ErrorCode;
+
 /// A roster column. Headers are matched case-insensitively after trimming, in Chinese or English.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Column {
@@ -217,20 +219,18 @@ impl RosterError {
         }
     }
 
-    /// stable snake_case code: empty_file, unreadable_csv, unreadable_xlsx, missing_columns,
-    /// duplicate_column, too_many_rows, workbook_too_large, too_many_columns (and
-    /// export_failed for [`RosterError::Write`])
-    pub fn code(&self) -> &'static str {
+    /// The error's code (a failed export is an internal error).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RosterError::Empty => "empty_file",
-            RosterError::UnreadableCsv(_) => "unreadable_csv",
-            RosterError::UnreadableXlsx(_) => "unreadable_xlsx",
-            RosterError::MissingColumns(_) => "missing_columns",
-            RosterError::DuplicateColumn(_) => "duplicate_column",
-            RosterError::TooManyRows(_) => "too_many_rows",
-            RosterError::TooLarge(_) => "workbook_too_large",
-            RosterError::TooManyColumns(_) => "too_many_columns",
-            RosterError::Write(_) => "export_failed",
+            RosterError::Empty => ErrorCode::EmptyFile,
+            RosterError::UnreadableCsv(_) => ErrorCode::UnreadableCsv,
+            RosterError::UnreadableXlsx(_) => ErrorCode::UnreadableXlsx,
+            RosterError::MissingColumns(_) => ErrorCode::MissingColumns,
+            RosterError::DuplicateColumn(_) => ErrorCode::DuplicateColumn,
+            RosterError::TooManyRows(_) => ErrorCode::TooManyRows,
+            RosterError::TooLarge(_) => ErrorCode::WorkbookTooLarge,
+            RosterError::TooManyColumns(_) => ErrorCode::TooManyColumns,
+            RosterError::Write(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -957,18 +957,18 @@ mod tests {
             missing.message(),
             "缺少必需的列：企业名称、统一社会信用代码"
         );
-        assert_eq!(missing.code(), "missing_columns");
-        assert_eq!(RosterError::Empty.code(), "empty_file");
+        assert_eq!(missing.code().as_str(), "missing_columns");
+        assert_eq!(RosterError::Empty.code().as_str(), "empty_file");
         assert_eq!(
-            RosterError::UnreadableCsv(String::new()).code(),
+            RosterError::UnreadableCsv(String::new()).code().as_str(),
             "unreadable_csv"
         );
         assert_eq!(
-            RosterError::UnreadableXlsx(String::new()).code(),
+            RosterError::UnreadableXlsx(String::new()).code().as_str(),
             "unreadable_xlsx"
         );
         assert_eq!(
-            RosterError::DuplicateColumn(Column::Park).code(),
+            RosterError::DuplicateColumn(Column::Park).code().as_str(),
             "duplicate_column"
         );
         assert!(
@@ -976,13 +976,19 @@ mod tests {
                 .message()
                 .contains("园区")
         );
-        assert_eq!(RosterError::TooManyRows(MAX_ROWS).code(), "too_many_rows");
+        assert_eq!(
+            RosterError::TooManyRows(MAX_ROWS).code().as_str(),
+            "too_many_rows"
+        );
         assert!(
             RosterError::TooManyRows(MAX_ROWS)
                 .message()
                 .contains("50000")
         );
-        assert_eq!(RosterError::Write(String::new()).code(), "export_failed");
+        assert_eq!(
+            RosterError::Write(String::new()).code(),
+            ErrorCode::InternalError
+        );
         assert_eq!(RosterError::Empty.to_string(), RosterError::Empty.message());
     }
 

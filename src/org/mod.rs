@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::db::schema::{enterprises, org_units, user_scopes};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::org::{OrgCode, OrgName};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Sector or park.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,8 +226,8 @@ impl OrgUnit {
             .count()
             .get_result(conn)?;
         if users > 0 || members > 0 {
-            return Err(ApiError::conflict(
-                "org_unit_in_use",
+            return Err(ApiError::new(
+                ErrorCode::OrgUnitInUse,
                 format!(
                     "仍有 {users} 个账号、{members} 家企业属于该{}，请先调整",
                     kind.label()
@@ -263,7 +263,7 @@ impl OrgUnit {
                 .is_some()
         {
             let detail = format!("该{}编码已存在", kind.label());
-            return Err(ApiError::conflict("code_taken", detail));
+            return Err(ApiError::new(ErrorCode::CodeTaken, detail));
         }
         if let Some(name) = name
             && others()
@@ -273,7 +273,7 @@ impl OrgUnit {
                 .is_some()
         {
             let detail = format!("该{}名称已存在", kind.label());
-            return Err(ApiError::conflict("name_taken", detail));
+            return Err(ApiError::new(ErrorCode::NameTaken, detail));
         }
         Ok(())
     }

@@ -1,11 +1,9 @@
 //! A driver cancels their pass: only the driver who registered it (their current
 //! key) can; anyone who merely holds the pass, a gate that scanned it say, cannot.
 
-use actix_web::http::StatusCode;
-
 use crate::audit::{self, Actor, Event};
 use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::registrations::profiles::{self, DriverKey};
 use crate::registrations::{Pass, Registration};
 
@@ -25,12 +23,11 @@ impl From<CancelRefusal> for ApiError {
         match refusal {
             CancelRefusal::NotFound => pass_not_found(),
             CancelRefusal::NotAllowed => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "cancel_not_allowed",
+                ErrorCode::CancelNotAllowed,
                 "只能在登记时使用的手机上取消此通行凭证",
             ),
             CancelRefusal::Closed => {
-                ApiError::conflict("pass_closed", "该通行凭证已结束，无法取消")
+                ApiError::new(ErrorCode::PassClosed, "该通行凭证已结束，无法取消")
             }
         }
     }
@@ -38,7 +35,7 @@ impl From<CancelRefusal> for ApiError {
 
 /// 404 `pass_not_found`.
 pub fn pass_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "pass_not_found", "未找到该通行凭证")
+    ApiError::new(ErrorCode::PassNotFound, "未找到该通行凭证")
 }
 
 /// Cancels a live pass by token for its driver (`key`) and audits it: the pass as it

@@ -11,7 +11,7 @@ use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::domain::zone;
 use crate::enterprises::Visibility;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::pagination::{Page, PageRequest};
 use crate::registrations::{
     Registration, RegistrationFilter, RegistrationStatus, RegistrationView, invalid_transition,
@@ -201,8 +201,7 @@ pub async fn reveal_registration(
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
             if retention::is_purged(&registration.document_index) {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::GONE,
-                    "personal_data_purged",
+                    ErrorCode::PersonalDataPurged,
                     "该登记的个人信息已按保存期限清除",
                 ));
             }

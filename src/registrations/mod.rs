@@ -26,7 +26,7 @@ use crate::domain::region;
 use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
 use crate::enterprises::Visibility;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Version of the privacy notice drivers consent to; stored with each registration.
 pub const CONSENT_VERSION: &str = "2026-11-v1";
@@ -548,5 +548,5 @@ impl Registration {
 
 /// 409 `invalid_transition`: the registration's status does not allow the change.
 pub fn invalid_transition() -> ApiError {
-    ApiError::conflict("invalid_transition", "该登记当前状态不能进行此操作")
+    ApiError::new(ErrorCode::InvalidTransition, "该登记当前状态不能进行此操作")
 }

@@ -7,7 +7,6 @@
 //! and phone are only ever sent back masked, and the driver can erase it.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta};
 use data_encoding::BASE64URL_NOPAD;
@@ -30,7 +29,7 @@ use crate::db::{Db, DbConnection, new_id, now, on_backend};
 use crate::domain::person::{DocumentNumber, DocumentType, Mobile};
 use crate::domain::text;
 use crate::domain::vehicle::VehicleType;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::personal::Vault;
 use crate::registrations::submit::Registrar;
 use crate::state::AppState;
@@ -132,8 +131,8 @@ impl DriverKey {
         Self::parse(value.to_str().unwrap_or_default())
             .map(Some)
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_driver_key",
+                ApiError::new(
+                    ErrorCode::InvalidDriverKey,
                     "司机密钥格式不正确，请清除本机保存的信息后重新填写",
                 )
             })
@@ -362,7 +361,7 @@ pub fn purge(
 
 fn required_key(req: &HttpRequest) -> Result<DriverKey, ApiError> {
     DriverKey::of_header(req)?
-        .ok_or_else(|| ApiError::bad_request("driver_key_required", "缺少司机密钥（X-Driver-Key）"))
+        .ok_or_else(|| ApiError::new(ErrorCode::DriverKeyRequired, "缺少司机密钥（X-Driver-Key）"))
 }
 
 /// The profile kept under a driver key, in full (for the server's own use), if the
@@ -422,8 +421,7 @@ pub async fn find_driver_profile(
     match find(&state.db, &state.vault, &required_key(&req)?).await? {
         Some(profile) => Ok(HttpResponse::Ok().json(profile.masked())),
         None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "profile_not_found",
+            ErrorCode::ProfileNotFound,
             "没有保存的司机信息，请完整填写",
         )),
     }

@@ -11,7 +11,7 @@ use crate::audit::Actor;
 use crate::body;
 use crate::client::client_ip;
 use crate::domain::region::{self, RegionCode};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::forms::fields::Fields;
 use crate::registrations::Pass;
 use crate::registrations::cancel::{self, pass_not_found};
@@ -79,8 +79,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<RetryKey>, ApiError> {
     RetryKey::parse(value.to_str().unwrap_or_default())
         .map(Some)
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
+            ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key 须为 8 到 64 位字母、数字、_ 或 -",
             )
         })

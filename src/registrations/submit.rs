@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
-
 use crate::audit::{self, Actor, Event};
 use crate::client::ip_bucket;
 use crate::codes::tally::ScanTally;
@@ -16,7 +14,7 @@ use crate::db::{Db, DbConnection, new_id, now};
 use crate::domain::person::{DocumentNumber, Mobile};
 use crate::domain::text::random_token;
 use crate::domain::zone;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::personal::Vault;
 use crate::ratelimit::{Exceeded, Limit, RateLimiter};
 use crate::registrations::input::{Driver, RegistrationBody, RetryKey};
@@ -91,20 +89,18 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::CodeNotFound => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "code_not_found",
+                ErrorCode::CodeNotFound,
                 "未找到该企业码，请确认扫描的是企业门口张贴的二维码",
             ),
-            Refusal::CodeReplaced => ApiError::new(StatusCode::GONE, "code_replaced", REPLACED),
-            Refusal::NotAccepting => ApiError::conflict("not_accepting", PAUSED),
+            Refusal::CodeReplaced => ApiError::new(ErrorCode::CodeReplaced, REPLACED),
+            Refusal::NotAccepting => ApiError::new(ErrorCode::NotAccepting, PAUSED),
             Refusal::Invalid(errors) => ApiError::validation(errors),
-            Refusal::PlateTaken => ApiError::conflict(
-                "plate_already_registered",
+            Refusal::PlateTaken => ApiError::new(
+                ErrorCode::PlateAlreadyRegistered,
                 "该车牌今天已在本企业登记。如是您本人登记，请用登记时的手机查看通行凭证；如有疑问请联系企业门岗。",
             ),
             Refusal::RetryKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "此重试标识已用于另一份登记，请刷新页面后重新提交",
             ),
             Refusal::TooMany(exceeded) => exceeded.into(),
@@ -463,7 +459,7 @@ fn store(
         };
         if !(same_person || same_driver) {
             let event = Event::failure("registration.create").with_details(serde_json::json!({
-                "reason": "plate_already_registered",
+                "reason": ErrorCode::PlateAlreadyRegistered.as_str(),
                 "enterprise_id": new.enterprise_id,
                 "registration_id": existing.id,
             }));

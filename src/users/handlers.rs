@@ -9,7 +9,7 @@ use crate::auth::passwords;
 use crate::body;
 use crate::db::now;
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
 use crate::users::{NewUser, User, UserChanges, UserFilter, UserView};
@@ -195,8 +195,8 @@ pub async fn update_user(
                 && user.active
                 && (role != Role::Admin || body.active == Some(false));
             if loses_admin && User::count_active_admins(conn)? <= 1 {
-                return Err(ApiError::conflict(
-                    "last_admin",
+                return Err(ApiError::new(
+                    ErrorCode::LastAdmin,
                     "不能停用或降级最后一个启用的管理员",
                 ));
             }

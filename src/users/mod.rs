@@ -13,7 +13,7 @@ use crate::auth::passwords;
 use crate::db::schema::{enterprises, org_units, refresh_tokens, user_scopes, users};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
-use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::org::OrgKind;
 
 /// A stored account.
@@ -257,7 +257,7 @@ impl User {
     /// Inserts a new account with its scope; a taken user name is a 409.
     pub fn create(conn: &mut DbConnection, new: &NewUser) -> Result<User, ApiError> {
         if Self::find_by_username(conn, new.username.as_str())?.is_some() {
-            return Err(ApiError::conflict("username_taken", "该用户名已被使用"));
+            return Err(ApiError::new(ErrorCode::UsernameTaken, "该用户名已被使用"));
         }
         let id = new_id();
         let at = now();

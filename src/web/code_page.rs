@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::body;
 use crate::client::client_ip;
 use crate::domain::text::random_token;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::ratelimit::Exceeded;
 use crate::registrations::input::{RegistrationBody, RetryKey};
 use crate::registrations::open::{CodeForm, PAUSED, REPLACED};
@@ -148,8 +148,7 @@ async fn form_pairs(
         .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "请通过登记页面提交",
         ));
     }

@@ -1,6 +1,9 @@
 //! openapi.yaml and the route table stay in step, and its examples are real.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
+use truckpass::error::ErrorCode;
 use truckpass::startup::ROUTES;
 
 use crate::helpers::{CONTRACT, escape_pointer};
@@ -97,4 +100,17 @@ fn every_example_matches_its_schema() {
         "examples that do not match their schema:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_error_codes_are_the_ones_the_document_lists() {
+    let listed: BTreeSet<&str> =
+        CONTRACT.document["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+            .as_array()
+            .expect("Problem.code lists its values")
+            .iter()
+            .map(|code| code.as_str().expect("a code is a string"))
+            .collect();
+    let known: BTreeSet<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+    assert_eq!(listed, known);
 }

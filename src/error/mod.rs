@@ -1,5 +1,8 @@
 //! The one error type of the API: every failure becomes `application/problem+json`
-//! with a stable `code` and a Chinese `detail`; causes of 5xx are logged, never sent.
+//! with a stable `code` ([`ErrorCode`]) and a Chinese `detail`; causes of 5xx are
+//! logged, never sent.
+
+mod code;
 
 use std::fmt;
 
@@ -8,6 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+pub use code::ErrorCode;
 
 /// Seconds a client is told to wait when the database is unavailable.
 const DATABASE_RETRY_AFTER_SECS: u64 = 2;
@@ -80,8 +85,7 @@ impl FieldErrors {
 /// An API failure.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     errors: Vec<FieldError>,
     retry_after_secs: Option<u64>,
@@ -102,10 +106,9 @@ struct Problem<'a> {
 }
 
 impl ApiError {
-    /// An error with a status, a stable code and a Chinese detail.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// An error with a stable code (which carries the status) and a Chinese detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -115,20 +118,19 @@ impl ApiError {
         }
     }
 
-    /// 400: the request cannot be understood.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    /// The same error, telling the client to retry after `secs` (`Retry-After`).
+    pub fn with_retry_after(self, secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(secs.max(1)),
+            ..self
+        }
     }
 
     /// 422: well-formed, but fields are invalid.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
             errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "提交的数据有误，请按提示修改",
-            )
+            ..Self::new(ErrorCode::ValidationFailed, "提交的数据有误，请按提示修改")
         }
     }
 
@@ -137,47 +139,21 @@ impl ApiError {
         Self::validation(vec![FieldError::new(field, code, message)])
     }
 
-    /// 401: not authenticated.
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
-    }
-
     /// 403: authenticated but the role may not do this.
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "您的账号无权进行此操作")
+        Self::new(ErrorCode::Forbidden, "您的账号无权进行此操作")
     }
 
     /// 404: missing, or outside the caller's scope.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "未找到该对象")
-    }
-
-    /// 409: conflicts with the current state.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
-    }
-
-    /// 429 with `Retry-After`.
-    pub fn too_many_requests(
-        code: &'static str,
-        detail: impl Into<String>,
-        retry_after_secs: u64,
-    ) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
-        }
+        Self::new(ErrorCode::NotFound, "未找到该对象")
     }
 
     /// 500: a bug or an unexpected failure; the cause is logged, not sent.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "服务器内部错误，请稍后重试",
-            )
+            ..Self::new(ErrorCode::InternalError, "服务器内部错误，请稍后重试")
         }
     }
 
@@ -188,19 +164,9 @@ impl ApiError {
             source: Some(source.into()),
             retry_after_secs: Some(DATABASE_RETRY_AFTER_SECS),
             ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
+                ErrorCode::DatabaseUnavailable,
                 "数据库暂时不可用，请稍后重试",
             )
-        }
-    }
-
-    /// 503 with `Retry-After`: a bounded resource is momentarily taken; the client
-    /// should retry after `retry_after_secs`.
-    pub fn busy(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
         }
     }
 
@@ -210,7 +176,7 @@ impl ApiError {
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -239,7 +205,7 @@ impl ApiError {
     }
 
     fn title(&self) -> &'static str {
-        match self.status.as_u16() {
+        match self.code.status().as_u16() {
             400 => "请求无效",
             401 => "未登录或登录已失效",
             403 => "无权限",
@@ -259,32 +225,29 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.code)
+        write!(f, "{} {}", self.code.status().as_u16(), self.code)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        if let Some(source) = self
-            .source
-            .as_ref()
-            .filter(|_| self.status.is_server_error())
-        {
-            tracing::error!(code = self.code, error = ?source, "request failed");
+        let status = self.code.status();
+        if let Some(source) = self.source.as_ref().filter(|_| status.is_server_error()) {
+            tracing::error!(code = self.code.as_str(), error = ?source, "request failed");
         }
         let problem = Problem {
             kind: format!("urn:truckpass:problem:{}", self.code),
             title: self.title(),
-            status: self.status.as_u16(),
-            code: self.code,
+            status: status.as_u16(),
+            code: self.code.as_str(),
             detail: &self.detail,
             errors: &self.errors,
         };
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(status);
         response
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
@@ -307,7 +270,7 @@ impl From<diesel::result::Error> for ApiError {
         match error {
             Error::NotFound => Self::not_found(),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                Self::conflict("already_exists", "数据已存在，请勿重复提交")
+                Self::new(ErrorCode::AlreadyExists, "数据已存在，请勿重复提交")
             }
             // The connection broke (the server went away, restarts, fails over): the
             // request may be retried once the database is back.
