@@ -141,6 +141,9 @@ async fn nul_in_a_path_query_or_json_body_is_refused_before_any_query(app: TestA
     let path = app.get("/api/v1/sectors/a%00b", Some(&admin)).await;
     path.assert_status(404);
     assert_eq!(path.code(), "not_found");
+    // Refused like any other answer: with the request id and the security headers.
+    assert!(path.header("x-request-id").is_some(), "{:?}", path.headers);
+    assert_eq!(path.header("x-content-type-options"), Some("nosniff"));
     let query = app
         .get("/api/v1/enterprises?limit=5&q=a%00", Some(&admin))
         .await;
