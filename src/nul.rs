@@ -22,6 +22,7 @@ const ENCODED_NUL: &str = "%00";
 const NUL_MESSAGE: &str = "含有不允许的空字符（U+0000）";
 
 /// Middleware: refuses API requests carrying NUL in the path, the query or a JSON body.
+/// A refusal is a response, not an error, so that `observe` logs and counts it.
 pub async fn refuse_nul(
     mut req: ServiceRequest,
     next: Next<BoxBody>,
@@ -30,7 +31,7 @@ pub async fn refuse_nul(
         return next.call(req).await;
     }
     if req.uri().path().contains(ENCODED_NUL) {
-        return Err(ApiError::not_found().into());
+        return Ok(req.error_response(ApiError::not_found()));
     }
     if let Some(name) = req
         .query_string()
@@ -38,7 +39,7 @@ pub async fn refuse_nul(
         .find(|pair| pair.contains(ENCODED_NUL))
         .map(|pair| pair.split('=').next().unwrap_or_default().to_owned())
     {
-        return Err(ApiError::field(name, "invalid_characters", NUL_MESSAGE).into());
+        return Ok(req.error_response(ApiError::field(name, "invalid_characters", NUL_MESSAGE)));
     }
     let is_json = req
         .headers()
@@ -64,7 +65,7 @@ pub async fn refuse_nul(
         }
     }
     if has_escaped_nul(&head) {
-        return Err(ApiError::field("", "invalid_characters", NUL_MESSAGE).into());
+        return Ok(req.error_response(ApiError::field("", "invalid_characters", NUL_MESSAGE)));
     }
     let replayed = stream::iter(std::iter::once(Ok(head.freeze())).chain(failure)).chain(payload);
     req.set_payload(Payload::Stream {

@@ -1,6 +1,7 @@
-//! Logs and metrics: one log line per request with a request id, and Prometheus
-//! counters and histograms by route template (never the raw path, which may carry
-//! tokens) and status.
+//! Logs and metrics: a span per request (request id, method, route template) around
+//! every line it logs, one access line per request, and Prometheus counters and
+//! histograms by route template (never the raw path, which may carry tokens) and
+//! status.
 
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -130,7 +132,13 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned)
 }
 
-/// Middleware: request id, one log line, metrics.
+/// Middleware: request id, a span around the request, one access log line, metrics.
+///
+/// Every line logged while the request is handled (the handler's own, the cause
+/// chain of a 5xx, the access line) is inside a `request` span carrying the request
+/// id, the method and the route template, so a line can be matched to the client's
+/// `X-Request-ID`. The route is the template (`/p/{token}`), never the raw path:
+/// paths carry tokens.
 pub async fn observe<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
@@ -138,27 +146,190 @@ pub async fn observe<B: MessageBody>(
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().to_string();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut response = next.call(req).await?;
-    let route = response
-        .request()
+    // Matched against the route table before routing; the busiest routes come first.
+    let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let status = response.status().as_u16();
-    let seconds = started.elapsed().as_secs_f64();
-    if let Some(state) = state {
-        state.metrics.observe(&method, &route, status, seconds);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // At error level so that it is kept whenever a 5xx line is (`RUST_LOG=warn` too).
+    let span = tracing::error_span!("request", request_id = %id, method = %method, route = %route);
+    async move {
+        let outcome = next.call(req).await;
+        // Our middlewares answer refusals with a response; an error is actix's own,
+        // answered by the server after this middleware (without the request id).
+        let status = match &outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(state) = state {
+            state
+                .metrics
+                .observe(&method, &route, status.as_u16(), seconds);
+        }
+        let latency_ms = seconds * 1000.0;
+        if status.is_server_error() {
+            tracing::error!(
+                status = status.as_u16(),
+                latency_ms = format_args!("{latency_ms:.2}"),
+                "response"
+            );
+        } else {
+            tracing::info!(
+                status = status.as_u16(),
+                latency_ms = format_args!("{latency_ms:.2}"),
+                "response"
+            );
+        }
+        let mut response = outcome?;
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        Ok(response)
     }
-    tracing::info!(
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = format_args!("{:.2}", seconds * 1000.0),
-        "request"
-    );
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use actix_web::body::BoxBody;
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test};
+
+    use super::*;
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
     }
-    Ok(response)
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn failing_handler() -> Result<HttpResponse, ApiError> {
+        tracing::warn!("the handler's own line");
+        Err(ApiError::internal(anyhow::anyhow!("the disk is full")))
+    }
+
+    async fn refusing_middleware(
+        _req: ServiceRequest,
+        _next: Next<BoxBody>,
+    ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+        Err(ApiError::internal(anyhow::anyhow!("refused before the handler")).into())
+    }
+
+    /// Sends `GET path` with request id `abc-123` through `observe` (and, with
+    /// `refuse`, a middleware that fails every request with an error) to a handler
+    /// that fails; returns the status (none for an error), the echoed request id and
+    /// the lines logged.
+    async fn logged_lines(refuse: bool, path: &str) -> (Option<u16>, Option<String>, Vec<String>) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = App::new().route("/passes/{token}", web::get().to(failing_handler));
+        let request = test::TestRequest::get()
+            .uri(path)
+            .insert_header((REQUEST_ID, "abc-123"))
+            .to_request();
+        let outcome = if refuse {
+            let app = app
+                .wrap(from_fn(refusing_middleware))
+                .wrap(from_fn(observe));
+            test::try_call_service(&test::init_service(app).await, request).await
+        } else {
+            let app = app.wrap(from_fn(observe));
+            test::try_call_service(&test::init_service(app).await, request).await
+        };
+        // One entry per logged line; a backtrace in the cause chain (with
+        // `RUST_BACKTRACE` set) continues a line on lines of its own.
+        let levels = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
+        let lines = captured
+            .text()
+            .lines()
+            .filter(|line| {
+                levels
+                    .iter()
+                    .any(|level| line.trim_start().starts_with(level))
+            })
+            .map(str::to_owned)
+            .collect();
+        let Ok(response) = outcome else {
+            return (None, None, lines);
+        };
+        let echoed = response
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        (Some(response.status().as_u16()), echoed, lines)
+    }
+
+    #[actix_web::test]
+    async fn every_line_of_a_request_carries_its_id_and_route_template_and_a_5xx_is_an_error() {
+        let (status, echoed, lines) = logged_lines(false, "/passes/secret-token-123").await;
+        assert_eq!(status, Some(500));
+        assert_eq!(echoed.as_deref(), Some("abc-123"));
+        assert_eq!(
+            lines.len(),
+            3,
+            "handler, cause chain, access line: {lines:#?}"
+        );
+        for line in &lines {
+            assert!(
+                line.contains("request{request_id=abc-123 method=GET route=/passes/{token}}:"),
+                "{line}"
+            );
+            assert!(!line.contains("secret-token-123"), "{line}");
+        }
+        assert!(lines[0].contains("WARN") && lines[0].contains("the handler's own line"));
+        assert!(lines[1].contains("ERROR") && lines[1].contains("the disk is full"));
+        assert!(lines[2].contains("ERROR") && lines[2].contains("response status=500"));
+    }
+
+    #[actix_web::test]
+    async fn an_error_from_inside_is_logged_and_passed_on() {
+        let (status, _, lines) = logged_lines(true, "/passes/secret-token-123").await;
+        assert_eq!(status, None, "the server answers it");
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].contains("request{request_id=abc-123"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("ERROR") && lines[0].contains("status=500"));
+    }
+
+    #[actix_web::test]
+    async fn an_unknown_path_is_logged_as_unmatched_without_the_path() {
+        let (status, _, lines) = logged_lines(false, "/secret-token-456").await;
+        assert_eq!(status, Some(404));
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(lines[0].contains("route=unmatched}") && lines[0].contains(" INFO "));
+        assert!(!lines[0].contains("secret-token-456"), "{}", lines[0]);
+    }
 }

@@ -455,7 +455,10 @@ pub async fn posters_zip(
     let zone = state.settings.zone_name.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let error_sender = sender.clone();
+    // The bundle is written after the handler returned; its lines keep the request's.
+    let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
+        let _entered = span.enter();
         // The slot is held until the bundle is written or the client went away.
         let _slot = slot;
         if let Err(error) = write_posters(&zone, &posters, sender) {

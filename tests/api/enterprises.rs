@@ -15,135 +15,214 @@ fn names(page: &Value) -> Vec<String> {
         .collect()
 }
 
-api_test! {
-    async fn admin_creates_shows_filters_and_updates_enterprises(app) {
-        let admin = app.admin_token().await;
-        let chem = app.create_sector(&admin, "HG").await;
-        let east = app.create_park(&admin, "EAST").await;
-        let west = app.create_park(&admin, "WEST").await;
-        let created = app
-            .post(
-                "/api/v1/enterprises",
-                Some(&admin),
-                json!({
-                    "name": "福州恒信化工有限公司",
-                    "credit_code": "91350100m000100y43",
-                    "sector_id": chem,
-                    "park_id": east,
-                    "address": "高新大道 8 号",
-                    "key_enterprise": true,
-                    "longitude": 119.2965,
-                    "latitude": 26.0745,
-                }),
-            )
-            .await;
-        created.assert_status(201);
-        assert_eq!(created.body["credit_code"], "91350100M000100Y43");
-        assert_eq!(created.body["sector_name"], "HG行业");
-        assert_eq!(created.body["park_name"], "EAST园区");
-        assert_eq!(created.body["status"], "operating");
-        let id = created.body["id"].as_str().unwrap().to_owned();
-        app.create_enterprise(&admin, "福州西区机械有限公司", &chem, &west).await;
+async fn admin_creates_shows_filters_and_updates_enterprises(app: TestApp) {
+    let admin = app.admin_token().await;
+    let chem = app.create_sector(&admin, "HG").await;
+    let east = app.create_park(&admin, "EAST").await;
+    let west = app.create_park(&admin, "WEST").await;
+    let created = app
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            json!({
+                "name": "福州恒信化工有限公司",
+                "credit_code": "91350100m000100y43",
+                "sector_id": chem,
+                "park_id": east,
+                "address": "高新大道 8 号",
+                "key_enterprise": true,
+                "longitude": 119.2965,
+                "latitude": 26.0745,
+            }),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["credit_code"], "91350100M000100Y43");
+    assert_eq!(created.body["sector_name"], "HG行业");
+    assert_eq!(created.body["park_name"], "EAST园区");
+    assert_eq!(created.body["status"], "operating");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    app.create_enterprise(&admin, "福州西区机械有限公司", &chem, &west)
+        .await;
 
-        assert_eq!(names(&app.get(&format!("/api/v1/enterprises?park_id={west}"), Some(&admin)).await.body), vec!["福州西区机械有限公司"]);
-        assert_eq!(names(&app.get("/api/v1/enterprises?key_enterprise=true", Some(&admin)).await.body), vec!["福州恒信化工有限公司"]);
-        assert_eq!(names(&app.get("/api/v1/enterprises?q=%E6%81%92%E4%BF%A1", Some(&admin)).await.body), vec!["福州恒信化工有限公司"]);
-        assert_eq!(names(&app.get("/api/v1/enterprises?q=m000100", Some(&admin)).await.body), vec!["福州恒信化工有限公司"]);
-        let first = app.get("/api/v1/enterprises?limit=1", Some(&admin)).await;
-        assert_eq!(names(&first.body).len(), 1);
-        let cursor = first.body["next_cursor"].as_str().unwrap();
-        let second = app.get(&format!("/api/v1/enterprises?limit=1&cursor={cursor}"), Some(&admin)).await;
-        assert_eq!(names(&second.body), vec!["福州西区机械有限公司"]);
+    assert_eq!(
+        names(
+            &app.get(&format!("/api/v1/enterprises?park_id={west}"), Some(&admin))
+                .await
+                .body
+        ),
+        vec!["福州西区机械有限公司"]
+    );
+    assert_eq!(
+        names(
+            &app.get("/api/v1/enterprises?key_enterprise=true", Some(&admin))
+                .await
+                .body
+        ),
+        vec!["福州恒信化工有限公司"]
+    );
+    assert_eq!(
+        names(
+            &app.get("/api/v1/enterprises?q=%E6%81%92%E4%BF%A1", Some(&admin))
+                .await
+                .body
+        ),
+        vec!["福州恒信化工有限公司"]
+    );
+    assert_eq!(
+        names(
+            &app.get("/api/v1/enterprises?q=m000100", Some(&admin))
+                .await
+                .body
+        ),
+        vec!["福州恒信化工有限公司"]
+    );
+    let first = app.get("/api/v1/enterprises?limit=1", Some(&admin)).await;
+    assert_eq!(names(&first.body).len(), 1);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/enterprises?limit=1&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(names(&second.body), vec!["福州西区机械有限公司"]);
 
-        let updated = app
-            .patch(&format!("/api/v1/enterprises/{id}"), Some(&admin), json!({ "status": "suspended", "park_id": west }))
-            .await;
-        updated.assert_status(200);
-        assert_eq!(updated.body["status"], "suspended");
-        assert_eq!(updated.body["park_name"], "WEST园区");
-        assert_eq!(updated.body["name"], "福州恒信化工有限公司");
-        assert_eq!(names(&app.get("/api/v1/enterprises?status=suspended", Some(&admin)).await.body), vec!["福州恒信化工有限公司"]);
-        let shown = app.get(&format!("/api/v1/enterprises/{id}"), Some(&admin)).await;
-        assert_eq!(shown.body["longitude"], json!(119.2965));
-    }
+    let updated = app
+        .patch(
+            &format!("/api/v1/enterprises/{id}"),
+            Some(&admin),
+            json!({ "status": "suspended", "park_id": west }),
+        )
+        .await;
+    updated.assert_status(200);
+    assert_eq!(updated.body["status"], "suspended");
+    assert_eq!(updated.body["park_name"], "WEST园区");
+    assert_eq!(updated.body["name"], "福州恒信化工有限公司");
+    assert_eq!(
+        names(
+            &app.get("/api/v1/enterprises?status=suspended", Some(&admin))
+                .await
+                .body
+        ),
+        vec!["福州恒信化工有限公司"]
+    );
+    let shown = app
+        .get(&format!("/api/v1/enterprises/{id}"), Some(&admin))
+        .await;
+    assert_eq!(shown.body["longitude"], json!(119.2965));
 }
+api_test!(admin_creates_shows_filters_and_updates_enterprises);
 
-api_test! {
-    async fn a_patch_clears_the_location_only_with_both_coordinates_null(app) {
-        let admin = app.admin_token().await;
-        let sector = app.create_sector(&admin, "HG").await;
-        let park = app.create_park(&admin, "EAST").await;
-        let id = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
-        let path = format!("/api/v1/enterprises/{id}");
-        let placed = app.patch(&path, Some(&admin), json!({ "longitude": 119.2965, "latitude": 26.0745 })).await;
-        placed.assert_status(200);
-        assert_eq!(placed.body["latitude"], json!(26.0745));
+async fn a_patch_clears_the_location_only_with_both_coordinates_null(app: TestApp) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let id = app
+        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+        .await;
+    let path = format!("/api/v1/enterprises/{id}");
+    let placed = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "longitude": 119.2965, "latitude": 26.0745 }),
+        )
+        .await;
+    placed.assert_status(200);
+    assert_eq!(placed.body["latitude"], json!(26.0745));
 
-        for (body, missing) in [
-            (json!({ "longitude": null }), "latitude"),
-            (json!({ "latitude": null }), "longitude"),
-            (json!({ "longitude": null, "latitude": 26.0745 }), "longitude"),
-        ] {
-            let refused = app.patch(&path, Some(&admin), body).await;
-            refused.assert_status(422);
-            assert_eq!(refused.body["errors"][0]["field"], missing);
-            assert_eq!(refused.body["errors"][0]["code"], "required");
-        }
-        assert_eq!(app.get(&path, Some(&admin)).await.body["longitude"], json!(119.2965));
-
-        let cleared = app.patch(&path, Some(&admin), json!({ "longitude": null, "latitude": null })).await;
-        cleared.assert_status(200);
-        assert!(cleared.body["longitude"].is_null());
-        assert!(cleared.body["latitude"].is_null());
+    for (body, missing) in [
+        (json!({ "longitude": null }), "latitude"),
+        (json!({ "latitude": null }), "longitude"),
+        (
+            json!({ "longitude": null, "latitude": 26.0745 }),
+            "longitude",
+        ),
+    ] {
+        let refused = app.patch(&path, Some(&admin), body).await;
+        refused.assert_status(422);
+        assert_eq!(refused.body["errors"][0]["field"], missing);
+        assert_eq!(refused.body["errors"][0]["code"], "required");
     }
+    assert_eq!(
+        app.get(&path, Some(&admin)).await.body["longitude"],
+        json!(119.2965)
+    );
+
+    let cleared = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "longitude": null, "latitude": null }),
+        )
+        .await;
+    cleared.assert_status(200);
+    assert!(cleared.body["longitude"].is_null());
+    assert!(cleared.body["latitude"].is_null());
 }
+api_test!(a_patch_clears_the_location_only_with_both_coordinates_null);
 
-api_test! {
-    async fn invalid_enterprises_are_refused_field_by_field(app) {
-        let admin = app.admin_token().await;
-        let sector = app.create_sector(&admin, "HG").await;
-        let park = app.create_park(&admin, "EAST").await;
-        let bad = app
-            .post(
-                "/api/v1/enterprises",
-                Some(&admin),
-                json!({
-                    "name": "ACME Ltd",
-                    "credit_code": "91350100M000100Y44",
-                    "sector_id": sector,
-                    "park_id": park,
-                    "longitude": 119.3,
-                }),
-            )
-            .await;
-        bad.assert_status(422);
-        let mut fields: Vec<&str> = bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        fields.sort();
-        assert_eq!(fields, vec!["credit_code", "latitude", "name"]);
+async fn invalid_enterprises_are_refused_field_by_field(app: TestApp) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let bad = app
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            json!({
+                "name": "ACME Ltd",
+                "credit_code": "91350100M000100Y44",
+                "sector_id": sector,
+                "park_id": park,
+                "longitude": 119.3,
+            }),
+        )
+        .await;
+    bad.assert_status(422);
+    let mut fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, vec!["credit_code", "latitude", "name"]);
 
-        let unknown_units = app
-            .post(
-                "/api/v1/enterprises",
-                Some(&admin),
-                json!({ "name": "福州化工有限公司", "credit_code": credit_code("x"), "sector_id": park, "park_id": "nope" }),
-            )
-            .await;
-        unknown_units.assert_status(422);
-        assert_eq!(unknown_units.body["errors"].as_array().unwrap().len(), 2);
+    let unknown_units = app
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            json!({
+                "name": "福州化工有限公司", "credit_code": credit_code("x"),
+                "sector_id": park, "park_id": "nope",
+            }),
+        )
+        .await;
+    unknown_units.assert_status(422);
+    assert_eq!(unknown_units.body["errors"].as_array().unwrap().len(), 2);
 
-        app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
-        let duplicate = app
-            .post(
-                "/api/v1/enterprises",
-                Some(&admin),
-                json!({ "name": "另一家化工有限公司", "credit_code": credit_code("福州恒信化工有限公司"), "sector_id": sector, "park_id": park }),
-            )
-            .await;
-        duplicate.assert_status(409);
-        assert_eq!(duplicate.code(), "credit_code_taken");
-        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(), 1);
-    }
+    app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+        .await;
+    let duplicate = app
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            json!({
+                "name": "另一家化工有限公司", "credit_code": credit_code("福州恒信化工有限公司"),
+                "sector_id": sector, "park_id": park,
+            }),
+        )
+        .await;
+    duplicate.assert_status(409);
+    assert_eq!(duplicate.code(), "credit_code_taken");
+    assert_eq!(
+        names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(),
+        1
+    );
 }
+api_test!(invalid_enterprises_are_refused_field_by_field);
 
 /// Two sectors, two parks, enterprise A in S1/P1 and B in S2/P2, and a user of every role.
 struct World {
@@ -182,47 +261,115 @@ async fn world(app: &TestApp) -> World {
     World { a, b, tokens }
 }
 
-api_test! {
-    async fn every_role_sees_exactly_its_own_enterprises_in_every_way(app) {
-        let world = world(&app).await;
-        for (who, token) in &world.tokens {
-            let (sees_a, sees_b) = match *who {
-                "admin" | "reg" => (true, true),
-                "sec1" | "sur1" | "contact_a" => (true, false),
-                "park2" => (false, true),
-                _ => unreachable!(),
-            };
-            let listed = names(&app.get("/api/v1/enterprises", Some(token)).await.body);
-            assert_eq!(listed.contains(&"甲化工有限公司".to_owned()), sees_a, "{who} list");
-            assert_eq!(listed.contains(&"乙机械有限公司".to_owned()), sees_b, "{who} list");
-            for (id, visible) in [(&world.a, sees_a), (&world.b, sees_b)] {
-                let expected = if visible { 200 } else { 404 };
-                for path in ["", "/code", "/code.png", "/code.svg", "/code/scans"] {
-                    let response = app.get(&format!("/api/v1/enterprises/{id}{path}"), Some(token)).await;
-                    assert_eq!(response.status, expected, "{who} GET {path} of {id}");
-                }
-                let filtered = app.get(&format!("/api/v1/enterprises?q={}", &credit_code(if *id == world.a { "甲化工有限公司" } else { "乙机械有限公司" })[..12]), Some(token)).await;
-                assert_eq!(names(&filtered.body).len(), usize::from(visible), "{who} filter");
+async fn every_role_sees_exactly_its_own_enterprises_in_every_way(app: TestApp) {
+    let world = world(&app).await;
+    for (who, token) in &world.tokens {
+        let (sees_a, sees_b) = match *who {
+            "admin" | "reg" => (true, true),
+            "sec1" | "sur1" | "contact_a" => (true, false),
+            "park2" => (false, true),
+            _ => unreachable!(),
+        };
+        let listed = names(&app.get("/api/v1/enterprises", Some(token)).await.body);
+        assert_eq!(
+            listed.contains(&"甲化工有限公司".to_owned()),
+            sees_a,
+            "{who} list"
+        );
+        assert_eq!(
+            listed.contains(&"乙机械有限公司".to_owned()),
+            sees_b,
+            "{who} list"
+        );
+        for (id, visible) in [(&world.a, sees_a), (&world.b, sees_b)] {
+            let expected = if visible { 200 } else { 404 };
+            for path in ["", "/code", "/code.png", "/code.svg", "/code/scans"] {
+                let response = app
+                    .get(&format!("/api/v1/enterprises/{id}{path}"), Some(token))
+                    .await;
+                assert_eq!(response.status, expected, "{who} GET {path} of {id}");
             }
-            let csv = app.get("/api/v1/enterprises/export.csv", Some(token)).await;
-            csv.assert_status(200);
-            assert_eq!(csv.text.contains("甲化工有限公司"), sees_a, "{who} export");
-            assert_eq!(csv.text.contains("乙机械有限公司"), sees_b, "{who} export");
-            let xlsx = app.get("/api/v1/enterprises/export.xlsx", Some(token)).await;
-            xlsx.assert_status(200);
-            let exported: Vec<String> = roster::read(&xlsx.bytes).unwrap().iter().map(|r| r.cells[&roster::Column::Name].clone()).collect();
-            assert_eq!(exported.contains(&"乙机械有限公司".to_owned()), sees_b, "{who} xlsx");
+            let filtered = app
+                .get(
+                    &format!(
+                        "/api/v1/enterprises?q={}",
+                        &credit_code(if *id == world.a {
+                            "甲化工有限公司"
+                        } else {
+                            "乙机械有限公司"
+                        })[..12]
+                    ),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(
+                names(&filtered.body).len(),
+                usize::from(visible),
+                "{who} filter"
+            );
         }
-        let contact = &world.tokens.iter().find(|(who, _)| *who == "contact_a").unwrap().1;
-        let rotate_other = app.post(&format!("/api/v1/enterprises/{}/code/rotate", world.b), Some(contact), json!({})).await;
-        rotate_other.assert_status(404);
-        app.post(&format!("/api/v1/enterprises/{}/code/rotate", world.a), Some(contact), json!({})).await.assert_status(200);
-        let official = &world.tokens.iter().find(|(who, _)| *who == "sec1").unwrap().1;
-        app.post(&format!("/api/v1/enterprises/{}/code/rotate", world.a), Some(official), json!({})).await.assert_status(403);
-        let zip = app.get(&format!("/api/v1/posters.zip?ids={}", world.b), Some(official)).await;
-        zip.assert_status(404);
+        let csv = app.get("/api/v1/enterprises/export.csv", Some(token)).await;
+        csv.assert_status(200);
+        assert_eq!(csv.text.contains("甲化工有限公司"), sees_a, "{who} export");
+        assert_eq!(csv.text.contains("乙机械有限公司"), sees_b, "{who} export");
+        let xlsx = app
+            .get("/api/v1/enterprises/export.xlsx", Some(token))
+            .await;
+        xlsx.assert_status(200);
+        let exported: Vec<String> = roster::read(&xlsx.bytes)
+            .unwrap()
+            .iter()
+            .map(|r| r.cells[&roster::Column::Name].clone())
+            .collect();
+        assert_eq!(
+            exported.contains(&"乙机械有限公司".to_owned()),
+            sees_b,
+            "{who} xlsx"
+        );
     }
+    let contact = &world
+        .tokens
+        .iter()
+        .find(|(who, _)| *who == "contact_a")
+        .unwrap()
+        .1;
+    let rotate_other = app
+        .post(
+            &format!("/api/v1/enterprises/{}/code/rotate", world.b),
+            Some(contact),
+            json!({}),
+        )
+        .await;
+    rotate_other.assert_status(404);
+    app.post(
+        &format!("/api/v1/enterprises/{}/code/rotate", world.a),
+        Some(contact),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    let official = &world
+        .tokens
+        .iter()
+        .find(|(who, _)| *who == "sec1")
+        .unwrap()
+        .1;
+    app.post(
+        &format!("/api/v1/enterprises/{}/code/rotate", world.a),
+        Some(official),
+        json!({}),
+    )
+    .await
+    .assert_status(403);
+    let zip = app
+        .get(
+            &format!("/api/v1/posters.zip?ids={}", world.b),
+            Some(official),
+        )
+        .await;
+    zip.assert_status(404);
 }
+api_test!(every_role_sees_exactly_its_own_enterprises_in_every_way);
 
 fn csv_file(rows: &[&str]) -> Vec<u8> {
     let mut text = String::from("企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态\n");
@@ -250,136 +397,228 @@ async fn import(
     .await
 }
 
-api_test! {
-    async fn a_roster_with_a_bad_row_writes_nothing_unless_partial(app) {
-        let admin = app.admin_token().await;
-        app.create_sector(&admin, "HG").await;
-        app.create_park(&admin, "EAST").await;
-        let good1 = format!("福州一号化工有限公司,{},HG,EAST园区,高新大道1号,是,在营", credit_code("1"));
-        let good2 = format!("福州二号化工有限公司,{},hg,EAST,,否,停产", credit_code("2"));
-        let bad = "福州三号化工有限公司,91350100M000100Y44,不存在的行业,EAST,,也许,在营";
-        let file = csv_file(&[&good1, "", bad, &good2]);
+async fn a_roster_with_a_bad_row_writes_nothing_unless_partial(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "HG").await;
+    app.create_park(&admin, "EAST").await;
+    let good1 = format!(
+        "福州一号化工有限公司,{},HG,EAST园区,高新大道1号,是,在营",
+        credit_code("1")
+    );
+    let good2 = format!("福州二号化工有限公司,{},hg,EAST,,否,停产", credit_code("2"));
+    let bad = "福州三号化工有限公司,91350100M000100Y44,不存在的行业,EAST,,也许,在营";
+    let file = csv_file(&[&good1, "", bad, &good2]);
 
-        let refused = import(&app, &admin, "", "text/csv", file.clone()).await;
-        refused.assert_status(200);
-        assert_eq!(refused.body["written"], false);
-        assert_eq!(refused.body["rejected"], 1);
-        assert_eq!(refused.body["inserted"], 2);
-        let errors = refused.body["errors"].as_array().unwrap();
-        let cells: Vec<(u64, &str)> = errors.iter().map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap())).collect();
-        assert_eq!(cells, vec![(4, "credit_code"), (4, "sector"), (4, "key_enterprise")], "{errors:?}");
-        assert!(errors.iter().all(|e| !e["message"].as_str().unwrap().is_ascii()));
-        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(), 0);
+    let refused = import(&app, &admin, "", "text/csv", file.clone()).await;
+    refused.assert_status(200);
+    assert_eq!(refused.body["written"], false);
+    assert_eq!(refused.body["rejected"], 1);
+    assert_eq!(refused.body["inserted"], 2);
+    let errors = refused.body["errors"].as_array().unwrap();
+    let cells: Vec<(u64, &str)> = errors
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        cells,
+        vec![(4, "credit_code"), (4, "sector"), (4, "key_enterprise")],
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| !e["message"].as_str().unwrap().is_ascii())
+    );
+    assert_eq!(
+        names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(),
+        0
+    );
 
-        let dry = import(&app, &admin, "?dry_run=true&partial=true", "text/csv", file.clone()).await;
-        assert_eq!(dry.body["written"], false);
-        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(), 0);
+    let dry = import(
+        &app,
+        &admin,
+        "?dry_run=true&partial=true",
+        "text/csv",
+        file.clone(),
+    )
+    .await;
+    assert_eq!(dry.body["written"], false);
+    assert_eq!(
+        names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(),
+        0
+    );
 
-        let partial = import(&app, &admin, "?partial=true", "text/csv", file.clone()).await;
-        partial.assert_status(200);
-        assert_eq!(partial.body["written"], true);
-        assert_eq!(partial.body["inserted"], 2);
-        let listed = app.get("/api/v1/enterprises?status=suspended", Some(&admin)).await;
-        assert_eq!(names(&listed.body), vec!["福州二号化工有限公司"]);
+    let partial = import(&app, &admin, "?partial=true", "text/csv", file.clone()).await;
+    partial.assert_status(200);
+    assert_eq!(partial.body["written"], true);
+    assert_eq!(partial.body["inserted"], 2);
+    let listed = app
+        .get("/api/v1/enterprises?status=suspended", Some(&admin))
+        .await;
+    assert_eq!(names(&listed.body), vec!["福州二号化工有限公司"]);
 
-        let again = import(&app, &admin, "", "text/csv", csv_file(&[&good1, &good2])).await;
-        assert_eq!((again.body["unchanged"].as_u64(), again.body["inserted"].as_u64()), (Some(2), Some(0)));
-        let renamed = good1.replace("福州一号化工有限公司", "福州一号新材料有限公司");
-        let changed = import(&app, &admin, "", "text/csv", csv_file(&[&renamed, &good2])).await;
-        assert_eq!(changed.body["updated"], 1);
-        assert_eq!(names(&app.get("/api/v1/enterprises?q=%E6%96%B0%E6%9D%90%E6%96%99", Some(&admin)).await.body), vec!["福州一号新材料有限公司"]);
-        let twice = import(&app, &admin, "", "text/csv", csv_file(&[&good1, &good1])).await;
-        assert_eq!(twice.body["errors"][0]["code"], "duplicate_in_file");
-    }
+    let again = import(&app, &admin, "", "text/csv", csv_file(&[&good1, &good2])).await;
+    assert_eq!(
+        (
+            again.body["unchanged"].as_u64(),
+            again.body["inserted"].as_u64()
+        ),
+        (Some(2), Some(0))
+    );
+    let renamed = good1.replace("福州一号化工有限公司", "福州一号新材料有限公司");
+    let changed = import(&app, &admin, "", "text/csv", csv_file(&[&renamed, &good2])).await;
+    assert_eq!(changed.body["updated"], 1);
+    assert_eq!(
+        names(
+            &app.get(
+                "/api/v1/enterprises?q=%E6%96%B0%E6%9D%90%E6%96%99",
+                Some(&admin)
+            )
+            .await
+            .body
+        ),
+        vec!["福州一号新材料有限公司"]
+    );
+    let twice = import(&app, &admin, "", "text/csv", csv_file(&[&good1, &good1])).await;
+    assert_eq!(twice.body["errors"][0]["code"], "duplicate_in_file");
 }
+api_test!(a_roster_with_a_bad_row_writes_nothing_unless_partial);
 
-api_test! {
-    async fn xlsx_rosters_import_and_exports_read_back(app) {
-        let admin = app.admin_token().await;
-        app.create_sector(&admin, "JX").await;
-        app.create_park(&admin, "WEST").await;
-        let rows: Vec<ExportRow> = (0..30)
-            .map(|i| ExportRow {
-                name: format!("福州第{i}机械有限公司"),
-                credit_code: credit_code(&format!("jx{i}")),
-                sector: "JX行业".into(),
-                park: "WEST".into(),
-                address: format!("工业路 {i} 号"),
-                key_enterprise: i % 2 == 0,
-                status: "在营".into(),
-                longitude: Some(119.0 + f64::from(i) / 100.0),
-                latitude: Some(26.0),
-            })
-            .collect();
-        let file = roster::write_xlsx(&rows).unwrap();
-        let report = import(&app, &admin, "", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", file).await;
-        report.assert_status(200);
-        assert_eq!(report.body["inserted"], 30, "{}", report.text);
-        let listed = app.get("/api/v1/enterprises?key_enterprise=true&limit=100", Some(&admin)).await;
-        assert_eq!(names(&listed.body).len(), 15);
+async fn xlsx_rosters_import_and_exports_read_back(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "JX").await;
+    app.create_park(&admin, "WEST").await;
+    let rows: Vec<ExportRow> = (0..30)
+        .map(|i| ExportRow {
+            name: format!("福州第{i}机械有限公司"),
+            credit_code: credit_code(&format!("jx{i}")),
+            sector: "JX行业".into(),
+            park: "WEST".into(),
+            address: format!("工业路 {i} 号"),
+            key_enterprise: i % 2 == 0,
+            status: "在营".into(),
+            longitude: Some(119.0 + f64::from(i) / 100.0),
+            latitude: Some(26.0),
+        })
+        .collect();
+    let file = roster::write_xlsx(&rows).unwrap();
+    let report = import(
+        &app,
+        &admin,
+        "",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        file,
+    )
+    .await;
+    report.assert_status(200);
+    assert_eq!(report.body["inserted"], 30, "{}", report.text);
+    let listed = app
+        .get(
+            "/api/v1/enterprises?key_enterprise=true&limit=100",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(names(&listed.body).len(), 15);
 
-        let exported = app.get("/api/v1/enterprises/export.csv", Some(&admin)).await;
-        assert!(exported.bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
-        assert!(exported.header("content-type").unwrap().starts_with("text/csv"));
-        let read_back = roster::read(&exported.bytes).unwrap();
-        assert_eq!(read_back.len(), 30);
-        let reimport = import(&app, &admin, "", "text/csv", exported.bytes.clone()).await;
-        assert_eq!(reimport.body["unchanged"], 30, "{}", reimport.text);
-    }
+    let exported = app
+        .get("/api/v1/enterprises/export.csv", Some(&admin))
+        .await;
+    assert!(
+        exported.bytes.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 BOM for Excel"
+    );
+    assert!(
+        exported
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let read_back = roster::read(&exported.bytes).unwrap();
+    assert_eq!(read_back.len(), 30);
+    let reimport = import(&app, &admin, "", "text/csv", exported.bytes.clone()).await;
+    assert_eq!(reimport.body["unchanged"], 30, "{}", reimport.text);
 }
+api_test!(xlsx_rosters_import_and_exports_read_back);
 
-api_test! {
-    async fn unreadable_rosters_are_refused_clearly(app) {
-        let admin = app.admin_token().await;
-        let no_columns = import(&app, &admin, "", "text/csv", "名称,地址\n甲,乙\n".as_bytes().to_vec()).await;
-        no_columns.assert_status(422);
-        assert_eq!(no_columns.code(), "missing_columns");
-        let empty = import(&app, &admin, "", "text/csv", Vec::new()).await;
-        empty.assert_status(422);
-        let pdf = import(&app, &admin, "", "application/pdf", b"%PDF-1.7".to_vec()).await;
-        pdf.assert_status(415);
-        let broken_xlsx = import(&app, &admin, "", "application/octet-stream", b"PK\x03\x04garbage".to_vec()).await;
-        broken_xlsx.assert_status(422);
-        let officer = app.create_user(&admin, "reg", "regulator", &[], &[]).await;
-        let _ = officer;
-        let regulator = app.tokens("reg", crate::helpers::USER_PASSWORD).await.0;
-        import(&app, &regulator, "", "text/csv", csv_file(&[])).await.assert_status(403);
-    }
+async fn unreadable_rosters_are_refused_clearly(app: TestApp) {
+    let admin = app.admin_token().await;
+    let no_columns = import(
+        &app,
+        &admin,
+        "",
+        "text/csv",
+        "名称,地址\n甲,乙\n".as_bytes().to_vec(),
+    )
+    .await;
+    no_columns.assert_status(422);
+    assert_eq!(no_columns.code(), "missing_columns");
+    let empty = import(&app, &admin, "", "text/csv", Vec::new()).await;
+    empty.assert_status(422);
+    let pdf = import(&app, &admin, "", "application/pdf", b"%PDF-1.7".to_vec()).await;
+    pdf.assert_status(415);
+    let broken_xlsx = import(
+        &app,
+        &admin,
+        "",
+        "application/octet-stream",
+        b"PK\x03\x04garbage".to_vec(),
+    )
+    .await;
+    broken_xlsx.assert_status(422);
+    let officer = app.create_user(&admin, "reg", "regulator", &[], &[]).await;
+    let _ = officer;
+    let regulator = app.tokens("reg", crate::helpers::USER_PASSWORD).await.0;
+    import(&app, &regulator, "", "text/csv", csv_file(&[]))
+        .await
+        .assert_status(403);
 }
+api_test!(unreadable_rosters_are_refused_clearly);
 
-api_test! {
-    async fn the_command_line_imports_a_roster_file(app) {
-        let admin = app.admin_token().await;
-        app.create_sector(&admin, "HG").await;
-        app.create_park(&admin, "EAST").await;
-        let good = format!("福州命令行化工有限公司,{},HG,EAST,,否,在营", credit_code("cli"));
-        let path = app.data_dir.path().join("roster.csv");
-        std::fs::write(&path, csv_file(&[&good])).unwrap();
-        let run = |extra: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
-                .arg("import")
-                .arg(&path)
-                .args(extra)
-                .env("DATABASE_URL", &app.database_url)
-                .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
-                .output()
-                .unwrap()
-        };
-        let dry = run(&["--dry-run"]);
-        assert!(dry.status.success());
-        assert!(String::from_utf8_lossy(&dry.stdout).contains("未写入"));
-        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(), 0);
-        let real = run(&[]);
-        assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
-        assert!(String::from_utf8_lossy(&real.stdout).contains("新增 1"));
-        assert_eq!(names(&app.get("/api/v1/enterprises", Some(&admin)).await.body), vec!["福州命令行化工有限公司"]);
+async fn the_command_line_imports_a_roster_file(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "HG").await;
+    app.create_park(&admin, "EAST").await;
+    let good = format!(
+        "福州命令行化工有限公司,{},HG,EAST,,否,在营",
+        credit_code("cli")
+    );
+    let path = app.data_dir.path().join("roster.csv");
+    std::fs::write(&path, csv_file(&[&good])).unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
+            .arg("import")
+            .arg(&path)
+            .args(extra)
+            .env("DATABASE_URL", &app.database_url)
+            .env("TRUCKPASS_DATA_DIR", app.data_dir.path())
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert!(dry.status.success());
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("未写入"));
+    assert_eq!(
+        names(&app.get("/api/v1/enterprises", Some(&admin)).await.body).len(),
+        0
+    );
+    let real = run(&[]);
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    assert!(String::from_utf8_lossy(&real.stdout).contains("新增 1"));
+    assert_eq!(
+        names(&app.get("/api/v1/enterprises", Some(&admin)).await.body),
+        vec!["福州命令行化工有限公司"]
+    );
 
-        std::fs::write(&path, csv_file(&["坏行,123,HG,EAST,,否,在营"])).unwrap();
-        let refused = run(&[]);
-        assert_eq!(refused.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&refused.stdout).contains("第 2 行"));
-    }
+    std::fs::write(&path, csv_file(&["坏行,123,HG,EAST,,否,在营"])).unwrap();
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("第 2 行"));
 }
+api_test!(the_command_line_imports_a_roster_file);
 
 /// A ZIP whose one part unpacks to `unpacked` bytes of zeros (a few hundred KB packed);
 /// with `declared`, the sizes its headers claim are overwritten with that lie.
@@ -410,44 +649,63 @@ fn zip_bomb(unpacked: usize, declared: Option<u32>) -> Vec<u8> {
     bytes
 }
 
-api_test! {
-    async fn a_workbook_that_unpacks_too_far_is_refused_before_it_is_parsed(app) {
-        let admin = app.admin_token().await;
-        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-        let honest = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, None)).await;
-        honest.assert_status(422);
-        assert_eq!(honest.code(), "workbook_too_large");
-        let lying = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, Some(1000))).await;
-        lying.assert_status(422);
-        assert!(
-            ["workbook_too_large", "unreadable_xlsx"].contains(&lying.code()),
-            "{}",
-            lying.text
-        );
-        let mut wide = String::from("企业名称,统一社会信用代码");
-        wide.push_str(&",".repeat(300));
-        wide.push_str("备注\n");
-        let refused = import(&app, &admin, "", "text/csv", wide.into_bytes()).await;
-        refused.assert_status(422);
-        assert_eq!(refused.code(), "too_many_columns");
-        // The service is still there.
-        import(&app, &admin, "?dry_run=true", "text/csv", csv_file(&[])).await.assert_status(200);
-    }
+async fn a_workbook_that_unpacks_too_far_is_refused_before_it_is_parsed(app: TestApp) {
+    let admin = app.admin_token().await;
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let honest = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, None)).await;
+    honest.assert_status(422);
+    assert_eq!(honest.code(), "workbook_too_large");
+    let lying = import(&app, &admin, "", xlsx, zip_bomb(130 << 20, Some(1000))).await;
+    lying.assert_status(422);
+    assert!(
+        ["workbook_too_large", "unreadable_xlsx"].contains(&lying.code()),
+        "{}",
+        lying.text
+    );
+    let mut wide = String::from("企业名称,统一社会信用代码");
+    wide.push_str(&",".repeat(300));
+    wide.push_str("备注\n");
+    let refused = import(&app, &admin, "", "text/csv", wide.into_bytes()).await;
+    refused.assert_status(422);
+    assert_eq!(refused.code(), "too_many_columns");
+    // The service is still there.
+    import(&app, &admin, "?dry_run=true", "text/csv", csv_file(&[]))
+        .await
+        .assert_status(200);
 }
+api_test!(a_workbook_that_unpacks_too_far_is_refused_before_it_is_parsed);
 
-api_test! {
-    async fn an_enterprise_change_is_audited_with_what_it_was_and_became(app) {
-        let admin = app.admin_token().await;
-        let sector = app.create_sector(&admin, "HG").await;
-        let park = app.create_park(&admin, "EAST").await;
-        let other_park = app.create_park(&admin, "WEST").await;
-        let id = app.create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park).await;
-        app.patch(&format!("/api/v1/enterprises/{id}"), Some(&admin), json!({ "park_id": other_park, "status": "suspended" }))
-            .await
-            .assert_status(200);
-        let audit = app.get(&format!("/api/v1/audit?action=enterprise.update&object_id={id}"), Some(&admin)).await;
-        let details = &audit.body["items"][0]["details"];
-        assert_eq!(details["before"], json!({ "park_id": park, "status": "operating" }), "{}", audit.text);
-        assert_eq!(details["after"], json!({ "park_id": other_park, "status": "suspended" }));
-    }
+async fn an_enterprise_change_is_audited_with_what_it_was_and_became(app: TestApp) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let other_park = app.create_park(&admin, "WEST").await;
+    let id = app
+        .create_enterprise(&admin, "福州恒信化工有限公司", &sector, &park)
+        .await;
+    app.patch(
+        &format!("/api/v1/enterprises/{id}"),
+        Some(&admin),
+        json!({ "park_id": other_park, "status": "suspended" }),
+    )
+    .await
+    .assert_status(200);
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=enterprise.update&object_id={id}"),
+            Some(&admin),
+        )
+        .await;
+    let details = &audit.body["items"][0]["details"];
+    assert_eq!(
+        details["before"],
+        json!({ "park_id": park, "status": "operating" }),
+        "{}",
+        audit.text
+    );
+    assert_eq!(
+        details["after"],
+        json!({ "park_id": other_park, "status": "suspended" })
+    );
 }
+api_test!(an_enterprise_change_is_audited_with_what_it_was_and_became);

@@ -30,32 +30,33 @@ pub enum Backend {
     Postgres,
 }
 
-/// Declares a test that runs once on SQLite and once on PostgreSQL (when
-/// `TEST_POSTGRES_URL` is set), each on a fresh app and database.
+/// Runs the test body `async fn $name(app: TestApp)` once on SQLite and once on
+/// PostgreSQL (when `TEST_POSTGRES_URL` is set), each on a fresh app and database,
+/// as the tests `$name::sqlite` and `$name::postgres`. `with(|settings| ..)` adjusts
+/// the settings before the app starts.
+///
+/// The body is an ordinary function (not part of the macro invocation) so that
+/// rustfmt formats it.
 macro_rules! api_test {
-    (async fn $name:ident($app:ident) $body:block) => {
-        api_test!(async fn $name($app) with(|_settings| {}) $body);
+    ($name:ident) => {
+        api_test!($name, with(|_settings| {}));
     };
-    (async fn $name:ident($app:ident) with($configure:expr) $body:block) => {
+    ($name:ident, with($configure:expr)) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run(backend: $crate::helpers::Backend) {
-                let Some($app) = $crate::helpers::TestApp::spawn(backend, $configure).await else {
-                    return;
-                };
-                $body
-            }
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::helpers::Backend::Sqlite).await;
+                let backend = $crate::helpers::Backend::Sqlite;
+                if let Some(app) = $crate::helpers::TestApp::spawn(backend, $configure).await {
+                    super::$name(app).await;
+                }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                run($crate::helpers::Backend::Postgres).await;
+                let backend = $crate::helpers::Backend::Postgres;
+                if let Some(app) = $crate::helpers::TestApp::spawn(backend, $configure).await {
+                    super::$name(app).await;
+                }
             }
         }
     };
@@ -318,7 +319,9 @@ impl TestApp {
 
     /// Creates a sector and returns its id.
     pub async fn create_sector(&self, admin: &str, code: &str) -> String {
-        let body = json!({ "code": code, "name": format!("{code}行业"), "authority": format!("{code}主管局") });
+        let body = json!({
+            "code": code, "name": format!("{code}行业"), "authority": format!("{code}主管局"),
+        });
         let response = self.post("/api/v1/sectors", Some(admin), body).await;
         response.assert_status(201);
         response.body["id"].as_str().expect("sector id").to_owned()

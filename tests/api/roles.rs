@@ -176,11 +176,13 @@ async fn request(
             Some(json!({ "refresh_token": app.tokens("admin", ADMIN_PASSWORD).await.1 }))
         }
         ("post", "/api/v1/auth/logout") => Some(json!({})),
-        ("put", "/api/v1/me/password") => Some(
-            json!({ "current_password": "Not-My-Password-42", "new_password": "Harbor-Lantern-55-Moss" }),
-        ),
+        ("put", "/api/v1/me/password") => Some(json!({
+            "current_password": "Not-My-Password-42",
+            "new_password": "Harbor-Lantern-55-Moss",
+        })),
         ("post", "/api/v1/users") => Some(json!({
-            "username": format!("matrix{n}"), "display_name": "矩阵", "password": USER_PASSWORD, "role": "regulator",
+            "username": format!("matrix{n}"), "display_name": "矩阵",
+            "password": USER_PASSWORD, "role": "regulator",
         })),
         ("patch", "/api/v1/users/{id}") => Some(json!({ "display_name": format!("目标{n}") })),
         ("put", "/api/v1/users/{id}/password") => {
@@ -315,66 +317,103 @@ fn method_of(name: &str) -> Method {
     Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
 }
 
-api_test! {
-    async fn every_operation_answers_each_role_as_the_matrix_says(app) {
-        let staff = app.staff().await;
-        let admin = staff.token("admin").to_owned();
-        let target_user = app.create_user(&admin, "target", "regulator", &[], &[]).await;
-        // Created by the admin and never signed in: must change the password first.
-        let pending = json!({ "username": "pending1", "display_name": "新同事", "password": INITIAL_PASSWORD, "role": "admin" });
-        app.post("/api/v1/users", Some(&admin), pending).await.assert_status(201);
-        // Vehicle numbers from the counter start at 0; the fixture's own is far beyond.
-        let code = app.code_token(&admin, &staff.enterprise).await;
-        registrations::pass_for(&app, &code, 99_999).await;
-        let registration = registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
-        let fixture = Fixture { staff, target_user, registration, counter: Default::default() };
-        let mut operations = CONTRACT.operations();
-        // Signing out ends the caller's sessions, so it goes last.
-        operations.sort_by_key(|(method, path)| (path == "/api/v1/auth/logout", method.clone(), path.clone()));
-        let mut failures = Vec::new();
+async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin").to_owned();
+    let target_user = app
+        .create_user(&admin, "target", "regulator", &[], &[])
+        .await;
+    // Created by the admin and never signed in: must change the password first.
+    let pending = json!({
+        "username": "pending1", "display_name": "新同事",
+        "password": INITIAL_PASSWORD, "role": "admin",
+    });
+    app.post("/api/v1/users", Some(&admin), pending)
+        .await
+        .assert_status(201);
+    // Vehicle numbers from the counter start at 0; the fixture's own is far beyond.
+    let code = app.code_token(&admin, &staff.enterprise).await;
+    registrations::pass_for(&app, &code, 99_999).await;
+    let registration =
+        registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
+    let fixture = Fixture {
+        staff,
+        target_user,
+        registration,
+        counter: Default::default(),
+    };
+    let mut operations = CONTRACT.operations();
+    // Signing out ends the caller's sessions, so it goes last.
+    operations.sort_by_key(|(method, path)| {
+        (path == "/api/v1/auth/logout", method.clone(), path.clone())
+    });
+    let mut failures = Vec::new();
 
+    for (method, template) in &operations {
+        let (access, success) = expectation(method, template);
+        let (path, body, key) = request(&app, &fixture, method, template).await;
+        let response = send(&app, method, template, &path, None, body, key.as_deref()).await;
+        let expected = if matches!(access, Access::Public) {
+            success
+        } else {
+            401
+        };
+        if response.status != expected {
+            failures.push(format!(
+                "anonymous {method} {template}: {} (expected {expected})",
+                response.status
+            ));
+        }
+    }
+    for role in ROLES.into_iter().chain(["pending"]) {
+        // Each role signs in afresh: the previous role's sign-out must not matter.
+        let username = match role {
+            "pending" => "pending1",
+            "admin" => "admin",
+            "regulator" => "regulator1",
+            "sector_official" => "sector1",
+            "park_official" => "park1",
+            "enterprise_contact" => "contact1",
+            _ => "surveyor1",
+        };
+        let password = match role {
+            "admin" => ADMIN_PASSWORD,
+            "pending" => INITIAL_PASSWORD,
+            _ => USER_PASSWORD,
+        };
+        let token = app.tokens(username, password).await.0;
         for (method, template) in &operations {
             let (access, success) = expectation(method, template);
+            // An admin who must change the password may do no more than that.
+            let allowed = match access {
+                Access::Public | Access::OwnAccount => true,
+                Access::SignedIn => role != "pending",
+                Access::Only(roles) => roles.contains(&role),
+            };
+            let expected = if allowed { success } else { 403 };
             let (path, body, key) = request(&app, &fixture, method, template).await;
-            let response = send(&app, method, template, &path, None, body, key.as_deref()).await;
-            let expected = if matches!(access, Access::Public) { success } else { 401 };
+            let response = send(
+                &app,
+                method,
+                template,
+                &path,
+                Some(&token),
+                body,
+                key.as_deref(),
+            )
+            .await;
             if response.status != expected {
-                failures.push(format!("anonymous {method} {template}: {} (expected {expected})", response.status));
+                failures.push(format!(
+                    "{role} {method} {template}: {} (expected {expected}) {}",
+                    response.status, response.text
+                ));
             }
         }
-        for role in ROLES.into_iter().chain(["pending"]) {
-            // Each role signs in afresh: the previous role's sign-out must not matter.
-            let username = match role {
-                "pending" => "pending1",
-                "admin" => "admin",
-                "regulator" => "regulator1",
-                "sector_official" => "sector1",
-                "park_official" => "park1",
-                "enterprise_contact" => "contact1",
-                _ => "surveyor1",
-            };
-            let password = match role {
-                "admin" => ADMIN_PASSWORD,
-                "pending" => INITIAL_PASSWORD,
-                _ => USER_PASSWORD,
-            };
-            let token = app.tokens(username, password).await.0;
-            for (method, template) in &operations {
-                let (access, success) = expectation(method, template);
-                // An admin who must change the password may do no more than that.
-                let allowed = match access {
-                    Access::Public | Access::OwnAccount => true,
-                    Access::SignedIn => role != "pending",
-                    Access::Only(roles) => roles.contains(&role),
-                };
-                let expected = if allowed { success } else { 403 };
-                let (path, body, key) = request(&app, &fixture, method, template).await;
-                let response = send(&app, method, template, &path, Some(&token), body, key.as_deref()).await;
-                if response.status != expected {
-                    failures.push(format!("{role} {method} {template}: {} (expected {expected}) {}", response.status, response.text));
-                }
-            }
-        }
-        assert!(failures.is_empty(), "role matrix violations:\n{}", failures.join("\n"));
     }
+    assert!(
+        failures.is_empty(),
+        "role matrix violations:\n{}",
+        failures.join("\n")
+    );
 }
+api_test!(every_operation_answers_each_role_as_the_matrix_says);
