@@ -190,7 +190,7 @@ pub struct AuditEntry {
 
 /// An entry as written, before it is linked.
 // `None` inserts NULL (no column has a default): one INSERT statement, prepared once.
-#[derive(Debug, Insertable)]
+#[derive(Debug, Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewEntry {
     at: NaiveDateTime,
@@ -210,16 +210,8 @@ pub struct NewEntry {
 #[diesel(table_name = audit_log)]
 struct Waiting {
     id: i64,
-    at: NaiveDateTime,
-    actor_id: Option<String>,
-    actor_name: Option<String>,
-    actor_role: Option<String>,
-    action: String,
-    object_type: Option<String>,
-    object_id: Option<String>,
-    ip: Option<String>,
-    outcome: String,
-    details: String,
+    #[diesel(embed)]
+    entry: NewEntry,
 }
 
 /// The fields that are hashed, in a fixed order (alphabetical), so the JSON is canonical.
@@ -341,7 +333,7 @@ pub fn link(conn: &mut DbConnection, linking: Linking) -> Result<usize, ApiError
         .select(Waiting::as_select())
         .load(conn)?;
     let mut links = Links::default();
-    for entry in &waiting {
+    for Waiting { id, entry } in &waiting {
         seq += 1;
         let linked = AuditEntry {
             seq,
@@ -359,7 +351,7 @@ pub fn link(conn: &mut DbConnection, linking: Linking) -> Result<usize, ApiError
             hash: String::new(),
         };
         hash = linked.compute_hash();
-        links.ids.push(entry.id);
+        links.ids.push(*id);
         links.seqs.push(seq);
         links.prev_hashes.push(linked.prev_hash);
         links.hashes.push(hash.clone());

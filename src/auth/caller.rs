@@ -14,6 +14,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::tokens::TokenRejection;
 use crate::client::{client_ip, ip_bucket};
 use crate::domain::account::{Role, Scope};
+use crate::domain::id::UserId;
 use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::Limit;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ use crate::users::User;
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// User name.
     pub username: String,
     /// Role.
@@ -40,7 +41,7 @@ impl Caller {
     /// The caller as an audit actor.
     pub fn actor(&self) -> Actor {
         Actor {
-            id: Some(self.user_id.clone()),
+            id: Some(self.user_id.to_string()),
             name: Some(self.username.clone()),
             role: Some(self.role),
             ip: Some(self.ip.clone()),
@@ -101,12 +102,12 @@ pub const STAFF: Policy = Policy::roles(&[
 /// command and the enterprise's own contact.
 pub const REVEALERS: Policy = Policy::roles(&[Role::Regulator, Role::EnterpriseContact]);
 /// Anyone signed in.
-pub const SIGNED_IN: Policy = Policy::roles(&Role::ALL);
+pub const SIGNED_IN: Policy = Policy::roles(Role::ALL);
 /// Anyone signed in, also a user who must still change the password (after an admin
 /// created or reset the account, or the first admin's generated password): who am I,
 /// change my password, sign out.
 pub const OWN_ACCOUNT: Policy = Policy {
-    roles: &Role::ALL,
+    roles: Role::ALL,
     before_password_change: true,
 };
 
@@ -172,21 +173,17 @@ async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, 
     let user_id = claims.sub.clone();
     let loaded = state
         .db
-        .read(move |conn| User::find_with_scope(conn, &user_id))
+        .read(move |conn| User::find_with_scope(conn, &UserId::from(user_id)))
         .await;
     match loaded {
-        Ok((user, scope)) if user.active && user.token_version == claims.ver => {
-            let role = Role::parse(&user.role)
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
-            Ok(Caller {
-                user_id: user.id,
-                username: user.username,
-                role,
-                scope,
-                ip,
-                must_change_password: user.must_change_password,
-            })
-        }
+        Ok((user, scope)) if user.active && user.token_version == claims.ver => Ok(Caller {
+            user_id: user.id,
+            username: user.username,
+            role: user.role,
+            scope,
+            ip,
+            must_change_password: user.must_change_password,
+        }),
         Ok(_) | Err(_) => Err(ApiError::new(
             ErrorCode::SessionEnded,
             "登录已失效，请重新登录",

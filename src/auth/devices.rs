@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use crate::auth::tokens::{hash_opaque_token, new_opaque_token};
 use crate::db::schema::login_devices;
 use crate::db::{DbConnection, new_id};
+use crate::domain::id::UserId;
 use crate::error::ApiError;
 
 /// Name of the device cookie.
@@ -23,7 +24,7 @@ const MAX_TOKEN_CHARS: usize = 64;
 /// has not expired.
 pub fn recognise(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     presented: &str,
     now: NaiveDateTime,
 ) -> Result<Option<String>, ApiError> {
@@ -43,7 +44,7 @@ pub fn recognise(
 /// returns the token for the cookie.
 pub fn register(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     ttl: TimeDelta,
     now: NaiveDateTime,
 ) -> Result<String, ApiError> {

@@ -12,7 +12,7 @@ use crate::auth::throttle::{self, Admission, Client, LoginLimits};
 use crate::auth::{devices, passwords};
 use crate::client::{client_ip, ip_bucket};
 use crate::db::now;
-use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS, Role};
+use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::users::{User, UserChanges, UserView};
@@ -89,9 +89,9 @@ fn session_response(
 
 fn user_actor(user: &User, ip: &str) -> Actor {
     Actor {
-        id: Some(user.id.clone()),
+        id: Some(user.id.to_string()),
         name: Some(user.username.clone()),
-        role: Role::parse(&user.role),
+        role: Some(user.role),
         ip: Some(ip.to_owned()),
     }
 }
@@ -224,7 +224,7 @@ pub async fn refresh(
                 }
                 Rotation::Reused { user_id } => {
                     let actor = Actor {
-                        id: Some(user_id),
+                        id: Some(user_id.to_string()),
                         ip: Some(ip),
                         ..Actor::default()
                     };

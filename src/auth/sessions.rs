@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::auth::tokens::{hash_opaque_token, new_opaque_token};
 use crate::db::schema::refresh_tokens;
 use crate::db::{DbConnection, new_id, now};
+use crate::domain::id::UserId;
 use crate::error::ApiError;
 use crate::users::User;
 
@@ -19,7 +20,7 @@ pub struct RefreshToken {
     /// All tokens rotated from one sign-in share a family.
     pub family_id: String,
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The owner's token version when issued.
     pub token_version: i64,
     /// Expiry.
@@ -43,7 +44,7 @@ pub enum Rotation {
     /// The token had been used before: the family is now revoked.
     Reused {
         /// The owner.
-        user_id: String,
+        user_id: UserId,
     },
     /// Unknown, expired, revoked, or the user's sessions were ended.
     Invalid,

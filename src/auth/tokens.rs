@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::id::UserId;
 use crate::error::{ApiError, ErrorCode};
 
 const ISSUER: &str = "truckpass";
@@ -89,7 +90,7 @@ impl TokenKeys {
     }
 
     /// Issues an access token for a user at a token version.
-    pub fn issue(&self, user_id: &str, token_version: i64) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: &UserId, token_version: i64) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = AccessClaims {
             iss: ISSUER.into(),
@@ -168,7 +169,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_and_carry_the_version() -> Result<(), ApiError> {
-        let token = keys().issue("u1", 7)?;
+        let token = keys().issue(&UserId::from("u1".to_owned()), 7)?;
         let claims = keys().verify(&token).map_err(|e| e.into_error())?;
         assert_eq!((claims.sub.as_str(), claims.ver), ("u1", 7));
         assert!(claims.exp - claims.iat <= 900);

@@ -13,6 +13,7 @@ use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::codes::render::{self, Ecc, Poster, QrOptions};
 use crate::codes::{CodeView, EnterpriseCode};
+use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::domain::zone;
 use crate::enterprises::{Enterprise, EnterpriseFilter, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
@@ -68,7 +69,7 @@ impl TryFrom<QrQuery> for QrOptions {
 async fn visible_code(
     state: &AppState,
     caller: &Caller,
-    id: String,
+    id: EnterpriseId,
 ) -> Result<(Enterprise, EnterpriseCode), ApiError> {
     let visibility = Visibility::of(caller);
     state
@@ -100,7 +101,7 @@ pub fn disposition(kind: &str, fallback: &str, name: &str) -> String {
 async fn audit_download(
     state: &AppState,
     caller: &Caller,
-    enterprise_id: &str,
+    enterprise_id: &EnterpriseId,
     format: &'static str,
 ) -> Result<(), ApiError> {
     let actor = caller.actor();
@@ -116,7 +117,7 @@ async fn audit_download(
 pub async fn find_code(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
     audit_download(&state, &caller, &enterprise.id, "token").await?;
@@ -146,51 +147,74 @@ fn inline_file(
         .body(body.into())
 }
 
+/// A QR image format.
+#[derive(Clone, Copy)]
+enum QrFormat {
+    Png,
+    Svg,
+}
+
+/// The code's QR image, audited as a download.
+async fn qr_image(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: EnterpriseId,
+    query: QrQuery,
+    format: QrFormat,
+) -> Result<HttpResponse, ApiError> {
+    let options = QrOptions::try_from(query)?;
+    let (enterprise, code) = visible_code(&state, &caller, id).await?;
+    let url = code.url(&state.settings.public_base_url());
+    let (content_type, extension, image) = match format {
+        QrFormat::Png => (
+            "image/png",
+            "png",
+            rendered(move || render::qr_png(&url, options)).await?,
+        ),
+        QrFormat::Svg => (
+            "image/svg+xml",
+            "svg",
+            rendered(move || render::qr_svg(&url, options))
+                .await?
+                .into_bytes(),
+        ),
+    };
+    audit_download(&state, &caller, &enterprise.id, extension).await?;
+    Ok(inline_file(
+        content_type,
+        &format!("qr.{extension}"),
+        &format!("{}-二维码.{extension}", enterprise.name),
+        image,
+    ))
+}
+
 /// `GET /api/v1/enterprises/{id}/code.png`.
 pub async fn code_png(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = QrOptions::try_from(query.into_inner())?;
-    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
-    let url = code.url(&state.settings.public_base_url());
-    let png = rendered(move || render::qr_png(&url, options)).await?;
-    audit_download(&state, &caller, &enterprise.id, "png").await?;
-    Ok(inline_file(
-        "image/png",
-        "qr.png",
-        &format!("{}-二维码.png", enterprise.name),
-        png,
-    ))
+    let (id, query) = (id.into_inner(), query.into_inner());
+    qr_image(state, caller, id, query, QrFormat::Png).await
 }
 
 /// `GET /api/v1/enterprises/{id}/code.svg`.
 pub async fn code_svg(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let options = QrOptions::try_from(query.into_inner())?;
-    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
-    let url = code.url(&state.settings.public_base_url());
-    let svg = rendered(move || render::qr_svg(&url, options)).await?;
-    audit_download(&state, &caller, &enterprise.id, "svg").await?;
-    Ok(inline_file(
-        "image/svg+xml",
-        "qr.svg",
-        &format!("{}-二维码.svg", enterprise.name),
-        svg,
-    ))
+    let (id, query) = (id.into_inner(), query.into_inner());
+    qr_image(state, caller, id, query, QrFormat::Svg).await
 }
 
 /// `GET /api/v1/enterprises/{id}/poster.png`: A4 at 300 dpi.
 pub async fn poster_png(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, ApiError> {
     let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
     let url = code.url(&state.settings.public_base_url());
@@ -224,7 +248,7 @@ enum CodeChange {
 async fn change_code(
     state: web::Data<AppState>,
     caller: Caller,
-    id: String,
+    id: EnterpriseId,
     change: CodeChange,
 ) -> Result<web::Json<CodeView>, ApiError> {
     let visibility = Visibility::of(&caller);
@@ -261,7 +285,7 @@ async fn change_code(
 pub async fn rotate_code(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
     change_code(state, caller, id.into_inner(), CodeChange::Rotate).await
 }
@@ -270,7 +294,7 @@ pub async fn rotate_code(
 pub async fn suspend_code(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
     change_code(state, caller, id.into_inner(), CodeChange::Suspend).await
 }
@@ -279,7 +303,7 @@ pub async fn suspend_code(
 pub async fn resume_code(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
     change_code(state, caller, id.into_inner(), CodeChange::Resume).await
 }
@@ -313,7 +337,7 @@ pub struct ScanReport {
 pub async fn code_scans(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     query: web::Query<ScansQuery>,
 ) -> Result<web::Json<ScanReport>, ApiError> {
     let to_date = query.to.unwrap_or_else(zone::today);
@@ -352,8 +376,8 @@ pub async fn code_scans(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostersQuery {
-    park_id: Option<String>,
-    sector_id: Option<String>,
+    park_id: Option<OrgUnitId>,
+    sector_id: Option<OrgUnitId>,
     /// Comma-separated enterprise ids.
     ids: Option<String>,
 }
@@ -401,13 +425,13 @@ pub async fn posters_zip(
     caller: Caller,
     query: web::Query<PostersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let slot = state.heavy.posters.take(&caller.user_id)?;
+    let slot = state.heavy.posters.take(caller.user_id.as_str())?;
     let query = query.into_inner();
     let ids = query.ids.map(|ids| {
         ids.split(',')
             .map(str::trim)
             .filter(|id| !id.is_empty())
-            .map(str::to_owned)
+            .map(|id| EnterpriseId::from(id.to_owned()))
             .collect::<Vec<_>>()
     });
     let filter = EnterpriseFilter {
@@ -430,7 +454,7 @@ pub async fn posters_zip(
                     format!("一次最多打包 {MAX_POSTERS} 张海报，请按园区或行业分批下载"),
                 ));
             }
-            let ids: Vec<String> = enterprises.iter().map(|e| e.id.clone()).collect();
+            let ids: Vec<EnterpriseId> = enterprises.iter().map(|e| e.id.clone()).collect();
             let codes = EnterpriseCode::current_of(conn, &ids)?;
             Ok(enterprises
                 .into_iter()

@@ -14,8 +14,9 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 
 use crate::db::schema::{code_scans, enterprise_codes, enterprises};
-use crate::db::{DbConnection, new_id, now, on_backend};
+use crate::db::{DbConnection, now, on_backend};
 use crate::domain::enterprise::EnterpriseStatus;
+use crate::domain::id::{CodeId, EnterpriseId};
 use crate::domain::text::random_token;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
@@ -25,9 +26,9 @@ use crate::error::ApiError;
 #[diesel(table_name = enterprise_codes)]
 pub struct EnterpriseCode {
     /// Id (never shown on posters).
-    pub id: String,
+    pub id: CodeId,
     /// Owner.
-    pub enterprise_id: String,
+    pub enterprise_id: EnterpriseId,
     /// 128 random bits, base32 without padding: the only thing the QR carries.
     pub token: String,
     /// While suspended the page says registrations are paused.
@@ -70,10 +71,10 @@ impl EnterpriseCode {
     /// Issues a new current code for an enterprise.
     pub fn issue(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
         suspended: bool,
     ) -> Result<EnterpriseCode, ApiError> {
-        let id = new_id();
+        let id = CodeId::generate();
         diesel::insert_into(enterprise_codes::table)
             .values((
                 enterprise_codes::id.eq(&id),
@@ -92,7 +93,7 @@ impl EnterpriseCode {
     /// The enterprise's current (not retired) code.
     pub fn current(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
     ) -> Result<EnterpriseCode, ApiError> {
         Ok(enterprise_codes::table
             .filter(enterprise_codes::enterprise_id.eq(enterprise_id))
@@ -104,8 +105,8 @@ impl EnterpriseCode {
     /// Current codes of several enterprises, keyed by enterprise id.
     pub fn current_of(
         conn: &mut DbConnection,
-        enterprise_ids: &[String],
-    ) -> Result<std::collections::HashMap<String, EnterpriseCode>, ApiError> {
+        enterprise_ids: &[EnterpriseId],
+    ) -> Result<std::collections::HashMap<EnterpriseId, EnterpriseCode>, ApiError> {
         Ok(enterprise_codes::table
             .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
             .filter(enterprise_codes::retired_at.is_null())
@@ -119,7 +120,7 @@ impl EnterpriseCode {
     /// Retires the current code and issues a new one in the same state.
     pub fn rotate(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
     ) -> Result<EnterpriseCode, ApiError> {
         let current = Self::current(conn, enterprise_id)?;
         diesel::update(enterprise_codes::table.find(&current.id))
@@ -131,7 +132,7 @@ impl EnterpriseCode {
     /// Pauses or resumes registrations through the current code.
     pub fn set_suspended(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
         suspended: bool,
     ) -> Result<EnterpriseCode, ApiError> {
         let current = Self::current(conn, enterprise_id)?;
@@ -160,7 +161,7 @@ impl EnterpriseCode {
     /// Adds `scans` page opens of a code on a zone day (`YYYY-MM-DD`).
     pub fn record_scans(
         conn: &mut DbConnection,
-        code_id: &str,
+        code_id: &CodeId,
         day: &str,
         scans: i64,
     ) -> Result<(), ApiError> {
@@ -176,7 +177,7 @@ impl EnterpriseCode {
     /// Page opens per day for all codes an enterprise has had, between two days.
     pub fn scans(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, i64)>, ApiError> {
@@ -204,7 +205,7 @@ impl EnterpriseCode {
 /// connection (diesel prepares an upsert it builds anew on every run).
 #[derive(Clone, Copy, Debug)]
 struct CountScans<'a> {
-    code_id: &'a str,
+    code_id: &'a CodeId,
     day: &'a str,
     scans: i64,
 }
@@ -222,7 +223,7 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("INSERT INTO code_scans (code_id, day, scans) VALUES (");
-        out.push_bind_param::<Text, str>(self.code_id)?;
+        out.push_bind_param::<Text, str>(self.code_id.as_str())?;
         out.push_sql(", ");
         out.push_bind_param::<Text, str>(self.day)?;
         out.push_sql(", ");
@@ -239,6 +240,5 @@ impl<Conn> RunQueryDsl<Conn> for CountScans<'_> {}
 /// Whether a current code takes registrations: not suspended, and the enterprise is
 /// operating.
 pub fn accepting(code: &EnterpriseCode, enterprise: &Enterprise) -> bool {
-    EnterpriseStatus::parse(&enterprise.status) == Ok(EnterpriseStatus::Operating)
-        && !code.suspended
+    enterprise.status == EnterpriseStatus::Operating && !code.suspended
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::codes::EnterpriseCode;
 use crate::db::Db;
+use crate::domain::id::CodeId;
 use crate::domain::zone;
 use crate::error::ApiError;
 
@@ -19,16 +20,16 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 /// Opens counted since the last write, by (code id, zone day).
 #[derive(Debug, Default)]
 pub struct ScanTally {
-    pending: Mutex<HashMap<(String, String), i64>>,
+    pending: Mutex<HashMap<(CodeId, String), i64>>,
 }
 
 impl ScanTally {
-    fn pending(&self) -> MutexGuard<'_, HashMap<(String, String), i64>> {
+    fn pending(&self) -> MutexGuard<'_, HashMap<(CodeId, String), i64>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Counts one open of a code now.
-    pub fn add(&self, code_id: &str) {
+    pub fn add(&self, code_id: &CodeId) {
         let day = zone::today_text();
         *self.pending().entry((code_id.to_owned(), day)).or_default() += 1;
     }

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
+use crate::db::mapping::text_enum;
+use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::domain::text::bounded;
 use crate::error::FieldError;
 
@@ -110,50 +110,21 @@ impl fmt::Debug for NewPassword {
     }
 }
 
-/// What a user may do; the scope that comes with it lives on the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Users, organisation, settings.
-    Admin,
-    /// Zone command: sees everything, audits.
-    Regulator,
-    /// A sector authority's official: scope is sector ids.
-    SectorOfficial,
-    /// A park's official: scope is park ids.
-    ParkOfficial,
-    /// Survey staff: scope is one sector or one park team.
-    Surveyor,
-    /// An enterprise's contact: scope is one enterprise.
-    EnterpriseContact,
-}
-
-impl Role {
-    /// Every role, for listings and tests.
-    pub const ALL: [Role; 6] = [
-        Role::Admin,
-        Role::Regulator,
-        Role::SectorOfficial,
-        Role::ParkOfficial,
-        Role::Surveyor,
-        Role::EnterpriseContact,
-    ];
-
-    /// The stored and serialised name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Regulator => "regulator",
-            Role::SectorOfficial => "sector_official",
-            Role::ParkOfficial => "park_official",
-            Role::Surveyor => "surveyor",
-            Role::EnterpriseContact => "enterprise_contact",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(raw: &str) -> Option<Self> {
-        Role::ALL.into_iter().find(|role| role.as_str() == raw)
+text_enum! {
+    /// What a user may do; the scope that comes with it lives on the user.
+    pub enum Role {
+        /// Users, organisation, settings.
+        Admin = "admin" / "管理员",
+        /// Zone command: sees everything, audits.
+        Regulator = "regulator" / "园区监管",
+        /// A sector authority's official: scope is sector ids.
+        SectorOfficial = "sector_official" / "行业主管部门",
+        /// A park's official: scope is park ids.
+        ParkOfficial = "park_official" / "园区管理",
+        /// Survey staff: scope is one sector or one park team.
+        Surveyor = "surveyor" / "摸排人员",
+        /// An enterprise's contact: scope is one enterprise.
+        EnterpriseContact = "enterprise_contact" / "企业联系人",
     }
 }
 
@@ -161,11 +132,11 @@ impl Role {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope {
     /// Sectors the user works for.
-    pub sector_ids: Vec<String>,
+    pub sector_ids: Vec<OrgUnitId>,
     /// Parks the user works for.
-    pub park_ids: Vec<String>,
+    pub park_ids: Vec<OrgUnitId>,
     /// The enterprise of an enterprise contact.
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
 }
 
 impl Scope {
@@ -174,9 +145,9 @@ impl Scope {
     /// have no scope, an enterprise contact belongs to exactly one enterprise.
     pub fn for_role(
         role: Role,
-        sector_ids: Vec<String>,
-        park_ids: Vec<String>,
-        enterprise_id: Option<String>,
+        sector_ids: Vec<OrgUnitId>,
+        park_ids: Vec<OrgUnitId>,
+        enterprise_id: Option<EnterpriseId>,
     ) -> Result<Self, FieldError> {
         let mut sector_ids = sector_ids;
         let mut park_ids = park_ids;
@@ -271,8 +242,12 @@ mod tests {
 
     #[test]
     fn scope_must_fit_role() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let e = || Some("e1".to_owned());
+        let s = |v: &[&str]| {
+            v.iter()
+                .map(|x| OrgUnitId::from(x.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let e = || Some(EnterpriseId::from("e1".to_owned()));
         assert!(Scope::for_role(Role::Admin, vec![], vec![], None).is_ok());
         assert!(Scope::for_role(Role::Admin, s(&["a"]), vec![], None).is_err());
         assert!(Scope::for_role(Role::Regulator, vec![], vec![], e()).is_err());
@@ -293,9 +268,9 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_their_names() {
-        for role in Role::ALL {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
+        for &role in Role::ALL {
+            assert_eq!(Role::from_stored(role.as_str()), Some(role));
         }
-        assert_eq!(Role::parse("root"), None);
+        assert_eq!(Role::from_stored("root"), None);
     }
 }

@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
+use crate::db::mapping::text_enum;
 use crate::domain::text::bounded;
 use crate::error::FieldError;
 
@@ -113,49 +112,25 @@ pub fn parse_address(raw: &str) -> Result<String, FieldError> {
     bounded("address", raw, 0, 200)
 }
 
-/// Whether an enterprise is operating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EnterpriseStatus {
-    /// 在营.
-    Operating,
-    /// 停产.
-    Suspended,
-    /// 关闭.
-    Closed,
+text_enum! {
+    /// Whether an enterprise is operating.
+    pub enum EnterpriseStatus {
+        /// 在营.
+        Operating = "operating" / "在营",
+        /// 停产.
+        Suspended = "suspended" / "停产",
+        /// 关闭.
+        Closed = "closed" / "关闭",
+    }
 }
 
 impl EnterpriseStatus {
-    /// Every status.
-    pub const ALL: [EnterpriseStatus; 3] = [
-        EnterpriseStatus::Operating,
-        EnterpriseStatus::Suspended,
-        EnterpriseStatus::Closed,
-    ];
-
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnterpriseStatus::Operating => "operating",
-            EnterpriseStatus::Suspended => "suspended",
-            EnterpriseStatus::Closed => "closed",
-        }
-    }
-
-    /// Chinese label, as in spreadsheets.
-    pub fn label(self) -> &'static str {
-        match self {
-            EnterpriseStatus::Operating => "在营",
-            EnterpriseStatus::Suspended => "停产",
-            EnterpriseStatus::Closed => "关闭",
-        }
-    }
-
     /// Parses a stored name or a Chinese label.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim();
         EnterpriseStatus::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|status| status.as_str() == value || status.label() == value)
             .or(match value {
                 "正常" | "营业" | "经营" => Some(EnterpriseStatus::Operating),

@@ -13,6 +13,7 @@ use crate::db::DbConnection;
 use crate::domain::enterprise::{
     Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address,
 };
+use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::enterprises::import::{self, ImportOptions, ImportReport};
 use crate::enterprises::roster::{self, ExportRow};
 use crate::enterprises::{
@@ -30,8 +31,8 @@ pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterQuery {
-    sector_id: Option<String>,
-    park_id: Option<String>,
+    sector_id: Option<OrgUnitId>,
+    park_id: Option<OrgUnitId>,
     status: Option<EnterpriseStatus>,
     key_enterprise: Option<bool>,
     q: Option<String>,
@@ -60,8 +61,8 @@ impl From<FilterQuery> for EnterpriseFilter {
 pub struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
-    sector_id: Option<String>,
-    park_id: Option<String>,
+    sector_id: Option<OrgUnitId>,
+    park_id: Option<OrgUnitId>,
     status: Option<EnterpriseStatus>,
     key_enterprise: Option<bool>,
     q: Option<String>,
@@ -73,8 +74,8 @@ pub struct ListQuery {
 pub struct CreateBody {
     name: String,
     credit_code: String,
-    sector_id: String,
-    park_id: String,
+    sector_id: OrgUnitId,
+    park_id: OrgUnitId,
     #[serde(default)]
     address: String,
     #[serde(default)]
@@ -92,9 +93,9 @@ pub struct UpdateBody {
     #[serde(default, deserialize_with = "body::non_null")]
     name: Option<String>,
     #[serde(default, deserialize_with = "body::non_null")]
-    sector_id: Option<String>,
+    sector_id: Option<OrgUnitId>,
     #[serde(default, deserialize_with = "body::non_null")]
-    park_id: Option<String>,
+    park_id: Option<OrgUnitId>,
     #[serde(default, deserialize_with = "body::non_null")]
     address: Option<String>,
     #[serde(default, deserialize_with = "body::non_null")]
@@ -121,8 +122,8 @@ pub struct ImportQuery {
 /// Checks that sector and park ids name existing units.
 fn check_units(
     conn: &mut DbConnection,
-    sector_id: Option<&str>,
-    park_id: Option<&str>,
+    sector_id: Option<&OrgUnitId>,
+    park_id: Option<&OrgUnitId>,
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::default();
     for (kind, id, field) in [
@@ -180,14 +181,14 @@ pub async fn list_enterprises(
             Enterprise::views(conn, rows)
         })
         .await?;
-    Ok(web::Json(page.page(views, |e| e.id.clone())))
+    Ok(web::Json(page.page(views, |e| e.id.to_string())))
 }
 
 /// `GET /api/v1/enterprises/{id}`.
 pub async fn find_enterprise(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<EnterpriseView>, ApiError> {
     let visibility = Visibility::of(&caller);
     let view = state
@@ -247,7 +248,7 @@ pub async fn create_enterprise(
 pub async fn update_enterprise(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     body: web::Json<UpdateBody>,
 ) -> Result<web::Json<EnterpriseView>, ApiError> {
     let body = body.into_inner();
@@ -290,11 +291,7 @@ pub async fn update_enterprise(
         .db
         .write(move |conn| {
             let before = Enterprise::find(conn, &visibility, &id)?;
-            check_units(
-                conn,
-                changes.sector_id.as_deref(),
-                changes.park_id.as_deref(),
-            )?;
+            check_units(conn, changes.sector_id.as_ref(), changes.park_id.as_ref())?;
             let enterprise = Enterprise::update(conn, &before.id, &changes)?;
             let event = Event::success("enterprise.update", "enterprise", &enterprise.id)
                 .with_details(audit::changes(&before.audited(), &enterprise.audited()));
@@ -317,7 +314,7 @@ pub async fn import_enterprises(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
-    let _slot = state.heavy.imports.take(&caller.user_id)?;
+    let _slot = state.heavy.imports.take(caller.user_id.as_str())?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -367,8 +364,7 @@ async fn export_rows(
             Ok(Enterprise::views(conn, rows)?
                 .into_iter()
                 .map(|e| ExportRow {
-                    status: EnterpriseStatus::parse(&e.status)
-                        .map_or(e.status.clone(), |s| s.label().to_owned()),
+                    status: e.status.label().to_owned(),
                     name: e.name,
                     credit_code: e.credit_code,
                     sector: e.sector_name,

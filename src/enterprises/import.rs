@@ -14,6 +14,7 @@ use crate::db::schema::org_units;
 use crate::domain::enterprise::{
     Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address, parse_flag,
 };
+use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::enterprises::roster::{Column, RawRow};
 use crate::enterprises::{Enterprise, EnterpriseChanges, NewEnterprise, Visibility};
 use crate::error::{ApiError, FieldError};
@@ -66,11 +67,11 @@ pub struct ImportReport {
 }
 
 /// Sectors or parks by id, upper-case code and name.
-struct Units(HashMap<String, String>);
+struct Units(HashMap<String, OrgUnitId>);
 
 impl Units {
     fn load(conn: &mut DbConnection, kind: &str) -> Result<Self, ApiError> {
-        let rows: Vec<(String, String, String)> = org_units::table
+        let rows: Vec<(OrgUnitId, String, String)> = org_units::table
             .filter(org_units::kind.eq(kind))
             .select((org_units::id, org_units::code, org_units::name))
             .load(conn)?;
@@ -78,12 +79,12 @@ impl Units {
         for (id, code, name) in rows {
             keys.insert(code.to_uppercase(), id.clone());
             keys.insert(name, id.clone());
-            keys.insert(id.clone(), id);
+            keys.insert(id.to_string(), id);
         }
         Ok(Self(keys))
     }
 
-    fn resolve(&self, text: &str) -> Option<String> {
+    fn resolve(&self, text: &str) -> Option<OrgUnitId> {
         let text = text.trim();
         self.0
             .get(text)
@@ -96,8 +97,8 @@ impl Units {
 struct RowValues {
     name: EnterpriseName,
     credit_code: CreditCode,
-    sector_id: Option<String>,
-    park_id: Option<String>,
+    sector_id: Option<OrgUnitId>,
+    park_id: Option<OrgUnitId>,
     address: Option<String>,
     key_enterprise: Option<bool>,
     status: Option<EnterpriseStatus>,
@@ -206,7 +207,7 @@ fn parse_row(raw: &RawRow, sectors: &Units, parks: &Units) -> Result<RowValues, 
 /// What a valid row will do.
 enum Plan {
     Insert(NewEnterprise),
-    Update(String, EnterpriseChanges),
+    Update(EnterpriseId, EnterpriseChanges),
     Unchanged,
 }
 
@@ -264,7 +265,7 @@ fn plan(
         key_enterprise: values.key_enterprise.unwrap_or(current.key_enterprise),
         status: values
             .status
-            .or_else(|| EnterpriseStatus::parse(&current.status).ok())
+            .or(Some(current.status))
             .unwrap_or(EnterpriseStatus::Operating),
         coordinates: values.coordinates.unwrap_or(current_coordinates),
     };

@@ -13,9 +13,10 @@ use serde::Serialize;
 use crate::auth::caller::Caller;
 use crate::codes::EnterpriseCode;
 use crate::db::schema::{enterprises, org_units};
-use crate::db::{DbConnection, MultiBackend, new_id, now};
+use crate::db::{DbConnection, MultiBackend, now};
 use crate::domain::account::Role;
 use crate::domain::enterprise::{Coordinates, CreditCode, EnterpriseName, EnterpriseStatus};
+use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::error::{ApiError, ErrorCode};
 
 /// Which enterprises a caller may see.
@@ -24,11 +25,11 @@ pub enum Visibility {
     /// Admins and the zone command.
     All,
     /// Sector officials and sector survey teams.
-    Sectors(Vec<String>),
+    Sectors(Vec<OrgUnitId>),
     /// Park officials and park survey teams.
-    Parks(Vec<String>),
+    Parks(Vec<OrgUnitId>),
     /// An enterprise contact: their own enterprise.
-    Enterprise(String),
+    Enterprise(EnterpriseId),
 }
 
 impl Visibility {
@@ -44,7 +45,13 @@ impl Visibility {
             }
             Role::Surveyor => Visibility::Parks(scope.park_ids.clone()),
             Role::EnterpriseContact => {
-                Visibility::Enterprise(scope.enterprise_id.clone().unwrap_or_default())
+                Visibility::Enterprise(
+                    // A contact without an enterprise sees none: no id is empty.
+                    scope
+                        .enterprise_id
+                        .clone()
+                        .unwrap_or_else(|| EnterpriseId::from(String::new())),
+                )
             }
         }
     }
@@ -68,21 +75,21 @@ impl Visibility {
 #[diesel(table_name = enterprises)]
 pub struct Enterprise {
     /// Id.
-    pub id: String,
+    pub id: EnterpriseId,
     /// Registered Chinese name.
     pub name: String,
     /// Unified social credit code.
     pub credit_code: String,
     /// Sector (行业).
-    pub sector_id: String,
+    pub sector_id: OrgUnitId,
     /// Park (园区).
-    pub park_id: String,
+    pub park_id: OrgUnitId,
     /// Address.
     pub address: String,
     /// Key enterprise (重点企业).
     pub key_enterprise: bool,
     /// `operating`, `suspended` or `closed`.
-    pub status: String,
+    pub status: EnterpriseStatus,
     /// Longitude.
     pub longitude: Option<f64>,
     /// Latitude.
@@ -101,9 +108,9 @@ pub struct NewEnterprise {
     /// Credit code.
     pub credit_code: CreditCode,
     /// Sector id (checked to exist).
-    pub sector_id: String,
+    pub sector_id: OrgUnitId,
     /// Park id (checked to exist).
-    pub park_id: String,
+    pub park_id: OrgUnitId,
     /// Address.
     pub address: String,
     /// Key enterprise flag.
@@ -120,9 +127,9 @@ pub struct EnterpriseChanges {
     /// New name.
     pub name: Option<EnterpriseName>,
     /// New sector.
-    pub sector_id: Option<String>,
+    pub sector_id: Option<OrgUnitId>,
     /// New park.
-    pub park_id: Option<String>,
+    pub park_id: Option<OrgUnitId>,
     /// New address.
     pub address: Option<String>,
     /// New key flag.
@@ -145,7 +152,7 @@ impl EnterpriseChanges {
             address: (current.address != new.address).then(|| new.address.clone()),
             key_enterprise: (current.key_enterprise != new.key_enterprise)
                 .then_some(new.key_enterprise),
-            status: (current.status != new.status.as_str()).then_some(new.status),
+            status: (current.status != new.status).then_some(new.status),
             coordinates: (differs(current.longitude, coordinates.map(|c| c.0))
                 || differs(current.latitude, coordinates.map(|c| c.1)))
             .then_some(new.coordinates),
@@ -168,17 +175,17 @@ impl EnterpriseChanges {
 #[derive(Clone, Debug, Serialize)]
 pub struct EnterpriseView {
     /// Id.
-    pub id: String,
+    pub id: EnterpriseId,
     /// Name.
     pub name: String,
     /// Credit code.
     pub credit_code: String,
     /// Sector id.
-    pub sector_id: String,
+    pub sector_id: OrgUnitId,
     /// Sector name.
     pub sector_name: String,
     /// Park id.
-    pub park_id: String,
+    pub park_id: OrgUnitId,
     /// Park name.
     pub park_name: String,
     /// Address.
@@ -186,7 +193,7 @@ pub struct EnterpriseView {
     /// Key enterprise.
     pub key_enterprise: bool,
     /// Status.
-    pub status: String,
+    pub status: EnterpriseStatus,
     /// Longitude.
     pub longitude: Option<f64>,
     /// Latitude.
@@ -201,9 +208,9 @@ pub struct EnterpriseView {
 #[derive(Clone, Debug, Default)]
 pub struct EnterpriseFilter {
     /// In this sector.
-    pub sector_id: Option<String>,
+    pub sector_id: Option<OrgUnitId>,
     /// In this park.
-    pub park_id: Option<String>,
+    pub park_id: Option<OrgUnitId>,
     /// With this status.
     pub status: Option<EnterpriseStatus>,
     /// Key enterprises only (or only others).
@@ -211,7 +218,7 @@ pub struct EnterpriseFilter {
     /// Part of the name or credit code.
     pub q: Option<String>,
     /// Only these ids.
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Vec<EnterpriseId>>,
 }
 
 fn like_pattern(text: &str) -> String {
@@ -242,7 +249,7 @@ impl Enterprise {
     pub fn find(
         conn: &mut DbConnection,
         visibility: &Visibility,
-        id: &str,
+        id: &EnterpriseId,
     ) -> Result<Enterprise, ApiError> {
         let query = enterprises::table
             .filter(enterprises::id.eq(id.to_owned()))
@@ -315,17 +322,17 @@ impl Enterprise {
         conn: &mut DbConnection,
         rows: Vec<Enterprise>,
     ) -> Result<Vec<EnterpriseView>, ApiError> {
-        let unit_ids: Vec<&str> = rows
+        let unit_ids: Vec<&OrgUnitId> = rows
             .iter()
-            .flat_map(|e| [e.sector_id.as_str(), e.park_id.as_str()])
+            .flat_map(|e| [&e.sector_id, &e.park_id])
             .collect();
-        let names: std::collections::HashMap<String, String> = org_units::table
+        let names: std::collections::HashMap<OrgUnitId, String> = org_units::table
             .filter(org_units::id.eq_any(unit_ids))
             .select((org_units::id, org_units::name))
-            .load::<(String, String)>(conn)?
+            .load::<(OrgUnitId, String)>(conn)?
             .into_iter()
             .collect();
-        let name_of = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let name_of = |id: &OrgUnitId| names.get(id).cloned().unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|e| EnterpriseView {
@@ -362,7 +369,7 @@ impl Enterprise {
                 "该统一社会信用代码的企业已在名录中",
             ));
         }
-        let id = new_id();
+        let id = EnterpriseId::generate();
         let at = now();
         diesel::insert_into(enterprises::table)
             .values((
@@ -373,7 +380,7 @@ impl Enterprise {
                 enterprises::park_id.eq(&new.park_id),
                 enterprises::address.eq(&new.address),
                 enterprises::key_enterprise.eq(new.key_enterprise),
-                enterprises::status.eq(new.status.as_str()),
+                enterprises::status.eq(new.status),
                 enterprises::longitude.eq(new.coordinates.map(|c| c.longitude)),
                 enterprises::latitude.eq(new.coordinates.map(|c| c.latitude)),
                 enterprises::created_at.eq(at),
@@ -387,7 +394,7 @@ impl Enterprise {
     /// Applies changes to an enterprise.
     pub fn update(
         conn: &mut DbConnection,
-        id: &str,
+        id: &EnterpriseId,
         changes: &EnterpriseChanges,
     ) -> Result<Enterprise, ApiError> {
         let coordinates = changes

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::domain::id::EnterpriseId;
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, FieldErrors};
 use crate::forms::BUILTIN_FIELD_KEYS;
@@ -50,7 +51,7 @@ async fn save(
             let saved = template::save(conn, &scope, &fields, &caller.user_id)?;
             let object = match &scope {
                 TemplateScope::Zone => "zone".to_owned(),
-                TemplateScope::Enterprise(id) => id.clone(),
+                TemplateScope::Enterprise(id) => id.to_string(),
             };
             let event = Event::success("form_template.update", "form_template", object)
                 .with_details(
@@ -91,7 +92,7 @@ pub async fn update_zone_template(
 pub async fn find_enterprise_template(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<TemplateView>, ApiError> {
     let visibility = Visibility::of(&caller);
     let view = state
@@ -109,7 +110,7 @@ pub async fn find_enterprise_template(
 pub async fn update_enterprise_template(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     body: web::Json<TemplateBody>,
 ) -> Result<web::Json<TemplateView>, ApiError> {
     let fields = parse_fields(body.into_inner())?;

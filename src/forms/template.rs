@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use crate::db::schema::form_templates;
 use crate::db::{DbConnection, new_id, now, on_backend};
+use crate::domain::id::EnterpriseId;
+use crate::domain::id::UserId;
 use crate::error::ApiError;
 use crate::forms::fields::Fields;
 
@@ -15,14 +17,14 @@ pub enum TemplateScope {
     /// The zone's fields, asked at every enterprise.
     Zone,
     /// One enterprise's own fields.
-    Enterprise(String),
+    Enterprise(EnterpriseId),
 }
 
 impl TemplateScope {
     fn key(&self) -> &str {
         match self {
             TemplateScope::Zone => "zone",
-            TemplateScope::Enterprise(id) => id,
+            TemplateScope::Enterprise(id) => id.as_str(),
         }
     }
 }
@@ -87,7 +89,7 @@ pub fn save(
     conn: &mut DbConnection,
     scope: &TemplateScope,
     fields: &Fields,
-    author: &str,
+    author: &UserId,
 ) -> Result<TemplateView, ApiError> {
     let version = current(conn, scope)?.version + 1;
     let json = serde_json::to_string(fields).map_err(ApiError::internal)?;
@@ -107,7 +109,7 @@ pub fn save(
 /// The current zone template and an enterprise's own, which together make its form.
 pub fn current_pair(
     conn: &mut DbConnection,
-    enterprise_id: &str,
+    enterprise_id: &EnterpriseId,
 ) -> Result<(TemplateView, TemplateView), ApiError> {
     let zone = current(conn, &TemplateScope::Zone)?;
     let own = current(conn, &TemplateScope::Enterprise(enterprise_id.to_owned()))?;

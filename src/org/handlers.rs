@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::body;
+use crate::domain::id::OrgUnitId;
 use crate::domain::org::{OrgCode, OrgName};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::org::{NewOrgUnit, OrgKind, OrgUnit, OrgUnitChanges, OrgUnitView};
@@ -142,7 +143,7 @@ pub async fn list_org_units<K: Kind>(
 /// `GET /{id}`.
 pub async fn find_org_unit<K: Kind>(
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<OrgUnitId>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
     let unit = state
         .db
@@ -177,7 +178,7 @@ pub async fn create_org_unit<K: Kind>(
 pub async fn update_org_unit<K: Kind>(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<OrgUnitId>,
     body: web::Json<UpdateBody>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
     let changes = OrgUnitChanges::try_from((K::KIND, body.into_inner()))?;
@@ -200,7 +201,7 @@ pub async fn update_org_unit<K: Kind>(
 pub async fn delete_org_unit<K: Kind>(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<OrgUnitId>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .db

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{enterprises, org_units, user_scopes};
-use crate::db::{DbConnection, new_id, now};
+use crate::db::{DbConnection, now};
+use crate::domain::id::OrgUnitId;
 use crate::domain::org::{OrgCode, OrgName};
 use crate::error::{ApiError, ErrorCode};
 
@@ -59,7 +60,7 @@ impl OrgKind {
 #[diesel(table_name = org_units)]
 pub struct OrgUnit {
     /// Id.
-    pub id: String,
+    pub id: OrgUnitId,
     /// `sector` or `park`.
     pub kind: String,
     /// Short code, upper case.
@@ -78,7 +79,7 @@ pub struct OrgUnit {
 #[derive(Debug, Serialize)]
 pub struct OrgUnitView {
     /// Id.
-    pub id: String,
+    pub id: OrgUnitId,
     /// Code.
     pub code: String,
     /// Name.
@@ -131,7 +132,11 @@ pub struct OrgUnitChanges {
 
 impl OrgUnit {
     /// By id within a kind.
-    pub fn find(conn: &mut DbConnection, kind: OrgKind, id: &str) -> Result<OrgUnit, ApiError> {
+    pub fn find(
+        conn: &mut DbConnection,
+        kind: OrgKind,
+        id: &OrgUnitId,
+    ) -> Result<OrgUnit, ApiError> {
         Ok(org_units::table
             .filter(org_units::kind.eq(kind.as_str()))
             .filter(org_units::id.eq(id))
@@ -159,7 +164,7 @@ impl OrgUnit {
     /// Creates a unit; code and name are unique within the kind.
     pub fn create(conn: &mut DbConnection, new: &NewOrgUnit) -> Result<OrgUnit, ApiError> {
         Self::ensure_unique(conn, new.kind, None, Some(&new.code), Some(&new.name))?;
-        let id = new_id();
+        let id = OrgUnitId::generate();
         let at = now();
         diesel::insert_into(org_units::table)
             .values((
@@ -179,7 +184,7 @@ impl OrgUnit {
     pub fn update(
         conn: &mut DbConnection,
         kind: OrgKind,
-        id: &str,
+        id: &OrgUnitId,
         changes: &OrgUnitChanges,
     ) -> Result<OrgUnit, ApiError> {
         Self::find(conn, kind, id)?;
@@ -211,7 +216,7 @@ impl OrgUnit {
     }
 
     /// Deletes a unit no account and no enterprise belongs to; otherwise 409.
-    pub fn delete(conn: &mut DbConnection, kind: OrgKind, id: &str) -> Result<(), ApiError> {
+    pub fn delete(conn: &mut DbConnection, kind: OrgKind, id: &OrgUnitId) -> Result<(), ApiError> {
         Self::find(conn, kind, id)?;
         let users: i64 = user_scopes::table
             .filter(user_scopes::org_unit_id.eq(id))
@@ -241,7 +246,7 @@ impl OrgUnit {
     fn ensure_unique(
         conn: &mut DbConnection,
         kind: OrgKind,
-        except_id: Option<&str>,
+        except_id: Option<&OrgUnitId>,
         code: Option<&OrgCode>,
         name: Option<&OrgName>,
     ) -> Result<(), ApiError> {

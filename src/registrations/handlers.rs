@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::domain::id::{EnterpriseId, RegistrationId};
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::domain::zone;
@@ -26,7 +27,7 @@ pub struct ListQuery {
     limit: Option<i64>,
     cursor: Option<String>,
     status: Option<String>,
-    enterprise_id: Option<String>,
+    enterprise_id: Option<EnterpriseId>,
     plate: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -102,7 +103,7 @@ pub async fn list_registrations(
         .map(|(registration, name)| registration.view(name))
         .collect();
     Ok(web::Json(page.page(views, |view: &RegistrationView| {
-        view.id().to_owned()
+        view.id().to_string()
     })))
 }
 
@@ -110,7 +111,7 @@ pub async fn list_registrations(
 pub async fn find_registration(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<RegistrationId>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     let visibility = Visibility::of(&caller);
     let (registration, name) = state
@@ -123,7 +124,7 @@ pub async fn find_registration(
 async fn decide(
     state: web::Data<AppState>,
     caller: Caller,
-    id: String,
+    id: RegistrationId,
     to: RegistrationStatus,
     reason: Option<String>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
@@ -155,7 +156,7 @@ async fn decide(
 pub async fn approve_registration(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<RegistrationId>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     decide(
         state,
@@ -171,7 +172,7 @@ pub async fn approve_registration(
 pub async fn reject_registration(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<RegistrationId>,
     body: web::Json<RejectBody>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     let reason = bounded("reason", &body.into_inner().reason, 1, 200)?;
@@ -190,7 +191,7 @@ pub async fn reject_registration(
 pub async fn reveal_registration(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<RegistrationId>,
     body: web::Json<RevealBody>,
 ) -> Result<web::Json<Revealed>, ApiError> {
     let reason = bounded("reason", &body.into_inner().reason, 2, 200)?;

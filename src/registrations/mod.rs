@@ -21,6 +21,7 @@ use crate::db::mapping::text_enum;
 use crate::db::schema::{enterprises, registrations};
 use crate::db::together::Insertion;
 use crate::db::{DbConnection, now, on_backend};
+use crate::domain::id::{EnterpriseId, RegistrationId, UserId};
 use crate::domain::person::{DocumentType, PersonName};
 use crate::domain::region;
 use crate::domain::vehicle::{Plate, VehicleType};
@@ -38,9 +39,9 @@ pub const CONSENT_VERSION: &str = "2026-11-v1";
 #[diesel(table_name = registrations, treat_none_as_default_value = false)]
 pub struct Registration {
     /// Id.
-    pub id: String,
+    pub id: RegistrationId,
     /// The enterprise visited.
-    pub enterprise_id: String,
+    pub enterprise_id: EnterpriseId,
     /// The pass's random token.
     pub pass_token: String,
     /// The client's retry key, if it sent one.
@@ -98,7 +99,7 @@ pub struct Registration {
     /// When approved or rejected.
     pub decided_at: Option<NaiveDateTime>,
     /// Who approved or rejected.
-    pub decided_by: Option<String>,
+    pub decided_by: Option<UserId>,
     /// Created, which is also when consent was given.
     pub created_at: NaiveDateTime,
     /// The driver who registered (their key cancels the pass).
@@ -202,8 +203,8 @@ pub struct FormVersions {
 /// What staff see of a registration: personal data masked.
 #[derive(Clone, Debug, Serialize)]
 pub struct RegistrationView {
-    id: String,
-    enterprise_id: String,
+    id: RegistrationId,
+    enterprise_id: EnterpriseId,
     enterprise_name: String,
     status: RegistrationStatus,
     driver_name: String,
@@ -225,7 +226,7 @@ pub struct RegistrationView {
     valid_until: chrono::DateTime<chrono::Utc>,
     reject_reason: Option<String>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
-    decided_by: Option<String>,
+    decided_by: Option<UserId>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -235,7 +236,7 @@ pub struct RegistrationFilter {
     /// Stored status.
     pub status: Option<RegistrationStatus>,
     /// One enterprise.
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
     /// Exact normalised plate.
     pub plate: Option<String>,
     /// First zone day of arrival.
@@ -261,7 +262,7 @@ fn visible_enterprises(
 
 impl RegistrationView {
     /// The registration's id.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &RegistrationId {
         &self.id
     }
 }
@@ -272,7 +273,7 @@ impl RegistrationView {
 #[diesel(table_name = registrations)]
 pub struct Pass {
     /// The registration's id.
-    pub id: String,
+    pub id: RegistrationId,
     /// The pass's random token.
     pub pass_token: String,
     /// As stored (expiry is computed).
@@ -391,7 +392,7 @@ impl Registration {
     pub fn find(
         conn: &mut DbConnection,
         visibility: &Visibility,
-        id: &str,
+        id: &RegistrationId,
     ) -> Result<(Registration, String), ApiError> {
         let mut query = registrations::table
             .inner_join(enterprises::table)
@@ -446,7 +447,7 @@ impl Registration {
     /// A live (pending or approved) registration for the plate at the enterprise on that day.
     pub fn active_for_plate(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
         plate: &str,
         arrival_day: &str,
     ) -> Result<Option<Registration>, ApiError> {
@@ -483,7 +484,7 @@ impl Registration {
     /// The registration an earlier attempt with the same idempotency key created.
     pub fn by_idempotency_key(
         conn: &mut DbConnection,
-        enterprise_id: &str,
+        enterprise_id: &EnterpriseId,
         key: &str,
     ) -> Result<Option<Registration>, ApiError> {
         // Unique per enterprise: no LIMIT, which SQLite would re-plan on every run.
@@ -507,10 +508,10 @@ impl Registration {
     /// false, changing nothing, when it is not pending or its time has passed.
     pub fn decide(
         conn: &mut DbConnection,
-        id: &str,
+        id: &RegistrationId,
         to: RegistrationStatus,
         reason: Option<String>,
-        decided_by: &str,
+        decided_by: &UserId,
     ) -> Result<bool, ApiError> {
         let changed = diesel::update(
             registrations::table
@@ -530,7 +531,7 @@ impl Registration {
 
     /// Cancels a live (pending or approved) registration in time; who approved it,
     /// and when, stay recorded. False, changing nothing, when it is not live.
-    pub fn cancel(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    pub fn cancel(conn: &mut DbConnection, id: &RegistrationId) -> Result<bool, ApiError> {
         let changed = diesel::update(
             registrations::table
                 .filter(registrations::id.eq(id))

@@ -10,6 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::db::schema::enterprise_settings;
 use crate::db::{DbConnection, now, on_backend};
+use crate::domain::id::EnterpriseId;
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 /// The settings as the API shows them.
 #[derive(Debug, Serialize)]
 pub struct RegistrationSettings {
-    enterprise_id: String,
+    enterprise_id: EnterpriseId,
     auto_approve: bool,
     updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -29,7 +30,10 @@ pub struct SettingsBody {
     auto_approve: bool,
 }
 
-fn load(conn: &mut DbConnection, enterprise_id: &str) -> Result<RegistrationSettings, ApiError> {
+fn load(
+    conn: &mut DbConnection,
+    enterprise_id: &EnterpriseId,
+) -> Result<RegistrationSettings, ApiError> {
     // By key without LIMIT (`first`): SQLite plans a statement with a bound LIMIT anew
     // on every run, and every public registration reads this.
     let row: Option<(bool, NaiveDateTime)> = on_backend!(conn, |c| {
@@ -50,7 +54,10 @@ fn load(conn: &mut DbConnection, enterprise_id: &str) -> Result<RegistrationSett
 }
 
 /// Whether the enterprise approves new registrations at once.
-pub fn auto_approves(conn: &mut DbConnection, enterprise_id: &str) -> Result<bool, ApiError> {
+pub fn auto_approves(
+    conn: &mut DbConnection,
+    enterprise_id: &EnterpriseId,
+) -> Result<bool, ApiError> {
     Ok(load(conn, enterprise_id)?.auto_approve)
 }
 
@@ -58,7 +65,7 @@ pub fn auto_approves(conn: &mut DbConnection, enterprise_id: &str) -> Result<boo
 pub async fn find_registration_settings(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<RegistrationSettings>, ApiError> {
     let visibility = Visibility::of(&caller);
     let settings = state
@@ -77,7 +84,7 @@ pub async fn find_registration_settings(
 pub async fn update_registration_settings(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
     body: web::Json<SettingsBody>,
 ) -> Result<web::Json<RegistrationSettings>, ApiError> {
     let auto_approve = body.into_inner().auto_approve;

@@ -11,6 +11,7 @@ use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::db::together::{Last, Then, insert_together};
 use crate::db::{Db, DbConnection, new_id, now};
+use crate::domain::id::RegistrationId;
 use crate::domain::person::{DocumentNumber, Mobile};
 use crate::domain::text::random_token;
 use crate::domain::zone;
@@ -366,7 +367,7 @@ impl<'a> Registrar<'a> {
         let seal =
             |context: &str, plain: &str| vault.seal(context, plain).map_err(ApiError::internal);
         Ok(Registration {
-            id: new_id(),
+            id: RegistrationId::generate(),
             enterprise_id: form.enterprise.id.clone(),
             pass_token: random_token(),
             idempotency_key: retry_key.map(RetryKey::into_string),

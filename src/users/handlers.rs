@@ -9,6 +9,7 @@ use crate::auth::passwords;
 use crate::body;
 use crate::db::now;
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
+use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -34,11 +35,11 @@ pub struct CreateBody {
     password: String,
     role: Role,
     #[serde(default)]
-    sector_ids: Vec<String>,
+    sector_ids: Vec<OrgUnitId>,
     #[serde(default)]
-    park_ids: Vec<String>,
+    park_ids: Vec<OrgUnitId>,
     #[serde(default, deserialize_with = "body::non_null")]
-    enterprise_id: Option<String>,
+    enterprise_id: Option<EnterpriseId>,
 }
 
 /// Body of an update; absent fields stay as they are.
@@ -50,11 +51,11 @@ pub struct UpdateBody {
     #[serde(default, deserialize_with = "body::non_null")]
     role: Option<Role>,
     #[serde(default, deserialize_with = "body::non_null")]
-    sector_ids: Option<Vec<String>>,
+    sector_ids: Option<Vec<OrgUnitId>>,
     #[serde(default, deserialize_with = "body::non_null")]
-    park_ids: Option<Vec<String>>,
+    park_ids: Option<Vec<OrgUnitId>>,
     #[serde(default, deserialize_with = "body::non_null")]
-    enterprise_id: Option<String>,
+    enterprise_id: Option<EnterpriseId>,
     #[serde(default, deserialize_with = "body::non_null")]
     active: Option<bool>,
 }
@@ -86,13 +87,13 @@ pub async fn list_users(
         .db
         .read(move |conn| User::list(conn, &filter, fetch.after.as_deref(), fetch.fetch()))
         .await?;
-    Ok(web::Json(page.page(rows, |user| user.id.clone())))
+    Ok(web::Json(page.page(rows, |user| user.id.to_string())))
 }
 
 /// `GET /api/v1/users/{id}`.
 pub async fn find_user(
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
 ) -> Result<web::Json<UserView>, ApiError> {
     let (user, scope) = state
         .db
@@ -155,7 +156,7 @@ pub async fn create_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
     body: web::Json<UpdateBody>,
 ) -> Result<web::Json<UserView>, ApiError> {
     let body = body.into_inner();
@@ -169,8 +170,7 @@ pub async fn update_user(
         .write(move |conn| {
             let (user, current) = User::find_with_scope(conn, &id)?;
             let before = UserView::new(user.clone(), current.clone());
-            let current_role = Role::parse(&user.role)
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown stored role")))?;
+            let current_role = user.role;
             let role = body.role.unwrap_or(current_role);
             let scope_changed = body.role.is_some()
                 || body.sector_ids.is_some()
@@ -202,7 +202,7 @@ pub async fn update_user(
             }
             let changes = UserChanges {
                 display_name: display_name.map(|name| name.as_str().to_owned()),
-                role: body.role.map(|role| role.as_str().to_owned()),
+                role: body.role,
                 active: body.active,
                 updated_at: Some(now()),
                 ..UserChanges::default()
@@ -227,7 +227,7 @@ pub async fn update_user(
 pub async fn reset_user_password(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
     body: web::Json<ResetPasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let lookup = id.clone();

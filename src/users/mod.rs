@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::audit::{self, Actor, Event};
 use crate::auth::passwords;
 use crate::db::schema::{enterprises, org_units, refresh_tokens, user_scopes, users};
-use crate::db::{DbConnection, new_id, now};
+use crate::db::{DbConnection, now};
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
+use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::org::OrgKind;
 
@@ -21,7 +22,7 @@ use crate::org::OrgKind;
 #[diesel(table_name = users)]
 pub struct User {
     /// Id.
-    pub id: String,
+    pub id: UserId,
     /// Login name (lower case).
     pub username: String,
     /// Name shown in the console.
@@ -29,7 +30,7 @@ pub struct User {
     /// argon2id PHC string.
     pub password_hash: String,
     /// Role name.
-    pub role: String,
+    pub role: Role,
     /// Disabled users cannot sign in and lose their sessions.
     pub active: bool,
     /// Set after an admin reset; cleared when the user picks a password.
@@ -41,7 +42,7 @@ pub struct User {
     /// Last changed.
     pub updated_at: NaiveDateTime,
     /// The enterprise of an enterprise contact.
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
 }
 
 /// A new account, validated.
@@ -68,7 +69,7 @@ pub struct UserChanges {
     /// New display name.
     pub display_name: Option<String>,
     /// New role.
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// Enable or disable.
     pub active: Option<bool>,
     /// New password hash.
@@ -83,19 +84,19 @@ pub struct UserChanges {
 #[derive(Clone, Debug, Serialize)]
 pub struct UserView {
     /// Id.
-    pub id: String,
+    pub id: UserId,
     /// Login name.
     pub username: String,
     /// Display name.
     pub display_name: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Sectors (sector officials, sector surveyors).
-    pub sector_ids: Vec<String>,
+    pub sector_ids: Vec<OrgUnitId>,
     /// Parks (park officials, park surveyors).
-    pub park_ids: Vec<String>,
+    pub park_ids: Vec<OrgUnitId>,
     /// The enterprise (enterprise contacts).
-    pub enterprise_id: Option<String>,
+    pub enterprise_id: Option<EnterpriseId>,
     /// Enabled.
     pub active: bool,
     /// Must pick a new password.
@@ -150,7 +151,7 @@ pub struct UserFilter {
 
 impl User {
     /// By id.
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<User, ApiError> {
+    pub fn find(conn: &mut DbConnection, id: &UserId) -> Result<User, ApiError> {
         Ok(users::table
             .find(id)
             .select(User::as_select())
@@ -158,7 +159,10 @@ impl User {
     }
 
     /// By id, with scope.
-    pub fn find_with_scope(conn: &mut DbConnection, id: &str) -> Result<(User, Scope), ApiError> {
+    pub fn find_with_scope(
+        conn: &mut DbConnection,
+        id: &UserId,
+    ) -> Result<(User, Scope), ApiError> {
         let user = Self::find(conn, id)?;
         let scope = Self::scopes(conn, std::slice::from_ref(&user))?
             .remove(&user.id)
@@ -187,7 +191,7 @@ impl User {
     ) -> Result<Vec<UserView>, ApiError> {
         let mut query = users::table.select(User::as_select()).into_boxed();
         if let Some(role) = filter.role {
-            query = query.filter(users::role.eq(role.as_str()));
+            query = query.filter(users::role.eq(role));
         }
         if let Some(active) = filter.active {
             query = query.filter(users::active.eq(active));
@@ -221,9 +225,9 @@ impl User {
     }
 
     /// Scopes of several users, keyed by user id.
-    fn scopes(conn: &mut DbConnection, users: &[User]) -> Result<HashMap<String, Scope>, ApiError> {
+    fn scopes(conn: &mut DbConnection, users: &[User]) -> Result<HashMap<UserId, Scope>, ApiError> {
         let user_ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
-        let mut scopes: HashMap<String, Scope> = users
+        let mut scopes: HashMap<UserId, Scope> = users
             .iter()
             .map(|user| {
                 let scope = Scope {
@@ -233,7 +237,7 @@ impl User {
                 (user.id.clone(), scope)
             })
             .collect();
-        let rows: Vec<(String, String, String)> = user_scopes::table
+        let rows: Vec<(UserId, OrgUnitId, String)> = user_scopes::table
             .inner_join(org_units::table)
             .filter(user_scopes::user_id.eq_any(user_ids))
             .select((user_scopes::user_id, org_units::id, org_units::kind))
@@ -259,7 +263,7 @@ impl User {
         if Self::find_by_username(conn, new.username.as_str())?.is_some() {
             return Err(ApiError::new(ErrorCode::UsernameTaken, "该用户名已被使用"));
         }
-        let id = new_id();
+        let id = UserId::generate();
         let at = now();
         diesel::insert_into(users::table)
             .values((
@@ -267,7 +271,7 @@ impl User {
                 users::username.eq(new.username.as_str()),
                 users::display_name.eq(new.display_name.as_str()),
                 users::password_hash.eq(&new.password_hash),
-                users::role.eq(new.role.as_str()),
+                users::role.eq(new.role),
                 users::active.eq(true),
                 users::must_change_password.eq(new.must_change_password),
                 users::token_version.eq(0),
@@ -283,7 +287,7 @@ impl User {
     /// and the enterprise must exist.
     pub fn set_scope(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
         scope: &Scope,
     ) -> Result<(), ApiError> {
         let mut errors = FieldErrors::default();
@@ -291,7 +295,7 @@ impl User {
             (OrgKind::Sector, &scope.sector_ids),
             (OrgKind::Park, &scope.park_ids),
         ] {
-            let found: Vec<String> = org_units::table
+            let found: Vec<OrgUnitId> = org_units::table
                 .filter(org_units::kind.eq(kind.as_str()))
                 .filter(org_units::id.eq_any(ids))
                 .select(org_units::id)
@@ -341,7 +345,7 @@ impl User {
     /// Applies changes.
     pub fn update(
         conn: &mut DbConnection,
-        id: &str,
+        id: &UserId,
         changes: &UserChanges,
     ) -> Result<User, ApiError> {
         diesel::update(users::table.find(id))
@@ -352,7 +356,7 @@ impl User {
 
     /// Ends every session of the user: access tokens carry the old version and stop
     /// working, refresh tokens are revoked.
-    pub fn end_sessions(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    pub fn end_sessions(conn: &mut DbConnection, id: &UserId) -> Result<(), ApiError> {
         diesel::update(users::table.find(id))
             .set(users::token_version.eq(users::token_version + 1))
             .execute(conn)?;

@@ -556,7 +556,7 @@ async fn page_opens_are_counted_in_memory_and_written_in_one_go(app: TestApp) {
     let tally = truckpass::codes::tally::ScanTally::default();
     let before = stored_scans(&app, &code.id);
     for _ in 0..500 {
-        tally.add(&code.id);
+        tally.add(&truckpass::domain::id::CodeId::from(code.id.clone()));
     }
     assert_eq!(
         stored_scans(&app, &code.id),

@@ -1,0 +1,18 @@
+//! Ids, one type per kind of record, so that an enterprise's id cannot be passed where
+//! a user's is meant. Ids are opaque text (time-ordered, see [`crate::db::new_id`]);
+//! an unknown one is simply not found.
+
+use crate::db::mapping::id_type;
+
+id_type! {
+    /// An enterprise of the roster.
+    EnterpriseId;
+    /// An enterprise's code (the poster's token is separate and secret).
+    CodeId;
+    /// A driver's registration.
+    RegistrationId;
+    /// A staff user.
+    UserId;
+    /// A sector authority or a park.
+    OrgUnitId;
+}
