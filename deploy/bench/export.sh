@@ -97,7 +97,8 @@ for format in csv xlsx; do
     echo 5 >"/proc/$pid/clear_refs"
     before=$(kib VmRSS)
     timing=$(curl -fsS "$base/api/v1/enterprises/export.$format" -H "authorization: Bearer $token" \
-      -o "$dir/export.$format" -w '%{time_starttransfer} %{time_total} %{size_download}')
+      -o "$dir/export.$format" -w '%{time_starttransfer} %{time_total} %{size_download}') \
+      || { grep -m3 -i error "$dir/server-$format.log" | cut -c1-300; exit 1; }
     peak=$(kib VmHWM)
     read -r first last bytes <<<"$timing"
     echo "export.$format: $(rows_in "$dir/export.$format") rows, $bytes bytes," \
