@@ -28,6 +28,7 @@ pub mod registrations;
 pub mod secrets;
 pub mod startup;
 pub mod state;
+pub mod streaming;
 pub mod telemetry;
 pub mod users;
 pub mod web;

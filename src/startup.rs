@@ -31,9 +31,9 @@ use crate::config::Settings;
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
 use crate::db::{Backend, Db};
+use crate::enterprises::exports::{export_enterprises_csv, export_enterprises_xlsx};
 use crate::enterprises::handlers::{
-    create_enterprise, export_enterprises_csv, export_enterprises_xlsx, find_enterprise,
-    import_enterprises, list_enterprises, update_enterprise,
+    create_enterprise, find_enterprise, import_enterprises, list_enterprises, update_enterprise,
 };
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{

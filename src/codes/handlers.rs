@@ -18,6 +18,7 @@ use crate::domain::zone;
 use crate::enterprises::{Enterprise, EnterpriseFilter, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::state::AppState;
+use crate::streaming::{self, ChunkWriter};
 
 /// Largest number of posters in one ZIP.
 pub const MAX_POSTERS: usize = 2000;
@@ -382,41 +383,6 @@ pub struct PostersQuery {
     ids: Option<String>,
 }
 
-/// Sends bytes written by the ZIP writer to the response in chunks.
-struct ChannelWriter {
-    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buffer: Vec<u8>,
-}
-
-impl ChannelWriter {
-    const CHUNK: usize = 256 * 1024;
-
-    fn send(&mut self) -> std::io::Result<()> {
-        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= Self::CHUNK {
-            self.send()?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buffer.is_empty() {
-            Ok(())
-        } else {
-            self.send()
-        }
-    }
-}
-
 /// `GET /api/v1/posters.zip?park_id=&sector_id=&ids=`: the posters of every visible
 /// enterprise matching the filter, one PNG each, streamed as they are drawn; one
 /// bundle per user and two in all at a time (429 `too_busy` past that); audited.
@@ -477,21 +443,18 @@ pub async fn posters_zip(
         .write(move |conn| audit::append(conn, &actor, event).map(drop))
         .await?;
     let zone = state.settings.zone_name.clone();
-    let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    let error_sender = sender.clone();
+    let (writer, body) = streaming::chunked();
+    let abort = writer.abort_handle();
     // The bundle is written after the handler returned; its lines keep the request's.
     let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();
         // The slot is held until the bundle is written or the client went away.
         let _slot = slot;
-        if let Err(error) = write_posters(&zone, &posters, sender) {
+        if let Err(error) = write_posters(&zone, &posters, writer) {
             tracing::warn!(%error, "poster bundle aborted");
-            let _ = error_sender.blocking_send(Err(std::io::Error::other("poster bundle aborted")));
+            abort.abort("poster bundle aborted");
         }
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
     });
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "application/zip"))
@@ -499,7 +462,7 @@ pub async fn posters_zip(
             CONTENT_DISPOSITION,
             disposition("attachment", "posters.zip", "企业码海报.zip"),
         ))
-        .streaming(stream))
+        .streaming(body))
 }
 
 /// Draws posters on two threads, in batches, and writes them in order into a ZIP
@@ -507,12 +470,8 @@ pub async fn posters_zip(
 fn write_posters(
     zone: &str,
     posters: &[(String, String, String)],
-    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    writer: ChunkWriter,
 ) -> anyhow::Result<()> {
-    let writer = ChannelWriter {
-        sender,
-        buffer: Vec::with_capacity(ChannelWriter::CHUNK),
-    };
     let mut zip = zip::ZipWriter::new_stream(writer);
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

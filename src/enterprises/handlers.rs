@@ -1,21 +1,20 @@
-//! `/api/v1/enterprises`: the roster, scoped to the caller, with import and export.
+//! `/api/v1/enterprises`: the roster, scoped to the caller, and its import (exports are
+//! in [`super::exports`]).
 
-use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use actix_web::web::Bytes;
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::body;
-use crate::codes::handlers::disposition;
 use crate::db::DbConnection;
 use crate::domain::enterprise::{
     Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address,
 };
 use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::enterprises::import::{self, ImportOptions, ImportReport};
-use crate::enterprises::roster::{self, ExportRow};
+use crate::enterprises::roster;
 use crate::enterprises::{
     Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise, Visibility,
 };
@@ -348,102 +347,4 @@ pub async fn import_enterprises(
         .await?;
     state.code_forms.forget_all();
     Ok(web::Json(report))
-}
-
-/// Every visible enterprise matching the filter, for exports.
-async fn export_rows(
-    state: &AppState,
-    caller: &Caller,
-    filter: EnterpriseFilter,
-) -> Result<Vec<ExportRow>, ApiError> {
-    let visibility = Visibility::of(caller);
-    state
-        .db
-        .read(move |conn| {
-            let rows = Enterprise::list(conn, &visibility, &filter, None, i64::MAX)?;
-            Ok(Enterprise::views(conn, rows)?
-                .into_iter()
-                .map(|e| ExportRow {
-                    status: e.status.label().to_owned(),
-                    name: e.name,
-                    credit_code: e.credit_code,
-                    sector: e.sector_name,
-                    park: e.park_name,
-                    address: e.address,
-                    key_enterprise: e.key_enterprise,
-                    longitude: e.longitude,
-                    latitude: e.latitude,
-                })
-                .collect())
-        })
-        .await
-}
-
-/// `GET /api/v1/enterprises/export.csv`: UTF-8 with BOM, Chinese headers; the same
-/// columns the import reads.
-pub async fn export_enterprises_csv(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<FilterQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let rows = export_rows(&state, &caller, query.into_inner().into()).await?;
-    audit_export(&state, &caller, "csv", rows.len()).await?;
-    let chunks: Vec<Result<Bytes, std::convert::Infallible>> = rows
-        .chunks(1000)
-        .enumerate()
-        .map(|(index, chunk)| Ok(Bytes::from(roster::write_csv(chunk, index == 0))))
-        .collect();
-    let chunks = if chunks.is_empty() {
-        vec![Ok(Bytes::from(roster::write_csv(&[], true)))]
-    } else {
-        chunks
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition("attachment", "enterprises.csv", "企业名录.csv"),
-        ))
-        .streaming(futures_util::stream::iter(chunks)))
-}
-
-/// `GET /api/v1/enterprises/export.xlsx`.
-pub async fn export_enterprises_xlsx(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<FilterQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let rows = export_rows(&state, &caller, query.into_inner().into()).await?;
-    audit_export(&state, &caller, "xlsx", rows.len()).await?;
-    let bytes = web::block(move || roster::write_xlsx(&rows))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e.message())))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            CONTENT_TYPE,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition("attachment", "enterprises.xlsx", "企业名录.xlsx"),
-        ))
-        .body(bytes))
-}
-
-async fn audit_export(
-    state: &AppState,
-    caller: &Caller,
-    format: &'static str,
-    rows: usize,
-) -> Result<(), ApiError> {
-    let actor = caller.actor();
-    state
-        .db
-        .write(move |conn| {
-            let event = Event::success("enterprise.export", "enterprise", "roster")
-                .with_details(serde_json::json!({ "format": format, "rows": rows }));
-            audit::append(conn, &actor, event).map(drop)
-        })
-        .await
 }

@@ -2,6 +2,7 @@
 //! its queries. Every query takes the caller's [`Visibility`], so a forgotten check
 //! cannot leak a row: an enterprise outside it is simply not found.
 
+pub mod exports;
 pub mod handlers;
 pub mod import;
 pub mod roster;
@@ -280,6 +281,33 @@ impl Enterprise {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Enterprise>, ApiError> {
+        let mut query = Self::matching(visibility, filter);
+        if let Some(after) = after {
+            query = query.filter(enterprises::id.gt(after.to_owned()));
+        }
+        Ok(query
+            .order(enterprises::id.asc())
+            .limit(limit)
+            .select(Enterprise::as_select())
+            .load(conn)?)
+    }
+
+    /// How many visible enterprises match the filter.
+    pub fn count(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &EnterpriseFilter,
+    ) -> Result<i64, ApiError> {
+        Ok(Self::matching(visibility, filter)
+            .count()
+            .get_result(conn)?)
+    }
+
+    /// The visible enterprises matching the filter, as a query.
+    fn matching<'a>(
+        visibility: &Visibility,
+        filter: &EnterpriseFilter,
+    ) -> enterprises::BoxedQuery<'a, MultiBackend> {
         let mut query = visibility.apply(enterprises::table.into_boxed());
         if let Some(sector_id) = &filter.sector_id {
             query = query.filter(enterprises::sector_id.eq(sector_id.clone()));
@@ -307,14 +335,7 @@ impl Enterprise {
         if let Some(ids) = &filter.ids {
             query = query.filter(enterprises::id.eq_any(ids.clone()));
         }
-        if let Some(after) = after {
-            query = query.filter(enterprises::id.gt(after.to_owned()));
-        }
-        Ok(query
-            .order(enterprises::id.asc())
-            .limit(limit)
-            .select(Enterprise::as_select())
-            .load(conn)?)
+        query
     }
 
     /// Adds sector and park names for the API.

@@ -185,6 +185,12 @@ impl ApiError {
         self.retry_after_secs
     }
 
+    /// What caused a server error, for logging one that cannot become a response (a
+    /// streamed body that has begun).
+    pub fn cause(&self) -> Option<&anyhow::Error> {
+        self.source.as_ref()
+    }
+
     /// The invalid fields of a 422.
     pub fn field_errors(&self) -> &[FieldError] {
         &self.errors

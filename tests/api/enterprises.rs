@@ -2,6 +2,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use truckpass::enterprises::exports::PAGE_ROWS;
 use truckpass::enterprises::roster::{self, ExportRow};
 
 use crate::helpers::{TestApp, api_test, credit_code};
@@ -539,6 +540,129 @@ async fn xlsx_rosters_import_and_exports_read_back(app: TestApp) {
     assert_eq!(reimport.body["unchanged"], 30, "{}", reimport.text);
 }
 api_test!(xlsx_rosters_import_and_exports_read_back);
+
+/// Every name the list shows `token`, following its cursor: the export's order.
+async fn listed_names(app: &TestApp, token: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut path = "/api/v1/enterprises?limit=100".to_owned();
+    loop {
+        let page = app.get(&path, Some(token)).await;
+        page.assert_status(200);
+        all.extend(names(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/enterprises?limit=100&cursor={cursor}"),
+            None => return all,
+        }
+    }
+}
+
+fn exported_names(file: &[u8]) -> Vec<String> {
+    roster::read(file)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.cells[&roster::Column::Name].clone())
+        .collect()
+}
+
+async fn exports_of_several_pages_come_out_whole_in_order_and_scoped(app: TestApp) {
+    let admin = app.admin_token().await;
+    let s1 = app.create_sector(&admin, "S1").await;
+    app.create_sector(&admin, "S2").await;
+    app.create_park(&admin, "EAST").await;
+    app.create_user(&admin, "sec1", "sector_official", &[&s1], &[])
+        .await;
+    let official = app.tokens("sec1", crate::helpers::USER_PASSWORD).await.0;
+    // Everything: two full pages and part of a third. S1: exactly one full page, so
+    // its export ends with a read that finds nothing.
+    let total = 2 * PAGE_ROWS + 103;
+    let in_s1 = |i: usize| i < 2 * PAGE_ROWS && i.is_multiple_of(2);
+    let rows: Vec<String> = (0..total)
+        .map(|i| {
+            let sector = if in_s1(i) { "S1" } else { "S2" };
+            format!(
+                "福州第{i}号化工有限公司,{},{sector},EAST,高新大道{i}号,否,在营",
+                credit_code(&format!("page{i}"))
+            )
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let report = import(&app, &admin, "", "text/csv", csv_file(&rows)).await;
+    assert_eq!(report.body["inserted"], total, "{}", report.text);
+
+    for (who, token, expected) in [("admin", &admin, total), ("sec1", &official, PAGE_ROWS)] {
+        let listed = listed_names(&app, token).await;
+        assert_eq!(listed.len(), expected, "{who}");
+        let csv = app.get("/api/v1/enterprises/export.csv", Some(token)).await;
+        csv.assert_status(200);
+        assert_eq!(
+            csv.bytes
+                .windows(3)
+                .filter(|w| *w == b"\xEF\xBB\xBF")
+                .count(),
+            1,
+            "{who}: one BOM"
+        );
+        assert_eq!(
+            csv.text.matches("企业名称").count(),
+            1,
+            "{who}: one header line"
+        );
+        assert_eq!(exported_names(&csv.bytes), listed, "{who} CSV");
+        let xlsx = app
+            .get("/api/v1/enterprises/export.xlsx", Some(token))
+            .await;
+        xlsx.assert_status(200);
+        assert_eq!(exported_names(&xlsx.bytes), listed, "{who} XLSX");
+    }
+    let filtered = app
+        .get(
+            &format!("/api/v1/enterprises/export.csv?sector_id={s1}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(exported_names(&filtered.bytes).len(), PAGE_ROWS);
+    let none = app
+        .get(
+            "/api/v1/enterprises/export.xlsx?q=%E6%B2%A1%E6%9C%89",
+            Some(&admin),
+        )
+        .await;
+    none.assert_status(200);
+    assert_eq!(exported_names(&none.bytes), Vec::<String>::new());
+
+    let audit = app
+        .get(
+            "/api/v1/audit?action=enterprise.export&limit=100",
+            Some(&admin),
+        )
+        .await;
+    let mut recorded: Vec<(String, u64)> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["details"]["format"].as_str().unwrap().to_owned(),
+                e["details"]["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    recorded.reverse();
+    let expected: Vec<(String, u64)> = [
+        ("csv", total),
+        ("xlsx", total),
+        ("csv", PAGE_ROWS),
+        ("xlsx", PAGE_ROWS),
+        ("csv", PAGE_ROWS),
+        ("xlsx", 0),
+    ]
+    .into_iter()
+    .map(|(format, rows)| (format.to_owned(), rows as u64))
+    .collect();
+    assert_eq!(recorded, expected);
+}
+
+api_test!(exports_of_several_pages_come_out_whole_in_order_and_scoped);
 
 async fn unreadable_rosters_are_refused_clearly(app: TestApp) {
     let admin = app.admin_token().await;
