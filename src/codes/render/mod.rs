@@ -13,7 +13,7 @@ use qrcode::canvas::{self, MaskPattern};
 use qrcode::{Color, EcLevel, Version, bits};
 
 /// WenQuanYi Micro Hei (CJK + Latin), face 0 of the collection.
-static FONT_BYTES: &[u8] = include_bytes!("font/wqy-microhei.ttc");
+static FONT_BYTES: &[u8] = include_bytes!("../font/wqy-microhei.ttc");
 
 /// The parsed font, parsed once; `None` if the bundled file could not be parsed.
 static FONT: LazyLock<Option<FontRef<'static>>> =
