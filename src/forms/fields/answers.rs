@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Map, Number, Value};
 
 use super::spec::{DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields};
+use crate::domain::zone;
 use crate::error::FieldError;
 
 impl Fields {
@@ -168,7 +169,7 @@ fn date_answer(value: &Value) -> Answer {
         return Ok(None);
     };
     let date = parse_date(text.as_bytes()).ok_or_else(invalid)?;
-    Ok(Some(Value::String(format_date(date))))
+    Ok(Some(Value::String(zone::day_text(date))))
 }
 
 fn date_time_answer(value: &Value) -> Answer {
@@ -194,7 +195,7 @@ fn date_time_answer(value: &Value) -> Answer {
     .ok_or_else(invalid)?;
     Ok(Some(Value::String(format!(
         "{}T{}",
-        format_date(date),
+        zone::day_text(date),
         time.format("%H:%M")
     ))))
 }
@@ -221,10 +222,6 @@ fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |value, b| {
         b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
     })
-}
-
-fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
 }
 
 fn single_choice_answer(spec: &FieldSpec, value: &Value) -> Answer {
