@@ -4,6 +4,22 @@
 //!
 //! The binary (`src/main.rs`) is a thin command line over this library;
 //! [`startup::Application`] builds and serves the whole product.
+//!
+//! # Code map
+//!
+//! - The vocabulary every module shares: [`domain`] (validated values: names, plates,
+//!   documents, regions; ids, one type per kind, in [`domain::id`]; zone time in
+//!   [`domain::zone`]), [`error`] (one error type; every code in [`error::ErrorCode`],
+//!   which openapi.yaml lists), `db::mapping` (`text_enum!` and `id_type!`: stored
+//!   states and ids mapped once to both databases).
+//! - One folder per capability, each with its model (`mod.rs`), its JSON handlers
+//!   (`handlers.rs`) and, where it has more, files by concern: [`enterprises`] (roster,
+//!   import, exports), [`codes`] (the code's lifecycle, scans, [`codes::render`]),
+//!   [`registrations`] (a driver's submission as one service in
+//!   [`registrations::submit`], the public API in [`registrations::public`]),
+//!   [`forms`], [`users`], [`org`], [`auth`], [`audit`].
+//! - The driver's HTML pages are thin adapters over the same services: [`web`].
+//! - The route table, with the roles of every route: [`startup`].
 
 pub mod audit;
 pub mod auth;

@@ -91,7 +91,7 @@ impl Vault {
         })
     }
 
-    /// "v1.<key id>.<base64url(nonce || ciphertext+tag)>" with a fresh random 96-bit
+    /// `v1.<key id>.<base64url(nonce || ciphertext+tag)>` with a fresh random 96-bit
     /// nonce; `context` is bound as AAD (e.g. "registrations.phone") so a value cannot
     /// be moved to another column.
     pub fn seal(&self, context: &str, plaintext: &str) -> Result<String, VaultError> {

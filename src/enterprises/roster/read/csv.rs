@@ -14,7 +14,7 @@ use crate::enterprises::roster::{
 /// saves); a UTF-16 BOM (Excel's “Unicode text”) is honoured too. The delimiter is a comma,
 /// unless the header line has no comma but has tabs or semicolons. Row numbers are the line
 /// numbers a spreadsheet shows (blank lines count; a quoted cell spanning lines is one row).
-/// See [`read`] for the header rules.
+/// See [`read`](super::read) for the header rules.
 pub fn read_csv(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
     let text = decode_csv(bytes)?;
     if text.contains('\0') {

@@ -15,7 +15,7 @@ use crate::enterprises::roster::{RosterError, trim_cell};
 /// [`MAX_ROWS`] rows is a few tens of megabytes.
 pub const MAX_XLSX_UNPACKED: u64 = 128 * 1024 * 1024;
 
-/// Reads an XLSX roster: the first worksheet, by the rules of [`read`].
+/// Reads an XLSX roster: the first worksheet, by the rules of [`read`](super::read).
 ///
 /// Cells become text: strings as they are; integral numbers without a decimal part; other
 /// numbers in their shortest exact form (never in exponent notation); booleans as 是/否; dates as
