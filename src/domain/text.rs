@@ -13,6 +13,13 @@ pub fn random_token() -> String {
     BASE32_NOPAD.encode(&bytes)
 }
 
+/// A scanned or typed token of a code or a pass as stored (upper case), or `None`
+/// when it cannot be one: over 64 characters, or not only ASCII letters and digits.
+pub fn stored_token(raw: &str) -> Option<String> {
+    (raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| raw.to_ascii_uppercase())
+}
+
 /// Whether a client-chosen key (an idempotency key, a driver key) is `lengths` long
 /// and made only of ASCII letters, digits, `_` and `-`.
 pub fn is_key(value: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
@@ -54,6 +61,15 @@ pub fn bounded(field: &str, raw: &str, min: usize, max: usize) -> Result<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_looked_up_in_upper_case_and_junk_is_not() {
+        assert_eq!(stored_token("abc2xyz").as_deref(), Some("ABC2XYZ"));
+        assert_eq!(stored_token(&random_token()).map(|t| t.len()), Some(26));
+        assert_eq!(stored_token("ab-cd"), None);
+        assert_eq!(stored_token("令牌"), None);
+        assert_eq!(stored_token(&"A".repeat(65)), None);
+    }
 
     #[test]
     fn trims_and_accepts_chinese_within_bounds() {

@@ -191,11 +191,6 @@ impl ApiError {
         self.source.as_ref()
     }
 
-    /// The invalid fields of a 422.
-    pub fn field_errors(&self) -> &[FieldError] {
-        &self.errors
-    }
-
     /// The Chinese detail with every field message, for the command line.
     pub fn message(&self) -> String {
         let fields: Vec<String> = self

@@ -24,6 +24,7 @@ use crate::db::{DbConnection, now, on_backend};
 use crate::domain::id::{EnterpriseId, RegistrationId, UserId};
 use crate::domain::person::{DocumentType, PersonName};
 use crate::domain::region;
+use crate::domain::text::stored_token;
 use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
 use crate::enterprises::Visibility;
@@ -320,10 +321,9 @@ impl Pass {
         conn: &mut DbConnection,
         token: &str,
     ) -> Result<Option<(Pass, String)>, ApiError> {
-        if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let Some(token) = stored_token(token) else {
             return Ok(None);
-        }
-        let token = token.to_ascii_uppercase();
+        };
         // Pass tokens are unique: no LIMIT, which SQLite would re-plan on every run.
         Ok(on_backend!(conn, |c| {
             registrations::table

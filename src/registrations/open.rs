@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::codes::{self, EnterpriseCode};
 use crate::db::Db;
+use crate::domain::text::stored_token;
 use crate::enterprises::Enterprise;
 use crate::error::ApiError;
 use crate::forms::template::{self, TemplateView};
@@ -25,8 +26,6 @@ pub const PAUSED: &str = "该企业暂停接受外来车辆登记，请联系企
 pub const CACHE_TTL: Duration = Duration::from_secs(1);
 /// Tokens kept at most; past it the cache starts afresh.
 const MAX_ENTRIES: usize = 10_000;
-/// Longest token worth looking up (ours are 26 characters).
-const MAX_TOKEN_LEN: usize = 64;
 
 /// What a scanned token leads to: the code (in any state), its enterprise, the form's
 /// two templates and whether the enterprise approves at once.
@@ -91,10 +90,9 @@ impl CodeForms {
     /// Looks up a scanned token (case-blind) without counting the scan, in one read
     /// or from the cache; `None` when no code has the token.
     pub async fn find(&self, db: &Db, token: &str) -> Result<Option<Arc<CodeForm>>, ApiError> {
-        if token.len() > MAX_TOKEN_LEN || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let Some(token) = stored_token(token) else {
             return Ok(None);
-        }
-        let token = token.to_ascii_uppercase();
+        };
         if let Some(hit) = self.get(&token) {
             return Ok(Some(hit));
         }
