@@ -214,15 +214,15 @@ pub struct RegistrationView {
     pub enterprise_name: String,
     /// Status.
     pub status: RegistrationStatus,
-    /// Driver name.
+    /// Masked driver name.
     pub driver_name: String,
     /// Document type.
     pub document_type: DocumentType,
-    /// Document number.
+    /// Masked document number.
     pub document_number: String,
-    /// Phone.
+    /// Masked mobile number.
     pub phone: String,
-    /// Plate.
+    /// Masked plate.
     pub plate: String,
     /// Trailer plate.
     pub trailer_plate: Option<String>,
@@ -230,7 +230,7 @@ pub struct RegistrationView {
     pub vehicle_type: VehicleType,
     /// Origin region.
     pub origin_region: String,
-    /// Origin name.
+    /// Full name of the origin region.
     pub origin_name: Option<String>,
     /// Cargo.
     pub cargo: String,
@@ -240,7 +240,7 @@ pub struct RegistrationView {
     pub expected_arrival: chrono::DateTime<chrono::Utc>,
     /// People in cab.
     pub people_in_cab: i32,
-    /// Answers.
+    /// Extra answers.
     pub answers: serde_json::Value,
     /// Form versions.
     pub form_versions: FormVersions,
@@ -252,7 +252,7 @@ pub struct RegistrationView {
     pub reject_reason: Option<String>,
     /// Decided at.
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Decided by.
+    /// Who approved or rejected.
     pub decided_by: Option<UserId>,
     /// Created at.
     pub created_at: chrono::DateTime<chrono::Utc>,
