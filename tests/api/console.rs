@@ -115,6 +115,17 @@ fn csrf_of(page: &TestResponse) -> String {
         .to_owned()
 }
 
+/// The `Set-Cookie` header of cookie `name`.
+fn set_cookie(response: &TestResponse, name: &str) -> String {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
 fn assert_sent_to_sign_in(response: &TestResponse) {
     response.assert_status(303);
     assert_eq!(response.header("location"), Some("/console/login"));
@@ -152,13 +163,7 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_the_sessio
 
     let signed = browser.sign_in("admin", ADMIN_PASSWORD).await;
     signed.assert_status(303);
-    let cookie = signed
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("tp_console="))
-        .expect("the session cookie");
+    let cookie = set_cookie(&signed, "tp_console");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(attribute), "{attribute} in {cookie}");
     }
@@ -208,19 +213,8 @@ api_test!(signing_in_sets_a_strict_session_cookie_and_signing_out_ends_the_sessi
 async fn the_cookie_is_secure_behind_https(app: TestApp) {
     let signed = Browser::new(&app).sign_in("admin", ADMIN_PASSWORD).await;
     signed.assert_status(303);
-    let cookie = signed.header("set-cookie").unwrap_or_default().to_owned();
-    let all: Vec<String> = signed
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    assert!(
-        all.iter()
-            .filter(|c| c.starts_with("tp_console="))
-            .all(|c| c.contains("Secure")),
-        "{cookie}: {all:?}"
-    );
+    let cookie = set_cookie(&signed, "tp_console");
+    assert!(cookie.contains("Secure"), "{cookie}");
 }
 api_test!(
     the_cookie_is_secure_behind_https,
@@ -339,18 +333,25 @@ async fn a_password_change_disabling_and_a_reset_end_console_sessions(app: TestA
 }
 api_test!(a_password_change_disabling_and_a_reset_end_console_sessions);
 
+/// A connection to the app's database that waits for the app's writes (SQLite).
+fn connection(app: &TestApp) -> truckpass::db::DbConnection {
+    use diesel::RunQueryDsl;
+    let mut conn = app.raw_connection();
+    if app.backend == crate::helpers::Backend::Sqlite {
+        diesel::sql_query("PRAGMA busy_timeout = 5000")
+            .execute(&mut conn)
+            .expect("busy timeout");
+    }
+    conn
+}
+
 async fn sessions_end_after_thirty_idle_minutes_and_twelve_hours(app: TestApp) {
     use diesel::RunQueryDsl;
     use diesel::sql_types::Text;
     let mut idle = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
     idle.get("/console/").await.assert_status(200);
     let shift = |column: &str, minutes: i64, token: &str| {
-        let mut conn = app.raw_connection();
-        if app.backend == crate::helpers::Backend::Sqlite {
-            diesel::sql_query("PRAGMA busy_timeout = 5000")
-                .execute(&mut conn)
-                .expect("busy timeout");
-        }
+        let mut conn = connection(&app);
         let when = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))
             .naive_utc()
             .format("%Y-%m-%d %H:%M:%S")
@@ -382,6 +383,15 @@ async fn sessions_end_after_thirty_idle_minutes_and_twelve_hours(app: TestApp) {
     let mut long = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
     shift("created_at", 12 * 60 + 1, &long.cookies["tp_console"]);
     assert_sent_to_sign_in(&long.get("/console/").await);
+
+    // The hourly job forgets sessions past a timeout that nobody came back to.
+    let forgotten = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut live = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
+    shift("last_seen_at", 31, &forgotten.cookies["tp_console"]);
+    let now = chrono::Utc::now().naive_utc();
+    let swept = truckpass::console::session::sweep(&mut connection(&app), now).unwrap();
+    assert_eq!(swept, 1);
+    live.get("/console/").await.assert_status(200);
 }
 api_test!(sessions_end_after_thirty_idle_minutes_and_twelve_hours);
 
