@@ -345,6 +345,11 @@ impl Settings {
             None => format!("http://{}", self.listen),
         }
     }
+
+    /// Whether the service is reached over https, so that its cookies go `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_base_url().starts_with("https://")
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //!   [`registrations`] (a driver's submission as one service in
 //!   [`registrations::submit`], the public API in [`registrations::public`]),
 //!   [`forms`], [`users`], [`org`], [`auth`], [`audit`].
-//! - The driver's HTML pages are thin adapters over the same services: [`web`].
+//! - The driver's HTML pages are thin adapters over the same services: [`web`]; so
+//!   are the staff console's pages under `/console/`: [`console`].
 //! - The route table, with the roles of every route: [`startup`].
 
 pub mod audit;
@@ -27,6 +28,7 @@ pub mod body;
 pub mod client;
 pub mod codes;
 pub mod config;
+pub mod console;
 pub mod data_dir;
 pub mod db;
 pub mod domain;

@@ -28,6 +28,11 @@ use crate::codes::handlers::{
 };
 use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
+use crate::console::{
+    self, account::logout as console_logout, account::show_login, account::show_password,
+    account::submit_login, account::submit_password, assets::console_asset, home::home_page,
+    registrations as console_registrations, settings::settings_page, settings::update_settings,
+};
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
 use crate::db::{Backend, Db};
@@ -199,9 +204,38 @@ routes! {
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
+    // The staff console: its pages find their user by the session cookie
+    // (`console::session::Signed`), not by a bearer token, so they carry no policy here;
+    // each page asks the same role policies before offering or taking an action.
+    "/console/assets/{file}" { get => console_asset }
+    "/console/login" {
+        get => show_login,
+        post => submit_login,
+    }
+    "/console/logout" { post => console_logout }
+    "/console/password" {
+        get => show_password,
+        post => submit_password,
+    }
+    "/console/" { get => home_page }
+    "/console/registrations" { get => console_registrations::list_page }
+    "/console/registrations/rows" { get => console_registrations::list_rows }
+    "/console/registrations/approve" { post => console_registrations::bulk_approve }
+    "/console/registrations/{id}" { get => console_registrations::detail_page }
+    "/console/registrations/{id}/approve" { post => console_registrations::approve }
+    "/console/registrations/{id}/reject" { post => console_registrations::reject }
+    "/console/registrations/{id}/reveal" { post => console_registrations::reveal_page }
+    "/console/settings" {
+        get => settings_page,
+        post => update_settings,
+    }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+/// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.path().starts_with("/console/") {
+        return Ok(console::not_found_page());
+    }
     Err(ApiError::new(ErrorCode::RouteNotFound, "请求的地址不存在"))
 }
 
@@ -428,7 +462,7 @@ fn spawn_scan_writer(db: Db, scans: Arc<ScanTally>) {
 }
 
 /// The hourly retention job: anonymises drivers' personal data past the retention
-/// days and forgets old rate-limit windows and login failures.
+/// days and forgets old rate-limit windows, login failures and console sessions.
 fn spawn_retention_job(db: Db, retention_days: u32, login_window: TimeDelta) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(retention::PURGE_INTERVAL);
@@ -448,6 +482,10 @@ fn spawn_retention_job(db: Db, retention_days: u32, login_window: TimeDelta) {
             let swept = db.write(move |conn| throttle::sweep(conn, login_window, now()));
             if let Err(error) = swept.await {
                 tracing::warn!(code = error.code().as_str(), "login failure sweep failed");
+            }
+            let swept = db.write(|conn| console::session::sweep(conn, now()));
+            if let Err(error) = swept.await {
+                tracing::warn!(code = error.code().as_str(), "console session sweep failed");
             }
         }
     });

@@ -82,6 +82,12 @@ impl Policy {
             before_password_change: false,
         }
     }
+
+    /// Whether the policy lets `role` in (the console's pages ask before offering an
+    /// action).
+    pub fn allows(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 /// Admins only.
@@ -132,7 +138,7 @@ pub async fn require(
     if caller.must_change_password && !policy.before_password_change {
         return Ok(refuse(req, password_change_required()));
     }
-    if !policy.roles.contains(&caller.role) {
+    if !policy.allows(caller.role) {
         let event = Event::failure("authz.denied")
             .with_details(serde_json::json!({ "route": route_of(&req) }));
         let error = match audit_refusal(&state, &caller.ip, caller.actor(), event).await {

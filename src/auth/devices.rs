@@ -15,8 +15,8 @@ use crate::error::ApiError;
 
 /// Name of the device cookie.
 pub const COOKIE: &str = "truckpass_device";
-/// The cookie goes to the sign-in (and its neighbours) only.
-const COOKIE_PATH: &str = "/api/v1/auth";
+/// The API's device cookie goes to its sign-in (and its neighbours) only.
+pub const API_PATH: &str = "/api/v1/auth";
 /// Longest token looked up; ours are 43 characters.
 const MAX_TOKEN_CHARS: usize = 64;
 
@@ -67,11 +67,12 @@ pub fn register(
     Ok(token)
 }
 
-/// The cookie carrying a device token: sent to the sign-in path only, hidden from
-/// scripts, never sent cross-site, `Secure` when the service is reached over https.
-pub fn cookie(token: String, ttl: TimeDelta, secure: bool) -> Cookie<'static> {
+/// The cookie carrying a device token: sent to the sign-in at `path` only (the API's
+/// or the console's), hidden from scripts, never sent cross-site, `Secure` when the
+/// service is reached over https.
+pub fn cookie(token: String, ttl: TimeDelta, secure: bool, path: &'static str) -> Cookie<'static> {
     Cookie::build(COOKIE, token)
-        .path(COOKIE_PATH)
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)

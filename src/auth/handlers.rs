@@ -1,6 +1,7 @@
 //! `/api/v1/auth/*` and `/api/v1/me`: sign in, refresh, sign out, who am I, change
 //! my password.
 
+use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use crate::auth::sessions::{RefreshToken, Rotation};
 use crate::auth::throttle::{self, Admission, Client, LoginLimits};
 use crate::auth::{devices, passwords};
 use crate::client::{client_ip, ip_bucket};
-use crate::db::now;
+use crate::db::{DbConnection, now};
 use crate::domain::account::{NewPassword, PASSWORD_MAX_CHARS};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -62,7 +63,7 @@ fn refresh_ttl(state: &AppState) -> TimeDelta {
 /// Opens a new session for `user` inside the caller's transaction.
 fn open_session(
     state: &AppState,
-    conn: &mut crate::db::DbConnection,
+    conn: &mut DbConnection,
     user: User,
 ) -> Result<TokenResponse, ApiError> {
     let refresh_token = RefreshToken::issue(conn, &user, refresh_ttl(state))?;
@@ -71,7 +72,7 @@ fn open_session(
 
 fn session_response(
     state: &AppState,
-    conn: &mut crate::db::DbConnection,
+    conn: &mut DbConnection,
     user: User,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
@@ -96,26 +97,74 @@ fn user_actor(user: &User, ip: &str) -> Actor {
     }
 }
 
-/// `POST /api/v1/auth/login`. Unknown user and wrong password get the same answer
-/// and take the same time. Failures are throttled per (account, client), per IP and
-/// per account (see [`throttle`]), the attempt's failure reserved before the password
-/// is checked; a successful sign-in from a browser without a device cookie sets one.
+/// `POST /api/v1/auth/login`: [`sign_in`], answered with a fresh pair of tokens.
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.into_inner();
+    let session_state = state.clone();
+    let signed_in = sign_in(
+        &state,
+        &req,
+        Credentials { username, password },
+        devices::API_PATH,
+        move |conn, user| open_session(&session_state, conn, user),
+    )
+    .await?;
+    let mut response = HttpResponse::Ok();
+    if let Some(cookie) = signed_in.device_cookie {
+        response.cookie(cookie);
+    }
+    Ok(response.json(signed_in.session))
+}
+
+/// A user name and password as typed.
+pub struct Credentials {
+    /// User name (any case, blanks around it ignored).
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A successful sign-in: the session its caller opened, and the device cookie to set
+/// when the browser had none.
+pub struct SignedIn<T> {
+    /// What `open` returned.
+    pub session: T,
+    /// A new device cookie.
+    pub device_cookie: Option<Cookie<'static>>,
+}
+
+/// Signs a user in, for the API and the console alike: unknown user and wrong
+/// password get the same answer and take the same time. Failures are throttled per
+/// (account, client), per IP and per account (see [`throttle`]), the attempt's failure
+/// reserved before the password is checked; every outcome is audited (`auth.login`).
+/// `open` opens the caller's kind of session in the sign-in's transaction; a browser
+/// without a device cookie (sent to `device_path`) gets one.
+pub async fn sign_in<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    credentials: Credentials,
+    device_path: &'static str,
+    open: F,
+) -> Result<SignedIn<T>, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, User) -> Result<T, ApiError> + Send + 'static,
+{
+    let Credentials { username, password } = credentials;
     if username.chars().count() > 64 || password.chars().count() > PASSWORD_MAX_CHARS {
         return Err(invalid_credentials());
     }
     let settings = &state.settings;
-    let ip = client_ip(&req, settings.trust_proxy_headers);
+    let ip = client_ip(req, settings.trust_proxy_headers);
     let bucket = ip_bucket(&ip);
     let presented = req.cookie(devices::COOKIE).map(|c| c.value().to_owned());
     let limits = LoginLimits::new(settings)?;
     let device_ttl = TimeDelta::days(i64::from(settings.login_device_ttl_days));
-    let secure_cookie = settings.public_base_url().starts_with("https://");
+    let secure_cookie = settings.is_https();
     // Before the reservation: an attempt refused for want of a permit leaves no failure.
     let permit = state.hashing.permit().await?;
 
@@ -146,7 +195,7 @@ pub async fn login(
                 .map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
             let event = Event::failure("auth.login")
                 .with_details(serde_json::json!({ "reason": "throttled" }));
-            audit_refusal(&state, &ip, actor, event).await?;
+            audit_refusal(state, &ip, actor, event).await?;
             return Err(too_many_login_attempts(retry_after_secs));
         }
     };
@@ -157,7 +206,6 @@ pub async fn login(
         .await?;
     let signed_in = user.filter(|u| matches && u.active);
 
-    let session_state = state.clone();
     let outcome = state
         .db
         .write(move |conn| match signed_in {
@@ -172,8 +220,8 @@ pub async fn login(
                     Some(_) => None,
                     None => Some(devices::register(conn, &user.id, device_ttl, now())?),
                 };
-                let tokens = open_session(&session_state, conn, user)?;
-                Ok(Some((tokens, new_device)))
+                let session = open(conn, user)?;
+                Ok(Some((session, new_device)))
             }
             None => {
                 throttle::settle(conn, &reservation)?;
@@ -185,12 +233,12 @@ pub async fn login(
             }
         })
         .await?;
-    let (tokens, new_device) = outcome.ok_or_else(invalid_credentials)?;
-    let mut response = HttpResponse::Ok();
-    if let Some(token) = new_device {
-        response.cookie(devices::cookie(token, device_ttl, secure_cookie));
-    }
-    Ok(response.json(tokens))
+    let (session, new_device) = outcome.ok_or_else(invalid_credentials)?;
+    Ok(SignedIn {
+        session,
+        device_cookie: new_device
+            .map(|token| devices::cookie(token, device_ttl, secure_cookie, device_path)),
+    })
 }
 
 fn too_many_login_attempts(seconds: u64) -> ApiError {
@@ -271,8 +319,8 @@ pub async fn find_me(
     Ok(web::Json(UserView::new(user, scope)))
 }
 
-/// `PUT /api/v1/me/password`: checks the current password, sets the new one, ends
-/// every other session and returns a fresh one for this client.
+/// `PUT /api/v1/me/password`: [`change_password`], answered with a fresh session for
+/// this client.
 pub async fn change_my_password(
     state: web::Data<AppState>,
     caller: Caller,
@@ -282,6 +330,46 @@ pub async fn change_my_password(
         current_password,
         new_password,
     } = body.into_inner();
+    let session_state = state.clone();
+    let response = change_password(
+        &state,
+        caller,
+        PasswordChange {
+            current: current_password,
+            new: new_password,
+        },
+        move |conn, user| open_session(&session_state, conn, user),
+    )
+    .await?;
+    Ok(web::Json(response))
+}
+
+/// The current and the new password, as typed.
+pub struct PasswordChange {
+    /// The current password.
+    pub current: String,
+    /// The new one.
+    pub new: String,
+}
+
+/// Changes the caller's password, for the API and the console alike: checks the
+/// current password and the policy, sets the new one, ends every session of the user
+/// (audited `user.change_password`); `open` then keeps the caller's own session going
+/// in the same transaction.
+pub async fn change_password<T, F>(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    change: PasswordChange,
+    open: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, User) -> Result<T, ApiError> + Send + 'static,
+{
+    let PasswordChange {
+        current: current_password,
+        new: new_password,
+    } = change;
     let user_id = caller.user_id.clone();
     let user = state
         .db
@@ -311,8 +399,7 @@ pub async fn change_my_password(
             passwords::hash(&new_password)
         })
         .await??;
-    let session_state = state.clone();
-    let response = state
+    state
         .db
         .write(move |conn| {
             let changes = UserChanges {
@@ -329,8 +416,7 @@ pub async fn change_my_password(
                 Event::success("user.change_password", "user", &caller.user_id),
             )?;
             let user = User::find(conn, &caller.user_id)?;
-            open_session(&session_state, conn, user)
+            open(conn, user)
         })
-        .await?;
-    Ok(web::Json(response))
+        .await
 }

@@ -71,6 +71,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        token_version -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         seq -> Nullable<BigInt>,
@@ -217,6 +228,7 @@ diesel::joinable!(user_scopes -> users (user_id));
 diesel::joinable!(user_scopes -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(login_devices -> users (user_id));
+diesel::joinable!(console_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -225,6 +237,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     login_devices,
+    console_sessions,
     audit_log,
     audit_head,
     enterprises,

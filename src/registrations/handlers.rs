@@ -50,8 +50,10 @@ pub struct RevealBody {
 /// The full personal data of one registration.
 #[derive(Debug, Serialize)]
 pub struct Revealed {
-    document_number: String,
-    phone: String,
+    /// The full document number.
+    pub document_number: String,
+    /// The full mobile number.
+    pub phone: String,
 }
 
 fn stored_status(raw: &str) -> Result<RegistrationStatus, FieldError> {
@@ -64,6 +66,28 @@ fn stored_status(raw: &str) -> Result<RegistrationStatus, FieldError> {
     })
 }
 
+impl RegistrationFilter {
+    /// The list's filters from their query values (a status name, a plate as typed,
+    /// the first and last zone day of arrival), for the API and the console alike.
+    pub fn parse(
+        status: Option<&str>,
+        enterprise_id: Option<EnterpriseId>,
+        plate: Option<&str>,
+        (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    ) -> Result<Self, ApiError> {
+        Ok(RegistrationFilter {
+            status: status.map(stored_status).transpose()?,
+            enterprise_id,
+            plate: plate
+                .map(|raw| Plate::parse(raw, "plate"))
+                .transpose()?
+                .map(|p| p.as_str().to_owned()),
+            from: from.map(zone::day_text),
+            to: to.map(zone::day_text),
+        })
+    }
+}
+
 /// `GET /api/v1/registrations`: newest first, masked.
 pub async fn list_registrations(
     state: web::Data<AppState>,
@@ -72,18 +96,12 @@ pub async fn list_registrations(
 ) -> Result<web::Json<Page<RegistrationView>>, ApiError> {
     let query = query.into_inner();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let filter = RegistrationFilter {
-        status: query.status.as_deref().map(stored_status).transpose()?,
-        enterprise_id: query.enterprise_id,
-        plate: query
-            .plate
-            .as_deref()
-            .map(|raw| Plate::parse(raw, "plate"))
-            .transpose()?
-            .map(|p| p.as_str().to_owned()),
-        from: query.from.map(zone::day_text),
-        to: query.to.map(zone::day_text),
-    };
+    let filter = RegistrationFilter::parse(
+        query.status.as_deref(),
+        query.enterprise_id,
+        query.plate.as_deref(),
+        (query.from, query.to),
+    )?;
     let visibility = Visibility::of(&caller);
     let fetch = page.clone();
     let rows = state
@@ -121,13 +139,31 @@ pub async fn find_registration(
     Ok(web::Json(registration.view(name)))
 }
 
-async fn decide(
-    state: web::Data<AppState>,
+/// What a staff member decides about a pending registration.
+#[derive(Debug)]
+pub enum Decision {
+    /// Approve it.
+    Approve,
+    /// Reject it, for a reason (as typed) shown on the driver's pass.
+    Reject(String),
+}
+
+/// Approves or rejects a registration the caller can see (else 404), for the API and
+/// the console alike: 409 when it is no longer pending; audited
+/// (`registration.approve` / `registration.reject`).
+pub async fn decide(
+    state: &AppState,
     caller: Caller,
     id: RegistrationId,
-    to: RegistrationStatus,
-    reason: Option<String>,
-) -> Result<web::Json<RegistrationView>, ApiError> {
+    decision: Decision,
+) -> Result<RegistrationView, ApiError> {
+    let (to, reason) = match decision {
+        Decision::Approve => (RegistrationStatus::Approved, None),
+        Decision::Reject(reason) => (
+            RegistrationStatus::Rejected,
+            Some(bounded("reason", &reason, 1, 200)?),
+        ),
+    };
     let visibility = Visibility::of(&caller);
     let (registration, name) = state
         .db
@@ -149,7 +185,7 @@ async fn decide(
             Registration::find(conn, &visibility, &registration.id)
         })
         .await?;
-    Ok(web::Json(registration.view(name)))
+    Ok(registration.view(name))
 }
 
 /// `POST /api/v1/registrations/{id}/approve`.
@@ -158,14 +194,9 @@ pub async fn approve_registration(
     caller: Caller,
     id: web::Path<RegistrationId>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
-    decide(
-        state,
-        caller,
-        id.into_inner(),
-        RegistrationStatus::Approved,
-        None,
-    )
-    .await
+    decide(&state, caller, id.into_inner(), Decision::Approve)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/registrations/{id}/reject`: the reason is shown on the driver's pass.
@@ -175,15 +206,10 @@ pub async fn reject_registration(
     id: web::Path<RegistrationId>,
     body: web::Json<RejectBody>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
-    let reason = bounded("reason", &body.into_inner().reason, 1, 200)?;
-    decide(
-        state,
-        caller,
-        id.into_inner(),
-        RegistrationStatus::Rejected,
-        Some(reason),
-    )
-    .await
+    let decision = Decision::Reject(body.into_inner().reason);
+    decide(&state, caller, id.into_inner(), decision)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/registrations/{id}/reveal`: the full document number and phone,
@@ -194,7 +220,21 @@ pub async fn reveal_registration(
     id: web::Path<RegistrationId>,
     body: web::Json<RevealBody>,
 ) -> Result<web::Json<Revealed>, ApiError> {
-    let reason = bounded("reason", &body.into_inner().reason, 2, 200)?;
+    reveal(&state, caller, id.into_inner(), body.into_inner().reason)
+        .await
+        .map(web::Json)
+}
+
+/// The full document number and phone of a registration the caller can see (else
+/// 404), for the API and the console alike: takes a reason (as typed) that goes into
+/// the audit entry `registration.reveal`; 410 once retention has purged them.
+pub async fn reveal(
+    state: &AppState,
+    caller: Caller,
+    id: RegistrationId,
+    reason: String,
+) -> Result<Revealed, ApiError> {
+    let reason = bounded("reason", &reason, 2, 200)?;
     let visibility = Visibility::of(&caller);
     let registration = state
         .db
@@ -215,8 +255,8 @@ pub async fn reveal_registration(
     let vault = &state.vault;
     let open =
         |context: &str, sealed: &str| vault.open(context, sealed).map_err(ApiError::internal);
-    Ok(web::Json(Revealed {
+    Ok(Revealed {
         document_number: open("registrations.document", &registration.document_sealed)?,
         phone: open("registrations.phone", &registration.phone_sealed)?,
-    }))
+    })
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::db::mapping::text_enum;
 use crate::db::schema::{enterprises, registrations};
 use crate::db::together::Insertion;
-use crate::db::{DbConnection, now, on_backend};
+use crate::db::{DbConnection, MultiBackend, now, on_backend};
 use crate::domain::id::{EnterpriseId, RegistrationId, UserId};
 use crate::domain::person::{DocumentType, PersonName};
 use crate::domain::region;
@@ -197,39 +197,73 @@ pub struct PassView {
 /// Template versions a registration answered.
 #[derive(Clone, Debug, Serialize)]
 pub struct FormVersions {
-    zone: i32,
-    enterprise: i32,
+    /// The zone's template version.
+    pub zone: i32,
+    /// The enterprise's template version.
+    pub enterprise: i32,
 }
 
 /// What staff see of a registration: personal data masked.
 #[derive(Clone, Debug, Serialize)]
 pub struct RegistrationView {
-    id: RegistrationId,
-    enterprise_id: EnterpriseId,
-    enterprise_name: String,
-    status: RegistrationStatus,
-    driver_name: String,
-    document_type: DocumentType,
-    document_number: String,
-    phone: String,
-    plate: String,
-    trailer_plate: Option<String>,
-    vehicle_type: VehicleType,
-    origin_region: String,
-    origin_name: Option<String>,
-    cargo: String,
-    purpose: Purpose,
-    expected_arrival: chrono::DateTime<chrono::Utc>,
-    people_in_cab: i32,
-    answers: serde_json::Value,
-    form_versions: FormVersions,
-    valid_from: chrono::DateTime<chrono::Utc>,
-    valid_until: chrono::DateTime<chrono::Utc>,
-    reject_reason: Option<String>,
-    decided_at: Option<chrono::DateTime<chrono::Utc>>,
-    decided_by: Option<UserId>,
-    created_at: chrono::DateTime<chrono::Utc>,
+    /// Id.
+    pub id: RegistrationId,
+    /// Enterprise id.
+    pub enterprise_id: EnterpriseId,
+    /// Enterprise name.
+    pub enterprise_name: String,
+    /// Status.
+    pub status: RegistrationStatus,
+    /// Masked driver name.
+    pub driver_name: String,
+    /// Document type.
+    pub document_type: DocumentType,
+    /// Masked document number.
+    pub document_number: String,
+    /// Masked mobile number.
+    pub phone: String,
+    /// Masked plate.
+    pub plate: String,
+    /// Trailer plate.
+    pub trailer_plate: Option<String>,
+    /// Vehicle type.
+    pub vehicle_type: VehicleType,
+    /// Origin region.
+    pub origin_region: String,
+    /// Full name of the origin region.
+    pub origin_name: Option<String>,
+    /// Cargo.
+    pub cargo: String,
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Expected arrival.
+    pub expected_arrival: chrono::DateTime<chrono::Utc>,
+    /// People in cab.
+    pub people_in_cab: i32,
+    /// Extra answers.
+    pub answers: serde_json::Value,
+    /// Form versions.
+    pub form_versions: FormVersions,
+    /// Valid from.
+    pub valid_from: chrono::DateTime<chrono::Utc>,
+    /// Valid until.
+    pub valid_until: chrono::DateTime<chrono::Utc>,
+    /// Reject reason.
+    pub reject_reason: Option<String>,
+    /// Decided at.
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who approved or rejected.
+    pub decided_by: Option<UserId>,
+    /// Created at.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// Registrations joined with their enterprises, filtered, not yet selected.
+type Filtered<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<registrations::table, enterprises::table>,
+    MultiBackend,
+>;
 
 /// Filters of the staff list.
 #[derive(Clone, Debug, Default)]
@@ -413,9 +447,36 @@ impl Registration {
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<(Registration, String)>, ApiError> {
+        let mut query = Self::filtered(conn, visibility, filter)?
+            .select((Registration::as_select(), enterprises::name));
+        if let Some(before) = before {
+            query = query.filter(registrations::id.lt(before.to_owned()));
+        }
+        Ok(query
+            .order(registrations::id.desc())
+            .limit(limit)
+            .load(conn)?)
+    }
+
+    /// How many visible registrations the filter matches.
+    pub fn count(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &RegistrationFilter,
+    ) -> Result<i64, ApiError> {
+        Ok(Self::filtered(conn, visibility, filter)?
+            .count()
+            .get_result(conn)?)
+    }
+
+    /// Visible registrations (with their enterprises) that the filter matches.
+    fn filtered(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &RegistrationFilter,
+    ) -> Result<Filtered<'static>, ApiError> {
         let mut query = registrations::table
             .inner_join(enterprises::table)
-            .select((Registration::as_select(), enterprises::name))
             .into_boxed();
         if let Some(ids) = visible_enterprises(conn, visibility)? {
             query = query.filter(registrations::enterprise_id.eq_any(ids));
@@ -435,13 +496,7 @@ impl Registration {
         if let Some(to) = &filter.to {
             query = query.filter(registrations::arrival_day.le(to.clone()));
         }
-        if let Some(before) = before {
-            query = query.filter(registrations::id.lt(before.to_owned()));
-        }
-        Ok(query
-            .order(registrations::id.desc())
-            .limit(limit)
-            .load(conn)?)
+        Ok(query)
     }
 
     /// A live (pending or approved) registration for the plate at the enterprise on that day.

@@ -192,7 +192,7 @@ fn cookie(
         .max_age(max_age)
         .same_site(SameSite::Lax)
         .http_only(http_only)
-        .secure(settings.public_base_url().starts_with("https://"))
+        .secure(settings.is_https())
         .finish()
 }
 

@@ -18,9 +18,12 @@ use crate::state::AppState;
 /// The settings as the API shows them.
 #[derive(Debug, Serialize)]
 pub struct RegistrationSettings {
-    enterprise_id: EnterpriseId,
-    auto_approve: bool,
-    updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The enterprise.
+    pub enterprise_id: EnterpriseId,
+    /// New registrations are approved at once.
+    pub auto_approve: bool,
+    /// Last changed; never, while off by default.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Body of an update.
@@ -67,15 +70,25 @@ pub async fn find_registration_settings(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<RegistrationSettings>, ApiError> {
-    let visibility = Visibility::of(&caller);
-    let settings = state
+    find_settings(&state, &caller, id.into_inner())
+        .await
+        .map(web::Json)
+}
+
+/// The settings of an enterprise the caller can see (else 404).
+pub async fn find_settings(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+) -> Result<RegistrationSettings, ApiError> {
+    let visibility = Visibility::of(caller);
+    state
         .db
         .read(move |conn| {
             let enterprise = Enterprise::find(conn, &visibility, &id)?;
             load(conn, &enterprise.id)
         })
-        .await?;
-    Ok(web::Json(settings))
+        .await
 }
 
 /// `PUT /api/v1/enterprises/{id}/registration-settings`: an admin or the enterprise's
@@ -87,7 +100,24 @@ pub async fn update_registration_settings(
     id: web::Path<EnterpriseId>,
     body: web::Json<SettingsBody>,
 ) -> Result<web::Json<RegistrationSettings>, ApiError> {
-    let auto_approve = body.into_inner().auto_approve;
+    set_auto_approve(
+        &state,
+        caller,
+        id.into_inner(),
+        body.into_inner().auto_approve,
+    )
+    .await
+    .map(web::Json)
+}
+
+/// Turns auto-approval of an enterprise the caller can see (else 404) on or off, for
+/// the API and the console alike; audited (`enterprise.auto_approve_on` / `_off`).
+pub async fn set_auto_approve(
+    state: &AppState,
+    caller: Caller,
+    id: EnterpriseId,
+    auto_approve: bool,
+) -> Result<RegistrationSettings, ApiError> {
     let visibility = Visibility::of(&caller);
     let settings = state
         .db
@@ -115,5 +145,5 @@ pub async fn update_registration_settings(
         })
         .await?;
     state.code_forms.forget_all();
-    Ok(web::Json(settings))
+    Ok(settings)
 }

@@ -6,6 +6,8 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; without them the test says so and
 //! passes, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
+//!
+//! The enterprise contact signs in to the console on a phone and approves a filing.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -520,4 +522,89 @@ async fn profile_status(app: &TestApp, key: &str) -> u16 {
     let response = TestApp::read(request.send().await.unwrap()).await;
     CONTRACT.check(&Method::GET, path, &response);
     response.status
+}
+
+/// The enterprise contact at the gate, on a phone: signs in to the console, opens the
+/// filings (htmx loaded under the console's CSP), approves one on its page and the
+/// API sees it approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_on_a_phone_signs_in_to_the_console_and_approves_a_filing() {
+    let Some(chromedriver) = ChromeDriver::start() else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite, |_| {})
+        .await
+        .expect("SQLite always runs");
+    let client = chromedriver.session().await;
+    let outcome = tokio::spawn(console_flow(client.clone(), app)).await;
+    client.close().await.expect("the session closes");
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("console flow did not finish: {error}"),
+        }
+    }
+}
+
+async fn console_flow(client: Client, app: TestApp) {
+    use crate::helpers::USER_PASSWORD;
+    use crate::registrations::{plate, registered, registration_id};
+
+    let (admin, [own]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
+    app.create_contact(&admin, "contact1", &own.id).await;
+    registered(&app, &own.code, 1).await;
+    let id = registration_id(&app, &admin, &plate(1)).await;
+
+    client
+        .goto(&format!("{}/console/", app.address))
+        .await
+        .unwrap();
+    wait_for(&client, "form[action='/console/login']").await;
+    find(&client, "#username")
+        .await
+        .send_keys("contact1")
+        .await
+        .unwrap();
+    find(&client, "#password")
+        .await
+        .send_keys(USER_PASSWORD)
+        .await
+        .unwrap();
+    find(&client, "button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, ".stats").await;
+    assert_fits(&client).await;
+
+    find(&client, "a[href='/console/registrations']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#list").await;
+    assert_fits(&client).await;
+    let htmx = script(&client, "return typeof window.htmx").await;
+    assert_eq!(htmx, "object", "htmx runs under the console's CSP");
+    find(&client, &format!("a[href='/console/registrations/{id}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &client,
+        &format!("form[action='/console/registrations/{id}/approve'] button"),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    wait_for(&client, ".s-approved").await;
+
+    let (contact, _) = app.tokens("contact1", USER_PASSWORD).await;
+    let response = app
+        .get(&format!("/api/v1/registrations/{id}"), Some(&contact))
+        .await;
+    assert_eq!(response.body["status"], "approved");
 }

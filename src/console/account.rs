@@ -1,0 +1,244 @@
+//! Signing in and out of the console and changing one's password, through the same
+//! services as the API's `/auth/login` and `/me/password` (throttling, password
+//! policy, audit entries).
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+
+use crate::audit::{self, Event};
+use crate::auth::handlers::{Credentials, PasswordChange, change_password, sign_in};
+use crate::console::session::{self, Account, CSRF_FIELD, Posted, Signed, same_secret};
+use crate::console::{HOME_PATH, LOGIN_PATH, PageError, layout, render, see_other};
+use crate::domain::text::random_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The sign-in form's own CSRF cookie (there is no session yet): the form carries
+/// the same random value, which another site cannot read.
+const LOGIN_COOKIE: &str = "tp_console_login";
+
+fn login_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(LOGIN_COOKIE, token)
+        .path(LOGIN_PATH)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(time::Duration::hours(12))
+        .finish()
+}
+
+fn login_form(zone_name: &str, csrf: &str, username: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        p.muted { (zone_name) }
+        h1 { "登录通行登记管理" }
+        @if let Some(error) = error { p.notice.bad role="alert" { (error) } }
+        form method="post" action=(LOGIN_PATH) {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            div.f {
+                label for="username" { "用户名" }
+                input #username type="text" name="username" value=(username)
+                    autocomplete="username" required autofocus;
+            }
+            div.f {
+                label for="password" { "密码" }
+                input #password type="password" name="password"
+                    autocomplete="current-password" required;
+            }
+            button.btn type="submit" { "登录" }
+        }
+    };
+    layout::bare("登录", body)
+}
+
+/// `GET /console/login`: the sign-in form; a signed-in user goes home.
+pub async fn show_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if session::authenticate(&req).await.is_ok() {
+        return see_other(HOME_PATH);
+    }
+    let csrf = random_token();
+    let mut response = render(
+        StatusCode::OK,
+        login_form(&state.settings.zone_name, &csrf, "", None),
+    );
+    // Only fails for an invalid cookie, which ours is not.
+    let _ = response.add_cookie(&login_cookie(csrf, state.settings.is_https()));
+    response
+}
+
+/// `POST /console/login`: signs in as the API does; on success a new session and a
+/// 303 home (or to the change-password page), else the form again with the reason.
+pub async fn submit_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = Posted::parse(&body);
+    let expected = req
+        .cookie(LOGIN_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let presented = posted.value(CSRF_FIELD).unwrap_or_default();
+    if expected.is_empty() || !same_secret(presented, &expected) {
+        return Err(PageError::Forged);
+    }
+    let username = posted.value("username").unwrap_or_default().to_owned();
+    let credentials = Credentials {
+        username: username.clone(),
+        password: posted.value("password").unwrap_or_default().to_owned(),
+    };
+    let secure = state.settings.is_https();
+    let signed_in = sign_in(&state, &req, credentials, LOGIN_PATH, |conn, user| {
+        session::open(conn, &user)
+    })
+    .await;
+    match signed_in {
+        Ok(signed_in) => {
+            let mut response = HttpResponse::SeeOther();
+            response
+                .insert_header((actix_web::http::header::LOCATION, HOME_PATH))
+                .cookie(session::cookie(signed_in.session, secure))
+                .cookie(expire(login_cookie(String::new(), secure)));
+            if let Some(device) = signed_in.device_cookie {
+                response.cookie(device);
+            }
+            Ok(response.finish())
+        }
+        Err(error) => {
+            let status = error.code().status();
+            let mut response = render(
+                status,
+                login_form(
+                    &state.settings.zone_name,
+                    &expected,
+                    &username,
+                    Some(&error.message()),
+                ),
+            );
+            if let Some(seconds) = error.retry_after() {
+                let _ = response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, seconds.into());
+            }
+            Ok(response)
+        }
+    }
+}
+
+fn expire(mut cookie: Cookie<'static>) -> Cookie<'static> {
+    cookie.set_max_age(time::Duration::ZERO);
+    cookie
+}
+
+/// `POST /console/logout`: ends this session (audited `auth.logout`) and goes to the
+/// sign-in.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Account(signed): Account,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    signed.posted(&req, &body)?;
+    let actor = signed.caller.actor();
+    let user_id = signed.caller.user_id.clone();
+    let token_hash = signed.token_hash().to_owned();
+    state
+        .db
+        .write(move |conn| {
+            session::end(conn, &token_hash)?;
+            let event = Event::success("auth.logout", "user", &user_id)
+                .with_details(serde_json::json!({ "session": "console" }));
+            audit::append(conn, &actor, event)
+        })
+        .await?;
+    let mut response = see_other(LOGIN_PATH);
+    let _ = response.add_cookie(&session::removal(state.settings.is_https()));
+    Ok(response)
+}
+
+fn password_form(signed: &Signed, error: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { "修改密码" }
+        @if signed.caller.must_change_password {
+            p.notice { "请先设置新密码，然后才能使用其他功能。" }
+        }
+        @if let Some(error) = error { p.notice.bad role="alert" { (error) } }
+        form method="post" action=(crate::console::PASSWORD_PATH) {
+            (signed.csrf_field())
+            div.f {
+                label for="current" { "当前密码" }
+                input #current type="password" name="current_password"
+                    autocomplete="current-password" required;
+            }
+            div.f {
+                label for="new" { "新密码" }
+                input #new type="password" name="new_password"
+                    autocomplete="new-password" minlength="8" required;
+            }
+            div.f {
+                label for="again" { "再次输入新密码" }
+                input #again type="password" name="new_password_again"
+                    autocomplete="new-password" required;
+            }
+            p.muted { "至少 8 个字符，不能是常见密码，也不能包含用户名。" }
+            div.actions {
+                button.btn type="submit" { "保存新密码" }
+                @if !signed.caller.must_change_password {
+                    a href=(HOME_PATH) { "取消" }
+                }
+            }
+        }
+        form method="post" action="/console/logout" {
+            (signed.csrf_field())
+            button.btn.alt type="submit" { "退出登录" }
+        }
+    };
+    layout::bare("修改密码", body)
+}
+
+/// `GET /console/password`: the change-password form, the only page of a user who
+/// must change the password.
+pub async fn show_password(Account(signed): Account) -> HttpResponse {
+    render(StatusCode::OK, password_form(&signed, None))
+}
+
+/// `POST /console/password`: changes the password as the API does (its policy, its
+/// audit entry, every other session ended); this session goes on, 303 home.
+pub async fn submit_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Account(signed): Account,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = signed.posted(&req, &body)?;
+    let field = |name| posted.value(name).unwrap_or_default().to_owned();
+    let new = field("new_password");
+    if new != field("new_password_again") {
+        let again = ApiError::field("new_password_again", "mismatch", "两次输入的新密码不一致");
+        return Ok(password_refused(&signed, &again));
+    }
+    let change = PasswordChange {
+        current: field("current_password"),
+        new,
+    };
+    let token_hash = signed.token_hash().to_owned();
+    let changed = change_password(&state, signed.caller.clone(), change, move |conn, user| {
+        session::follow(conn, &token_hash, &user)
+    })
+    .await;
+    match changed {
+        Ok(()) => Ok(see_other(HOME_PATH)),
+        Err(error) if error.code().status().is_client_error() => {
+            Ok(password_refused(&signed, &error))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn password_refused(signed: &Signed, error: &ApiError) -> HttpResponse {
+    render(
+        error.code().status(),
+        password_form(signed, Some(&error.message())),
+    )
+}

@@ -1,0 +1,464 @@
+//! The filings pages: the list with its filters (refreshed by htmx every 15 s so that
+//! new filings appear), bulk approval, a filing's detail with approve, reject and the
+//! audited reveal. Everything goes through the API's services and scoped queries.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use maud::{Markup, html};
+
+use crate::auth::caller::{ENTERPRISE_KEEPERS, REVEALERS};
+use crate::console::session::{Posted, Signed};
+use crate::console::{PageError, layout, render, see_other};
+use crate::domain::id::RegistrationId;
+use crate::domain::zone;
+use crate::enterprises::Visibility;
+use crate::error::{ApiError, FieldError};
+use crate::pagination::{DEFAULT_LIMIT, PageRequest};
+use crate::registrations::handlers::{Decision, Revealed, decide, reveal};
+use crate::registrations::{
+    Registration, RegistrationFilter, RegistrationStatus, RegistrationView,
+};
+use crate::state::AppState;
+
+const LIST_PATH: &str = "/console/registrations";
+/// Most filings one bulk approval takes.
+const BULK_MAX: usize = 100;
+/// The common reasons offered when rejecting.
+const REJECT_REASONS: &[&str] = &["信息不实", "车辆不符合要求", "非本企业业务", "当日车辆已满"];
+
+/// A time as the zone reads it, to the minute.
+fn zone_minute(time: DateTime<Utc>) -> String {
+    zone::local(time.naive_utc())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn status_badge(status: RegistrationStatus) -> Markup {
+    html! { span class={ "s-" (status.as_str()) } { (status.label()) } }
+}
+
+fn detail_path(id: &RegistrationId) -> String {
+    format!("{LIST_PATH}/{id}")
+}
+
+/// The filters of the list as typed in its form (GET query).
+#[derive(Debug, Default)]
+struct ListQuery {
+    status: String,
+    date: String,
+    plate: String,
+    cursor: String,
+}
+
+impl ListQuery {
+    fn read(req: &HttpRequest) -> Self {
+        let query = Posted::parse(req.query_string().as_bytes());
+        let field = |name| query.value(name).unwrap_or_default().trim().to_owned();
+        Self {
+            status: field("status"),
+            date: field("date"),
+            plate: field("plate"),
+            cursor: field("cursor"),
+        }
+    }
+
+    fn filter(&self) -> Result<(RegistrationFilter, PageRequest), ApiError> {
+        let given = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
+        let day = given(&self.date)
+            .map(|raw| {
+                NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+                    .map_err(|_| FieldError::new("date", "invalid_date", "日期格式应为 YYYY-MM-DD"))
+            })
+            .transpose()?;
+        let filter = RegistrationFilter::parse(
+            given(&self.status).as_deref(),
+            None,
+            given(&self.plate).as_deref(),
+            (day, day),
+        )?;
+        let page = PageRequest::parse(Some(DEFAULT_LIMIT), given(&self.cursor).as_deref())?;
+        Ok((filter, page))
+    }
+
+    /// The query string of these filters, with `cursor` when given.
+    fn encoded(&self, cursor: Option<&str>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("status", &self.status),
+            ("date", &self.date),
+            ("plate", &self.plate),
+        ] {
+            if !value.is_empty() {
+                query.append_pair(name, value);
+            }
+        }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", cursor);
+        }
+        query.finish()
+    }
+}
+
+/// One page of filings the caller can see, and the cursor of the next.
+async fn load_page(
+    state: &AppState,
+    signed: &Signed,
+    query: &ListQuery,
+) -> Result<(Vec<RegistrationView>, Option<String>), ApiError> {
+    let (filter, page) = query.filter()?;
+    let visibility = Visibility::of(&signed.caller);
+    let fetch = page.clone();
+    let rows = state
+        .db
+        .read(move |conn| {
+            Registration::list(
+                conn,
+                &visibility,
+                &filter,
+                fetch.after.as_deref(),
+                fetch.fetch(),
+            )
+        })
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|(registration, name)| registration.view(name))
+        .collect();
+    let page = page.page(views, |view: &RegistrationView| view.id.to_string());
+    Ok((page.items, page.next_cursor))
+}
+
+/// The table of filings; with `pick`, a checkbox on each pending one for bulk approval
+/// (kept across htmx refreshes by `hx-preserve`).
+pub fn rows(views: &[RegistrationView], pick: bool) -> Markup {
+    html! {
+        @if views.is_empty() {
+            p.muted { "没有符合条件的登记。" }
+        } @else {
+            div.scroll {
+                table {
+                    thead { tr {
+                        @if pick { th { span.muted { "选择" } } }
+                        th { "登记时间" } th { "车牌" } th { "司机" } th { "企业" }
+                        th { "预计到达" } th { "状态" } th {}
+                    } }
+                    tbody {
+                        @for view in views {
+                            tr {
+                                @if pick {
+                                    td {
+                                        @if view.status == RegistrationStatus::Pending {
+                                            input type="checkbox" name="id" value=(view.id)
+                                                id={ "pick-" (view.id) } hx-preserve
+                                                aria-label={ "选择 " (view.plate) };
+                                        }
+                                    }
+                                }
+                                td { (zone_minute(view.created_at)) }
+                                td { (view.plate) }
+                                td { (view.driver_name) }
+                                td { (view.enterprise_name) }
+                                td { (zone_minute(view.expected_arrival)) }
+                                td { (status_badge(view.status)) }
+                                td { a href=(detail_path(&view.id)) { "详情" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/registrations`: the filings the caller can see, newest first, with
+/// filters (status, day of arrival, plate) and pages; the first page refreshes
+/// itself every 15 s.
+pub async fn list_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+) -> Result<HttpResponse, PageError> {
+    let query = ListQuery::read(&req);
+    let (views, next) = load_page(&state, &signed, &query).await?;
+    let pick = ENTERPRISE_KEEPERS.allows(signed.caller.role);
+    let refresh = format!("{LIST_PATH}/rows?{}", query.encoded(None));
+    let body = html! {
+        h1 { "登记" }
+        form.card.filters method="get" action=(LIST_PATH) {
+            label { "状态"
+                select name="status" {
+                    option value="" { "全部" }
+                    @for status in [RegistrationStatus::Pending, RegistrationStatus::Approved,
+                                    RegistrationStatus::Rejected, RegistrationStatus::Cancelled] {
+                        option value=(status.as_str()) selected[query.status == status.as_str()] {
+                            (status.label())
+                        }
+                    }
+                }
+            }
+            label { "到达日期" input type="date" name="date" value=(query.date); }
+            label { "车牌" input type="text" name="plate" value=(query.plate) maxlength="16"; }
+            button.btn type="submit" { "筛选" }
+            a href=(LIST_PATH) { "清除" }
+        }
+        form.card method="post" action={ (LIST_PATH) "/approve" } {
+            (signed.csrf_field())
+            @if query.cursor.is_empty() {
+                div #list hx-get=(refresh) hx-trigger="every 15s" { (rows(&views, pick)) }
+            } @else {
+                div #list { (rows(&views, pick)) }
+            }
+            div.actions {
+                @if pick && !views.is_empty() {
+                    button.btn type="submit" { "批量通过" }
+                }
+                @if let Some(next) = next {
+                    a href={ (LIST_PATH) "?" (query.encoded(Some(&next))) } { "下一页" }
+                }
+            }
+        }
+    };
+    let zone_name = &state.settings.zone_name;
+    Ok(render(
+        StatusCode::OK,
+        layout::page(zone_name, &signed, LIST_PATH, "登记", body),
+    ))
+}
+
+/// `GET /console/registrations/rows`: the list's table alone, for htmx to refresh.
+pub async fn list_rows(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+) -> Result<HttpResponse, PageError> {
+    let query = ListQuery::read(&req);
+    let (views, _) = load_page(&state, &signed, &query).await?;
+    let pick = ENTERPRISE_KEEPERS.allows(signed.caller.role);
+    Ok(render(StatusCode::OK, rows(&views, pick)))
+}
+
+/// 404 for an action the caller's role may not take: as for a foreign id, nothing
+/// tells what exists.
+fn allowed(allowed: bool) -> Result<(), PageError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::not_found().into())
+    }
+}
+
+/// `POST /console/registrations/approve`: approves every ticked filing through the
+/// API's service, one by one, and shows what came of each.
+pub async fn bulk_approve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = signed.posted(&req, &body)?;
+    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
+    let ids: Vec<RegistrationId> = posted
+        .values("id")
+        .map(|id| RegistrationId::from(id.to_owned()))
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::field("id", "required", "请先勾选要通过的登记").into());
+    }
+    if ids.len() > BULK_MAX {
+        let message = format!("一次最多通过 {BULK_MAX} 条登记");
+        return Err(ApiError::field("id", "too_many", message).into());
+    }
+    let mut approved = Vec::new();
+    let mut refused = Vec::new();
+    for id in ids {
+        match decide(&state, signed.caller.clone(), id, Decision::Approve).await {
+            Ok(view) => approved.push(view),
+            Err(error) if error.code().status().is_client_error() => refused.push(error),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let body = html! {
+        h1 { "批量通过" }
+        p.notice.ok { "已通过 " (approved.len()) " 条登记。" }
+        @if !refused.is_empty() {
+            p.notice.bad { (refused.len()) " 条未能通过（已处理、已过期或不在管理范围内）。" }
+        }
+        (rows(&approved, false))
+        p { a href=(LIST_PATH) { "返回登记列表" } }
+    };
+    let zone_name = &state.settings.zone_name;
+    Ok(render(
+        StatusCode::OK,
+        layout::page(zone_name, &signed, LIST_PATH, "批量通过", body),
+    ))
+}
+
+async fn find(
+    state: &AppState,
+    signed: &Signed,
+    id: RegistrationId,
+) -> Result<RegistrationView, ApiError> {
+    let visibility = Visibility::of(&signed.caller);
+    let (registration, name) = state
+        .db
+        .read(move |conn| Registration::find(conn, &visibility, &id))
+        .await?;
+    Ok(registration.view(name))
+}
+
+fn detail(
+    state: &AppState,
+    signed: &Signed,
+    view: &RegistrationView,
+    revealed: Option<&Revealed>,
+) -> HttpResponse {
+    let role = signed.caller.role;
+    let path = detail_path(&view.id);
+    let body = html! {
+        p { a href=(LIST_PATH) { "← 登记列表" } }
+        h1 { (view.plate) " " (status_badge(view.status)) }
+        @if let Some(revealed) = revealed {
+            p.notice { "完整个人信息仅本次显示，查看已记入审计日志。" }
+            dl.card {
+                dt { "证件号码" } dd { (revealed.document_number) }
+                dt { "手机号" } dd { (revealed.phone) }
+            }
+        }
+        dl.card {
+            dt { "企业" } dd { (view.enterprise_name) }
+            dt { "司机" } dd { (view.driver_name) }
+            dt { "证件" } dd { (view.document_type.label()) " " (view.document_number) }
+            dt { "手机号" } dd { (view.phone) }
+            dt { "车牌" } dd { (view.plate) @if let Some(trailer) = &view.trailer_plate { " / 挂车 " (trailer) } }
+            dt { "车型" } dd { (view.vehicle_type.label()) }
+            dt { "出发地" } dd { (view.origin_name.as_deref().unwrap_or(&view.origin_region)) }
+            dt { "货物" } dd { (view.cargo) }
+            dt { "事由" } dd { (view.purpose.label()) }
+            dt { "预计到达" } dd { (zone_minute(view.expected_arrival)) }
+            dt { "随车人数" } dd { (view.people_in_cab) }
+            dt { "有效期" } dd { (zone_minute(view.valid_from)) " 至 " (zone_minute(view.valid_until)) }
+            dt { "登记时间" } dd { (zone_minute(view.created_at)) }
+            @if let Some(reason) = &view.reject_reason { dt { "未通过原因" } dd { (reason) } }
+            @if let Some(at) = view.decided_at { dt { "处理时间" } dd { (zone_minute(at)) } }
+        }
+        @if view.status == RegistrationStatus::Pending && ENTERPRISE_KEEPERS.allows(role) {
+            section.card {
+                h2 { "审核" }
+                form method="post" action={ (path) "/approve" } {
+                    (signed.csrf_field())
+                    button.btn type="submit" { "通过" }
+                }
+                form method="post" action={ (path) "/reject" } {
+                    (signed.csrf_field())
+                    div.f {
+                        label for="reason_choice" { "不通过原因" }
+                        select #reason_choice name="reason_choice" {
+                            option value="" { "请选择或在下方填写" }
+                            @for reason in REJECT_REASONS { option value=(reason) { (reason) } }
+                        }
+                    }
+                    div.f {
+                        label for="reason_text" { "补充说明（可选）" }
+                        input #reason_text type="text" name="reason_text" maxlength="150";
+                    }
+                    button.btn.bad type="submit" { "不通过" }
+                }
+            }
+        }
+        @if REVEALERS.allows(role) && revealed.is_none() {
+            section.card {
+                h2 { "查看完整证件号码和手机号" }
+                form method="post" action={ (path) "/reveal" } {
+                    (signed.csrf_field())
+                    div.f {
+                        label for="reveal_reason" { "查看原因（记入审计日志）" }
+                        input #reveal_reason type="text" name="reason" required minlength="2" maxlength="200";
+                    }
+                    button.btn.alt type="submit" { "查看" }
+                }
+            }
+        }
+    };
+    render(
+        StatusCode::OK,
+        layout::page(
+            &state.settings.zone_name,
+            signed,
+            LIST_PATH,
+            "登记详情",
+            body,
+        ),
+    )
+}
+
+/// `GET /console/registrations/{id}`: a filing the caller can see (else the 404 page),
+/// personal data masked, with the actions the caller's role may take.
+pub async fn detail_page(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+) -> Result<HttpResponse, PageError> {
+    let view = find(&state, &signed, id.into_inner()).await?;
+    Ok(detail(&state, &signed, &view, None))
+}
+
+/// `POST /console/registrations/{id}/approve`: the API's approval; 303 to the filing.
+pub async fn approve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    signed.posted(&req, &body)?;
+    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
+    let view = decide(
+        &state,
+        signed.caller.clone(),
+        id.into_inner(),
+        Decision::Approve,
+    )
+    .await?;
+    Ok(see_other(&detail_path(&view.id)))
+}
+
+/// `POST /console/registrations/{id}/reject`: the API's rejection, for a common reason
+/// picked, a reason typed, or both; 303 to the filing.
+pub async fn reject(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = signed.posted(&req, &body)?;
+    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
+    let part = |name| posted.value(name).unwrap_or_default().trim();
+    let reason = [part("reason_choice"), part("reason_text")]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("：");
+    let decision = Decision::Reject(reason);
+    let view = decide(&state, signed.caller.clone(), id.into_inner(), decision).await?;
+    Ok(see_other(&detail_path(&view.id)))
+}
+
+/// `POST /console/registrations/{id}/reveal`: the API's audited reveal, for a reason;
+/// the full values are shown on this response only.
+pub async fn reveal_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = signed.posted(&req, &body)?;
+    allowed(REVEALERS.allows(signed.caller.role))?;
+    let id = id.into_inner();
+    let reason = posted.value("reason").unwrap_or_default().to_owned();
+    let revealed = reveal(&state, signed.caller.clone(), id.clone(), reason).await?;
+    let view = find(&state, &signed, id).await?;
+    Ok(detail(&state, &signed, &view, Some(&revealed)))
+}
