@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::auth::caller::OVERSIGHT;
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
+use crate::console::enterprises::ROSTER_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -43,6 +44,9 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
     if role == Role::EnterpriseContact {
         entries.push(("/console/settings", "设置"));
+    }
+    if role != Role::EnterpriseContact {
+        entries.push((ROSTER_PATH, "企业名录"));
     }
     if OVERSIGHT.allows(role) {
         entries.push((AUDIT_PATH, "审计日志"));
