@@ -32,9 +32,14 @@ pub fn day_text(day: NaiveDate) -> String {
     day.format(DAY).to_string()
 }
 
-/// A day typed as `YYYY-MM-DD` (surrounding blanks ignored).
+/// A day typed as `YYYY-MM-DD` (surrounding blanks ignored; four-digit years only,
+/// which both databases can hold).
 pub fn parse_day(raw: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), DAY).ok()
+    let raw = raw.trim();
+    if raw.len() != "YYYY-MM-DD".len() {
+        return None;
+    }
+    NaiveDate::parse_from_str(raw, DAY).ok()
 }
 
 /// The UTC instant at which a zone day begins.
@@ -82,6 +87,7 @@ mod tests {
         let day = parse_day(" 2026-12-04 ").expect("day");
         assert_eq!(day_start(day), at("2026-12-03 16:00"));
         assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("-5000-01-01"), None);
     }
 
     #[test]

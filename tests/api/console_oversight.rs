@@ -165,6 +165,7 @@ async fn audit_log_filters_and_pages_by_sequence(app: TestApp) {
     assert!(!first.text.contains("<td>2</td>"));
     for bad in [
         "from=2026-13-01",
+        "from=-5000-01-01",
         "to=tomorrow",
         "before=abc",
         "before=0",
@@ -292,17 +293,17 @@ async fn roster_searches_filters_orders_and_refuses_bad_filters(app: TestApp) {
         "status=nope",
         "order=oldest",
         "cursor=%25%25",
+        "cursor=AA",
         "q=%00",
     ] {
         let page = console.get(&format!("/console/enterprises?{bad}")).await;
         assert_eq!(page.status, 422, "{bad}: {}", page.text);
+        // Exports have no order or pages: those fields are not read there.
+        let ignored = bad.starts_with("order") || bad.starts_with("cursor");
         let export = console
             .get(&format!("/console/enterprises/export.csv?{bad}"))
             .await;
-        assert!(
-            export.status == 422 || bad.starts_with("order") || bad.starts_with("cursor"),
-            "{bad}"
-        );
+        assert_eq!(export.status, if ignored { 200 } else { 422 }, "{bad}");
     }
 }
 api_test!(roster_searches_filters_orders_and_refuses_bad_filters);
