@@ -121,6 +121,13 @@ impl AuditQuery {
     }
 }
 
+/// The log filtered by these fields alone.
+fn filtered(fields: &[(&str, &str)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(fields);
+    format!("{AUDIT_PATH}?{}", query.finish())
+}
+
 fn entries_table(entries: &[AuditEntry]) -> Markup {
     html! {
         @if entries.is_empty() {
@@ -138,13 +145,22 @@ fn entries_table(entries: &[AuditEntry]) -> Markup {
                                 td { (entry.seq) }
                                 td { (zone_second(entry.at)) }
                                 td {
-                                    (entry.actor_name.as_deref().unwrap_or("系统"))
+                                    @let name = entry.actor_name.as_deref().unwrap_or("系统");
+                                    @if let Some(actor) = &entry.actor_id {
+                                        a href=(filtered(&[("actor", actor)])) title="只看此人的操作" { (name) }
+                                    } @else {
+                                        (name)
+                                    }
                                     @if let Some(role) = &entry.actor_role { br; span.muted { (role) } }
                                 }
                                 td { (entry.action) }
                                 td {
                                     (entry.object_type.as_deref().unwrap_or("—"))
-                                    @if let Some(id) = &entry.object_id { br; span.muted { (id) } }
+                                    @if let (Some(kind), Some(id)) = (&entry.object_type, &entry.object_id) {
+                                        br;
+                                        a.muted href=(filtered(&[("object_type", kind), ("object_id", id)]))
+                                            title="只看此对象的记录" { (id) }
+                                    }
                                 }
                                 td { (if entry.outcome == "success" { "成功" } else { "失败" }) }
                                 td { (entry.ip.as_deref().unwrap_or("—")) }

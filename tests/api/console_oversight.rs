@@ -159,6 +159,18 @@ async fn audit_log_filters_and_pages_by_sequence(app: TestApp) {
         ))
         .await;
     assert!(!later.text.contains("<td>enterprise.create</td>"));
+    let (token, _) = app.tokens("regulator1", USER_PASSWORD).await;
+    let me = app.get("/api/v1/me", Some(&token)).await;
+    let regulator_id = me.body["id"].as_str().unwrap();
+    let own = console
+        .get(&format!("/console/audit?actor={regulator_id}"))
+        .await;
+    assert!(own.text.contains("auth.login") && !own.text.contains("enterprise.create"));
+    assert!(
+        created
+            .text
+            .contains("/console/audit?object_type=enterprise&amp;object_id=")
+    );
     let first = console.get("/console/audit?before=2").await;
     first.assert_status(200);
     assert!(first.text.contains("<td>1</td>"));
