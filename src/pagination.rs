@@ -36,8 +36,9 @@ impl PageRequest {
                     .decode(raw.as_bytes())
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
-                    // Every issued cursor names a row; an empty one was never issued.
-                    .filter(|key| !key.is_empty())
+                    // Every issued cursor names a row; an empty one was never issued,
+                    // nor one holding NUL (which PostgreSQL cannot compare).
+                    .filter(|key| !key.is_empty() && !key.contains('\0'))
                     .ok_or_else(|| {
                         ApiError::validation(vec![FieldError::new(
                             "cursor",
@@ -95,6 +96,7 @@ mod tests {
         assert!(PageRequest::parse(Some(101), None).is_err());
         assert!(PageRequest::parse(None, Some("%%%")).is_err());
         assert!(PageRequest::parse(None, Some("")).is_err());
+        assert!(PageRequest::parse(None, Some("AA")).is_err());
     }
 
     #[test]

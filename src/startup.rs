@@ -30,8 +30,9 @@ use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
-    account::submit_login, account::submit_password, assets::console_asset, home::home_page,
-    registrations as console_registrations, settings::settings_page, settings::update_settings,
+    account::submit_login, account::submit_password, assets::console_asset, audit as console_audit,
+    enterprises as console_enterprises, home::home_page, registrations as console_registrations,
+    settings::settings_page, settings::update_settings,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -229,6 +230,14 @@ routes! {
         get => settings_page,
         post => update_settings,
     }
+    "/console/enterprises" { get => console_enterprises::roster_page }
+    "/console/enterprises/export.csv" { get => console_enterprises::export_csv }
+    "/console/enterprises/export.xlsx" { get => console_enterprises::export_xlsx }
+    "/console/enterprises/{id}" { get => console_enterprises::enterprise_page }
+    "/console/enterprises/{id}/code.svg" { get => console_enterprises::code_svg }
+    "/console/enterprises/{id}/poster.png" { get => console_enterprises::poster_png }
+    "/console/audit" { get => console_audit::audit_page }
+    "/console/audit/verify" { get => console_audit::verify_page }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.

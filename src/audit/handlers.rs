@@ -89,18 +89,28 @@ pub async fn list_audit(
         from: query.from.map(|t| t.naive_utc()),
         to: query.to.map(|t| t.naive_utc()),
     };
-    let limit = page.fetch();
+    let rows = recent_entries(&state, filter, before, page.fetch()).await?;
+    let views = rows.into_iter().map(AuditEntryView::from).collect();
+    Ok(web::Json(page.page(views, |entry| entry.seq.to_string())))
+}
+
+/// The newest linked entries matching `filter`, before sequence number `before` (the
+/// list of the API and of the console).
+pub async fn recent_entries(
+    state: &AppState,
+    filter: AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, ApiError> {
     // Entries written a moment ago are linked first, so that the list shows them.
     state
         .db
         .write_aside(|conn| audit::link(conn, Linking::Wait))
         .await?;
-    let rows = state
+    state
         .db
         .read(move |conn| audit::list(conn, &filter, before, limit))
-        .await?;
-    let views = rows.into_iter().map(AuditEntryView::from).collect();
-    Ok(web::Json(page.page(views, |entry| entry.seq.to_string())))
+        .await
 }
 
 /// `GET /api/v1/audit/verify`: recomputes the chain and reports the first broken link

@@ -120,9 +120,21 @@ pub async fn find_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
-    audit_download(&state, &caller, &enterprise.id, "token").await?;
-    Ok(web::Json(code.view(&state.settings.public_base_url())))
+    Ok(web::Json(
+        current_code(&state, &caller, id.into_inner()).await?,
+    ))
+}
+
+/// The current code of an enterprise visible to `caller`, audited as a download of
+/// its token.
+pub async fn current_code(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+) -> Result<CodeView, ApiError> {
+    let (enterprise, code) = visible_code(state, caller, id).await?;
+    audit_download(state, caller, &enterprise.id, "token").await?;
+    Ok(code.view(&state.settings.public_base_url()))
 }
 
 /// Runs a renderer on the blocking pool.
@@ -150,21 +162,22 @@ fn inline_file(
 
 /// A QR image format.
 #[derive(Clone, Copy)]
-enum QrFormat {
+pub enum QrFormat {
+    /// PNG.
     Png,
+    /// SVG.
     Svg,
 }
 
-/// The code's QR image, audited as a download.
-async fn qr_image(
-    state: web::Data<AppState>,
-    caller: Caller,
+/// The QR image of an enterprise visible to `caller`, audited as a download.
+pub async fn qr_image(
+    state: &AppState,
+    caller: &Caller,
     id: EnterpriseId,
-    query: QrQuery,
+    options: QrOptions,
     format: QrFormat,
 ) -> Result<HttpResponse, ApiError> {
-    let options = QrOptions::try_from(query)?;
-    let (enterprise, code) = visible_code(&state, &caller, id).await?;
+    let (enterprise, code) = visible_code(state, caller, id).await?;
     let url = code.url(&state.settings.public_base_url());
     let (content_type, extension, image) = match format {
         QrFormat::Png => (
@@ -180,7 +193,7 @@ async fn qr_image(
                 .into_bytes(),
         ),
     };
-    audit_download(&state, &caller, &enterprise.id, extension).await?;
+    audit_download(state, caller, &enterprise.id, extension).await?;
     Ok(inline_file(
         content_type,
         &format!("qr.{extension}"),
@@ -196,8 +209,8 @@ pub async fn code_png(
     id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, query) = (id.into_inner(), query.into_inner());
-    qr_image(state, caller, id, query, QrFormat::Png).await
+    let options = QrOptions::try_from(query.into_inner())?;
+    qr_image(&state, &caller, id.into_inner(), options, QrFormat::Png).await
 }
 
 /// `GET /api/v1/enterprises/{id}/code.svg`.
@@ -207,8 +220,8 @@ pub async fn code_svg(
     id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, query) = (id.into_inner(), query.into_inner());
-    qr_image(state, caller, id, query, QrFormat::Svg).await
+    let options = QrOptions::try_from(query.into_inner())?;
+    qr_image(&state, &caller, id.into_inner(), options, QrFormat::Svg).await
 }
 
 /// `GET /api/v1/enterprises/{id}/poster.png`: A4 at 300 dpi.
@@ -217,7 +230,16 @@ pub async fn poster_png(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    poster(&state, &caller, id.into_inner()).await
+}
+
+/// The A4 poster of an enterprise visible to `caller`, audited as a download.
+pub async fn poster(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+) -> Result<HttpResponse, ApiError> {
+    let (enterprise, code) = visible_code(state, caller, id).await?;
     let url = code.url(&state.settings.public_base_url());
     let zone = state.settings.zone_name.clone();
     let name = enterprise.name.clone();
@@ -229,7 +251,7 @@ pub async fn poster_png(
         })
     })
     .await?;
-    audit_download(&state, &caller, &enterprise.id, "poster").await?;
+    audit_download(state, caller, &enterprise.id, "poster").await?;
     Ok(inline_file(
         "image/png",
         "poster.png",

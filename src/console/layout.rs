@@ -4,7 +4,10 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use crate::auth::caller::OVERSIGHT;
 use crate::console::assets::htmx_path;
+use crate::console::audit::AUDIT_PATH;
+use crate::console::enterprises::ROSTER_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -22,6 +25,7 @@ h1{font-size:1.35rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:.2rem 0 .6r
 .stat b{display:block;font-size:1.8rem;color:#0f4c81}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;min-width:36rem}\
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e3e8ee;white-space:nowrap}th{color:#555;font-weight:600}\
+td.wrap{white-space:normal;word-break:break-all;min-width:14rem}\
 dl{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.3rem 1rem;margin:0}dt{color:#555}dd{margin:0;word-break:break-all}\
 .filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.filters label{display:flex;flex-direction:column;font-size:.9rem;color:#555}\
 input,select,textarea,button{font:inherit}\
@@ -40,6 +44,12 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
     if role == Role::EnterpriseContact {
         entries.push(("/console/settings", "设置"));
+    }
+    if role != Role::EnterpriseContact {
+        entries.push((ROSTER_PATH, "企业名录"));
+    }
+    if OVERSIGHT.allows(role) {
+        entries.push((AUDIT_PATH, "审计日志"));
     }
     entries
 }

@@ -11,10 +11,14 @@
 //! - [`layout`]: the page frame, its style and the navigation by role;
 //! - [`session`]: the session model, its cookie, who is signed in, posted forms;
 //! - [`account`]: sign in, sign out, change password;
-//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself.
+//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself;
+//! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
+//! - [`audit`]: the audit log and its verification, for the oversight roles.
 
 pub mod account;
 pub mod assets;
+pub mod audit;
+pub mod enterprises;
 pub mod home;
 pub mod layout;
 pub mod registrations;

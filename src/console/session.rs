@@ -150,6 +150,20 @@ impl Posted {
             .map(|(_, value)| value.as_str())
     }
 
+    /// A typed-in text field, trimmed: `None` when absent or blank; 422 when it holds
+    /// NUL, which no field has a use for (and PostgreSQL cannot compare).
+    pub fn text(&self, name: &str) -> Result<Option<String>, ApiError> {
+        let value = self.value(name).unwrap_or_default().trim();
+        if value.contains('\0') {
+            return Err(ApiError::field(
+                name,
+                "invalid_value",
+                "含有不允许的空字符（U+0000）",
+            ));
+        }
+        Ok(Some(value.to_owned()).filter(|value| !value.is_empty()))
+    }
+
     /// Every value of a field.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0

@@ -32,6 +32,21 @@ pub fn day_text(day: NaiveDate) -> String {
     day.format(DAY).to_string()
 }
 
+/// A day typed as `YYYY-MM-DD` (surrounding blanks ignored; four-digit years only,
+/// which both databases can hold).
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    if raw.len() != "YYYY-MM-DD".len() {
+        return None;
+    }
+    NaiveDate::parse_from_str(raw, DAY).ok()
+}
+
+/// The UTC instant at which a zone day begins.
+pub fn day_start(day: NaiveDate) -> NaiveDateTime {
+    to_utc(day.and_time(chrono::NaiveTime::MIN))
+}
+
 /// The zone's day of a UTC instant, `YYYY-MM-DD`.
 pub fn day_of(utc: NaiveDateTime) -> String {
     day_text(local(utc).date())
@@ -69,6 +84,10 @@ mod tests {
         assert_eq!(to_utc(at("2026-12-04 00:30")), at("2026-12-03 16:30"));
         assert_eq!(day_of(at("2026-12-03 15:59")), "2026-12-03");
         assert_eq!(day_of(at("2026-12-03 16:00")), "2026-12-04");
+        let day = parse_day(" 2026-12-04 ").expect("day");
+        assert_eq!(day_start(day), at("2026-12-03 16:00"));
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("-5000-01-01"), None);
     }
 
     #[test]

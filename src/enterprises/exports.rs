@@ -47,9 +47,19 @@ pub async fn export_enterprises_csv(
     caller: Caller,
     query: web::Query<FilterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let export = Export::new(&state, &caller, query.into_inner().into());
+    csv_export(&state, &caller, query.into_inner().into()).await
+}
+
+/// The CSV export of the enterprises visible to `caller` that match `filter` (the
+/// API's and the console's), audited as `enterprise.export`.
+pub async fn csv_export(
+    state: &AppState,
+    caller: &Caller,
+    filter: EnterpriseFilter,
+) -> Result<HttpResponse, ApiError> {
+    let export = Export::new(state, caller, filter);
     let (matching, first) = export.first(|rows| csv_page(rows, true)).await?;
-    audit_export(&state, &caller, "csv", matching).await?;
+    audit_export(state, caller, "csv", matching).await?;
     let rest = futures_util::stream::unfold((export, first.next), |(export, after)| async move {
         let after = after?;
         match export.page(after, |rows| csv_page(rows, false)).await {
@@ -79,9 +89,19 @@ pub async fn export_enterprises_xlsx(
     caller: Caller,
     query: web::Query<FilterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let export = Export::new(&state, &caller, query.into_inner().into());
+    xlsx_export(&state, &caller, query.into_inner().into()).await
+}
+
+/// The XLSX export of the enterprises visible to `caller` that match `filter` (the
+/// API's and the console's), audited as `enterprise.export`.
+pub async fn xlsx_export(
+    state: &AppState,
+    caller: &Caller,
+    filter: EnterpriseFilter,
+) -> Result<HttpResponse, ApiError> {
+    let export = Export::new(state, caller, filter);
     let (matching, first) = export.first(Ok).await?;
-    audit_export(&state, &caller, "xlsx", matching).await?;
+    audit_export(state, caller, "xlsx", matching).await?;
 
     // Two pages at most wait for the writer, so reading never runs far ahead of it.
     let (feed, pages) = mpsc::channel(2);

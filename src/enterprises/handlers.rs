@@ -189,15 +189,25 @@ pub async fn find_enterprise(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<EnterpriseView>, ApiError> {
-    let visibility = Visibility::of(&caller);
-    let view = state
+    Ok(web::Json(
+        visible_enterprise(&state, &caller, id.into_inner()).await?,
+    ))
+}
+
+/// An enterprise visible to `caller` (else 404), with its sector's and park's names.
+pub async fn visible_enterprise(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+) -> Result<EnterpriseView, ApiError> {
+    let visibility = Visibility::of(caller);
+    state
         .db
         .read(move |conn| {
             let row = Enterprise::find(conn, &visibility, &id)?;
             Enterprise::view(conn, row)
         })
-        .await?;
-    Ok(web::Json(view))
+        .await
 }
 
 /// `POST /api/v1/enterprises`: adds an enterprise and issues its code.

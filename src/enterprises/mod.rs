@@ -222,6 +222,33 @@ pub struct EnterpriseFilter {
     pub ids: Option<Vec<EnterpriseId>>,
 }
 
+/// Between the name and the id in a key of [`EnterpriseOrder::Name`] (ids hold no
+/// line break, so the last one splits).
+const NAME_KEY_SEPARATOR: char = '\n';
+
+/// The order of a roster list (ids are time-ordered, so id order is creation order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EnterpriseOrder {
+    /// Oldest first (the API's order).
+    #[default]
+    Created,
+    /// Newest first.
+    Newest,
+    /// By name, then id.
+    Name,
+}
+
+impl EnterpriseOrder {
+    /// The key that a page in this order continues after, for the enterprise with `id`
+    /// and `name`.
+    pub fn key(self, id: &EnterpriseId, name: &str) -> String {
+        match self {
+            EnterpriseOrder::Created | EnterpriseOrder::Newest => id.to_string(),
+            EnterpriseOrder::Name => format!("{name}{NAME_KEY_SEPARATOR}{id}"),
+        }
+    }
+}
+
 fn like_pattern(text: &str) -> String {
     format!(
         "%{}%",
@@ -281,12 +308,47 @@ impl Enterprise {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Enterprise>, ApiError> {
+        Self::list_in(
+            conn,
+            visibility,
+            filter,
+            EnterpriseOrder::Created,
+            after,
+            limit,
+        )
+    }
+
+    /// Visible enterprises matching the filter, in `order`, after the row whose
+    /// [`EnterpriseOrder::key`] is `after`.
+    pub fn list_in(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+        filter: &EnterpriseFilter,
+        order: EnterpriseOrder,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Enterprise>, ApiError> {
         let mut query = Self::matching(visibility, filter);
         if let Some(after) = after {
-            query = query.filter(enterprises::id.gt(after.to_owned()));
+            query = match order {
+                EnterpriseOrder::Created => query.filter(enterprises::id.gt(after.to_owned())),
+                EnterpriseOrder::Newest => query.filter(enterprises::id.lt(after.to_owned())),
+                EnterpriseOrder::Name => {
+                    let (name, id) = after.rsplit_once(NAME_KEY_SEPARATOR).unwrap_or((after, ""));
+                    query.filter(
+                        enterprises::name.gt(name.to_owned()).or(enterprises::name
+                            .eq(name.to_owned())
+                            .and(enterprises::id.gt(id.to_owned()))),
+                    )
+                }
+            };
         }
+        query = match order {
+            EnterpriseOrder::Created => query.order(enterprises::id.asc()),
+            EnterpriseOrder::Newest => query.order(enterprises::id.desc()),
+            EnterpriseOrder::Name => query.order((enterprises::name.asc(), enterprises::id.asc())),
+        };
         Ok(query
-            .order(enterprises::id.asc())
             .limit(limit)
             .select(Enterprise::as_select())
             .load(conn)?)

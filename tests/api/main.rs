@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod codes;
 mod console;
+mod console_oversight;
 mod contract;
 mod database;
 mod driver_pages;
