@@ -1,4 +1,5 @@
-//! U+0000 (NUL) is refused anywhere in an API request, before any handler runs:
+//! U+0000 (NUL) is refused anywhere in an API request, and in a console page's path or
+//! query, before any handler runs:
 //! PostgreSQL cannot take it in text (not even to compare), so it would fail as a 500
 //! deep inside a query, and no field of the service has a use for it. A path holding it
 //! names nothing (404); a query parameter or a JSON body holding it is invalid (422).
@@ -13,6 +14,7 @@ use actix_web::web::BytesMut;
 use futures_util::StreamExt;
 use futures_util::stream;
 
+use crate::console::PageError;
 use crate::error::ApiError;
 use crate::startup::JSON_BODY_LIMIT;
 
@@ -21,25 +23,39 @@ const ENCODED_NUL: &str = "%00";
 /// The field message of the 422.
 const NUL_MESSAGE: &str = "含有不允许的空字符（U+0000）";
 
-/// Middleware: refuses API requests carrying NUL in the path, the query or a JSON body.
+/// Middleware: refuses API requests carrying NUL in the path, the query or a JSON body,
+/// and console requests carrying it in the path or the query.
 /// A refusal is a response, not an error, so that `observe` logs and counts it.
 pub async fn refuse_nul(
     mut req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !req.path().starts_with("/api/") {
+    let console = req.path().starts_with("/console/");
+    if !req.path().starts_with("/api/") && !console {
         return next.call(req).await;
     }
-    if req.uri().path().contains(ENCODED_NUL) {
-        return Ok(req.error_response(ApiError::not_found()));
+    let refusal = if req.uri().path().contains(ENCODED_NUL) {
+        Some(ApiError::not_found())
+    } else {
+        req.query_string()
+            .split('&')
+            .find(|pair| pair.contains(ENCODED_NUL))
+            .map(|pair| {
+                let name = pair.split('=').next().unwrap_or_default().to_owned();
+                ApiError::field(name, "invalid_characters", NUL_MESSAGE)
+            })
+    };
+    if let Some(refusal) = refusal {
+        // The console answers with its pages, the API with problem+json.
+        return Ok(if console {
+            req.error_response(PageError::from(refusal))
+        } else {
+            req.error_response(refusal)
+        });
     }
-    if let Some(name) = req
-        .query_string()
-        .split('&')
-        .find(|pair| pair.contains(ENCODED_NUL))
-        .map(|pair| pair.split('=').next().unwrap_or_default().to_owned())
-    {
-        return Ok(req.error_response(ApiError::field(name, "invalid_characters", NUL_MESSAGE)));
+    if console {
+        // Console forms check their fields themselves (`console::session::Posted`).
+        return next.call(req).await;
     }
     let is_json = req
         .headers()

@@ -37,15 +37,6 @@ fn detail_path(id: &EnterpriseId) -> String {
     format!("{ROSTER_PATH}/{id}")
 }
 
-/// An enterprise id from the address; one holding NUL names nothing (PostgreSQL
-/// cannot compare it).
-fn enterprise_id(raw: String) -> Result<EnterpriseId, PageError> {
-    if raw.contains('\0') {
-        return Err(ApiError::not_found().into());
-    }
-    Ok(EnterpriseId::from(raw))
-}
-
 /// The roster's filters as typed in its form (GET query), shared by the list and
 /// the exports.
 #[derive(Debug, Default)]
@@ -301,9 +292,9 @@ pub async fn export_xlsx(
 pub async fn enterprise_page(
     state: web::Data<AppState>,
     signed: Signed,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, PageError> {
-    let id = enterprise_id(id.into_inner())?;
+    let id = id.into_inner();
     let view = visible_enterprise(&state, &signed.caller, id.clone()).await?;
     let code = current_code(&state, &signed.caller, id.clone()).await?;
     let visibility = Visibility::of(&signed.caller);
@@ -365,9 +356,9 @@ pub async fn enterprise_page(
 pub async fn code_svg(
     state: web::Data<AppState>,
     signed: Signed,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, PageError> {
-    let id = enterprise_id(id.into_inner())?;
+    let id = id.into_inner();
     Ok(qr_image(
         &state,
         &signed.caller,
@@ -383,8 +374,8 @@ pub async fn code_svg(
 pub async fn poster_png(
     state: web::Data<AppState>,
     signed: Signed,
-    id: web::Path<String>,
+    id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, PageError> {
-    let id = enterprise_id(id.into_inner())?;
+    let id = id.into_inner();
     Ok(poster(&state, &signed.caller, id).await?)
 }
