@@ -3,8 +3,9 @@
 # the same keys (TRUCKPASS_JWT_SECRET, TRUCKPASS_DATA_KEY), each run registering
 # drivers at an enterprise of its own (wrk -t2 -cBENCH_CONNECTIONS, register.lua, for
 # BENCH_SECONDS):
-#   1. one replica behind nginx
-#   2. both replicas behind nginx (least_conn)
+#   1. one replica behind nginx, with the machine's cores (the default threads)
+#   2. both replicas behind nginx (least_conn), each with half the cores' worth of
+#      HTTP workers and PostgreSQL writers, as if each had a machine of its own
 #   3. both behind nginx, and one of them killed with SIGKILL a third of the way in:
 #      every acknowledged (201) registration must be stored, and the audit chain,
 #      linked and verified through the surviving replica, must be intact with nothing
@@ -42,13 +43,21 @@ export TRUCKPASS_PUBLIC_RATE_PER_IP=100000000 TRUCKPASS_PUBLIC_RATE_PER_CODE=100
 export TRUCKPASS_JWT_SECRET=$(openssl rand -hex 32) TRUCKPASS_DATA_KEY=$(openssl rand -hex 32)
 export BENCH_ARRIVAL=$(date -u -d '+8 hours +1 day' +%Y-%m-%dT10:00)
 ports=($((port + 1)) $((port + 2)))
-for n in 0 1; do
-    base="http://127.0.0.1:${ports[n]}"
-    TRUCKPASS_LISTEN="127.0.0.1:${ports[n]}" TRUCKPASS_DATA_DIR="$dir/replica$n" \
-      start_server "$dir/replica$n.log"
-    pids+=("$pid")
-done
-base="http://127.0.0.1:${ports[0]}"
+# replicas N THREADS: (re)starts replicas 0..N-1, each with THREADS HTTP workers and
+# PostgreSQL writers (0: one per core, the default).
+replicas() {
+    local n
+    for n in "${!pids[@]}"; do kill "${pids[n]}" 2>/dev/null || true; wait "${pids[n]}" 2>/dev/null || true; done
+    pids=()
+    for ((n = 0; n < $1; n++)); do
+        base="http://127.0.0.1:${ports[n]}"
+        TRUCKPASS_LISTEN="127.0.0.1:${ports[n]}" TRUCKPASS_DATA_DIR="$dir/replica$n" \
+          TRUCKPASS_WORKERS=$2 TRUCKPASS_DB_WRITERS=$2 start_server "$dir/replica$n.log"
+        pids+=("$pid")
+    done
+    base="http://127.0.0.1:${ports[0]}"
+}
+replicas 1 0
 token=$(admin_token)
 
 # nginx_with PORTS...: (re)starts nginx on $port in front of those replicas.
@@ -114,6 +123,10 @@ run() {
 
 nginx_with "${ports[0]}"
 run "one replica" MA8REPL01
+# Two replicas on this one machine share its cores, as each would have a machine of its
+# own: half the cores' worth of workers and writers each.
+replicas 2 $(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
+token=$(admin_token)
 nginx_with "${ports[@]}"
 run "two replicas" MA8REPL02
 run "two, one killed" MA8REPL03 $((seconds / 3))

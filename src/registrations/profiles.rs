@@ -288,8 +288,11 @@ impl Keeping<'_> {
 }
 
 /// A new driver's row.
+// Without `treat_none_as_default_value = false` diesel wraps every field as optional,
+// which on PostgreSQL makes the INSERT (and the registration's statement it is part
+// of) one that is planned anew on every run instead of prepared once.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = driver_profiles)]
+#[diesel(table_name = driver_profiles, treat_none_as_default_value = false)]
 pub struct NewDriver<'a> {
     id: &'a str,
     key_hash: String,

@@ -62,7 +62,7 @@ fn form_page(
         status,
         &state.settings.zone_name,
         &form.enterprise.name,
-        &html,
+        html,
     )
 }
 

@@ -4,9 +4,10 @@
 //! here does IO.
 
 use std::collections::HashMap;
-use std::fmt::Write;
+use std::fmt;
 
 use chrono::{TimeDelta, Timelike, Utc};
+use maud::{Markup, html};
 
 use crate::domain::person::DocumentType;
 use crate::domain::region::{self, Region};
@@ -17,7 +18,6 @@ use crate::error::FieldError;
 use crate::forms::fields::{DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields};
 use crate::registrations::input::{DriverField as F, ORIGIN_SELECTS};
 use crate::registrations::profiles::Profile;
-use crate::web::escape;
 
 /// The privacy notice drivers consent to (its version is `CONSENT_VERSION`).
 pub fn privacy_notice(retention_days: u32) -> String {
@@ -130,106 +130,140 @@ fn choices_of<T: Copy>(
     all.iter().copied().map(pair).collect()
 }
 
+/// What sets one `<input>` apart, beyond its name, value and whether it is required.
+#[derive(Clone, Copy, Default)]
+struct Input {
+    kind: Option<&'static str>,
+    inputmode: Option<&'static str>,
+    maxlength: Option<u32>,
+    autocomplete: Option<&'static str>,
+    /// A code typed in capitals, without spell checking (document numbers, plates).
+    code: bool,
+    placeholder: Option<&'static str>,
+    /// The least and the greatest number.
+    range: Option<(u8, u8)>,
+}
+
+impl Input {
+    fn of_kind(kind: &'static str) -> Self {
+        Self {
+            kind: Some(kind),
+            ..Self::default()
+        }
+    }
+
+    fn max(maxlength: u32) -> Self {
+        Self {
+            maxlength: Some(maxlength),
+            ..Self::default()
+        }
+    }
+}
+
+/// The id of a field's error message, which its input points to.
+struct ErrorId<'a>(&'a str);
+
+impl fmt::Display for ErrorId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-err", self.0)
+    }
+}
+
+/// The mark after an optional field's label.
+fn optional(required: bool) -> Markup {
+    html! {
+        @if !required {
+            small { "（选填）" }
+        }
+    }
+}
+
 struct Writer<'a> {
-    html: String,
     values: &'a Values,
+    /// Errors by field, taken as each is shown under its field: what is left at the
+    /// end belongs to no field on this form.
     errors: HashMap<&'a str, &'a str>,
 }
 
-impl Writer<'_> {
-    fn error(&mut self, name: &str) {
-        if let Some(message) = self.errors.remove(name) {
-            let _ = write!(
-                self.html,
-                "<p class=\"err\" id=\"{id}-err\">{message}</p>",
-                id = escape(name),
-                message = escape(message)
-            );
+impl<'a> Writer<'a> {
+    fn has_error(&self, name: &str) -> bool {
+        self.errors.contains_key(name)
+    }
+
+    fn error(&mut self, name: &str) -> Markup {
+        let message = self.errors.remove(name);
+        html! {
+            @if let Some(message) = message {
+                p.err id=(ErrorId(name)) { (message) }
+            }
         }
     }
 
-    /// The field's class (marked when it has an error) and the mark after an
-    /// optional field's label.
-    fn decoration(&self, name: &str, required: bool) -> (&'static str, &'static str) {
-        let class = if self.errors.contains_key(name) {
-            "f bad"
-        } else {
-            "f"
-        };
-        let mark = if required {
-            ""
-        } else {
-            "<small>（选填）</small>"
-        };
-        (class, mark)
+    /// The `<input>` of a built-in field.
+    fn builtin(&mut self, field: F, required: bool, input: Input) -> Markup {
+        self.input(field.name(), field.label(), required, input, None)
     }
 
-    fn open(&mut self, name: &str, label: &str, required: bool) {
-        let (class, mark) = self.decoration(name, required);
-        let _ = write!(
-            self.html,
-            "<div class=\"{class}\"><label for=\"{id}\">{label}{mark}</label>",
-            id = escape(name),
-            label = escape(label),
-        );
-    }
-
-    fn close(&mut self, name: &str, help: Option<&str>) {
-        if let Some(help) = help {
-            let _ = write!(self.html, "<p class=\"help\">{}</p>", escape(help));
+    fn input(
+        &mut self,
+        name: &str,
+        label: &str,
+        required: bool,
+        input: Input,
+        help: Option<&str>,
+    ) -> Markup {
+        let values = self.values;
+        let invalid = self.has_error(name);
+        let code = input.code;
+        html! {
+            div.f.bad[invalid] {
+                label for=(name) { (label) (optional(required)) }
+                input id=(name) name=(name) value=(values.get(name)) required[required]
+                    aria-invalid=[invalid.then_some("true")]
+                    aria-describedby=[invalid.then_some(ErrorId(name))]
+                    type=[input.kind] inputmode=[input.inputmode] maxlength=[input.maxlength]
+                    autocomplete=[input.autocomplete]
+                    autocapitalize=[code.then_some("characters")]
+                    spellcheck=[code.then_some("false")]
+                    placeholder=[input.placeholder]
+                    min=[input.range.map(|(min, _)| min)] max=[input.range.map(|(_, max)| max)];
+                @if let Some(help) = help {
+                    p.help { (help) }
+                }
+                (self.error(name))
+            }
         }
-        self.error(name);
-        self.html.push_str("</div>");
     }
 
-    /// The `<input>` of a built-in field; `attrs` are trusted attribute text.
-    fn builtin(&mut self, field: F, required: bool, attrs: &str, help: Option<&str>) {
-        self.input(field.name(), field.label(), required, attrs, help);
+    fn select(
+        &mut self,
+        name: &str,
+        label: &str,
+        options: &[(&str, &str)],
+        placeholder: &str,
+    ) -> Markup {
+        html! {
+            div.f.bad[self.has_error(name)] {
+                label for=(name) { (label) }
+                select id=(name) name=(name) {
+                    option value="" { (placeholder) }
+                    (self.options(name, options.iter().copied()))
+                }
+                (self.error(name))
+            }
+        }
     }
 
-    /// An `<input>`; `attrs` are trusted attribute text.
-    fn input(&mut self, name: &str, label: &str, required: bool, attrs: &str, help: Option<&str>) {
-        self.open(name, label, required);
-        let described = if self.errors.contains_key(name) {
-            format!(
-                " aria-invalid=\"true\" aria-describedby=\"{}-err\"",
-                escape(name)
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            self.html,
-            "<input id=\"{id}\" name=\"{id}\" value=\"{value}\"{req}{described} {attrs}>",
-            id = escape(name),
-            value = escape(self.values.get(name)),
-            req = if required { " required" } else { "" },
-        );
-        self.close(name, help);
-    }
-
-    fn select(&mut self, name: &str, label: &str, options: &[(&str, &str)], placeholder: &str) {
-        self.open(name, label, true);
-        let _ = write!(
-            self.html,
-            "<select id=\"{id}\" name=\"{id}\"><option value=\"\">{placeholder}</option>",
-            id = escape(name)
-        );
-        self.options(name, options);
-        self.html.push_str("</select>");
-        self.close(name, None);
-    }
-
-    fn options(&mut self, name: &str, options: &[(&str, &str)]) {
+    fn options<'o>(
+        &self,
+        name: &str,
+        options: impl IntoIterator<Item = (&'o str, &'o str)>,
+    ) -> Markup {
         let current = self.values.get(name);
-        for (value, text) in options {
-            let selected = if *value == current { " selected" } else { "" };
-            let _ = write!(
-                self.html,
-                "<option value=\"{}\"{selected}>{}</option>",
-                escape(value),
-                escape(text)
-            );
+        html! {
+            @for (value, text) in options {
+                option value=(value) selected[value == current] { (text) }
+            }
         }
     }
 
@@ -241,37 +275,29 @@ impl Writer<'_> {
         required: bool,
         options: &[(&str, &str)],
         multiple: bool,
-    ) {
-        let (class, mark) = self.decoration(name, required);
-        let _ = write!(
-            self.html,
-            "<fieldset class=\"{class}\" id=\"{id}\"><legend>{label}{mark}</legend><div class=\"opts\">",
-            id = escape(name),
-            label = escape(label),
-        );
+    ) -> Markup {
+        let values = self.values;
         let kind = if multiple { "checkbox" } else { "radio" };
-        for (value, text) in options {
-            let checked = if self.values.has(name, value) {
-                " checked"
-            } else {
-                ""
-            };
-            let _ = write!(
-                self.html,
-                "<label class=\"opt\"><input type=\"{kind}\" name=\"{}\" value=\"{}\"{checked}> {}</label>",
-                escape(name),
-                escape(value),
-                escape(text)
-            );
+        html! {
+            fieldset.f.bad[self.has_error(name)] id=(name) {
+                legend { (label) (optional(required)) }
+                div.opts {
+                    @for (value, text) in options {
+                        label.opt {
+                            input type=(kind) name=(name) value=(value)
+                                checked[values.has(name, value)];
+                            " " (text)
+                        }
+                    }
+                }
+                (self.error(name))
+            }
         }
-        self.html.push_str("</div>");
-        self.error(name);
-        self.html.push_str("</fieldset>");
     }
 
-    fn extra(&mut self, prefix: &str, spec: &FieldSpec) {
+    fn extra(&mut self, prefix: &str, spec: &FieldSpec) -> Markup {
         let name = format!("{prefix}{}", spec.key);
-        let help = spec.help.as_deref();
+        let (label, required, help) = (spec.label.as_str(), spec.required, spec.help.as_deref());
         let options: Vec<(&str, &str)> = spec
             .options
             .iter()
@@ -280,49 +306,33 @@ impl Writer<'_> {
         match spec.kind {
             FieldKind::Text => {
                 let max = spec.max_length.unwrap_or(DEFAULT_MAX_LENGTH);
-                self.input(
-                    &name,
-                    &spec.label,
-                    spec.required,
-                    &format!("maxlength=\"{max}\""),
-                    help,
-                );
+                self.input(&name, label, required, Input::max(max), help)
             }
-            FieldKind::Number => self.input(
-                &name,
-                &spec.label,
-                spec.required,
-                "inputmode=\"decimal\"",
-                help,
-            ),
-            FieldKind::Date => self.input(&name, &spec.label, spec.required, "type=\"date\"", help),
-            FieldKind::DateTime => self.input(
-                &name,
-                &spec.label,
-                spec.required,
-                "type=\"datetime-local\"",
-                help,
-            ),
+            FieldKind::Number => {
+                let input = Input {
+                    inputmode: Some("decimal"),
+                    ..Input::default()
+                };
+                self.input(&name, label, required, input, help)
+            }
+            FieldKind::Date => self.input(&name, label, required, Input::of_kind("date"), help),
+            FieldKind::DateTime => {
+                let input = Input::of_kind("datetime-local");
+                self.input(&name, label, required, input, help)
+            }
             FieldKind::SingleChoice if options.len() > 6 => {
-                self.select(&name, &spec.label, &options, "请选择");
+                self.select(&name, label, &options, "请选择")
             }
-            FieldKind::SingleChoice => {
-                self.choices(&name, &spec.label, spec.required, &options, false)
+            FieldKind::SingleChoice => self.choices(&name, label, required, &options, false),
+            FieldKind::MultipleChoice => self.choices(&name, label, required, &options, true),
+            FieldKind::YesNo => {
+                let options = [("yes", "是"), ("no", "否")];
+                self.choices(&name, label, required, &options, false)
             }
-            FieldKind::MultipleChoice => {
-                self.choices(&name, &spec.label, spec.required, &options, true)
-            }
-            FieldKind::YesNo => self.choices(
-                &name,
-                &spec.label,
-                spec.required,
-                &[("yes", "是"), ("no", "否")],
-                false,
-            ),
         }
     }
 
-    fn region(&mut self) {
+    fn region(&mut self) -> Markup {
         let [province, city, county] = ORIGIN_SELECTS;
         let (province_code, city_code) = (self.values.get(province), self.values.get(city));
         let cities = region::children(province_code);
@@ -331,41 +341,51 @@ impl Writer<'_> {
         } else {
             Vec::new()
         };
-        let field = F::OriginRegion;
-        let has_error = self.errors.contains_key(field.name());
-        let _ = write!(
-            self.html,
-            "<fieldset class=\"f{bad}\" id=\"{id}\"><legend>{label}</legend><div class=\"region\">",
-            bad = if has_error { " bad" } else { "" },
-            id = field.name(),
-            label = field.label(),
-        );
         let levels: [(&str, &str, Vec<&Region>); 3] = [
             (province, "省份", region::provinces()),
             (city, "城市", cities),
             (county, "区县", counties),
         ];
-        for (name, placeholder, regions) in levels {
-            let options: Vec<(&str, &str)> = regions.iter().map(|r| (r.code, r.name)).collect();
-            let _ = write!(
-                self.html,
-                "<select name=\"{name}\" aria-label=\"{placeholder}\"><option value=\"\">{placeholder}</option>"
-            );
-            self.options(name, &options);
-            self.html.push_str("</select>");
+        let field = F::OriginRegion;
+        html! {
+            fieldset.f.bad[self.has_error(field.name())] id=(field.name()) {
+                legend { (field.label()) }
+                div.region {
+                    @for (name, placeholder, regions) in &levels {
+                        select name=(name) aria-label=(placeholder) {
+                            option value="" { (placeholder) }
+                            (self.options(name, regions.iter().map(|r| (r.code, r.name))))
+                        }
+                    }
+                }
+                noscript {
+                    button.step name="step" value="region" { "列出下一级地区" }
+                }
+                (self.error(field.name()))
+            }
         }
-        self.html.push_str(
-            "</div><noscript><button class=\"step\" name=\"step\" value=\"region\">列出下一级地区</button></noscript>",
-        );
-        self.error(field.name());
-        self.html.push_str("</fieldset>");
+    }
+
+    /// Errors of fields not on this form (say, a template changed meanwhile), in a
+    /// stable order.
+    fn rest(&self) -> Markup {
+        let mut rest: Vec<(&str, &str)> = self.errors.iter().map(|(k, v)| (*k, *v)).collect();
+        rest.sort_unstable();
+        html! {
+            @if !rest.is_empty() {
+                div.notice.bad {
+                    @for (_, message) in rest {
+                        p { (message) }
+                    }
+                }
+            }
+        }
     }
 }
 
 /// Renders the form (the page around it is the caller's).
-pub fn render(form: &FormPage<'_>) -> String {
+pub fn render(form: &FormPage<'_>) -> Markup {
     let mut w = Writer {
-        html: String::with_capacity(16 * 1024),
         values: form.values,
         errors: form
             .errors
@@ -374,114 +394,30 @@ pub fn render(form: &FormPage<'_>) -> String {
             .map(|e| (e.field.as_str(), e.message.as_str()))
             .collect(),
     };
-    let _ = write!(
-        w.html,
-        "<h1>{}</h1><p class=\"lead\">外来货车司机入园登记，填写约 1 分钟</p>",
-        escape(form.enterprise_name)
-    );
-    if !form.errors.is_empty() {
-        let _ = write!(
-            w.html,
-            "<p class=\"notice bad\" role=\"alert\">有 {} 处需要修改，请看标红的项目。</p>",
-            form.errors.len()
-        );
-    }
-    if form.cleared {
-        w.html
-            .push_str("<p class=\"notice ok\">已清除您保存的信息。</p>");
-    } else if form.prefilled {
-        w.html.push_str(
-            "<p class=\"notice ok\">已填入您上次登记的信息，请核对，有变化的改一下即可。</p>",
-        );
-    }
-    let _ = write!(
-        w.html,
-        "<form id=\"reg\" method=\"post\" action=\"/r/{token}\"{prefilled}{cleared}>\
-         <input type=\"hidden\" name=\"nonce\" value=\"{nonce}\">",
-        token = escape(form.token),
-        nonce = escape(form.nonce),
-        prefilled = if form.prefilled {
-            " data-prefilled=\"1\""
-        } else {
-            ""
-        },
-        cleared = if form.cleared || form.stale_key {
-            " data-cleared=\"1\""
-        } else {
-            ""
-        },
-    );
-    w.html.push_str("<h2>司机信息</h2>");
-    w.builtin(
-        F::DriverName,
-        true,
-        "maxlength=\"30\" autocomplete=\"name\"",
-        None,
-    );
     let documents = choices_of(DocumentType::ALL, |d| (d.as_str(), d.label()));
-    w.select(
-        F::DocumentType.name(),
-        F::DocumentType.label(),
-        &documents,
-        "请选择",
-    );
-    w.builtin(
-        F::DocumentNumber,
-        true,
-        "maxlength=\"30\" autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\"",
-        None,
-    );
-    w.html
-        .push_str("<button type=\"button\" id=\"idx\" class=\"key\" hidden>输入 X</button>");
-    w.builtin(
-        F::Phone,
-        true,
-        "type=\"tel\" inputmode=\"numeric\" maxlength=\"20\" autocomplete=\"tel\"",
-        None,
-    );
-    w.html.push_str("<h2>车辆信息</h2>");
-    w.builtin(
-        F::Plate,
-        true,
-        "maxlength=\"12\" autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"如 闽A12345\"",
-        None,
-    );
-    w.builtin(
-        F::TrailerPlate,
-        false,
-        "maxlength=\"12\" autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"如 闽A1234挂\"",
-        None,
-    );
     let vehicles = choices_of(VehicleType::ALL, |v| (v.as_str(), v.label()));
-    w.select(
-        F::VehicleType.name(),
-        F::VehicleType.label(),
-        &vehicles,
-        "请选择",
-    );
-    w.region();
-    w.html.push_str("<h2>本次来访</h2>");
-    w.builtin(
-        F::Cargo,
-        true,
-        "maxlength=\"100\" placeholder=\"如 钢材 20 吨\"",
-        None,
-    );
     let purposes = choices_of(Purpose::ALL, |p| (p.as_str(), p.label()));
-    w.choices(
-        F::Purpose.name(),
-        F::Purpose.label(),
-        true,
-        &purposes,
-        false,
-    );
-    w.builtin(F::ExpectedArrival, true, "type=\"datetime-local\"", None);
-    w.builtin(
-        F::PeopleInCab,
-        true,
-        "type=\"number\" inputmode=\"numeric\" min=\"1\" max=\"9\"",
-        None,
-    );
+    let document_number = Input {
+        autocomplete: Some("off"),
+        code: true,
+        ..Input::max(30)
+    };
+    let phone = Input {
+        kind: Some("tel"),
+        inputmode: Some("numeric"),
+        autocomplete: Some("tel"),
+        ..Input::max(20)
+    };
+    let plate = |placeholder| Input {
+        code: true,
+        placeholder: Some(placeholder),
+        ..Input::max(12)
+    };
+    let people = Input {
+        inputmode: Some("numeric"),
+        range: Some((1, 9)),
+        ..Input::of_kind("number")
+    };
     let extra: Vec<(&str, &FieldSpec)> = form
         .zone_fields
         .specs()
@@ -494,50 +430,61 @@ pub fn render(form: &FormPage<'_>) -> String {
                 .map(|spec| ("answers.enterprise.", spec)),
         )
         .collect();
-    if !extra.is_empty() {
-        w.html.push_str("<h2>其他信息</h2>");
-        for (prefix, spec) in extra {
-            w.extra(prefix, spec);
+    let consent = F::Consent.name();
+    html! {
+        h1 { (form.enterprise_name) }
+        p.lead { "外来货车司机入园登记，填写约 1 分钟" }
+        @if !form.errors.is_empty() {
+            p.notice.bad role="alert" { "有 " (form.errors.len()) " 处需要修改，请看标红的项目。" }
+        }
+        @if form.cleared {
+            p.notice.ok { "已清除您保存的信息。" }
+        } @else if form.prefilled {
+            p.notice.ok { "已填入您上次登记的信息，请核对，有变化的改一下即可。" }
+        }
+        form id="reg" method="post" action={ "/r/" (form.token) }
+            data-prefilled=[form.prefilled.then_some("1")]
+            data-cleared=[(form.cleared || form.stale_key).then_some("1")] {
+            input type="hidden" name="nonce" value=(form.nonce);
+            h2 { "司机信息" }
+            (w.builtin(F::DriverName, true, Input { autocomplete: Some("name"), ..Input::max(30) }))
+            (w.select(F::DocumentType.name(), F::DocumentType.label(), &documents, "请选择"))
+            (w.builtin(F::DocumentNumber, true, document_number))
+            button.key type="button" id="idx" hidden { "输入 X" }
+            (w.builtin(F::Phone, true, phone))
+            h2 { "车辆信息" }
+            (w.builtin(F::Plate, true, plate("如 闽A12345")))
+            (w.builtin(F::TrailerPlate, false, plate("如 闽A1234挂")))
+            (w.select(F::VehicleType.name(), F::VehicleType.label(), &vehicles, "请选择"))
+            (w.region())
+            h2 { "本次来访" }
+            (w.builtin(F::Cargo, true, Input { placeholder: Some("如 钢材 20 吨"), ..Input::max(100) }))
+            (w.choices(F::Purpose.name(), F::Purpose.label(), true, &purposes, false))
+            (w.builtin(F::ExpectedArrival, true, Input::of_kind("datetime-local")))
+            (w.builtin(F::PeopleInCab, true, people))
+            @if !extra.is_empty() {
+                h2 { "其他信息" }
+                @for (prefix, spec) in &extra {
+                    (w.extra(prefix, spec))
+                }
+            }
+            h2 { "个人信息保护" }
+            p.privacy { (privacy_notice(form.retention_days)) }
+            div.f.bad[w.has_error(consent)] {
+                label.opt.consent {
+                    input type="checkbox" name=(consent) value="yes" id=(consent)
+                        checked[form.values.has(consent, "yes")];
+                    " " (F::Consent.label())
+                }
+                (w.error(consent))
+            }
+            (w.rest())
+            button.go type="submit" id="go" { "提交登记" }
+        }
+        @if form.prefilled {
+            form method="post" action={ "/r/" (form.token) "/forget" } {
+                button.link type="submit" { "清除我的信息" }
+            }
         }
     }
-    let _ = write!(
-        w.html,
-        "<h2>个人信息保护</h2><p class=\"privacy\">{notice}</p>\
-         <div class=\"f{bad}\"><label class=\"opt consent\"><input type=\"checkbox\" name=\"{name}\" value=\"yes\" id=\"{name}\"{checked}> {label}</label>",
-        notice = privacy_notice(form.retention_days),
-        name = F::Consent.name(),
-        label = F::Consent.label(),
-        bad = if w.errors.contains_key(F::Consent.name()) {
-            " bad"
-        } else {
-            ""
-        },
-        checked = if form.values.has(F::Consent.name(), "yes") {
-            " checked"
-        } else {
-            ""
-        },
-    );
-    w.error(F::Consent.name());
-    w.html.push_str("</div>");
-    if !w.errors.is_empty() {
-        // Errors of fields not on this form (say, a template changed meanwhile).
-        let mut rest: Vec<(&str, &str)> = w.errors.iter().map(|(k, v)| (*k, *v)).collect();
-        rest.sort_unstable();
-        w.html.push_str("<div class=\"notice bad\">");
-        for (_, message) in rest {
-            let _ = write!(w.html, "<p>{}</p>", escape(message));
-        }
-        w.html.push_str("</div>");
-    }
-    w.html
-        .push_str("<button id=\"go\" class=\"go\" type=\"submit\">提交登记</button></form>");
-    if form.prefilled {
-        let _ = write!(
-            w.html,
-            "<form method=\"post\" action=\"/r/{}/forget\"><button class=\"link\" type=\"submit\">清除我的信息</button></form>",
-            escape(form.token)
-        );
-    }
-    w.html
 }

@@ -14,23 +14,8 @@ use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
 };
 use data_encoding::BASE64;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sha2::{Digest, Sha256};
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
 
 const STYLE: &str = "*{box-sizing:border-box}\
 body{margin:0;font:18px/1.6 system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;color:#1a1a1a;background:#f4f6f8}\
@@ -85,24 +70,27 @@ static POLICY: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A whole page: `title` in the tab, `body` already escaped HTML. Built by appending:
-/// the style and script are most of every page, and `format!` pads each argument.
-pub fn page(status: StatusCode, zone_name: &str, title: &str, body: &str) -> HttpResponse {
-    let mut html = String::with_capacity(STYLE.len() + SCRIPT.len() + body.len() + 512);
-    html.push_str(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>",
-    );
-    html.push_str(&escape(title));
-    html.push_str("</title><style>");
-    html.push_str(STYLE);
-    html.push_str("</style></head><body><main><p class=\"zone\">");
-    html.push_str(&escape(zone_name));
-    html.push_str("</p><div class=\"card\">");
-    html.push_str(body);
-    html.push_str("</div></main><script>");
-    html.push_str(SCRIPT);
-    html.push_str("</script></body></html>");
+/// A whole page: `title` in the tab, `body` in the card. The style and the script are
+/// our own constants, the only markup that is not escaped.
+pub fn page(status: StatusCode, zone_name: &str, title: &str, body: Markup) -> HttpResponse {
+    let html = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main {
+                    p.zone { (zone_name) }
+                    div.card { (body) }
+                }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    };
     HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "no-store"))
@@ -112,7 +100,7 @@ pub fn page(status: StatusCode, zone_name: &str, title: &str, body: &str) -> Htt
         // posts, which then look like posts from anywhere. `same-origin` still sends no
         // page address (with its code or pass token) to another site.
         .insert_header((REFERRER_POLICY, "same-origin"))
-        .body(html)
+        .body(html.into_string())
 }
 
 /// Whether a page's form post comes from our own pages. A browser that says the post
@@ -151,12 +139,11 @@ pub fn from_own_page(req: &HttpRequest, public_base_url: &str) -> bool {
 
 /// A page with a heading and one notice.
 pub fn notice(status: StatusCode, zone_name: &str, title: &str, text: &str) -> HttpResponse {
-    let body = format!(
-        "<h1>{}</h1><p class=\"notice bad\">{}</p>",
-        escape(title),
-        escape(text)
-    );
-    page(status, zone_name, title, &body)
+    let body = html! {
+        h1 { (title) }
+        p.notice.bad { (text) }
+    };
+    page(status, zone_name, title, body)
 }
 
 /// The 403 page for a form posted from another site.
@@ -170,15 +157,58 @@ pub fn foreign_post(zone_name: &str) -> HttpResponse {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::error::FieldError;
+    use crate::forms::fields::Fields;
+    use crate::web::form::{FormPage, Values};
+    use actix_web::body::MessageBody;
+
+    const HOSTILE: &str = "<script>\"&'";
+    const ESCAPED: &str = "&lt;script&gt;&quot;&amp;'";
+
+    fn html_of(response: HttpResponse) -> String {
+        let bytes = response.into_body().try_into_bytes().unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
 
     #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-        assert_eq!(escape("福州化工"), "福州化工");
+    fn hostile_text_comes_out_escaped_in_content_and_attributes() {
+        let typed = [("driver_name", HOSTILE), ("cargo", HOSTILE)];
+        let typed: Vec<(String, String)> = typed
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let errors = [FieldError {
+            field: "cargo".to_owned(),
+            code: "invalid_value",
+            message: HOSTILE.to_owned(),
+        }];
+        let form = form::render(&FormPage {
+            token: HOSTILE,
+            enterprise_name: HOSTILE,
+            zone_fields: &Fields::default(),
+            enterprise_fields: &Fields::default(),
+            values: &Values::from_pairs(&typed),
+            errors: &errors,
+            nonce: HOSTILE,
+            prefilled: true,
+            cleared: false,
+            stale_key: false,
+            retention_days: 30,
+        });
+        let html = html_of(page(StatusCode::OK, HOSTILE, HOSTILE, form));
+        assert!(!html.contains(HOSTILE), "{html}");
+        // Zone, title, heading, two typed values, the error, the nonce and the two
+        // form actions.
+        assert_eq!(html.matches(ESCAPED).count(), 9, "{html}");
+        assert_eq!(html.matches("<script>").count(), 1, "only our own script");
+    }
+
+    #[test]
+    fn a_notice_escapes_its_text() {
+        let html = html_of(notice(StatusCode::OK, "园区", HOSTILE, HOSTILE));
+        assert!(!html.contains(HOSTILE) && html.contains(ESCAPED), "{html}");
     }
 }

@@ -7,7 +7,10 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::fmt;
+
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use maud::html;
 
 use crate::audit::Actor;
 use crate::client::client_ip;
@@ -18,7 +21,7 @@ use crate::registrations::profiles::{self, DriverKey};
 use crate::registrations::submit::Registrar;
 use crate::registrations::{Pass, PassView, RegistrationStatus};
 use crate::state::AppState;
-use crate::web::{code_page, escape, foreign_post, from_own_page, notice, page};
+use crate::web::{code_page, foreign_post, from_own_page, notice, page};
 
 fn label(status: RegistrationStatus) -> (&'static str, &'static str) {
     match status {
@@ -28,25 +31,30 @@ fn label(status: RegistrationStatus) -> (&'static str, &'static str) {
     }
 }
 
-fn local(time: DateTime<Utc>) -> String {
-    // Written out: chrono's format strings are parsed anew on every call, three times
-    // a pass view.
-    let zone = zone::local(time.naive_utc());
-    format!(
-        "{:02}月{:02}日 {:02}:{:02}",
-        zone.month(),
-        zone.day(),
-        zone.hour(),
-        zone.minute()
-    )
+/// A time as the zone reads it, written straight into the page: chrono's format
+/// strings are parsed anew on every call, three times a pass view.
+struct Local(DateTime<Utc>);
+
+impl fmt::Display for Local {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let zone = zone::local(self.0.naive_utc());
+        write!(
+            f,
+            "{:02}月{:02}日 {:02}:{:02}",
+            zone.month(),
+            zone.day(),
+            zone.hour(),
+            zone.minute()
+        )
+    }
 }
 
 fn not_found(zone: &str) -> HttpResponse {
-    page(
+    notice(
         StatusCode::NOT_FOUND,
         zone,
         "未找到通行凭证",
-        "<h1>未找到通行凭证</h1><p class=\"notice bad\">请重新扫描企业门口的二维码登记。</p>",
+        "请重新扫描企业门口的二维码登记。",
     )
 }
 
@@ -87,34 +95,27 @@ pub async fn show_pass_page(
     };
     let qr = state.pass_qrs.base64_png(&pass.url).await?;
     let (status_text, status_class) = label(pass.status);
-    let reason = pass
-        .reject_reason
-        .as_deref()
-        .map(|reason| format!("<p>原因：{}</p>", escape(reason)))
-        .unwrap_or_default();
-    let live = pass.status.is_live();
-    let cancel = if live && is_owner {
-        format!(
-            "<form method=\"post\" action=\"/p/{}/cancel\"><button type=\"submit\" \
-             style=\"width:100%;padding:.9rem;font-size:1.1rem;margin-top:1rem\">取消本次登记</button></form>",
-            escape(&pass.token)
-        )
-    } else {
-        String::new()
+    let body = html! {
+        h1 { (pass.enterprise_name) }
+        p class=(status_class) { (status_text) }
+        @if let Some(reason) = &pass.reject_reason {
+            p { "原因：" (reason) }
+        }
+        img src={ "data:image/png;base64," (qr) } alt="通行凭证二维码"
+            style="width:100%;max-width:320px;display:block;margin:1rem auto";
+        p { "司机：" (pass.driver_name) "　车牌：" (pass.plate) }
+        p { "预计到达：" (Local(pass.expected_arrival)) }
+        p { "有效期：" (Local(pass.valid_from)) " 至 " (Local(pass.valid_until)) }
+        @if pass.status.is_live() && is_owner {
+            form method="post" action={ "/p/" (pass.token) "/cancel" } {
+                button type="submit"
+                    style="width:100%;padding:.9rem;font-size:1.1rem;margin-top:1rem" {
+                    "取消本次登记"
+                }
+            }
+        }
     };
-    let body = format!(
-        "<h1>{enterprise}</h1><p class=\"{status_class}\">{status_text}</p>{reason}\
-         <img src=\"data:image/png;base64,{qr}\" alt=\"通行凭证二维码\" style=\"width:100%;max-width:320px;display:block;margin:1rem auto\">\
-         <p>司机：{driver}　车牌：{plate}</p><p>预计到达：{arrival}</p>\
-         <p>有效期：{from} 至 {until}</p>{cancel}",
-        enterprise = escape(&pass.enterprise_name),
-        driver = escape(&pass.driver_name),
-        plate = escape(&pass.plate),
-        arrival = local(pass.expected_arrival),
-        from = local(pass.valid_from),
-        until = local(pass.valid_until),
-    );
-    Ok(page(StatusCode::OK, &zone, "通行凭证", &body))
+    Ok(page(StatusCode::OK, &zone, "通行凭证", body))
 }
 
 /// `POST /p/{token}/cancel`: the page's cancel button, for the driver who registered
