@@ -67,7 +67,7 @@ impl TryFrom<QrQuery> for QrOptions {
 }
 
 /// The enterprise (visible to the caller) and its current code.
-async fn visible_code(
+pub async fn visible_code(
     state: &AppState,
     caller: &Caller,
     id: EnterpriseId,
@@ -150,21 +150,22 @@ fn inline_file(
 
 /// A QR image format.
 #[derive(Clone, Copy)]
-enum QrFormat {
+pub enum QrFormat {
+    /// PNG.
     Png,
+    /// SVG.
     Svg,
 }
 
-/// The code's QR image, audited as a download.
-async fn qr_image(
-    state: web::Data<AppState>,
-    caller: Caller,
+/// The code's QR image, audited as a download (the API's and the console's).
+pub async fn qr_image(
+    state: &AppState,
+    caller: &Caller,
     id: EnterpriseId,
-    query: QrQuery,
+    options: QrOptions,
     format: QrFormat,
 ) -> Result<HttpResponse, ApiError> {
-    let options = QrOptions::try_from(query)?;
-    let (enterprise, code) = visible_code(&state, &caller, id).await?;
+    let (enterprise, code) = visible_code(state, caller, id).await?;
     let url = code.url(&state.settings.public_base_url());
     let (content_type, extension, image) = match format {
         QrFormat::Png => (
@@ -180,7 +181,7 @@ async fn qr_image(
                 .into_bytes(),
         ),
     };
-    audit_download(&state, &caller, &enterprise.id, extension).await?;
+    audit_download(state, caller, &enterprise.id, extension).await?;
     Ok(inline_file(
         content_type,
         &format!("qr.{extension}"),
@@ -196,8 +197,8 @@ pub async fn code_png(
     id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, query) = (id.into_inner(), query.into_inner());
-    qr_image(state, caller, id, query, QrFormat::Png).await
+    let options = QrOptions::try_from(query.into_inner())?;
+    qr_image(&state, &caller, id.into_inner(), options, QrFormat::Png).await
 }
 
 /// `GET /api/v1/enterprises/{id}/code.svg`.
@@ -207,8 +208,8 @@ pub async fn code_svg(
     id: web::Path<EnterpriseId>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, query) = (id.into_inner(), query.into_inner());
-    qr_image(state, caller, id, query, QrFormat::Svg).await
+    let options = QrOptions::try_from(query.into_inner())?;
+    qr_image(&state, &caller, id.into_inner(), options, QrFormat::Svg).await
 }
 
 /// `GET /api/v1/enterprises/{id}/poster.png`: A4 at 300 dpi.
@@ -217,7 +218,17 @@ pub async fn poster_png(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (enterprise, code) = visible_code(&state, &caller, id.into_inner()).await?;
+    poster(&state, &caller, id.into_inner()).await
+}
+
+/// The enterprise's poster as a PNG file, audited as a download (the API's and the
+/// console's).
+pub async fn poster(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+) -> Result<HttpResponse, ApiError> {
+    let (enterprise, code) = visible_code(state, caller, id).await?;
     let url = code.url(&state.settings.public_base_url());
     let zone = state.settings.zone_name.clone();
     let name = enterprise.name.clone();
@@ -229,7 +240,7 @@ pub async fn poster_png(
         })
     })
     .await?;
-    audit_download(&state, &caller, &enterprise.id, "poster").await?;
+    audit_download(state, caller, &enterprise.id, "poster").await?;
     Ok(inline_file(
         "image/png",
         "poster.png",
@@ -239,19 +250,23 @@ pub async fn poster_png(
 }
 
 /// Which change to make to a code.
-#[derive(Clone, Copy)]
-enum CodeChange {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeChange {
+    /// A new code; the old poster stops working.
     Rotate,
+    /// Registrations paused.
     Suspend,
+    /// Registrations taken again.
     Resume,
 }
 
-async fn change_code(
-    state: web::Data<AppState>,
+/// Changes an enterprise's code and audits it (the API's and the console's).
+pub async fn change_code(
+    state: &AppState,
     caller: Caller,
     id: EnterpriseId,
     change: CodeChange,
-) -> Result<web::Json<CodeView>, ApiError> {
+) -> Result<CodeView, ApiError> {
     let visibility = Visibility::of(&caller);
     let code = state
         .db
@@ -279,7 +294,7 @@ async fn change_code(
         })
         .await?;
     state.code_forms.forget_all();
-    Ok(web::Json(code.view(&state.settings.public_base_url())))
+    Ok(code.view(&state.settings.public_base_url()))
 }
 
 /// `POST /api/v1/enterprises/{id}/code/rotate`: the old poster stops working (410).
@@ -288,7 +303,9 @@ pub async fn rotate_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Rotate).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Rotate)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/enterprises/{id}/code/suspend`.
@@ -297,7 +314,9 @@ pub async fn suspend_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Suspend).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Suspend)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/enterprises/{id}/code/resume`.
@@ -306,7 +325,9 @@ pub async fn resume_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Resume).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Resume)
+        .await
+        .map(web::Json)
 }
 
 /// Query of the scan statistics.
@@ -320,17 +341,23 @@ pub struct ScansQuery {
 /// Page opens of one day.
 #[derive(Debug, Serialize)]
 pub struct DayScans {
-    day: String,
-    scans: i64,
+    /// The zone day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Page opens that day.
+    pub scans: i64,
 }
 
 /// Scan statistics of an enterprise's codes.
 #[derive(Debug, Serialize)]
 pub struct ScanReport {
-    from: String,
-    to: String,
-    total: i64,
-    days: Vec<DayScans>,
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: String,
+    /// Page opens in all.
+    pub total: i64,
+    /// Days with page opens, in order (days without are left out).
+    pub days: Vec<DayScans>,
 }
 
 /// `GET /api/v1/enterprises/{id}/code/scans?from=&to=`: page opens per day (zone
@@ -341,15 +368,32 @@ pub async fn code_scans(
     id: web::Path<EnterpriseId>,
     query: web::Query<ScansQuery>,
 ) -> Result<web::Json<ScanReport>, ApiError> {
-    let to_date = query.to.unwrap_or_else(zone::today);
-    let from_date = query.from.unwrap_or(to_date - TimeDelta::days(29));
+    let report = scan_report(&state, &caller, id.into_inner(), query.from, query.to).await?;
+    Ok(web::Json(report))
+}
+
+/// Days of the scan statistics when no range is asked for (up to today).
+pub const DEFAULT_SCAN_DAYS: i64 = 30;
+
+/// Page opens per day (zone time) of an enterprise's codes, from `from` to `to`
+/// ([`DEFAULT_SCAN_DAYS`] up to today by default), at most 366 days (the API's and
+/// the console's).
+pub async fn scan_report(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<ScanReport, ApiError> {
+    let to_date = to.unwrap_or_else(zone::today);
+    let from_date = from.unwrap_or(to_date - TimeDelta::days(DEFAULT_SCAN_DAYS - 1));
     if from_date > to_date || (to_date - from_date).num_days() > 366 {
         return Err(
             FieldError::new("from", "invalid_range", "起止日期须先后有序，且不超过一年").into(),
         );
     }
     let (from, to) = (zone::day_text(from_date), zone::day_text(to_date));
-    let visibility = Visibility::of(&caller);
+    let visibility = Visibility::of(caller);
     let (range_from, range_to) = (from.clone(), to.clone());
     // This process's latest opens first; other replicas' arrive within seconds.
     state.scans.flush(&state.db).await?;
@@ -365,12 +409,12 @@ pub async fn code_scans(
         .into_iter()
         .map(|(day, scans)| DayScans { day, scans })
         .collect();
-    Ok(web::Json(ScanReport {
+    Ok(ScanReport {
         from,
         to,
         total,
         days,
-    }))
+    })
 }
 
 /// Query of the poster bundle.

@@ -33,11 +33,21 @@ input[type=text],input[type=password],input[type=date],select,textarea{min-heigh
 .notice{border-left:4px solid #d97706;background:#fffbeb;padding:.7rem 1rem;border-radius:6px}\
 .ok{border-left-color:#059669;background:#ecfdf5}.bad.notice{border-left-color:#dc2626;background:#fef2f2}\
 .muted{color:#555;font-size:.9rem}.narrow{max-width:26rem;margin:2rem auto}\
+.cols{display:grid;gap:1rem}@media(min-width:60rem){.cols{grid-template-columns:minmax(0,1fr) minmax(0,1fr);align-items:start}}\
+fieldset.row{border:0}fieldset.row legend{font-weight:600;color:#0f4c81;padding-top:.6rem}details{margin:.5rem 0}\
+.err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.preview{border:0;padding:0;margin:0;min-width:0}.preview .opts{display:flex;flex-wrap:wrap;gap:.5rem}\
+.preview .help,.preview .lead{color:#555;font-size:.9rem}.preview .f .opt{display:inline-flex;font-weight:normal}\
 .s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
+    if role == Role::EnterpriseContact {
+        entries.push(("/console/code", "企业码"));
+    }
+    if role == Role::EnterpriseContact || role == Role::Admin {
+        entries.push(("/console/fields", "登记表字段"));
+    }
     if role == Role::EnterpriseContact {
         entries.push(("/console/settings", "设置"));
     }

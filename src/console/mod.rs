@@ -11,10 +11,14 @@
 //! - [`layout`]: the page frame, its style and the navigation by role;
 //! - [`session`]: the session model, its cookie, who is signed in, posted forms;
 //! - [`account`]: sign in, sign out, change password;
-//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself.
+//! - [`home`], [`registrations`], [`settings`], [`code`], [`fields`]: the pages of the work itself;
+//! - [`enterprise`]: which enterprise a page is about.
 
 pub mod account;
 pub mod assets;
+pub mod code;
+pub mod enterprise;
+pub mod fields;
 pub mod home;
 pub mod layout;
 pub mod registrations;
@@ -122,6 +126,16 @@ impl ResponseError for PageError {
                 page
             }
         }
+    }
+}
+
+/// 404 for an action the caller's role may not take: as for a foreign id, nothing
+/// tells what exists.
+pub fn allowed(allowed: bool) -> Result<(), PageError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::not_found().into())
     }
 }
 
