@@ -507,3 +507,55 @@ async fn the_admin_edits_the_zones_fields_and_others_may_not(app: TestApp) {
     }
 }
 api_test!(the_admin_edits_the_zones_fields_and_others_may_not);
+
+async fn rows_move_up_and_down_and_are_removed_on_the_page_only(app: TestApp) {
+    let (staff, mut console) = contact(&app).await;
+    let mut rows = field_row(0, "first_one", "第一项", "text");
+    rows.extend(field_row(1, "second_one", "第二项", "text"));
+    let position = |text: &str, label: &str| text.find(&format!("value=\"{label}\"")).unwrap();
+
+    let moved = console
+        .post_signed(
+            "/console/fields",
+            "/console/fields",
+            &with_op(&rows, "up-1"),
+        )
+        .await;
+    moved.assert_status(200);
+    assert!(position(&moved.text, "第二项") < position(&moved.text, "第一项"));
+    assert!(
+        moved
+            .text
+            .contains("name=\"fields[0].key\" value=\"second_one\"")
+    );
+
+    let moved = console
+        .post_signed(
+            "/console/fields",
+            "/console/fields",
+            &with_op(&rows, "down-0"),
+        )
+        .await;
+    assert!(
+        moved
+            .text
+            .contains("name=\"fields[1].key\" value=\"first_one\"")
+    );
+
+    let removed = console
+        .post_signed(
+            "/console/fields",
+            "/console/fields",
+            &with_op(&rows, "remove-0"),
+        )
+        .await;
+    removed.assert_status(200);
+    assert!(!removed.text.contains("value=\"第一项\""));
+    assert!(
+        removed
+            .text
+            .contains("name=\"fields[0].key\" value=\"second_one\"")
+    );
+    assert_eq!(template_version(&app, &staff).await, 0, "nothing saved");
+}
+api_test!(rows_move_up_and_down_and_are_removed_on_the_page_only);
