@@ -90,7 +90,7 @@ fn changes(
     let confirm = |change: CodeChange, text: &str| {
         html! {
             div.f {
-                label.muted {
+                label.check {
                     input type="checkbox" name=(CONFIRM_FIELD) value="yes" required;
                     " " (text)
                 }
@@ -134,10 +134,11 @@ fn changes(
 /// The daily scans as an inline SVG bar chart, one bar a day (days without scans
 /// too), each with its count as a tooltip and above the bar.
 fn chart(report: &ScanReport) -> Markup {
-    const BAR: i64 = 20;
-    const TOP: i64 = 16;
-    const HEIGHT: i64 = 120;
-    const LABEL_EVERY: usize = 5;
+    const BAR: i64 = 24;
+    const TOP: i64 = 24;
+    const HEIGHT: i64 = 140;
+    const BOTTOM: i64 = 26;
+    const LABEL_EVERY: usize = 7;
     let parse = |day: &str| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
     let days: Vec<(NaiveDate, i64)> = match (parse(&report.from), parse(&report.to)) {
         (Some(from), Some(to)) => from
@@ -165,9 +166,8 @@ fn chart(report: &ScanReport) -> Markup {
     html! {
         p { "共 " b { (report.total) } " 次（" (report.from) " 至 " (report.to) "）" }
         div.scroll {
-            svg viewBox={ "0 0 " (width) " " (TOP + HEIGHT + 20) } width=(width) height=(TOP + HEIGHT + 20)
-                role="img" aria-label={ "近 30 天每日扫码次数，共 " (report.total) " 次" }
-                style="max-width:100%;height:auto;font-size:10px" {
+            svg.chart viewBox={ "-24 0 " (width + 48) " " (TOP + HEIGHT + BOTTOM) }
+                role="img" aria-label={ "近 30 天每日扫码次数，共 " (report.total) " 次" } {
                 line x1="0" y1=(TOP + HEIGHT) x2=(width) y2=(TOP + HEIGHT) stroke="#9aa5b1" {}
                 @for (index, (day, scans)) in days.iter().enumerate() {
                     @let x = BAR * i64::try_from(index).unwrap_or(0);
@@ -179,7 +179,7 @@ fn chart(report: &ScanReport) -> Markup {
                             text x=(x + BAR / 2) y=(TOP + HEIGHT - height - 3) text-anchor="middle" fill="#1a1a1a" { (scans) }
                         }
                         @if index % LABEL_EVERY == 0 {
-                            text x=(x + BAR / 2) y=(TOP + HEIGHT + 14) text-anchor="middle" fill="#555" { (day.format("%m-%d")) }
+                            text x=(x + BAR / 2) y=(TOP + HEIGHT + 21) text-anchor="middle" fill="#555" { (day.format("%m-%d")) }
                         }
                     }
                 }

@@ -345,7 +345,7 @@ fn row(index: usize, count: usize, spec: &FieldSpec, errors: &[FieldError]) -> M
                 (messages(errors, &n("type")))
             }
             div.f {
-                label { input type="checkbox" name=(n("required")) value="yes" checked[spec.required]; " 必填" }
+                label.check { input type="checkbox" name=(n("required")) value="yes" checked[spec.required]; " 必填" }
             }
             div.f {
                 label for=(n("options")) { "选项（单选、多选用，每行一个）" }
@@ -436,6 +436,7 @@ fn editor(
             }
             section.card {
                 h2 { "司机看到的登记表（预览）" }
+                p.muted { "附加字段在表单的「其他信息」部分。预览不能提交。" }
                 div #preview { (preview(state, editing, around, &fields)) }
             }
         }
