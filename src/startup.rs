@@ -31,7 +31,8 @@ use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, audit as console_audit,
-    enterprises as console_enterprises, home::home_page, registrations as console_registrations,
+    code as console_code, enterprises as console_enterprises, fields as console_fields,
+    home::home_page, registrations as console_registrations,
     settings::settings_page, settings::update_settings,
 };
 use crate::data_dir::{self, create_private_dir};
@@ -238,6 +239,18 @@ routes! {
     "/console/enterprises/{id}/poster.png" { get => console_enterprises::poster_png }
     "/console/audit" { get => console_audit::audit_page }
     "/console/audit/verify" { get => console_audit::verify_page }
+    "/console/code" { get => console_code::code_page }
+    "/console/code/qr.svg" { get => console_code::qr_svg }
+    "/console/code/qr.png" { get => console_code::qr_png }
+    "/console/code/poster.png" { get => console_code::poster_png }
+    "/console/code/rotate" { post => console_code::rotate }
+    "/console/code/suspend" { post => console_code::suspend }
+    "/console/code/resume" { post => console_code::resume }
+    "/console/fields" {
+        get => console_fields::fields_page,
+        post => console_fields::edit_fields,
+    }
+    "/console/fields/preview" { post => console_fields::preview_fields }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.

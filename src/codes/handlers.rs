@@ -67,7 +67,7 @@ impl TryFrom<QrQuery> for QrOptions {
 }
 
 /// The enterprise (visible to the caller) and its current code.
-async fn visible_code(
+pub async fn visible_code(
     state: &AppState,
     caller: &Caller,
     id: EnterpriseId,
@@ -169,7 +169,7 @@ pub enum QrFormat {
     Svg,
 }
 
-/// The QR image of an enterprise visible to `caller`, audited as a download.
+/// The code's QR image, audited as a download (the API's and the console's).
 pub async fn qr_image(
     state: &AppState,
     caller: &Caller,
@@ -233,7 +233,8 @@ pub async fn poster_png(
     poster(&state, &caller, id.into_inner()).await
 }
 
-/// The A4 poster of an enterprise visible to `caller`, audited as a download.
+/// The enterprise's poster as a PNG file, audited as a download (the API's and the
+/// console's).
 pub async fn poster(
     state: &AppState,
     caller: &Caller,
@@ -261,19 +262,23 @@ pub async fn poster(
 }
 
 /// Which change to make to a code.
-#[derive(Clone, Copy)]
-enum CodeChange {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeChange {
+    /// A new code; the old poster stops working.
     Rotate,
+    /// Registrations paused.
     Suspend,
+    /// Registrations taken again.
     Resume,
 }
 
-async fn change_code(
-    state: web::Data<AppState>,
+/// Changes an enterprise's code and audits it (the API's and the console's).
+pub async fn change_code(
+    state: &AppState,
     caller: Caller,
     id: EnterpriseId,
     change: CodeChange,
-) -> Result<web::Json<CodeView>, ApiError> {
+) -> Result<CodeView, ApiError> {
     let visibility = Visibility::of(&caller);
     let code = state
         .db
@@ -301,7 +306,7 @@ async fn change_code(
         })
         .await?;
     state.code_forms.forget_all();
-    Ok(web::Json(code.view(&state.settings.public_base_url())))
+    Ok(code.view(&state.settings.public_base_url()))
 }
 
 /// `POST /api/v1/enterprises/{id}/code/rotate`: the old poster stops working (410).
@@ -310,7 +315,9 @@ pub async fn rotate_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Rotate).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Rotate)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/enterprises/{id}/code/suspend`.
@@ -319,7 +326,9 @@ pub async fn suspend_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Suspend).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Suspend)
+        .await
+        .map(web::Json)
 }
 
 /// `POST /api/v1/enterprises/{id}/code/resume`.
@@ -328,7 +337,9 @@ pub async fn resume_code(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<CodeView>, ApiError> {
-    change_code(state, caller, id.into_inner(), CodeChange::Resume).await
+    change_code(&state, caller, id.into_inner(), CodeChange::Resume)
+        .await
+        .map(web::Json)
 }
 
 /// Query of the scan statistics.
@@ -342,17 +353,23 @@ pub struct ScansQuery {
 /// Page opens of one day.
 #[derive(Debug, Serialize)]
 pub struct DayScans {
-    day: String,
-    scans: i64,
+    /// The zone day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Page opens that day.
+    pub scans: i64,
 }
 
 /// Scan statistics of an enterprise's codes.
 #[derive(Debug, Serialize)]
 pub struct ScanReport {
-    from: String,
-    to: String,
-    total: i64,
-    days: Vec<DayScans>,
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: String,
+    /// Page opens in all.
+    pub total: i64,
+    /// Days with page opens, in order (days without are left out).
+    pub days: Vec<DayScans>,
 }
 
 /// `GET /api/v1/enterprises/{id}/code/scans?from=&to=`: page opens per day (zone
@@ -363,15 +380,32 @@ pub async fn code_scans(
     id: web::Path<EnterpriseId>,
     query: web::Query<ScansQuery>,
 ) -> Result<web::Json<ScanReport>, ApiError> {
-    let to_date = query.to.unwrap_or_else(zone::today);
-    let from_date = query.from.unwrap_or(to_date - TimeDelta::days(29));
+    let report = scan_report(&state, &caller, id.into_inner(), query.from, query.to).await?;
+    Ok(web::Json(report))
+}
+
+/// Days of the scan statistics when no range is asked for (up to today).
+pub const DEFAULT_SCAN_DAYS: i64 = 30;
+
+/// Page opens per day (zone time) of an enterprise's codes, from `from` to `to`
+/// ([`DEFAULT_SCAN_DAYS`] up to today by default), at most 366 days (the API's and
+/// the console's).
+pub async fn scan_report(
+    state: &AppState,
+    caller: &Caller,
+    id: EnterpriseId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<ScanReport, ApiError> {
+    let to_date = to.unwrap_or_else(zone::today);
+    let from_date = from.unwrap_or(to_date - TimeDelta::days(DEFAULT_SCAN_DAYS - 1));
     if from_date > to_date || (to_date - from_date).num_days() > 366 {
         return Err(
             FieldError::new("from", "invalid_range", "起止日期须先后有序，且不超过一年").into(),
         );
     }
     let (from, to) = (zone::day_text(from_date), zone::day_text(to_date));
-    let visibility = Visibility::of(&caller);
+    let visibility = Visibility::of(caller);
     let (range_from, range_to) = (from.clone(), to.clone());
     // This process's latest opens first; other replicas' arrive within seconds.
     state.scans.flush(&state.db).await?;
@@ -387,12 +421,12 @@ pub async fn code_scans(
         .into_iter()
         .map(|(day, scans)| DayScans { day, scans })
         .collect();
-    Ok(web::Json(ScanReport {
+    Ok(ScanReport {
         from,
         to,
         total,
         days,
-    }))
+    })
 }
 
 /// Query of the poster bundle.

@@ -32,16 +32,28 @@ input,select,textarea,button{font:inherit}\
 input[type=text],input[type=password],input[type=date],select,textarea{min-height:2.6rem;padding:.4rem .6rem;border:1px solid #9aa5b1;border-radius:6px;background:#fff;max-width:100%}\
 .f{margin:.8rem 0}.f label{display:block;font-weight:600;margin-bottom:.25rem}.f input,.f select,.f textarea{width:100%}\
 .btn{min-height:2.6rem;padding:0 1.1rem;border:0;border-radius:6px;background:#0f4c81;color:#fff;cursor:pointer}\
-.btn.alt{background:#fff;color:#0f4c81;border:1px solid #0f4c81}.btn.bad{background:#b91c1c}\
+a.btn{display:inline-flex;align-items:center;text-decoration:none}.btn.alt{background:#fff;color:#0f4c81;border:1px solid #0f4c81}.btn.bad{background:#b91c1c}\
 .actions{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center}\
 .notice{border-left:4px solid #d97706;background:#fffbeb;padding:.7rem 1rem;border-radius:6px}\
 .ok{border-left-color:#059669;background:#ecfdf5}.bad.notice{border-left-color:#dc2626;background:#fef2f2}\
 .muted{color:#555;font-size:.9rem}.narrow{max-width:26rem;margin:2rem auto}\
+.cols{display:grid;gap:1rem}@media(min-width:60rem){.cols{grid-template-columns:minmax(0,1fr) minmax(0,1fr);align-items:start}}\
+.f label.check{display:flex;align-items:center;gap:.5rem;font-weight:600}.f .check input{width:1.2rem;height:1.2rem;margin:0}\
+svg.chart{width:100%;height:auto;font-size:20px}\
+fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fieldset.row legend{font-weight:600;color:#0f4c81;padding-top:.6rem}details{margin:.5rem 0}\
+.err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.preview{border:0;padding:0;margin:0;min-width:0}.preview .opts{display:flex;flex-wrap:wrap;gap:.5rem}\
+.preview .help,.preview .lead{color:#555;font-size:.9rem}.preview .f .opt{display:inline-flex;font-weight:normal}\
 .s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
+    if role == Role::EnterpriseContact {
+        entries.push(("/console/code", "企业码"));
+    }
+    if role == Role::EnterpriseContact || role == Role::Admin {
+        entries.push(("/console/fields", "登记表字段"));
+    }
     if role == Role::EnterpriseContact {
         entries.push(("/console/settings", "设置"));
     }

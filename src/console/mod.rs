@@ -11,14 +11,19 @@
 //! - [`layout`]: the page frame, its style and the navigation by role;
 //! - [`session`]: the session model, its cookie, who is signed in, posted forms;
 //! - [`account`]: sign in, sign out, change password;
-//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself;
+//! - [`home`], [`registrations`], [`settings`], [`code`], [`fields`]: the pages of the
+//!   enterprise's own work;
+//! - [`enterprise`]: which enterprise a page is about;
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
 //! - [`audit`]: the audit log and its verification, for the oversight roles.
 
 pub mod account;
 pub mod assets;
 pub mod audit;
+pub mod code;
+pub mod enterprise;
 pub mod enterprises;
+pub mod fields;
 pub mod home;
 pub mod layout;
 pub mod registrations;
@@ -126,6 +131,16 @@ impl ResponseError for PageError {
                 page
             }
         }
+    }
+}
+
+/// 404 for an action the caller's role may not take: as for a foreign id, nothing
+/// tells what exists.
+pub fn allowed(allowed: bool) -> Result<(), PageError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::not_found().into())
     }
 }
 

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use crate::auth::caller::{ENTERPRISE_KEEPERS, REVEALERS};
 use crate::console::session::{Posted, Signed};
-use crate::console::{PageError, layout, render, see_other};
+use crate::console::{PageError, allowed, layout, render, see_other};
 use crate::domain::id::RegistrationId;
 use crate::domain::zone;
 use crate::enterprises::Visibility;
@@ -28,7 +28,7 @@ const BULK_MAX: usize = 100;
 const REJECT_REASONS: &[&str] = &["信息不实", "车辆不符合要求", "非本企业业务", "当日车辆已满"];
 
 /// A time as the zone reads it, to the minute.
-fn zone_minute(time: DateTime<Utc>) -> String {
+pub fn zone_minute(time: DateTime<Utc>) -> String {
     zone::local(time.naive_utc())
         .format("%Y-%m-%d %H:%M")
         .to_string()
@@ -236,16 +236,6 @@ pub async fn list_rows(
     let (views, _) = load_page(&state, &signed, &query).await?;
     let pick = ENTERPRISE_KEEPERS.allows(signed.caller.role);
     Ok(render(StatusCode::OK, rows(&views, pick)))
-}
-
-/// 404 for an action the caller's role may not take: as for a foreign id, nothing
-/// tells what exists.
-fn allowed(allowed: bool) -> Result<(), PageError> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::not_found().into())
-    }
 }
 
 /// `POST /console/registrations/approve`: approves every ticked filing through the

@@ -6,9 +6,10 @@ use serde::Deserialize;
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::db::DbConnection;
 use crate::domain::id::EnterpriseId;
 use crate::enterprises::{Enterprise, Visibility};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::forms::BUILTIN_FIELD_KEYS;
 use crate::forms::fields::{FieldSpec, Fields};
 use crate::forms::template::{self, TemplateScope, TemplateView};
@@ -21,8 +22,13 @@ pub struct TemplateBody {
     fields: Vec<FieldSpec>,
 }
 
+/// Validates a whole new list of extra fields against the built-in form's keys.
+pub fn parse_specs(specs: Vec<FieldSpec>) -> Result<Fields, Vec<FieldError>> {
+    Fields::parse(specs, &BUILTIN_FIELD_KEYS)
+}
+
 fn parse_fields(body: TemplateBody) -> Result<Fields, ApiError> {
-    Fields::parse(body.fields, &BUILTIN_FIELD_KEYS).map_err(|errors| {
+    parse_specs(body.fields).map_err(|errors| {
         let mut collected = FieldErrors::default();
         for error in errors {
             collected.push(error);
@@ -31,19 +37,54 @@ fn parse_fields(body: TemplateBody) -> Result<Fields, ApiError> {
     })
 }
 
-/// Saves a new version unless the fields are unchanged, and audits it.
-async fn save(
+/// Whose extra fields a caller reads or writes.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The zone's.
+    Zone,
+    /// An enterprise's, when the caller can see it (else not found).
+    Enterprise(EnterpriseId),
+}
+
+impl Target {
+    /// The template's scope, the enterprise checked against the caller's visibility.
+    fn scope(self, conn: &mut DbConnection, caller: &Caller) -> Result<TemplateScope, ApiError> {
+        match self {
+            Target::Zone => Ok(TemplateScope::Zone),
+            Target::Enterprise(id) => Enterprise::find(conn, &Visibility::of(caller), &id)
+                .map(|enterprise| TemplateScope::Enterprise(enterprise.id)),
+        }
+    }
+}
+
+/// The current template of a target (the API's and the console's).
+pub async fn find_template(
+    state: &AppState,
+    caller: &Caller,
+    target: Target,
+) -> Result<TemplateView, ApiError> {
+    let caller = caller.clone();
+    state
+        .db
+        .read(move |conn| {
+            let scope = target.scope(conn, &caller)?;
+            template::current(conn, &scope)
+        })
+        .await
+}
+
+/// Saves a new version of a target's template unless the fields are unchanged, and
+/// audits it (the API's and the console's).
+pub async fn save_template(
     state: &AppState,
     caller: Caller,
-    scope_of: impl FnOnce(&mut crate::db::DbConnection) -> Result<TemplateScope, ApiError>
-    + Send
-    + 'static,
+    target: Target,
     fields: Fields,
 ) -> Result<TemplateView, ApiError> {
     let saved = state
         .db
         .write(move |conn| {
-            let scope = scope_of(conn)?;
+            let scope = target.scope(conn, &caller)?;
             let current = template::current(conn, &scope)?;
             if current.fields == fields {
                 return Ok(current);
@@ -69,12 +110,11 @@ async fn save(
 /// `GET /api/v1/form-template`.
 pub async fn find_zone_template(
     state: web::Data<AppState>,
+    caller: Caller,
 ) -> Result<web::Json<TemplateView>, ApiError> {
-    let view = state
-        .db
-        .read(|conn| template::current(conn, &TemplateScope::Zone))
-        .await?;
-    Ok(web::Json(view))
+    Ok(web::Json(
+        find_template(&state, &caller, Target::Zone).await?,
+    ))
 }
 
 /// `PUT /api/v1/form-template`: the admin sets the zone's extra fields.
@@ -84,7 +124,7 @@ pub async fn update_zone_template(
     body: web::Json<TemplateBody>,
 ) -> Result<web::Json<TemplateView>, ApiError> {
     let fields = parse_fields(body.into_inner())?;
-    let view = save(&state, caller, |_| Ok(TemplateScope::Zone), fields).await?;
+    let view = save_template(&state, caller, Target::Zone, fields).await?;
     Ok(web::Json(view))
 }
 
@@ -94,15 +134,8 @@ pub async fn find_enterprise_template(
     caller: Caller,
     id: web::Path<EnterpriseId>,
 ) -> Result<web::Json<TemplateView>, ApiError> {
-    let visibility = Visibility::of(&caller);
-    let view = state
-        .db
-        .read(move |conn| {
-            let enterprise = Enterprise::find(conn, &visibility, &id)?;
-            template::current(conn, &TemplateScope::Enterprise(enterprise.id))
-        })
-        .await?;
-    Ok(web::Json(view))
+    let target = Target::Enterprise(id.into_inner());
+    Ok(web::Json(find_template(&state, &caller, target).await?))
 }
 
 /// `PUT /api/v1/enterprises/{id}/form-template`: an admin or the enterprise's contact
@@ -114,11 +147,7 @@ pub async fn update_enterprise_template(
     body: web::Json<TemplateBody>,
 ) -> Result<web::Json<TemplateView>, ApiError> {
     let fields = parse_fields(body.into_inner())?;
-    let visibility = Visibility::of(&caller);
-    let scope_of = move |conn: &mut crate::db::DbConnection| {
-        Enterprise::find(conn, &visibility, &id)
-            .map(|enterprise| TemplateScope::Enterprise(enterprise.id))
-    };
-    let view = save(&state, caller, scope_of, fields).await?;
+    let target = Target::Enterprise(id.into_inner());
+    let view = save_template(&state, caller, target, fields).await?;
     Ok(web::Json(view))
 }

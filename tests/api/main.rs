@@ -12,6 +12,7 @@ mod browser;
 mod codes;
 mod console;
 mod console_oversight;
+mod console_contact;
 mod contract;
 mod database;
 mod driver_pages;
