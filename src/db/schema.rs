@@ -216,7 +216,17 @@ diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(user_scopes -> users (user_id));
 diesel::joinable!(user_scopes -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::table! {
+    activation_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(login_devices -> users (user_id));
+diesel::joinable!(activation_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -225,6 +235,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     login_devices,
+    activation_codes,
     audit_log,
     audit_head,
     enterprises,
