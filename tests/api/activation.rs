@@ -276,6 +276,16 @@ async fn bulk_creation_is_all_or_nothing_with_every_rows_errors(app: TestApp) {
     }));
     assert_eq!(user_count(&app, &admin).await, before, "nothing written");
 
+    // Past the API's usual 64 KB, a bulk body is read; past 1000 rows it is refused.
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({ "display_name": format!("摸排员{i}"), "role": "surveyor", "sector_ids": [sector] }))
+        .collect();
+    let body = json!({ "dry_run": true, "rows": many });
+    assert!(body.to_string().len() > 64 * 1024);
+    let too_many = app.post("/api/v1/users/bulk", Some(&admin), body).await;
+    too_many.assert_status(422);
+    assert_eq!(too_many.body["errors"][0]["code"], "too_many_accounts");
+
     let dry = app
         .post(
             "/api/v1/users/bulk",

@@ -10,6 +10,8 @@
 pub mod bulk;
 pub mod handlers;
 
+use std::fmt;
+
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use rand::Rng;
@@ -30,8 +32,9 @@ const CODE_CHARS: usize = 12;
 /// Characters per group when shown.
 const GROUP: usize = 4;
 
-/// A code just issued: in full, shown once, never stored or logged.
-#[derive(Clone, Debug, Serialize)]
+/// A code just issued: in full, shown once, never stored or logged (its `Debug` shows
+/// neither the code nor the URL that carries it).
+#[derive(Clone, Serialize)]
 pub struct IssuedCode {
     /// The code as printed, `K7QM-3XPA-9RTD`.
     pub code: String,
@@ -39,6 +42,15 @@ pub struct IssuedCode {
     pub url: String,
     /// When it stops working (UTC).
     pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for IssuedCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCode")
+            .field("code", &"***")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A stored code.
@@ -211,6 +223,19 @@ mod tests {
         ] {
             assert_eq!(normalise(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_code() {
+        let code = generate();
+        let issued = IssuedCode {
+            url: activation_url("https://example.cn", "li.na", &code),
+            code: code.clone(),
+            expires_at: now().and_utc(),
+        };
+        let shown = format!("{issued:?} {issued:#?}");
+        assert!(!shown.contains(&code), "{shown}");
+        assert!(!shown.contains(&code.replace('-', "")), "{shown}");
     }
 
     #[test]
