@@ -2,13 +2,11 @@
 //! `POST /api/v1/users/{id}/activation` (a fresh code for one account) and
 //! `POST /api/v1/users/activation-sheet` (fresh codes for many, printed).
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor, Event};
@@ -19,12 +17,11 @@ use crate::auth::throttle::{self, Admission, Client, LoginLimits, Reservation};
 use crate::client::{client_ip, ip_bucket};
 use crate::codes::handlers::disposition;
 use crate::codes::render::{self, Sheet, SheetCard};
-use crate::db::schema::{enterprises, org_units, user_scopes, users};
 use crate::db::{DbConnection, now};
 use crate::domain::account::NewPassword;
 use crate::domain::id::UserId;
 use crate::domain::zone;
-use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::users::activation::{self, IssuedCode};
 use crate::users::{User, UserChanges, UserView};
@@ -231,12 +228,6 @@ pub async fn issue_activation(
     Ok(HttpResponse::Created().json(issued))
 }
 
-/// One card's texts, before the code is known.
-struct Holder {
-    user: User,
-    unit: String,
-}
-
 /// `POST /api/v1/users/activation-sheet`: fresh codes for the accounts (each loses its
 /// password and sessions until its owner uses the code), printed: one A4 PNG for up to
 /// eight accounts, a ZIP of pages beyond; audited per account without the codes.
@@ -270,7 +261,7 @@ pub async fn activation_sheet(
     let cards = state
         .db
         .write(move |conn| {
-            let holders = holders(conn, &user_ids)?;
+            let holders = activation::card_holders(conn, &user_ids)?;
             let mut cards = Vec::with_capacity(holders.len());
             for holder in holders {
                 let issued = activation::restart(conn, &holder.user, ttl, &url_base)?;
@@ -284,8 +275,10 @@ pub async fn activation_sheet(
         .await?;
     let expires = cards
         .first()
-        .map(|(_, issued)| zone::local(issued.expires_at.naive_utc()).format("%Y-%m-%d %H:%M"))
-        .map(|at| at.to_string())
+        .map(|(_, issued)| {
+            let local = zone::local(issued.expires_at.naive_utc());
+            local.format("%Y-%m-%d %H:%M").to_string()
+        })
         .unwrap_or_default();
     let instructions = format!(
         "请用手机扫描本人卡片上的二维码，或访问 {base}/console/activate 输入用户名和激活码，设置密码后即可登录。激活码仅可使用一次，{expires} 前有效；请勿转交他人。"
@@ -313,26 +306,35 @@ pub async fn activation_sheet(
     })
     .await
     .map_err(ApiError::internal)??;
-    let (content_type, fallback, name) = match pages {
-        Printed::Page(_) => ("image/png", "activation-codes.png", "账号激活码.png"),
-        Printed::Pages(_) => ("application/zip", "activation-codes.zip", "账号激活码.zip"),
-    };
-    let bytes = match pages {
-        Printed::Page(bytes) | Printed::Pages(bytes) => bytes,
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, content_type))
-        .insert_header((
-            CONTENT_DISPOSITION,
-            disposition("attachment", fallback, name),
-        ))
-        .body(bytes))
+    Ok(pages.into_response())
 }
 
 /// A printed sheet: one page as a PNG, or several in a ZIP.
 enum Printed {
     Page(Vec<u8>),
     Pages(Vec<u8>),
+}
+
+impl Printed {
+    /// The download, saved under its Chinese name.
+    fn into_response(self) -> HttpResponse {
+        let (content_type, fallback, name, bytes) = match self {
+            Printed::Page(png) => ("image/png", "activation-codes.png", "账号激活码.png", png),
+            Printed::Pages(zip) => (
+                "application/zip",
+                "activation-codes.zip",
+                "账号激活码.zip",
+                zip,
+            ),
+        };
+        HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, content_type))
+            .insert_header((
+                CONTENT_DISPOSITION,
+                disposition("attachment", fallback, name),
+            ))
+            .body(bytes)
+    }
 }
 
 /// One page stays a PNG; several go into a ZIP (stored: PNGs are compressed already),
@@ -353,69 +355,4 @@ fn bundle(mut pages: Vec<Vec<u8>>) -> Result<Printed, ApiError> {
     }
     let cursor = zip.finish().map_err(ApiError::internal)?;
     Ok(Printed::Pages(cursor.into_inner()))
-}
-
-/// The accounts in the order asked for, each with its role and unit as the card shows
-/// them; every unknown id is a 422 naming it.
-fn holders(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<Holder>, ApiError> {
-    let found: Vec<User> = users::table
-        .filter(users::id.eq_any(ids))
-        .select(User::as_select())
-        .load(conn)?;
-    let mut by_id: HashMap<UserId, User> = found
-        .into_iter()
-        .map(|user| (user.id.clone(), user))
-        .collect();
-    let mut errors = FieldErrors::default();
-    for (index, id) in ids.iter().enumerate() {
-        if !by_id.contains_key(id) {
-            errors.push(FieldError::new(
-                format!("user_ids[{index}]"),
-                "unknown_user",
-                "账号不存在",
-            ));
-        }
-    }
-    errors.finish()?;
-    let units: Vec<(UserId, String)> = user_scopes::table
-        .inner_join(org_units::table)
-        .filter(user_scopes::user_id.eq_any(ids))
-        .select((user_scopes::user_id, org_units::name))
-        .order((user_scopes::user_id, org_units::name))
-        .load(conn)?;
-    let enterprise_ids: Vec<String> = by_id
-        .values()
-        .filter_map(|user| user.enterprise_id.as_ref().map(String::from))
-        .collect();
-    let enterprise_names: HashMap<String, String> = enterprises::table
-        .filter(enterprises::id.eq_any(enterprise_ids))
-        .select((enterprises::id, enterprises::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    let mut names: HashMap<UserId, Vec<String>> = HashMap::new();
-    for (user_id, name) in units {
-        names.entry(user_id).or_default().push(name);
-    }
-    Ok(ids
-        .iter()
-        .filter_map(|id| by_id.remove(id))
-        .map(|user| {
-            let mut parts = names.remove(&user.id).unwrap_or_default();
-            if let Some(name) = user
-                .enterprise_id
-                .as_ref()
-                .and_then(|id| enterprise_names.get(id.as_str()))
-            {
-                parts.push(name.clone());
-            }
-            let role = user.role.label();
-            let unit = if parts.is_empty() {
-                role.to_owned()
-            } else {
-                format!("{role} · {}", parts.join("、"))
-            };
-            Holder { user, unit }
-        })
-        .collect())
 }

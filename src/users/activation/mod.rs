@@ -3,13 +3,14 @@
 //! its QR code. One code per account, stored only as a hash, valid for
 //! `activation_code_ttl_days`, used once; a new code voids the old one.
 //!
-//! By concern: the code and its storage here; `handlers` (issue one, redeem, the
-//! printed sheet), `bulk` (many accounts at once, and enterprise contacts from the
-//! roster).
+//! By concern: the code, its storage and the sheet's card holders here; `handlers`
+//! (issue one, redeem, the printed sheet), `bulk` (many accounts at once, and
+//! enterprise contacts from the roster).
 
 pub mod bulk;
 pub mod handlers;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
@@ -19,10 +20,10 @@ use serde::Serialize;
 
 use crate::auth::passwords::NO_PASSWORD;
 use crate::auth::tokens::hash_opaque_token;
-use crate::db::schema::activation_codes;
+use crate::db::schema::{activation_codes, enterprises, org_units, user_scopes, users};
 use crate::db::{DbConnection, now};
 use crate::domain::id::UserId;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::users::{User, UserChanges};
 
 /// Characters of a code: digits and capitals without look-alikes (0 O 1 I L).
@@ -191,6 +192,79 @@ pub fn consume(
     )
     .execute(conn)?;
     Ok(deleted == 1)
+}
+
+/// An account as its card on the printed sheet shows it.
+pub struct CardHolder {
+    /// The account.
+    pub user: User,
+    /// Its role and unit (`企业联系人 · 福州第一化工有限公司`).
+    pub unit: String,
+}
+
+/// The accounts in the order asked for, each with its role and unit as the card shows
+/// them; every unknown id is a 422 naming it.
+pub fn card_holders(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<CardHolder>, ApiError> {
+    let found: Vec<User> = users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)?;
+    let mut by_id: HashMap<UserId, User> = found
+        .into_iter()
+        .map(|user| (user.id.clone(), user))
+        .collect();
+    let mut errors = FieldErrors::default();
+    for (index, id) in ids.iter().enumerate() {
+        if !by_id.contains_key(id) {
+            errors.push(FieldError::new(
+                format!("user_ids[{index}]"),
+                "unknown_user",
+                "账号不存在",
+            ));
+        }
+    }
+    errors.finish()?;
+    let units: Vec<(UserId, String)> = user_scopes::table
+        .inner_join(org_units::table)
+        .filter(user_scopes::user_id.eq_any(ids))
+        .select((user_scopes::user_id, org_units::name))
+        .order((user_scopes::user_id, org_units::name))
+        .load(conn)?;
+    let enterprise_ids: Vec<String> = by_id
+        .values()
+        .filter_map(|user| user.enterprise_id.as_ref().map(String::from))
+        .collect();
+    let enterprise_names: HashMap<String, String> = enterprises::table
+        .filter(enterprises::id.eq_any(enterprise_ids))
+        .select((enterprises::id, enterprises::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut names: HashMap<UserId, Vec<String>> = HashMap::new();
+    for (user_id, name) in units {
+        names.entry(user_id).or_default().push(name);
+    }
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|user| {
+            let mut parts = names.remove(&user.id).unwrap_or_default();
+            if let Some(name) = user
+                .enterprise_id
+                .as_ref()
+                .and_then(|id| enterprise_names.get(id.as_str()))
+            {
+                parts.push(name.clone());
+            }
+            let role = user.role.label();
+            let unit = if parts.is_empty() {
+                role.to_owned()
+            } else {
+                format!("{role} · {}", parts.join("、"))
+            };
+            CardHolder { user, unit }
+        })
+        .collect())
 }
 
 #[cfg(test)]
