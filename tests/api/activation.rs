@@ -567,3 +567,93 @@ struct TextRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     text: String,
 }
+
+/// The real binary, logging at `debug`: after codes are issued in bulk, one by one
+/// and on a sheet, and used (wrongly and rightly), no form of any code is in its log.
+#[tokio::test]
+async fn no_code_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = dir.path().join("truckpass.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_truckpass"))
+        .env("TRUCKPASS_DATA_DIR", dir.path().join("data"))
+        .env("TRUCKPASS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TRUCKPASS_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
+        .env("RUST_LOG", "debug")
+        .env_remove("DATABASE_URL")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await.unwrap();
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let mut codes = Vec::new();
+    if ready {
+        let login = json!({ "username": "admin", "password": crate::helpers::ADMIN_PASSWORD });
+        let (_, session) = post("/api/v1/auth/login", None, login).await;
+        let admin = session["access_token"].as_str().unwrap().to_owned();
+        let rows = json!({ "rows": [{ "display_name": "李娜", "username": "li.na", "role": "regulator" }] });
+        let (status, created) = post("/api/v1/users/bulk", Some(&admin), rows).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["accounts"][0]["id"].as_str().unwrap().to_owned();
+        codes.push(
+            created["accounts"][0]["activation"]["code"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let path = format!("/api/v1/users/{id}/activation");
+        let (_, issued) = post(&path, Some(&admin), json!({})).await;
+        codes.push(issued["activation"]["code"].as_str().unwrap().to_owned());
+        let (status, _) = post(
+            "/api/v1/users/activation-sheet",
+            Some(&admin),
+            json!({ "user_ids": [id] }),
+        )
+        .await;
+        assert_eq!(status, 200);
+        for code in &codes {
+            let body = json!({ "username": "li.na", "code": code, "password": CHOSEN });
+            let (status, _) = post("/api/v1/auth/activate", None, body).await;
+            assert_eq!(status, 401);
+        }
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(ready, "the server did not start: {logged}");
+    assert!(logged.contains("/api/v1/auth/activate"), "{logged}");
+    for code in &codes {
+        for form in [code.clone(), code.replace('-', "")] {
+            assert!(!logged.contains(&form), "{form} is in the log:\n{logged}");
+        }
+    }
+}
