@@ -66,6 +66,8 @@ pub struct Settings {
     /// Days a device cookie, set by a successful sign-in, keeps exempting its browser
     /// from the account-wide and per-IP login limits.
     pub login_device_ttl_days: u32,
+    /// Days a one-time activation code (a new account's first password) stays valid.
+    pub activation_code_ttl_days: u32,
     /// argon2 hashes and verifications running at once (each takes 19 MiB and a core);
     /// past it sign-ins and password changes answer 503. 0 means one per CPU core.
     pub password_hash_concurrency: usize,
@@ -128,6 +130,7 @@ impl Default for Settings {
             login_max_failures_per_ip: 20,
             login_window_secs: 15 * 60,
             login_device_ttl_days: 90,
+            activation_code_ttl_days: 14,
             password_hash_concurrency: 0,
             audit_refusals_per_ip: 10,
             log_format: LogFormat::Text,
@@ -141,7 +144,7 @@ impl Default for Settings {
 
 /// Every setting's key, as written in the TOML file; the environment variable is
 /// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
-pub const KEYS: [&str; 28] = [
+pub const KEYS: [&str; 29] = [
     "listen",
     "data_dir",
     "database_url",
@@ -163,6 +166,7 @@ pub const KEYS: [&str; 28] = [
     "login_max_failures_per_ip",
     "login_window_secs",
     "login_device_ttl_days",
+    "activation_code_ttl_days",
     "password_hash_concurrency",
     "audit_refusals_per_ip",
     "log_format",
@@ -267,6 +271,7 @@ impl Settings {
             "login_max_failures_per_ip" => self.login_max_failures_per_ip = number(key, value)?,
             "login_window_secs" => self.login_window_secs = number(key, value)?,
             "login_device_ttl_days" => self.login_device_ttl_days = number(key, value)?,
+            "activation_code_ttl_days" => self.activation_code_ttl_days = number(key, value)?,
             "password_hash_concurrency" => self.password_hash_concurrency = number(key, value)?,
             "audit_refusals_per_ip" => self.audit_refusals_per_ip = number(key, value)?,
             "log_format" => {
@@ -297,6 +302,9 @@ impl Settings {
             anyhow::bail!(
                 "TRUCKPASS_PASS_VALID_BEFORE_HOURS must be 0 to 72 and TRUCKPASS_PASS_VALID_AFTER_HOURS 1 to 168"
             );
+        }
+        if !(1..=90).contains(&self.activation_code_ttl_days) {
+            anyhow::bail!("TRUCKPASS_ACTIVATION_CODE_TTL_DAYS must be between 1 and 90");
         }
         if self.db_pool_size == 0 {
             anyhow::bail!("TRUCKPASS_DB_POOL_SIZE must be at least 1");

@@ -74,14 +74,17 @@ pub struct HeavyWork {
     pub posters: Arc<Slots>,
     /// Roster imports: each holds a whole file and its parsed rows.
     pub imports: Arc<Slots>,
+    /// Sheets of activation codes: each draws up to 50 A4 pages.
+    pub sheets: Arc<Slots>,
 }
 
 impl HeavyWork {
-    /// The limits: two bundles and two imports at a time.
+    /// The limits: two bundles, two imports and two sheets at a time.
     pub fn new() -> Self {
         Self {
             posters: Slots::new("海报包", 2),
             imports: Slots::new("名录导入", 2),
+            sheets: Slots::new("激活码单", 2),
         }
     }
 }

@@ -17,7 +17,8 @@
 //!   import, exports), [`codes`] (the code's lifecycle, scans, [`codes::render`]),
 //!   [`registrations`] (a driver's submission as one service in
 //!   [`registrations::submit`], the public API in [`registrations::public`]),
-//!   [`forms`], [`users`], [`org`], [`auth`], [`audit`].
+//!   [`forms`], [`users`] (accounts; one-time activation codes, accounts in bulk and
+//!   their printed sheet in [`users::activation`]), [`org`], [`auth`], [`audit`].
 //! - The driver's HTML pages are thin adapters over the same services: [`web`]; so
 //!   are the staff console's pages under `/console/`: [`console`].
 //! - The route table, with the roles of every route: [`startup`].

@@ -70,6 +70,8 @@ use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
+use crate::users::activation::bulk::{bulk_create_users, contacts_from_roster};
+use crate::users::activation::handlers::{activate, activation_sheet, issue_activation};
 use crate::users::handlers::{
     create_user, find_user, list_users, reset_user_password, update_user,
 };
@@ -137,6 +139,7 @@ routes! {
     "/openapi.yaml" { get => openapi }
     "/api/v1/auth/login" { post => login }
     "/api/v1/auth/refresh" { post => refresh }
+    "/api/v1/auth/activate" { post => activate }
     "/api/v1/auth/logout" { post [OWN_ACCOUNT] => logout }
     "/api/v1/me" { get [OWN_ACCOUNT] => find_me }
     "/api/v1/me/password" { put [OWN_ACCOUNT] => change_my_password }
@@ -144,11 +147,16 @@ routes! {
         get [ADMIN] => list_users,
         post [ADMIN] => create_user,
     }
+    // Before `/api/v1/users/{id}`, which would take these paths for ids.
+    "/api/v1/users/bulk" { post [ADMIN] => bulk_create_users }
+    "/api/v1/users/contacts-from-roster" { post [ADMIN] => contacts_from_roster }
+    "/api/v1/users/activation-sheet" { post [ADMIN] => activation_sheet }
     "/api/v1/users/{id}" {
         get [ADMIN] => find_user,
         patch [ADMIN] => update_user,
     }
     "/api/v1/users/{id}/password" { put [ADMIN] => reset_user_password }
+    "/api/v1/users/{id}/activation" { post [ADMIN] => issue_activation }
     "/api/v1/sectors" {
         get [SIGNED_IN] => list_org_units::<Sectors>,
         post [ADMIN] => create_org_unit::<Sectors>,

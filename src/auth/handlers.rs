@@ -61,7 +61,7 @@ fn refresh_ttl(state: &AppState) -> TimeDelta {
 }
 
 /// Opens a new session for `user` inside the caller's transaction.
-fn open_session(
+pub(crate) fn open_session(
     state: &AppState,
     conn: &mut DbConnection,
     user: User,
@@ -88,7 +88,8 @@ fn session_response(
     })
 }
 
-fn user_actor(user: &User, ip: &str) -> Actor {
+/// A signed-in (or signing-in) user as an audit actor.
+pub(crate) fn user_actor(user: &User, ip: &str) -> Actor {
     Actor {
         id: Some(user.id.to_string()),
         name: Some(user.username.clone()),
@@ -241,7 +242,8 @@ where
     })
 }
 
-fn too_many_login_attempts(seconds: u64) -> ApiError {
+/// 429 after too many failed sign-ins (or activations), with `Retry-After`.
+pub(crate) fn too_many_login_attempts(seconds: u64) -> ApiError {
     let wait = if seconds < 60 {
         format!("{seconds} 秒")
     } else {

@@ -108,18 +108,26 @@ pub fn hash(password: &NewPassword) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
 }
 
-/// Checks `password` against a stored hash; an unknown user is checked against a
-/// dummy hash so that both cases take the same time. CPU-heavy: on a request, call it
-/// inside [`HashPermit::run`].
+/// What an account without a usable password stores instead of a hash (an account
+/// waiting for its owner to set one with an activation code): no password matches it.
+pub const NO_PASSWORD: &str = "!no-password";
+
+/// Checks `password` against a stored hash; an unknown user, and an account without a
+/// usable password ([`NO_PASSWORD`]), are checked against a dummy hash so that every
+/// case takes the same time. CPU-heavy: on a request, call it inside
+/// [`HashPermit::run`].
 pub fn verify(stored: Option<&str>, password: &str) -> bool {
-    let dummy = DUMMY_HASH.as_str();
-    let Ok(parsed) = PasswordHash::new(stored.unwrap_or(dummy)) else {
+    let usable = stored.and_then(|hash| PasswordHash::new(hash).ok());
+    let Some(parsed) = usable
+        .clone()
+        .or_else(|| PasswordHash::new(DUMMY_HASH.as_str()).ok())
+    else {
         return false;
     };
     let matches = Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
-    matches && stored.is_some()
+    matches && usable.is_some()
 }
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -161,6 +169,8 @@ mod tests {
         assert!(verify(Some(&hashed), password.expose()));
         assert!(!verify(Some(&hashed), "wrong password"));
         assert!(!verify(None, password.expose()));
+        assert!(!verify(Some(NO_PASSWORD), password.expose()));
+        assert!(!verify(Some(NO_PASSWORD), NO_PASSWORD));
         Ok(())
     }
 

@@ -227,8 +227,18 @@ diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(user_scopes -> users (user_id));
 diesel::joinable!(user_scopes -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::table! {
+    activation_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(console_sessions -> users (user_id));
+diesel::joinable!(activation_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -238,6 +248,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     login_devices,
     console_sessions,
+    activation_codes,
     audit_log,
     audit_head,
     enterprises,

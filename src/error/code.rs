@@ -54,6 +54,8 @@ error_codes! {
     TokenExpired = "token_expired", UNAUTHORIZED;
     /// A refresh token that is unknown, used or ended.
     InvalidRefreshToken = "invalid_refresh_token", UNAUTHORIZED;
+    /// An activation code that is wrong, expired, used or replaced (or an unknown user).
+    ActivationCodeInvalid = "activation_code_invalid", UNAUTHORIZED;
     /// The session was ended (sign-out, password change, disabling, reset).
     SessionEnded = "session_ended", UNAUTHORIZED;
     /// The role may not do this.

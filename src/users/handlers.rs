@@ -13,7 +13,7 @@ use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
-use crate::users::{NewUser, User, UserChanges, UserFilter, UserView};
+use crate::users::{NewUser, User, UserChanges, UserFilter, UserView, activation};
 
 /// Query of the list.
 #[derive(Debug, Deserialize)]
@@ -248,6 +248,8 @@ pub async fn reset_user_password(
             };
             User::update(conn, &id, &changes)?;
             User::end_sessions(conn, &id)?;
+            // A password set by the admin replaces a pending activation.
+            activation::void(conn, &id)?;
             audit::append(
                 conn,
                 &caller.actor(),

@@ -1,5 +1,6 @@
 //! Staff accounts: the `User` model, its scope (sectors and parks) and queries.
 
+pub mod activation;
 pub mod handlers;
 
 use std::collections::HashMap;
@@ -283,13 +284,8 @@ impl User {
         Self::find(conn, &id)
     }
 
-    /// Replaces a user's scope; every id must be an existing unit of the right kind,
-    /// and the enterprise must exist.
-    pub fn set_scope(
-        conn: &mut DbConnection,
-        user_id: &UserId,
-        scope: &Scope,
-    ) -> Result<(), ApiError> {
+    /// What is wrong with a scope: sectors, parks or an enterprise that do not exist.
+    pub fn check_scope(conn: &mut DbConnection, scope: &Scope) -> Result<FieldErrors, ApiError> {
         let mut errors = FieldErrors::default();
         for (kind, ids) in [
             (OrgKind::Sector, &scope.sector_ids),
@@ -325,7 +321,17 @@ impl User {
                 ));
             }
         }
-        errors.finish()?;
+        Ok(errors)
+    }
+
+    /// Replaces a user's scope; every id must be an existing unit of the right kind,
+    /// and the enterprise must exist.
+    pub fn set_scope(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        scope: &Scope,
+    ) -> Result<(), ApiError> {
+        Self::check_scope(conn, scope)?.finish()?;
         diesel::update(users::table.find(user_id))
             .set(users::enterprise_id.eq(&scope.enterprise_id))
             .execute(conn)?;

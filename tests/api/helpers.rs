@@ -724,9 +724,8 @@ impl Contract {
     }
 }
 
-/// Decodes every QR code in a PNG, sampling large images down to about 1000 pixels
-/// (the decoder's arithmetic overflows on very large images in debug builds).
-pub fn decode_qr(png_bytes: &[u8]) -> Vec<String> {
+/// A PNG as 8-bit gray: (width, height, pixels).
+fn gray_png(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::EXPAND);
     let mut reader = decoder.read_info().unwrap();
@@ -734,14 +733,43 @@ pub fn decode_qr(png_bytes: &[u8]) -> Vec<String> {
     let info = reader.next_frame(&mut buffer).unwrap();
     let channels = info.color_type.samples();
     let (width, height) = (info.width as usize, info.height as usize);
+    let gray = buffer
+        .iter()
+        .step_by(channels)
+        .take(width * height)
+        .copied()
+        .collect();
+    (width, height, gray)
+}
+
+/// Decodes every QR code in a gray image, sampling large images down to about 1000
+/// pixels (the decoder's arithmetic overflows on very large images in debug builds).
+fn decode_gray(width: usize, height: usize, gray: &[u8]) -> Vec<String> {
     let step = (width.max(height) / 1000).max(1);
     let mut image =
         rqrr::PreparedImage::prepare_from_greyscale(width / step, height / step, |x, y| {
-            buffer[((y * step) * width + x * step) * channels]
+            gray[(y * step) * width + x * step]
         });
     image
         .detect_grids()
         .into_iter()
         .filter_map(|grid| grid.decode().ok().map(|(_, content)| content))
         .collect()
+}
+
+/// Decodes every QR code in a PNG.
+pub fn decode_qr(png_bytes: &[u8]) -> Vec<String> {
+    let (width, height, gray) = gray_png(png_bytes);
+    decode_gray(width, height, &gray)
+}
+
+/// Decodes the QR codes inside one box of a PNG, `(x, y, width, height)`, as a phone
+/// framing one card of a printed sheet would.
+pub fn decode_qr_in(png_bytes: &[u8], (x, y, w, h): (usize, usize, usize, usize)) -> Vec<String> {
+    let (width, _, gray) = gray_png(png_bytes);
+    let region: Vec<u8> = (y..y + h)
+        .flat_map(|row| &gray[row * width + x..row * width + x + w])
+        .copied()
+        .collect();
+    decode_gray(w, h, &region)
 }

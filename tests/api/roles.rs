@@ -49,6 +49,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
     match (method, path) {
         ("get", "/healthz" | "/readyz" | "/metrics" | "/openapi.yaml") => (Access::Public, 200),
         ("post", "/api/v1/auth/login" | "/api/v1/auth/refresh") => (Access::Public, 200),
+        // With a wrong code: reaching the code check proves access.
+        ("post", "/api/v1/auth/activate") => (Access::Public, 401),
         ("post", "/api/v1/auth/logout") => (Access::OwnAccount, 204),
         ("get", "/api/v1/me") => (Access::OwnAccount, 200),
         // Called with a wrong current password: reaching validation proves access.
@@ -57,6 +59,13 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/users") => (ADMIN, 201),
         ("patch", "/api/v1/users/{id}") => (ADMIN, 200),
         ("put", "/api/v1/users/{id}/password") => (ADMIN, 204),
+        (
+            "post",
+            "/api/v1/users/bulk"
+            | "/api/v1/users/contacts-from-roster"
+            | "/api/v1/users/{id}/activation",
+        ) => (ADMIN, 201),
+        ("post", "/api/v1/users/activation-sheet") => (ADMIN, 200),
         (
             "get",
             "/api/v1/sectors" | "/api/v1/sectors/{id}" | "/api/v1/parks" | "/api/v1/parks/{id}",
@@ -183,6 +192,11 @@ async fn request(
         ("post", "/api/v1/auth/refresh") => {
             Some(json!({ "refresh_token": app.tokens("admin", ADMIN_PASSWORD).await.1 }))
         }
+        // A user name of its own each time, so that the failures stay under the limits.
+        ("post", "/api/v1/auth/activate") => Some(json!({
+            "username": format!("nobody{n}"), "code": "K7QM-3XPA-9RTD",
+            "password": "Harbor-Lantern-55-Moss",
+        })),
         ("post", "/api/v1/auth/logout") => Some(json!({})),
         ("put", "/api/v1/me/password") => Some(json!({
             "current_password": "Not-My-Password-42",
@@ -193,6 +207,15 @@ async fn request(
             "password": USER_PASSWORD, "role": "regulator",
         })),
         ("patch", "/api/v1/users/{id}") => Some(json!({ "display_name": format!("目标{n}") })),
+        ("post", "/api/v1/users/bulk") => Some(json!({
+            "rows": [{ "display_name": "矩阵", "username": format!("bulk{n}"), "role": "regulator" }],
+        })),
+        ("post", "/api/v1/users/contacts-from-roster") => {
+            Some(json!({ "all_without_contact": true }))
+        }
+        ("post", "/api/v1/users/activation-sheet") => {
+            Some(json!({ "user_ids": [fixture.target_user] }))
+        }
         ("put", "/api/v1/users/{id}/password") => {
             Some(json!({ "new_password": "Harbor-Lantern-55-Moss" }))
         }

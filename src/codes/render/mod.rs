@@ -1,4 +1,5 @@
-//! Rendering of enterprise codes: QR codes as PNG or SVG, and the printable A4 poster.
+//! Rendering of enterprise codes: QR codes as PNG or SVG, and the printable A4 poster;
+//! and of the staff's printed activation codes.
 //!
 //! Everything here is pure: no IO, no database. Images are drawn straight into byte
 //! buffers (1-bit rows for QR PNGs, 8-bit grayscale for the poster) and encoded with the
@@ -7,8 +8,9 @@
 //! builds). The bundled font is parsed once.
 //!
 //! By concern: `qr` encodes the QR matrix and draws it as PNG or SVG; `poster` composes
-//! the A4 page; `text` lays out and draws CJK text with the bundled font; `canvas` is
-//! the poster's grayscale raster. This module holds what they share: the options, the
+//! the A4 page; `sheet` the A4 pages of activation codes (a card per person); `text`
+//! lays out and draws CJK text with the bundled font; `canvas` is the pages' grayscale
+//! raster. This module holds what they share: the options, the
 //! error and PNG encoding.
 
 use std::fmt;
@@ -18,10 +20,12 @@ use qrcode::EcLevel;
 mod canvas;
 mod poster;
 mod qr;
+mod sheet;
 mod text;
 
 pub use poster::{POSTER_HEIGHT, POSTER_WIDTH, Poster, poster_png};
 pub use qr::{qr_png, qr_svg};
+pub use sheet::{CARDS_PER_PAGE, Sheet, SheetCard, activation_sheet_pngs, card_box};
 
 /// QR error-correction level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -166,6 +170,23 @@ mod tests {
         assert_eq!(info.bit_depth, png::BitDepth::Eight);
         buf.truncate(info.buffer_size());
         (info.width as usize, info.height as usize, buf)
+    }
+
+    /// Halves a grayscale image, averaging 2 x 2 pixels (a page at 300 dpi scans
+    /// quicker, and more reliably, at half size).
+    pub(super) fn halve(w: usize, h: usize, pixels: &[u8]) -> (usize, usize, Vec<u8>) {
+        let (hw, hh) = (w / 2, h / 2);
+        let half = (0..hh)
+            .flat_map(|y| (0..hw).map(move |x| (y, x)))
+            .map(|(y, x)| {
+                let sum = u32::from(pixels[2 * y * w + 2 * x])
+                    + u32::from(pixels[2 * y * w + 2 * x + 1])
+                    + u32::from(pixels[(2 * y + 1) * w + 2 * x])
+                    + u32::from(pixels[(2 * y + 1) * w + 2 * x + 1]);
+                (sum / 4) as u8
+            })
+            .collect();
+        (hw, hh, half)
     }
 
     /// Reads every QR code in a grayscale image: (ECC level as rqrr reports it, content).

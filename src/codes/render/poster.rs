@@ -137,18 +137,13 @@ pub fn poster_png(poster: &Poster<'_>) -> Result<Vec<u8>, RenderError> {
     let side = total * module_px;
     let qr_left = (w.saturating_sub(side)) / 2;
     let qr_top = qr_top_limit as usize + room.saturating_sub(side) / 2;
-    let origin = POSTER_QR_MARGIN as usize;
-    for my in 0..modules.width {
-        for (mx, len) in modules.runs(my) {
-            canvas.fill_rect(
-                qr_left + (origin + mx) * module_px,
-                qr_top + (origin + my) * module_px,
-                len * module_px,
-                module_px,
-                0,
-            );
-        }
-    }
+    modules.draw(
+        &mut canvas,
+        qr_left,
+        qr_top,
+        module_px,
+        POSTER_QR_MARGIN as usize,
+    );
 
     encode_png(
         POSTER_WIDTH,
@@ -170,7 +165,7 @@ fn single_line(text: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::tests::{URL, decode_png, read_qr, rqrr_level};
+    use super::super::tests::{URL, decode_png, halve, read_qr, rqrr_level};
     use super::*;
 
     #[test]
@@ -201,17 +196,7 @@ mod tests {
             );
         }
         // Downscale by 2 (keeping it quick) and scan.
-        let (hw, hh) = (w / 2, h / 2);
-        let half: Vec<u8> = (0..hh)
-            .flat_map(|y| (0..hw).map(move |x| (y, x)))
-            .map(|(y, x)| {
-                let sum = u32::from(pixels[2 * y * w + 2 * x])
-                    + u32::from(pixels[2 * y * w + 2 * x + 1])
-                    + u32::from(pixels[(2 * y + 1) * w + 2 * x])
-                    + u32::from(pixels[(2 * y + 1) * w + 2 * x + 1]);
-                (sum / 4) as u8
-            })
-            .collect();
+        let (hw, hh, half) = halve(w, h, &pixels);
         let found = read_qr(hw, hh, &half);
         assert_eq!(found, vec![(rqrr_level(Ecc::M), URL.to_owned())]);
     }

@@ -3,6 +3,7 @@
 
 use qrcode::{Color, QrCode};
 
+use super::canvas::Canvas;
 use super::{Ecc, ErrorKind, QrOptions, RenderError, encode_png};
 
 /// The modules of an encoded QR code (without quiet zone), row-major, `true` = dark.
@@ -25,6 +26,29 @@ impl Modules {
             .map(|c| c == Color::Dark)
             .collect();
         Ok(Modules { width, dark })
+    }
+
+    /// Draws the code on a page: its quiet zone's top left corner at `(left, top)`,
+    /// `module_px` pixels per module, `quiet` modules of quiet zone (left white).
+    pub(super) fn draw(
+        &self,
+        canvas: &mut Canvas,
+        left: usize,
+        top: usize,
+        module_px: usize,
+        quiet: usize,
+    ) {
+        for y in 0..self.width {
+            for (x, len) in self.runs(y) {
+                canvas.fill_rect(
+                    left + (quiet + x) * module_px,
+                    top + (quiet + y) * module_px,
+                    len * module_px,
+                    module_px,
+                    0,
+                );
+            }
+        }
     }
 
     /// Dark runs of row `y` as `(first module, length)`.
