@@ -33,9 +33,12 @@ pub const MAX_SHEET_USERS: usize = 400;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
-    username: String,
-    code: String,
-    password: String,
+    /// The account's user name.
+    pub username: String,
+    /// Its one-time code.
+    pub code: String,
+    /// The password its owner chooses.
+    pub password: String,
 }
 
 /// Body of a sheet.
@@ -86,15 +89,36 @@ pub async fn activate(
     req: HttpRequest,
     body: web::Json<ActivateBody>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
+    let session_state = state.clone();
+    activate_account(&state, &req, body.into_inner(), move |conn, user| {
+        open_session(&session_state, conn, user)
+    })
+    .await
+    .map(web::Json)
+}
+
+/// Sets the password of the account whose current code `body` presents, as
+/// [`activate`] describes, and signs its owner in with `open` (the API's tokens or a
+/// console session).
+pub async fn activate_account<T, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    body: ActivateBody,
+    open: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, User) -> Result<T, ApiError> + Send + 'static,
+{
     let ActivateBody {
         username,
         code,
         password,
-    } = body.into_inner();
+    } = body;
     if username.chars().count() > 64 || code.chars().count() > 64 {
         return Err(invalid_code());
     }
-    let ip = client_ip(&req, state.settings.trust_proxy_headers);
+    let ip = client_ip(req, state.settings.trust_proxy_headers);
     let bucket = ip_bucket(&ip);
     let limits = LoginLimits::new(&state.settings)?;
     // Before the reservation: an attempt refused for want of a permit leaves no failure.
@@ -160,7 +184,6 @@ pub async fn activate(
             return Err(error);
         }
     };
-    let session_state = state.clone();
     let signed_in = state
         .db
         .write(move |conn| {
@@ -185,10 +208,10 @@ pub async fn activate(
                 Event::success("auth.activate", "user", &user.id),
             )?;
             let user = User::find(conn, &user.id)?;
-            open_session(&session_state, conn, user).map(Some)
+            open(conn, user).map(Some)
         })
         .await?;
-    signed_in.map(web::Json).ok_or_else(invalid_code)
+    signed_in.ok_or_else(invalid_code)
 }
 
 /// Audits a failed activation (never the code or the user name typed).
