@@ -32,6 +32,7 @@ use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, home::home_page,
     registrations as console_registrations, settings::settings_page, settings::update_settings,
+    users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -229,6 +230,17 @@ routes! {
         get => settings_page,
         post => update_settings,
     }
+    "/console/users" {
+        get => console_users::list_page,
+        post => console_users::create,
+    }
+    "/console/users/new" { get => console_users::new_page }
+    "/console/users/{id}" {
+        get => console_users::detail_page,
+        post => console_users::update,
+    }
+    "/console/users/{id}/active" { post => console_users::set_active }
+    "/console/users/{id}/password" { post => console_users::reset }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.

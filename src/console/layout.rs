@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::console::assets::htmx_path;
 use crate::console::session::{CSRF_HEADER, Signed};
+use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
 
@@ -40,6 +41,9 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
     if role == Role::EnterpriseContact {
         entries.push(("/console/settings", "设置"));
+    }
+    if role == Role::Admin {
+        entries.push((USERS_PATH, "账号"));
     }
     entries
 }

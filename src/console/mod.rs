@@ -11,7 +11,8 @@
 //! - [`layout`]: the page frame, its style and the navigation by role;
 //! - [`session`]: the session model, its cookie, who is signed in, posted forms;
 //! - [`account`]: sign in, sign out, change password;
-//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself.
+//! - [`home`], [`registrations`], [`settings`]: the pages of the work itself;
+//! - [`users`]: the admin's pages.
 
 pub mod account;
 pub mod assets;
@@ -20,6 +21,7 @@ pub mod layout;
 pub mod registrations;
 pub mod session;
 pub mod settings;
+pub mod users;
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
@@ -27,6 +29,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use maud::{Markup, html};
 
+use crate::auth::caller::ADMIN;
+use crate::console::session::Signed;
 use crate::error::ApiError;
 
 /// The Content-Security-Policy of every console page: scripts only from our own
@@ -122,6 +126,16 @@ impl ResponseError for PageError {
                 page
             }
         }
+    }
+}
+
+/// The admin's pages are the 404 page for every other role: as for a foreign id,
+/// nothing tells what exists.
+pub fn admin_only(signed: &Signed) -> Result<(), PageError> {
+    if ADMIN.allows(signed.caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found().into())
     }
 }
 

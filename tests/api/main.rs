@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod browser;
 mod codes;
+mod console_admin;
 mod contract;
 mod database;
 mod driver_pages;
