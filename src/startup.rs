@@ -31,8 +31,8 @@ use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, home::home_page,
-    registrations as console_registrations, settings::settings_page, settings::update_settings,
-    users as console_users,
+    registrations as console_registrations, roster as console_roster, settings::settings_page,
+    settings::update_settings, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -241,6 +241,11 @@ routes! {
     }
     "/console/users/{id}/active" { post => console_users::set_active }
     "/console/users/{id}/password" { post => console_users::reset }
+    "/console/roster/import" {
+        get => console_roster::upload_page,
+        post => console_roster::preview,
+    }
+    "/console/roster/import/confirm" { post => console_roster::confirm }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.
@@ -380,6 +385,7 @@ impl Application {
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
             hashing: HashingLimit::new(settings.password_hash_concurrency),
+            console_imports: Arc::default(),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;

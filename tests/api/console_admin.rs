@@ -18,14 +18,19 @@ struct Console<'a> {
     csrf: String,
 }
 
-/// The value of the first `name="csrf"` field of a page.
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+/// The value of the first field `name` of a page.
+fn field_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
     html[start..]
         .split('"')
         .next()
         .expect("closed value")
         .to_owned()
+}
+
+fn csrf_of(html: &str) -> String {
+    field_value(html, "csrf")
 }
 
 /// The text of the first `<code>` element (a password shown once).
@@ -70,6 +75,35 @@ impl<'a> Console<'a> {
         path: &str,
         form: Option<&[(&str, &str)]>,
     ) -> TestResponse {
+        match form {
+            Some(form) => {
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish();
+                let content_type = "application/x-www-form-urlencoded";
+                self.send_body(method, path, content_type, body.into_bytes())
+                    .await
+            }
+            None => self.request(method, path, None).await,
+        }
+    }
+
+    async fn send_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        self.request(method, path, Some((content_type, body))).await
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> TestResponse {
         let cookie = self
             .cookies
             .iter()
@@ -81,13 +115,8 @@ impl<'a> Console<'a> {
             .client
             .request(method.clone(), format!("{}{}", self.app.address, path))
             .header("cookie", cookie);
-        if let Some(form) = form {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form)
-                .finish();
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
+        if let Some((content_type, body)) = body {
+            request = request.header("content-type", content_type).body(body);
         }
         let response = request.send().await.expect("request sent");
         self.keep_cookies(&response);
@@ -111,6 +140,29 @@ impl<'a> Console<'a> {
 
     async fn get(&mut self, path: &str) -> TestResponse {
         self.send(Method::GET, path, None).await
+    }
+
+    /// Uploads a file as the import form does, with this session's CSRF token or
+    /// without.
+    async fn upload(&mut self, path: &str, file: &[u8], with_csrf: bool) -> TestResponse {
+        let boundary = "----console-admin-test";
+        let mut body = Vec::new();
+        if with_csrf {
+            let field = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
+                self.csrf
+            );
+            body.extend_from_slice(field.as_bytes());
+        }
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        );
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send_body(Method::POST, path, &content_type, body)
+            .await
     }
 
     /// Posts a form with this session's CSRF token.
@@ -158,9 +210,12 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         "/console/users".to_owned(),
         "/console/users/new".to_owned(),
         format!("/console/users/{admin_id}"),
+        "/console/roster/import".to_owned(),
     ];
     let posts = [
         "/console/users".to_owned(),
+        "/console/roster/import".to_owned(),
+        "/console/roster/import/confirm".to_owned(),
         format!("/console/users/{admin_id}"),
         format!("/console/users/{admin_id}/active"),
         format!("/console/users/{admin_id}/password"),
@@ -179,6 +234,8 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
             let refused = console.post(post, &[("active", "off")]).await;
             refused.assert_status(404);
         }
+        let upload = console.upload("/console/roster/import", b"x", true).await;
+        upload.assert_status(404);
     }
     let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
     let home = console.get("/console/").await;
@@ -350,3 +407,98 @@ async fn an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403(app: 
     assert_eq!(users.body["items"], Value::Array(vec![]));
 }
 api_test!(an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403);
+
+fn csv_file(rows: &[&str]) -> Vec<u8> {
+    let mut text = String::from("企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+async fn enterprise_count(app: &TestApp, admin: &str) -> usize {
+    let listed = app.get("/api/v1/enterprises", Some(admin)).await;
+    listed.body["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms_the_same_file(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "HG").await;
+    app.create_park(&admin, "EAST").await;
+    let good1 = format!(
+        "福州一号化工有限公司,{},HG,EAST,高新大道1号,是,在营",
+        credit_code("1")
+    );
+    let good2 = format!("福州二号化工有限公司,{},HG,EAST,,否,在营", credit_code("2"));
+    let bad = "福州三号化工有限公司,91350100M000100Y44,不存在的行业,EAST,,也许,在营";
+    let file = csv_file(&[&good1, bad, &good2]);
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    console
+        .get("/console/roster/import")
+        .await
+        .assert_status(200);
+
+    // Without the CSRF field: refused, nothing read into the roster.
+    let forged = console.upload("/console/roster/import", &file, false).await;
+    forged.assert_status(403);
+
+    let preview = console.upload("/console/roster/import", &file, true).await;
+    preview.assert_status(200);
+    assert!(
+        preview.text.contains("<td>3</td><td>行业</td>"),
+        "{}",
+        preview.text
+    );
+    assert!(preview.text.contains("找不到行业“不存在的行业”"));
+    assert!(preview.text.contains("<td>3</td><td>重点企业</td>"));
+    assert!(preview.text.contains("新增<b>2</b>"));
+    assert!(preview.text.contains("有误<b>1</b>"));
+    assert_eq!(enterprise_count(&app, &admin).await, 0);
+    let audit = app
+        .get("/api/v1/audit?action=enterprise.import", Some(&admin))
+        .await;
+    assert_eq!(audit.body["items"], Value::Array(vec![]));
+
+    let id = field_value(&preview.text, "id");
+    console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", "unknown"), ("partial", "on")],
+        )
+        .await
+        .assert_status(404);
+    let confirmed = console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", &id), ("partial", "on")],
+        )
+        .await;
+    confirmed.assert_status(200);
+    assert!(confirmed.text.contains("已写入"), "{}", confirmed.text);
+    assert_eq!(enterprise_count(&app, &admin).await, 2);
+    let audit = app
+        .get("/api/v1/audit?action=enterprise.import", Some(&admin))
+        .await;
+    assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
+
+    // Used once: the same id again is the 404 page.
+    console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", &id), ("partial", "on")],
+        )
+        .await
+        .assert_status(404);
+    assert_eq!(enterprise_count(&app, &admin).await, 2);
+
+    // A file without its required columns is the error page, not a preview.
+    let headless = console
+        .upload("/console/roster/import", b"foo,bar\n1,2\n", true)
+        .await;
+    headless.assert_status(422);
+    assert!(headless.text.contains("缺少必需的列"));
+}
+api_test!(the_roster_import_previews_every_row_error_writes_nothing_then_confirms_the_same_file);
