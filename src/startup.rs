@@ -31,8 +31,8 @@ use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, home::home_page,
-    registrations as console_registrations, roster as console_roster, settings::settings_page,
-    settings::update_settings, users as console_users,
+    org as console_org, registrations as console_registrations, roster as console_roster,
+    settings::settings_page, settings::update_settings, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -241,6 +241,13 @@ routes! {
     }
     "/console/users/{id}/active" { post => console_users::set_active }
     "/console/users/{id}/password" { post => console_users::reset }
+    "/console/org" { get => console_org::org_page }
+    "/console/org/sectors" { post => console_org::create::<Sectors> }
+    "/console/org/parks" { post => console_org::create::<Parks> }
+    "/console/org/sectors/{id}" { post => console_org::rename::<Sectors> }
+    "/console/org/parks/{id}" { post => console_org::rename::<Parks> }
+    "/console/org/sectors/{id}/delete" { post => console_org::delete::<Sectors> }
+    "/console/org/parks/{id}/delete" { post => console_org::delete::<Parks> }
     "/console/roster/import" {
         get => console_roster::upload_page,
         post => console_roster::preview,

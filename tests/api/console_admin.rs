@@ -211,11 +211,15 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         "/console/users/new".to_owned(),
         format!("/console/users/{admin_id}"),
         "/console/roster/import".to_owned(),
+        "/console/org".to_owned(),
     ];
     let posts = [
         "/console/users".to_owned(),
         "/console/roster/import".to_owned(),
         "/console/roster/import/confirm".to_owned(),
+        "/console/org/sectors".to_owned(),
+        format!("/console/org/parks/{}", staff.park),
+        format!("/console/org/sectors/{}/delete", staff.sector),
         format!("/console/users/{admin_id}"),
         format!("/console/users/{admin_id}/active"),
         format!("/console/users/{admin_id}/password"),
@@ -502,3 +506,70 @@ async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms
     assert!(headless.text.contains("缺少必需的列"));
 }
 api_test!(the_roster_import_previews_every_row_error_writes_nothing_then_confirms_the_same_file);
+
+async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_refusal(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let created = console
+        .post(
+            "/console/org/sectors",
+            &[("code", "HG"), ("name", "化工"), ("authority", "市工信局")],
+        )
+        .await;
+    created.assert_status(303);
+    console
+        .post("/console/org/parks", &[("code", "EAST"), ("name", "东区")])
+        .await
+        .assert_status(303);
+    let refused = console
+        .post(
+            "/console/org/parks",
+            &[("code", "EAST"), ("name", "另一个")],
+        )
+        .await;
+    refused.assert_status(409);
+    assert!(refused.text.contains("该园区编码已存在"));
+    let sectors = app.get("/api/v1/sectors", Some(&admin)).await;
+    let sector = sectors.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let parks = app.get("/api/v1/parks", Some(&admin)).await;
+    let park = parks.body["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let renamed = console
+        .post(
+            &format!("/console/org/sectors/{sector}"),
+            &[
+                ("code", "HG"),
+                ("name", "石油化工"),
+                ("authority", "市工信局"),
+            ],
+        )
+        .await;
+    renamed.assert_status(303);
+    let page = console.get("/console/org").await;
+    assert!(page.text.contains("value=\"石油化工\""));
+
+    app.create_user(&admin, "sector9", "sector_official", &[&sector], &[])
+        .await;
+    let in_use = console
+        .post(&format!("/console/org/sectors/{sector}/delete"), &[])
+        .await;
+    in_use.assert_status(409);
+    assert!(in_use.text.contains("仍有 1 个账号"), "{}", in_use.text);
+    console
+        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .await
+        .assert_status(303);
+    console
+        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .await
+        .assert_status(404);
+
+    let actions = audit_actions(&app, &admin, &sector).await;
+    assert!(actions.iter().any(|a| a == "org_unit.create"));
+    assert!(actions.iter().any(|a| a == "org_unit.update"));
+    let actions = audit_actions(&app, &admin, &park).await;
+    assert!(actions.iter().any(|a| a == "org_unit.delete"));
+}
+api_test!(admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_refusal);
