@@ -31,8 +31,9 @@ use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, home::home_page,
-    org as console_org, registrations as console_registrations, roster as console_roster,
-    settings::settings_page, settings::update_settings, users as console_users,
+    org as console_org, posters as console_posters, registrations as console_registrations,
+    roster as console_roster, settings::settings_page, settings::update_settings,
+    users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -248,6 +249,8 @@ routes! {
     "/console/org/parks/{id}" { post => console_org::rename::<Parks> }
     "/console/org/sectors/{id}/delete" { post => console_org::delete::<Sectors> }
     "/console/org/parks/{id}/delete" { post => console_org::delete::<Parks> }
+    "/console/posters" { get => console_posters::posters_page }
+    "/console/posters.zip" { get => console_posters::posters_zip_page }
     "/console/roster/import" {
         get => console_roster::upload_page,
         post => console_roster::preview,

@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::console::assets::htmx_path;
 use crate::console::org::ORG_PATH;
+use crate::console::posters::POSTERS_PATH;
 use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::users::USERS_PATH;
@@ -48,6 +49,7 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
         entries.push((USERS_PATH, "账号"));
         entries.push((ORG_PATH, "行业园区"));
         entries.push((IMPORT_PATH, "名录导入"));
+        entries.push((POSTERS_PATH, "海报"));
     }
     entries
 }

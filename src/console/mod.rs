@@ -12,13 +12,14 @@
 //! - [`session`]: the session model, its cookie, who is signed in, posted forms;
 //! - [`account`]: sign in, sign out, change password;
 //! - [`home`], [`registrations`], [`settings`]: the pages of the work itself;
-//! - [`users`], [`org`], [`roster`]: the admin's pages.
+//! - [`users`], [`org`], [`roster`], [`posters`]: the admin's pages.
 
 pub mod account;
 pub mod assets;
 pub mod home;
 pub mod layout;
 pub mod org;
+pub mod posters;
 pub mod registrations;
 pub mod roster;
 pub mod session;

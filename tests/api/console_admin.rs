@@ -212,7 +212,9 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         format!("/console/users/{admin_id}"),
         "/console/roster/import".to_owned(),
         "/console/org".to_owned(),
+        "/console/posters".to_owned(),
     ];
+    let bundle = format!("/console/posters.zip?park_id={}", staff.park);
     let posts = [
         "/console/users".to_owned(),
         "/console/roster/import".to_owned(),
@@ -234,6 +236,7 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         for page in &pages {
             console.get(page).await.assert_status(404);
         }
+        console.get(&bundle).await.assert_status(404);
         for post in &posts {
             let refused = console.post(post, &[("active", "off")]).await;
             refused.assert_status(404);
@@ -247,6 +250,18 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
     for page in &pages {
         console.get(page).await.assert_status(200);
     }
+    app.code_token(admin, &staff.enterprise).await;
+    let bundle = console.get(&bundle).await;
+    bundle.assert_status(200);
+    assert_eq!(bundle.header("content-type"), Some("application/zip"));
+    assert!(bundle.bytes.starts_with(b"PK"));
+    let audit = app
+        .get("/api/v1/audit?action=code.download", Some(admin))
+        .await;
+    let bundles = audit.body["items"].as_array().unwrap().iter();
+    let bundles = bundles.filter(|entry| entry["details"]["format"] == "posters_zip");
+    assert_eq!(bundles.count(), 1, "{}", audit.text);
+    console.get("/console/posters.zip").await.assert_status(422);
     let users = app.get("/api/v1/users", Some(admin)).await;
     assert_eq!(users.body["items"].as_array().map(Vec::len), Some(6));
 }
