@@ -10,14 +10,39 @@ use maud::{Markup, html};
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, admin_only, layout, render, see_other};
 use crate::domain::id::OrgUnitId;
+use crate::error::ApiError;
 use crate::org::handlers::{CreateBody, Kind, UpdateBody, create_unit, delete_unit, update_unit};
 use crate::org::{OrgKind, OrgUnit};
 use crate::state::AppState;
 
 /// The page's address (and the navigation entry).
 pub const ORG_PATH: &str = "/console/org";
-/// Most units of a kind listed.
+/// Most units of a kind listed or offered.
 const MAX_UNITS: i64 = 500;
+
+/// The zone's sectors and parks, ordered by code: to list, and to pick from (a
+/// scope, a bundle).
+pub struct Units {
+    /// Sectors.
+    pub sectors: Vec<OrgUnit>,
+    /// Parks.
+    pub parks: Vec<OrgUnit>,
+}
+
+impl Units {
+    /// Loads both kinds.
+    pub async fn load(state: &AppState) -> Result<Self, ApiError> {
+        state
+            .db
+            .read(|conn| {
+                Ok(Units {
+                    sectors: OrgUnit::list(conn, OrgKind::Sector, None, MAX_UNITS)?,
+                    parks: OrgUnit::list(conn, OrgKind::Park, None, MAX_UNITS)?,
+                })
+            })
+            .await
+    }
+}
 
 /// Where a kind's forms post.
 fn kind_path(kind: OrgKind) -> &'static str {
@@ -80,20 +105,12 @@ pub async fn org_page(
     signed: Signed,
 ) -> Result<HttpResponse, PageError> {
     admin_only(&signed)?;
-    let (sectors, parks) = state
-        .db
-        .read(|conn| {
-            Ok((
-                OrgUnit::list(conn, OrgKind::Sector, None, MAX_UNITS)?,
-                OrgUnit::list(conn, OrgKind::Park, None, MAX_UNITS)?,
-            ))
-        })
-        .await?;
+    let units = Units::load(&state).await?;
     let body = html! {
         h1 { "行业和园区" }
         p.muted { "仍有账号或企业属于的行业、园区不能删除，须先调整它们。" }
-        (section(&signed, OrgKind::Sector, &sectors))
-        (section(&signed, OrgKind::Park, &parks))
+        (section(&signed, OrgKind::Sector, &units.sectors))
+        (section(&signed, OrgKind::Park, &units.parks))
     };
     let zone_name = &state.settings.zone_name;
     Ok(render(

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use crate::codes::handlers::{MAX_POSTERS, posters_bundle};
+use crate::console::org::Units;
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, admin_only, layout, render};
 use crate::domain::id::OrgUnitId;
@@ -18,8 +19,6 @@ use crate::state::AppState;
 /// The page's address (and the navigation entry).
 pub const POSTERS_PATH: &str = "/console/posters";
 const ZIP_PATH: &str = "/console/posters.zip";
-/// Most units of a kind offered.
-const MAX_UNITS: i64 = 500;
 
 fn pick(kind: OrgKind, field: &str, units: &[OrgUnit]) -> Markup {
     html! {
@@ -40,20 +39,12 @@ pub async fn posters_page(
     signed: Signed,
 ) -> Result<HttpResponse, PageError> {
     admin_only(&signed)?;
-    let (parks, sectors) = state
-        .db
-        .read(|conn| {
-            Ok((
-                OrgUnit::list(conn, OrgKind::Park, None, MAX_UNITS)?,
-                OrgUnit::list(conn, OrgKind::Sector, None, MAX_UNITS)?,
-            ))
-        })
-        .await?;
+    let units = Units::load(&state).await?;
     let body = html! {
         h1 { "企业码海报" }
         p.muted { "下载一个园区或一个行业所有企业的海报（PNG，打包为 ZIP），一次最多 " (MAX_POSTERS) " 张。" }
-        (pick(OrgKind::Park, "park_id", &parks))
-        (pick(OrgKind::Sector, "sector_id", &sectors))
+        (pick(OrgKind::Park, "park_id", &units.parks))
+        (pick(OrgKind::Sector, "sector_id", &units.sectors))
     };
     let zone_name = &state.settings.zone_name;
     Ok(render(

@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use crate::auth::passwords::random_password;
+use crate::console::org::Units;
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, admin_only, layout, render, see_other};
 use crate::domain::account::Role;
@@ -19,7 +20,7 @@ use crate::domain::enterprise::CreditCode;
 use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, ErrorCode, FieldError};
-use crate::org::{OrgKind, OrgUnit};
+use crate::org::OrgUnit;
 use crate::pagination::{DEFAULT_LIMIT, PageRequest};
 use crate::state::AppState;
 use crate::users::handlers::{
@@ -30,39 +31,19 @@ use crate::users::{User, UserFilter, UserView};
 /// The list's address (and the navigation entry).
 pub const USERS_PATH: &str = "/console/users";
 const NEW_PATH: &str = "/console/users/new";
-/// Most sectors or parks offered as a scope.
-const MAX_UNITS: i64 = 500;
 
 fn user_path(id: &UserId) -> String {
     format!("{USERS_PATH}/{id}")
 }
 
-/// The zone's sectors and parks, to pick a scope from and to name one.
-struct Units {
-    sectors: Vec<OrgUnit>,
-    parks: Vec<OrgUnit>,
-}
-
-impl Units {
-    async fn load(state: &AppState) -> Result<Self, ApiError> {
-        state
-            .db
-            .read(|conn| {
-                Ok(Units {
-                    sectors: OrgUnit::list(conn, OrgKind::Sector, None, MAX_UNITS)?,
-                    parks: OrgUnit::list(conn, OrgKind::Park, None, MAX_UNITS)?,
-                })
-            })
-            .await
-    }
-
-    fn names(&self) -> HashMap<&OrgUnitId, &str> {
-        self.sectors
-            .iter()
-            .chain(&self.parks)
-            .map(|unit| (&unit.id, unit.name.as_str()))
-            .collect()
-    }
+/// Names of the zone's sectors and parks by id.
+fn unit_names(units: &Units) -> HashMap<&OrgUnitId, &str> {
+    units
+        .sectors
+        .iter()
+        .chain(&units.parks)
+        .map(|unit| (&unit.id, unit.name.as_str()))
+        .collect()
 }
 
 /// The scope of an account in words.
@@ -301,7 +282,7 @@ pub async fn list_page(
         .await?;
     let listed = request.page(rows, |user| user.id.to_string());
     let units = Units::load(&state).await?;
-    let names = units.names();
+    let names = unit_names(&units);
     let next = listed.next_cursor.map(|next| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [("q", &q), ("role", &role)] {
@@ -483,7 +464,7 @@ fn detail(
         h1 { (view.display_name) " " span.muted { (view.username) } }
         dl.card {
             dt { "角色" } dd { (view.role.label()) }
-            dt { "范围" } dd { (scope_text(view, &units.names())) }
+            dt { "范围" } dd { (scope_text(view, &unit_names(units))) }
             @if let Some(enterprise) = enterprise { dt { "企业" } dd { (enterprise.name) } }
             dt { "状态" } dd { @if view.active { "启用" } @else { span.s-rejected { "停用" } } }
             @if view.must_change_password { dt { "密码" } dd { "下次登录须修改" } }
