@@ -32,8 +32,9 @@ use crate::console::{
     self, account::logout as console_logout, account::show_login, account::show_password,
     account::submit_login, account::submit_password, assets::console_asset, audit as console_audit,
     code as console_code, enterprises as console_enterprises, fields as console_fields,
-    home::home_page, registrations as console_registrations,
-    settings::settings_page, settings::update_settings,
+    home::home_page, org as console_org, posters as console_posters,
+    registrations as console_registrations, roster as console_roster, settings::settings_page,
+    settings::update_settings, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -259,6 +260,31 @@ routes! {
         post => console_fields::edit_fields,
     }
     "/console/fields/preview" { post => console_fields::preview_fields }
+    "/console/users" {
+        get => console_users::list_page,
+        post => console_users::create,
+    }
+    "/console/users/new" { get => console_users::new_page }
+    "/console/users/{id}" {
+        get => console_users::detail_page,
+        post => console_users::update,
+    }
+    "/console/users/{id}/active" { post => console_users::set_active }
+    "/console/users/{id}/password" { post => console_users::reset }
+    "/console/org" { get => console_org::org_page }
+    "/console/org/sectors" { post => console_org::create::<Sectors> }
+    "/console/org/parks" { post => console_org::create::<Parks> }
+    "/console/org/sectors/{id}" { post => console_org::rename::<Sectors> }
+    "/console/org/parks/{id}" { post => console_org::rename::<Parks> }
+    "/console/org/sectors/{id}/delete" { post => console_org::delete::<Sectors> }
+    "/console/org/parks/{id}/delete" { post => console_org::delete::<Parks> }
+    "/console/posters" { get => console_posters::posters_page }
+    "/console/posters.zip" { get => console_posters::posters_zip_page }
+    "/console/roster/import" {
+        get => console_roster::upload_page,
+        post => console_roster::preview,
+    }
+    "/console/roster/import/confirm" { post => console_roster::confirm }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.
@@ -398,6 +424,7 @@ impl Application {
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
             hashing: HashingLimit::new(settings.password_hash_concurrency),
+            console_imports: Arc::default(),
             settings: Arc::new(settings),
         };
         let server = run(listener, state)?;

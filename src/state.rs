@@ -7,6 +7,7 @@ use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
+use crate::console::roster::PendingImports;
 use crate::db::Db;
 use crate::heavy::HeavyWork;
 use crate::personal::Vault;
@@ -42,4 +43,6 @@ pub struct AppState {
     pub verification: Arc<VerificationCache>,
     /// The cap on password hashes running at once.
     pub hashing: HashingLimit,
+    /// Roster files the console previewed, waiting for their confirmation.
+    pub console_imports: Arc<PendingImports>,
 }

@@ -447,7 +447,6 @@ pub async fn posters_zip(
     caller: Caller,
     query: web::Query<PostersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let slot = state.heavy.posters.take(caller.user_id.as_str())?;
     let query = query.into_inner();
     let ids = query.ids.map(|ids| {
         ids.split(',')
@@ -462,7 +461,18 @@ pub async fn posters_zip(
         ids,
         ..EnterpriseFilter::default()
     };
-    let visibility = Visibility::of(&caller);
+    posters_bundle(&state, &caller, filter).await
+}
+
+/// The posters ZIP of the enterprises `filter` picks among those the caller sees, as
+/// [`posters_zip`] describes: the API's bundle and the console's.
+pub async fn posters_bundle(
+    state: &AppState,
+    caller: &Caller,
+    filter: EnterpriseFilter,
+) -> Result<HttpResponse, ApiError> {
+    let slot = state.heavy.posters.take(caller.user_id.as_str())?;
+    let visibility = Visibility::of(caller);
     let base = state.settings.public_base_url();
     let posters = state
         .db

@@ -8,7 +8,11 @@ use crate::auth::caller::OVERSIGHT;
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
 use crate::console::enterprises::ROSTER_PATH;
+use crate::console::org::ORG_PATH;
+use crate::console::posters::POSTERS_PATH;
+use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
+use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
 
@@ -62,6 +66,12 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if OVERSIGHT.allows(role) {
         entries.push((AUDIT_PATH, "审计日志"));
+    }
+    if role == Role::Admin {
+        entries.push((USERS_PATH, "账号"));
+        entries.push((ORG_PATH, "行业园区"));
+        entries.push((IMPORT_PATH, "名录导入"));
+        entries.push((POSTERS_PATH, "海报"));
     }
     entries
 }

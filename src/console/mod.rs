@@ -16,6 +16,7 @@
 //! - [`enterprise`]: which enterprise a page is about;
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
 //! - [`audit`]: the audit log and its verification, for the oversight roles.
+//! - [`users`], [`org`], [`roster`], [`posters`]: the admin's pages.
 
 pub mod account;
 pub mod assets;
@@ -26,9 +27,13 @@ pub mod enterprises;
 pub mod fields;
 pub mod home;
 pub mod layout;
+pub mod org;
+pub mod posters;
 pub mod registrations;
+pub mod roster;
 pub mod session;
 pub mod settings;
+pub mod users;
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
@@ -36,6 +41,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use maud::{Markup, html};
 
+use crate::auth::caller::ADMIN;
+use crate::console::session::Signed;
 use crate::error::ApiError;
 
 /// The Content-Security-Policy of every console page: scripts only from our own
@@ -142,6 +149,11 @@ pub fn allowed(allowed: bool) -> Result<(), PageError> {
     } else {
         Err(ApiError::not_found().into())
     }
+}
+
+/// The admin's pages are the 404 page for every other role.
+pub fn admin_only(signed: &Signed) -> Result<(), PageError> {
+    allowed(ADMIN.allows(signed.caller.role))
 }
 
 /// The console's page for an unknown address (the route table's fallback under

@@ -189,12 +189,20 @@ impl Signed {
     /// field, or in the header htmx sends); else [`PageError::Forged`].
     pub fn posted(&self, req: &HttpRequest, body: &[u8]) -> Result<Posted, PageError> {
         let posted = Posted::parse(body);
+        self.check_csrf(req, posted.value(CSRF_FIELD))?;
+        Ok(posted)
+    }
+
+    /// Whether a form's CSRF field (or else the header htmx sends) carries this
+    /// session's token; else [`PageError::Forged`]. For forms [`Signed::posted`]
+    /// does not read (file uploads).
+    pub fn check_csrf(&self, req: &HttpRequest, field: Option<&str>) -> Result<(), PageError> {
         let header = req
             .headers()
             .get(CSRF_HEADER)
             .and_then(|value| value.to_str().ok());
-        match posted.value(CSRF_FIELD).or(header) {
-            Some(token) if same_secret(token, &self.csrf) => Ok(posted),
+        match field.or(header) {
+            Some(token) if same_secret(token, &self.csrf) => Ok(()),
             _ => Err(PageError::Forged),
         }
     }

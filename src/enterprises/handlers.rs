@@ -19,6 +19,7 @@ use crate::enterprises::{
     Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise, Visibility,
 };
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
+use crate::heavy::Slot;
 use crate::org::{OrgKind, OrgUnit};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -323,7 +324,7 @@ pub async fn import_enterprises(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
-    let _slot = state.heavy.imports.take(caller.user_id.as_str())?;
+    let slot = state.heavy.imports.take(caller.user_id.as_str())?;
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -346,7 +347,21 @@ pub async fn import_enterprises(
         dry_run: query.dry_run,
         partial: query.partial,
     };
-    let rows = web::block(move || roster::read(&body))
+    let report = import_roster(&state, &caller, &slot, body.into(), options).await?;
+    Ok(web::Json(report))
+}
+
+/// Imports a roster file (CSV or XLSX) as [`import_enterprises`] describes, for the
+/// API and the console; the caller holds one of the import slots while the file is
+/// read and imported.
+pub async fn import_roster(
+    state: &AppState,
+    caller: &Caller,
+    _slot: &Slot,
+    file: web::Bytes,
+    options: ImportOptions,
+) -> Result<ImportReport, ApiError> {
+    let rows = web::block(move || roster::read(&file))
         .await
         .map_err(ApiError::internal)?
         .map_err(|error| ApiError::new(error.code(), error.message()))?;
@@ -356,5 +371,5 @@ pub async fn import_enterprises(
         .write(move |conn| import::run(conn, &actor, rows, options))
         .await?;
     state.code_forms.forget_all();
-    Ok(web::Json(report))
+    Ok(report)
 }

@@ -180,6 +180,12 @@ impl ApiError {
         self.code
     }
 
+    /// The invalid fields of a 422, for a page that shows each message next to its
+    /// field.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
     /// Seconds to wait, for a 429 or a busy 503.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after_secs

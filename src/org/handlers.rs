@@ -39,26 +39,32 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// Body of a create.
+/// Body of a create (also what the console's form makes).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    code: String,
-    name: String,
+    /// Short code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Sector authority (sectors only).
     #[serde(default, deserialize_with = "body::non_null")]
-    authority: Option<String>,
+    pub authority: Option<String>,
 }
 
-/// Body of an update.
-#[derive(Debug, Deserialize)]
+/// Body of an update (also what the console's form makes).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// New code.
     #[serde(default, deserialize_with = "body::non_null")]
-    code: Option<String>,
+    pub code: Option<String>,
+    /// New name.
     #[serde(default, deserialize_with = "body::non_null")]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// New authority (sectors only).
     #[serde(default, deserialize_with = "body::non_null")]
-    authority: Option<String>,
+    pub authority: Option<String>,
 }
 
 /// Validates the authority: required for new sectors, refused for parks.
@@ -158,20 +164,31 @@ pub async fn create_org_unit<K: Kind>(
     caller: Caller,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewOrgUnit::try_from((K::KIND, body.into_inner()))?;
-    let unit = state
+    let unit = create_unit(&state, caller, K::KIND, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
+}
+
+/// Creates a sector or park (audit `org_unit.create`): the API's create and the
+/// console's.
+pub async fn create_unit(
+    state: &AppState,
+    caller: Caller,
+    kind: OrgKind,
+    body: CreateBody,
+) -> Result<OrgUnit, ApiError> {
+    let new = NewOrgUnit::try_from((kind, body))?;
+    state
         .db
         .write(move |conn| {
             let unit = OrgUnit::create(conn, &new)?;
             audit::append(
                 conn,
                 &caller.actor(),
-                Event::success("org_unit.create", K::KIND.as_str(), &unit.id),
+                Event::success("org_unit.create", kind.as_str(), &unit.id),
             )?;
             Ok(unit)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(OrgUnitView::from(unit)))
+        .await
 }
 
 /// `PATCH /{id}`: admin changes code, name or authority.
@@ -181,20 +198,32 @@ pub async fn update_org_unit<K: Kind>(
     id: web::Path<OrgUnitId>,
     body: web::Json<UpdateBody>,
 ) -> Result<web::Json<OrgUnitView>, ApiError> {
-    let changes = OrgUnitChanges::try_from((K::KIND, body.into_inner()))?;
-    let unit = state
+    let unit = update_unit(&state, caller, K::KIND, id.into_inner(), body.into_inner()).await?;
+    Ok(web::Json(unit.into()))
+}
+
+/// Changes a sector or park (audit `org_unit.update`): the API's update and the
+/// console's.
+pub async fn update_unit(
+    state: &AppState,
+    caller: Caller,
+    kind: OrgKind,
+    id: OrgUnitId,
+    body: UpdateBody,
+) -> Result<OrgUnit, ApiError> {
+    let changes = OrgUnitChanges::try_from((kind, body))?;
+    state
         .db
         .write(move |conn| {
-            let unit = OrgUnit::update(conn, K::KIND, &id, &changes)?;
+            let unit = OrgUnit::update(conn, kind, &id, &changes)?;
             audit::append(
                 conn,
                 &caller.actor(),
-                Event::success("org_unit.update", K::KIND.as_str(), &unit.id),
+                Event::success("org_unit.update", kind.as_str(), &unit.id),
             )?;
             Ok(unit)
         })
-        .await?;
-    Ok(web::Json(unit.into()))
+        .await
 }
 
 /// `DELETE /{id}`: admin removes a unit no account belongs to.
@@ -203,17 +232,28 @@ pub async fn delete_org_unit<K: Kind>(
     caller: Caller,
     id: web::Path<OrgUnitId>,
 ) -> Result<HttpResponse, ApiError> {
+    delete_unit(&state, caller, K::KIND, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a sector or park no account or enterprise belongs to (audit
+/// `org_unit.delete`; else 409 `org_unit_in_use`): the API's delete and the console's.
+pub async fn delete_unit(
+    state: &AppState,
+    caller: Caller,
+    kind: OrgKind,
+    id: OrgUnitId,
+) -> Result<(), ApiError> {
     state
         .db
         .write(move |conn| {
-            OrgUnit::delete(conn, K::KIND, &id)?;
+            OrgUnit::delete(conn, kind, &id)?;
             audit::append(
                 conn,
                 &caller.actor(),
-                Event::success("org_unit.delete", K::KIND.as_str(), &*id),
+                Event::success("org_unit.delete", kind.as_str(), &id),
             )
             .map(drop)
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

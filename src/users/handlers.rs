@@ -26,38 +26,52 @@ pub struct ListQuery {
     q: Option<String>,
 }
 
-/// Body of a create.
+/// Body of a create (also what the console's form makes).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    username: String,
-    display_name: String,
-    password: String,
-    role: Role,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Initial password (the user must change it at first sign-in).
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// Sectors of the role's scope.
     #[serde(default)]
-    sector_ids: Vec<OrgUnitId>,
+    pub sector_ids: Vec<OrgUnitId>,
+    /// Parks of the role's scope.
     #[serde(default)]
-    park_ids: Vec<OrgUnitId>,
+    pub park_ids: Vec<OrgUnitId>,
+    /// The enterprise of a contact.
     #[serde(default, deserialize_with = "body::non_null")]
-    enterprise_id: Option<EnterpriseId>,
+    pub enterprise_id: Option<EnterpriseId>,
 }
 
-/// Body of an update; absent fields stay as they are.
-#[derive(Deserialize)]
+/// Body of an update (also what the console's forms make); absent fields stay as
+/// they are.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// New display name.
     #[serde(default, deserialize_with = "body::non_null")]
-    display_name: Option<String>,
+    pub display_name: Option<String>,
+    /// New role.
     #[serde(default, deserialize_with = "body::non_null")]
-    role: Option<Role>,
+    pub role: Option<Role>,
+    /// New sectors.
     #[serde(default, deserialize_with = "body::non_null")]
-    sector_ids: Option<Vec<OrgUnitId>>,
+    pub sector_ids: Option<Vec<OrgUnitId>>,
+    /// New parks.
     #[serde(default, deserialize_with = "body::non_null")]
-    park_ids: Option<Vec<OrgUnitId>>,
+    pub park_ids: Option<Vec<OrgUnitId>>,
+    /// New enterprise.
     #[serde(default, deserialize_with = "body::non_null")]
-    enterprise_id: Option<EnterpriseId>,
+    pub enterprise_id: Option<EnterpriseId>,
+    /// Enable or disable.
     #[serde(default, deserialize_with = "body::non_null")]
-    active: Option<bool>,
+    pub active: Option<bool>,
 }
 
 /// Body of a password reset.
@@ -108,7 +122,16 @@ pub async fn create_user(
     caller: Caller,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let view = create_account(&state, caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates an account (audit `user.create`): the API's create and the console's.
+pub async fn create_account(
+    state: &AppState,
+    caller: Caller,
+    body: CreateBody,
+) -> Result<UserView, ApiError> {
     let mut errors = FieldErrors::default();
     let username = errors.check(Username::parse(&body.username));
     let display_name = errors.check(DisplayName::parse(&body.display_name));
@@ -135,7 +158,7 @@ pub async fn create_user(
         scope,
         must_change_password: true,
     };
-    let view = state
+    state
         .db
         .write(move |conn| {
             let user = User::create(conn, &new)?;
@@ -145,8 +168,7 @@ pub async fn create_user(
             let (user, scope) = User::find_with_scope(conn, &user.id)?;
             Ok(UserView::new(user, scope))
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
 }
 
 /// `PATCH /api/v1/users/{id}`: display name, role and scope, enable or disable. A
@@ -159,13 +181,24 @@ pub async fn update_user(
     id: web::Path<UserId>,
     body: web::Json<UpdateBody>,
 ) -> Result<web::Json<UserView>, ApiError> {
-    let body = body.into_inner();
+    let view = update_account(&state, caller, id.into_inner(), body.into_inner()).await?;
+    Ok(web::Json(view))
+}
+
+/// Changes an account (audit `user.update`), as [`update_user`] describes: the API's
+/// update and the console's.
+pub async fn update_account(
+    state: &AppState,
+    caller: Caller,
+    id: UserId,
+    body: UpdateBody,
+) -> Result<UserView, ApiError> {
     let display_name = body
         .display_name
         .as_deref()
         .map(DisplayName::parse)
         .transpose()?;
-    let view = state
+    state
         .db
         .write(move |conn| {
             let (user, current) = User::find_with_scope(conn, &id)?;
@@ -218,8 +251,7 @@ pub async fn update_user(
             audit::append(conn, &caller.actor(), event)?;
             Ok(after)
         })
-        .await?;
-    Ok(web::Json(view))
+        .await
 }
 
 /// `PUT /api/v1/users/{id}/password`: the admin sets a new password; the user must
@@ -230,11 +262,23 @@ pub async fn reset_user_password(
     id: web::Path<UserId>,
     body: web::Json<ResetPasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let raw = body.into_inner().new_password;
+    reset_password(&state, caller, id.into_inner(), &raw).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets a user's password (audit `user.reset_password`), as [`reset_user_password`]
+/// describes: the API's reset and the console's.
+pub async fn reset_password(
+    state: &AppState,
+    caller: Caller,
+    id: UserId,
+    raw: &str,
+) -> Result<(), ApiError> {
     let lookup = id.clone();
     let user = state.db.read(move |conn| User::find(conn, &lookup)).await?;
-    let raw = body.into_inner().new_password;
     let inputs = [user.username.as_str(), user.display_name.as_str()];
-    let password = NewPassword::parse("new_password", &raw, &inputs)?;
+    let password = NewPassword::parse("new_password", raw, &inputs)?;
     let permit = state.hashing.permit().await?;
     let password_hash = permit.run(move || passwords::hash(&password)).await??;
     state
@@ -253,10 +297,9 @@ pub async fn reset_user_password(
             audit::append(
                 conn,
                 &caller.actor(),
-                Event::success("user.reset_password", "user", &*id),
+                Event::success("user.reset_password", "user", &id),
             )
             .map(drop)
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

@@ -14,6 +14,7 @@ mod codes;
 mod console;
 mod console_oversight;
 mod console_contact;
+mod console_admin;
 mod contract;
 mod database;
 mod driver_pages;

@@ -1,0 +1,590 @@
+//! The admin's console pages through HTTP: accounts (create, edit, disable, reset,
+//! with the API's audit entries), the roster import's dry run and confirmation, and
+//! every admin page refused to every other role.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{
+    ADMIN_PASSWORD, CONTRACT, TestApp, TestResponse, USER_PASSWORD, api_test, credit_code,
+};
+
+/// A browser of the console: keeps its cookies, knows its session's CSRF token.
+struct Console<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<String, String>,
+    csrf: String,
+}
+
+/// The value of the first field `name` of a page.
+fn field_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("closed value")
+        .to_owned()
+}
+
+fn csrf_of(html: &str) -> String {
+    field_value(html, "csrf")
+}
+
+/// The text of the first `<code>` element (a password shown once).
+fn shown_code(html: &str) -> String {
+    let start = html.find("<code>").expect("a code element") + 6;
+    let end = start + html[start..].find("</code>").expect("closed code");
+    html[start..end].to_owned()
+}
+
+impl<'a> Console<'a> {
+    /// Signs in through the sign-in form.
+    async fn sign_in(app: &'a TestApp, username: &str, password: &str) -> Console<'a> {
+        let mut console = Console {
+            app,
+            cookies: HashMap::new(),
+            csrf: String::new(),
+        };
+        let form = console.get("/console/login").await;
+        form.assert_status(200);
+        let csrf = csrf_of(&form.text);
+        let login = console
+            .send(
+                Method::POST,
+                "/console/login",
+                Some(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", username),
+                    ("password", password),
+                ]),
+            )
+            .await;
+        login.assert_status(303);
+        assert!(console.cookies.contains_key("tp_console"), "no session");
+        let page = console.get("/console/password").await;
+        console.csrf = csrf_of(&page.text);
+        console
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> TestResponse {
+        match form {
+            Some(form) => {
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish();
+                let content_type = "application/x-www-form-urlencoded";
+                self.send_body(method, path, content_type, body.into_bytes())
+                    .await
+            }
+            None => self.request(method, path, None).await,
+        }
+    }
+
+    async fn send_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        self.request(method, path, Some((content_type, body))).await
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> TestResponse {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = self
+            .app
+            .client
+            .request(method.clone(), format!("{}{}", self.app.address, path))
+            .header("cookie", cookie);
+        if let Some((content_type, body)) = body {
+            request = request.header("content-type", content_type).body(body);
+        }
+        let response = request.send().await.expect("request sent");
+        self.keep_cookies(&response);
+        let response = TestApp::read(response).await;
+        CONTRACT.check(&method, path.split('?').next().unwrap_or(path), &response);
+        response
+    }
+
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for header in response.headers().get_all("set-cookie") {
+            let text = header.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("name=value");
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// Uploads a file as the import form does, with this session's CSRF token or
+    /// without.
+    async fn upload(&mut self, path: &str, file: &[u8], with_csrf: bool) -> TestResponse {
+        let boundary = "----console-admin-test";
+        let mut body = Vec::new();
+        if with_csrf {
+            let field = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
+                self.csrf
+            );
+            body.extend_from_slice(field.as_bytes());
+        }
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        );
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send_body(Method::POST, path, &content_type, body)
+            .await
+    }
+
+    /// Posts a form with this session's CSRF token.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let csrf = self.csrf.clone();
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.send(Method::POST, path, Some(&form)).await
+    }
+}
+
+/// The id of the account `username`, through the API.
+async fn user_id(app: &TestApp, admin: &str, username: &str) -> String {
+    let found = app
+        .get(&format!("/api/v1/users?q={username}"), Some(admin))
+        .await;
+    found.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|user| user["username"] == username)
+        .and_then(|user| user["id"].as_str())
+        .expect("the account exists")
+        .to_owned()
+}
+
+async fn audit_actions(app: &TestApp, admin: &str, object_id: &str) -> Vec<String> {
+    let audit = app
+        .get(&format!("/api/v1/audit?object_id={object_id}"), Some(admin))
+        .await;
+    audit.assert_status(200);
+    audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|entry| entry["action"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin");
+    let admin_id = user_id(&app, admin, "admin").await;
+    let pages = [
+        "/console/users".to_owned(),
+        "/console/users/new".to_owned(),
+        format!("/console/users/{admin_id}"),
+        "/console/roster/import".to_owned(),
+        "/console/org".to_owned(),
+        "/console/posters".to_owned(),
+    ];
+    let bundle = format!("/console/posters.zip?park_id={}", staff.park);
+    let posts = [
+        "/console/users".to_owned(),
+        "/console/roster/import".to_owned(),
+        "/console/roster/import/confirm".to_owned(),
+        "/console/org/sectors".to_owned(),
+        format!("/console/org/parks/{}", staff.park),
+        format!("/console/org/sectors/{}/delete", staff.sector),
+        format!("/console/users/{admin_id}"),
+        format!("/console/users/{admin_id}/active"),
+        format!("/console/users/{admin_id}/password"),
+    ];
+    for username in ["regulator1", "sector1", "park1", "surveyor1", "contact1"] {
+        let mut console = Console::sign_in(&app, username, USER_PASSWORD).await;
+        let home = console.get("/console/").await;
+        assert!(
+            !home.text.contains("/console/users"),
+            "{username} sees the nav entry"
+        );
+        for page in &pages {
+            console.get(page).await.assert_status(404);
+        }
+        console.get(&bundle).await.assert_status(404);
+        for post in &posts {
+            let refused = console.post(post, &[("active", "off")]).await;
+            refused.assert_status(404);
+        }
+        let upload = console.upload("/console/roster/import", b"x", true).await;
+        upload.assert_status(404);
+    }
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let home = console.get("/console/").await;
+    assert!(home.text.contains("href=\"/console/users\""));
+    for page in &pages {
+        console.get(page).await.assert_status(200);
+    }
+    app.code_token(admin, &staff.enterprise).await;
+    let bundle = console.get(&bundle).await;
+    bundle.assert_status(200);
+    assert_eq!(bundle.header("content-type"), Some("application/zip"));
+    assert!(bundle.bytes.starts_with(b"PK"));
+    let audit = app
+        .get("/api/v1/audit?action=code.download", Some(admin))
+        .await;
+    let bundles = audit.body["items"].as_array().unwrap().iter();
+    let bundles = bundles.filter(|entry| entry["details"]["format"] == "posters_zip");
+    assert_eq!(bundles.count(), 1, "{}", audit.text);
+    console.get("/console/posters.zip").await.assert_status(422);
+    let users = app.get("/api/v1/users", Some(admin)).await;
+    assert_eq!(users.body["items"].as_array().map(Vec::len), Some(6));
+}
+api_test!(admin_pages_are_the_404_page_for_every_other_role);
+
+async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_entries(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "S1").await;
+    let park = app.create_park(&admin, "P1").await;
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+
+    // The API's messages next to the fields; nothing is created.
+    let refused = console
+        .post(
+            "/console/users",
+            &[
+                ("username", "x"),
+                ("display_name", "王五"),
+                ("role", "sector_official"),
+                ("password", "password"),
+            ],
+        )
+        .await;
+    refused.assert_status(422);
+    assert!(
+        refused.text.contains("行业主管部门账号须指定至少一个行业"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("value=\"王五\""));
+    let unknown = console
+        .post(
+            "/console/users",
+            &[
+                ("username", "contact9"),
+                ("display_name", "赵六"),
+                ("role", "enterprise_contact"),
+                ("credit_code", &credit_code("nobody")),
+            ],
+        )
+        .await;
+    unknown.assert_status(422);
+    assert!(unknown.text.contains("没有该统一社会信用代码的企业"));
+
+    // Created with a generated password, shown once.
+    let created = console
+        .post(
+            "/console/users",
+            &[
+                ("username", "wangwu"),
+                ("display_name", "王五"),
+                ("role", "sector_official"),
+                ("sector_ids", &sector),
+                ("password", ""),
+            ],
+        )
+        .await;
+    created.assert_status(200);
+    let initial = shown_code(&created.text);
+    let id = user_id(&app, &admin, "wangwu").await;
+    let mut wangwu = Console::sign_in(&app, "wangwu", &initial).await;
+    wangwu.get("/console/password").await.assert_status(200);
+
+    let list = console
+        .get("/console/users?q=wang&role=sector_official")
+        .await;
+    list.assert_status(200);
+    assert!(list.text.contains("wangwu"));
+    assert!(!list.text.contains(">admin<"));
+
+    // Role and scope.
+    let edited = console
+        .post(
+            &format!("/console/users/{id}"),
+            &[
+                ("display_name", "王五"),
+                ("role", "park_official"),
+                ("park_ids", &park),
+            ],
+        )
+        .await;
+    edited.assert_status(303);
+    let view = app.get(&format!("/api/v1/users/{id}"), Some(&admin)).await;
+    assert_eq!(view.body["role"], "park_official");
+    assert_eq!(view.body["park_ids"][0].as_str(), Some(park.as_str()));
+    let mismatch = console
+        .post(
+            &format!("/console/users/{id}"),
+            &[("display_name", "王五"), ("role", "park_official")],
+        )
+        .await;
+    mismatch.assert_status(422);
+    assert!(mismatch.text.contains("园区账号须指定至少一个园区"));
+
+    // Disabling ends the account's console session.
+    let disabled = console
+        .post(&format!("/console/users/{id}/active"), &[("active", "off")])
+        .await;
+    disabled.assert_status(303);
+    let ended = wangwu.get("/console/password").await;
+    ended.assert_status(303);
+    assert_eq!(ended.header("location"), Some("/console/login"));
+    let detail = console.get(&format!("/console/users/{id}")).await;
+    assert!(detail.text.contains("启用账号"));
+    console
+        .post(&format!("/console/users/{id}/active"), &[("active", "on")])
+        .await
+        .assert_status(303);
+
+    // Reset: the policy's message, then a generated password that signs in.
+    let weak = console
+        .post(
+            &format!("/console/users/{id}/password"),
+            &[("new_password", "12345678")],
+        )
+        .await;
+    weak.assert_status(422);
+    let reset = console
+        .post(
+            &format!("/console/users/{id}/password"),
+            &[("new_password", "")],
+        )
+        .await;
+    reset.assert_status(200);
+    let password = shown_code(&reset.text);
+    assert_ne!(password, initial);
+    app.login("wangwu", &password).await.assert_status(200);
+
+    let actions = audit_actions(&app, &admin, &id).await;
+    for action in ["user.create", "user.update", "user.reset_password"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    assert_eq!(actions.iter().filter(|a| *a == "user.update").count(), 3);
+}
+api_test!(admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_entries);
+
+async fn an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403(app: TestApp) {
+    let admin = app.admin_token().await;
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    console
+        .get("/console/users/0192f0c4-5d2e-7a10-8c3b-7b1e0d5f6a21")
+        .await
+        .assert_status(404);
+    let forged = console
+        .send(
+            Method::POST,
+            "/console/users",
+            Some(&[
+                ("username", "forged"),
+                ("display_name", "伪造"),
+                ("role", "regulator"),
+            ]),
+        )
+        .await;
+    forged.assert_status(403);
+    let users = app.get("/api/v1/users?q=forged", Some(&admin)).await;
+    assert_eq!(users.body["items"], Value::Array(vec![]));
+}
+api_test!(an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403);
+
+fn csv_file(rows: &[&str]) -> Vec<u8> {
+    let mut text = String::from("企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+async fn enterprise_count(app: &TestApp, admin: &str) -> usize {
+    let listed = app.get("/api/v1/enterprises", Some(admin)).await;
+    listed.body["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms_the_same_file(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "HG").await;
+    app.create_park(&admin, "EAST").await;
+    let good1 = format!(
+        "福州一号化工有限公司,{},HG,EAST,高新大道1号,是,在营",
+        credit_code("1")
+    );
+    let good2 = format!("福州二号化工有限公司,{},HG,EAST,,否,在营", credit_code("2"));
+    let bad = "福州三号化工有限公司,91350100M000100Y44,不存在的行业,EAST,,也许,在营";
+    let file = csv_file(&[&good1, bad, &good2]);
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    console
+        .get("/console/roster/import")
+        .await
+        .assert_status(200);
+
+    // Without the CSRF field: refused, nothing read into the roster.
+    let forged = console.upload("/console/roster/import", &file, false).await;
+    forged.assert_status(403);
+
+    let preview = console.upload("/console/roster/import", &file, true).await;
+    preview.assert_status(200);
+    assert!(
+        preview.text.contains("<td>3</td><td>行业</td>"),
+        "{}",
+        preview.text
+    );
+    assert!(preview.text.contains("找不到行业“不存在的行业”"));
+    assert!(preview.text.contains("<td>3</td><td>重点企业</td>"));
+    assert!(preview.text.contains("新增<b>2</b>"));
+    assert!(preview.text.contains("有误<b>1</b>"));
+    assert_eq!(enterprise_count(&app, &admin).await, 0);
+    let audit = app
+        .get("/api/v1/audit?action=enterprise.import", Some(&admin))
+        .await;
+    assert_eq!(audit.body["items"], Value::Array(vec![]));
+
+    let id = field_value(&preview.text, "id");
+    console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", "unknown"), ("partial", "on")],
+        )
+        .await
+        .assert_status(404);
+    let confirmed = console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", &id), ("partial", "on")],
+        )
+        .await;
+    confirmed.assert_status(200);
+    assert!(confirmed.text.contains("已写入"), "{}", confirmed.text);
+    assert_eq!(enterprise_count(&app, &admin).await, 2);
+    let audit = app
+        .get("/api/v1/audit?action=enterprise.import", Some(&admin))
+        .await;
+    assert_eq!(audit.body["items"].as_array().map(Vec::len), Some(1));
+
+    // Used once: the same id again is the 404 page.
+    console
+        .post(
+            "/console/roster/import/confirm",
+            &[("id", &id), ("partial", "on")],
+        )
+        .await
+        .assert_status(404);
+    assert_eq!(enterprise_count(&app, &admin).await, 2);
+
+    // A file without its required columns is the error page, not a preview.
+    let headless = console
+        .upload("/console/roster/import", b"foo,bar\n1,2\n", true)
+        .await;
+    headless.assert_status(422);
+    assert!(headless.text.contains("缺少必需的列"));
+}
+api_test!(the_roster_import_previews_every_row_error_writes_nothing_then_confirms_the_same_file);
+
+async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_refusal(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let created = console
+        .post(
+            "/console/org/sectors",
+            &[("code", "HG"), ("name", "化工"), ("authority", "市工信局")],
+        )
+        .await;
+    created.assert_status(303);
+    console
+        .post("/console/org/parks", &[("code", "EAST"), ("name", "东区")])
+        .await
+        .assert_status(303);
+    let refused = console
+        .post(
+            "/console/org/parks",
+            &[("code", "EAST"), ("name", "另一个")],
+        )
+        .await;
+    refused.assert_status(409);
+    assert!(refused.text.contains("该园区编码已存在"));
+    let sectors = app.get("/api/v1/sectors", Some(&admin)).await;
+    let sector = sectors.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let parks = app.get("/api/v1/parks", Some(&admin)).await;
+    let park = parks.body["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let renamed = console
+        .post(
+            &format!("/console/org/sectors/{sector}"),
+            &[
+                ("code", "HG"),
+                ("name", "石油化工"),
+                ("authority", "市工信局"),
+            ],
+        )
+        .await;
+    renamed.assert_status(303);
+    let page = console.get("/console/org").await;
+    assert!(page.text.contains("value=\"石油化工\""));
+
+    app.create_user(&admin, "sector9", "sector_official", &[&sector], &[])
+        .await;
+    let in_use = console
+        .post(&format!("/console/org/sectors/{sector}/delete"), &[])
+        .await;
+    in_use.assert_status(409);
+    assert!(in_use.text.contains("仍有 1 个账号"), "{}", in_use.text);
+    console
+        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .await
+        .assert_status(303);
+    console
+        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .await
+        .assert_status(404);
+
+    let actions = audit_actions(&app, &admin, &sector).await;
+    assert!(actions.iter().any(|a| a == "org_unit.create"));
+    assert!(actions.iter().any(|a| a == "org_unit.update"));
+    let actions = audit_actions(&app, &admin, &park).await;
+    assert!(actions.iter().any(|a| a == "org_unit.delete"));
+}
+api_test!(admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_refusal);
