@@ -29,12 +29,13 @@ use crate::codes::handlers::{
 use crate::codes::tally::{self, ScanTally};
 use crate::config::Settings;
 use crate::console::{
-    self, account::logout as console_logout, account::show_login, account::show_password,
-    account::submit_login, account::submit_password, assets::console_asset, audit as console_audit,
-    code as console_code, enterprises as console_enterprises, fields as console_fields,
-    home::home_page, org as console_org, posters as console_posters,
-    registrations as console_registrations, roster as console_roster, settings::settings_page,
-    settings::update_settings, users as console_users,
+    self, account::logout as console_logout, account::show_activation, account::show_login,
+    account::show_password, account::submit_activation, account::submit_login,
+    account::submit_password, assets::console_asset, audit as console_audit, code as console_code,
+    enterprises as console_enterprises, fields as console_fields, home::home_page,
+    org as console_org, posters as console_posters, registrations as console_registrations,
+    roster as console_roster, settings::settings_page, settings::update_settings,
+    users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -222,6 +223,10 @@ routes! {
     "/console/login" {
         get => show_login,
         post => submit_login,
+    }
+    "/console/activate" {
+        get => show_activation,
+        post => submit_activation,
     }
     "/console/logout" { post => console_logout }
     "/console/password" {

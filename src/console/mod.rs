@@ -54,6 +54,8 @@ pub const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsa
 
 /// Where a signed-out visitor is sent.
 pub const LOGIN_PATH: &str = "/console/login";
+/// Where an activation sheet's QR code leads.
+pub const ACTIVATE_PATH: &str = "/console/activate";
 /// Where a user who must change the password is sent.
 pub const PASSWORD_PATH: &str = "/console/password";
 /// The home page.

@@ -119,9 +119,11 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             (ENTERPRISE_KEEPERS, 200)
         }
         ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
-        ("get", "/console/assets/{file}" | "/console/login") => (Access::Cookie, 200),
-        // The sign-in form's own CSRF cookie is missing.
-        ("post", "/console/login") => (Access::Cookie, 403),
+        ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
+            (Access::Cookie, 200)
+        }
+        // The sign-in and activation forms' own CSRF cookie is missing.
+        ("post", "/console/login" | "/console/activate") => (Access::Cookie, 403),
         // Not signed in to the console: to the sign-in.
         (_, path) if path.starts_with("/console/") => (Access::Cookie, 303),
         _ => panic!("{method} {path} is not in the role matrix: add it with its expected access"),
