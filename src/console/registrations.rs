@@ -15,7 +15,7 @@ use crate::domain::zone;
 use crate::enterprises::Visibility;
 use crate::error::{ApiError, FieldError};
 use crate::pagination::{DEFAULT_LIMIT, PageRequest};
-use crate::registrations::handlers::{Decision, Revealed, decide, reveal};
+use crate::registrations::handlers::{Decision, Revealed, decide, registrations_page, reveal};
 use crate::registrations::{
     Registration, RegistrationFilter, RegistrationStatus, RegistrationView,
 };
@@ -107,25 +107,7 @@ async fn load_page(
     query: &ListQuery,
 ) -> Result<(Vec<RegistrationView>, Option<String>), ApiError> {
     let (filter, page) = query.filter()?;
-    let visibility = Visibility::of(&signed.caller);
-    let fetch = page.clone();
-    let rows = state
-        .db
-        .read(move |conn| {
-            Registration::list(
-                conn,
-                &visibility,
-                &filter,
-                fetch.after.as_deref(),
-                fetch.fetch(),
-            )
-        })
-        .await?;
-    let views = rows
-        .into_iter()
-        .map(|(registration, name)| registration.view(name))
-        .collect();
-    let page = page.page(views, |view: &RegistrationView| view.id.to_string());
+    let page = registrations_page(state, &signed.caller, filter, page).await?;
     Ok((page.items, page.next_cursor))
 }
 

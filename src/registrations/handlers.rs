@@ -102,7 +102,18 @@ pub async fn list_registrations(
         query.plate.as_deref(),
         (query.from, query.to),
     )?;
-    let visibility = Visibility::of(&caller);
+    Ok(web::Json(registrations_page(&state, &caller, filter, page).await?))
+}
+
+/// One page of the filings `caller` can see that match `filter`, newest first, masked
+/// (the API's list and the console's).
+pub async fn registrations_page(
+    state: &AppState,
+    caller: &Caller,
+    filter: RegistrationFilter,
+    page: PageRequest,
+) -> Result<Page<RegistrationView>, ApiError> {
+    let visibility = Visibility::of(caller);
     let fetch = page.clone();
     let rows = state
         .db
@@ -120,9 +131,7 @@ pub async fn list_registrations(
         .into_iter()
         .map(|(registration, name)| registration.view(name))
         .collect();
-    Ok(web::Json(page.page(views, |view: &RegistrationView| {
-        view.id().to_string()
-    })))
+    Ok(page.page(views, |view: &RegistrationView| view.id().to_string()))
 }
 
 /// `GET /api/v1/registrations/{id}`.
