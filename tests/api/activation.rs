@@ -7,7 +7,10 @@ use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 use truckpass::codes::render::card_box;
 
-use crate::helpers::{TestApp, TestResponse, USER_PASSWORD, api_test, credit_code, decode_qr_in};
+use crate::helpers::{
+    Browser, TestApp, TestResponse, USER_PASSWORD, api_test, cookie_value, credit_code, csrf_of,
+    decode_qr_in, field_value, set_cookie,
+};
 
 /// A password no code or user name resembles.
 const CHOSEN: &str = "Lantern-Orchid-61-Basalt";
@@ -92,6 +95,154 @@ async fn an_issued_code_sets_the_password_and_signs_the_owner_in(app: TestApp) {
     app.login("zhang.wei", CHOSEN).await.assert_status(200);
 }
 api_test!(an_issued_code_sets_the_password_and_signs_the_owner_in);
+
+/// Another password that passes the policy.
+const OTHER: &str = "Another-Quiet-Meadow-75";
+
+/// Posts the console's activation form of `zhou.min`, with `csrf` or without.
+async fn submit(
+    browser: &mut Browser<'_>,
+    csrf: Option<&str>,
+    code: &str,
+    new: &str,
+    again: &str,
+) -> TestResponse {
+    let mut fields = vec![
+        ("username", "zhou.min"),
+        ("code", code),
+        ("new_password", new),
+        ("new_password_again", again),
+    ];
+    if let Some(csrf) = csrf {
+        fields.push(("csrf", csrf));
+    }
+    browser.post("/console/activate", &fields).await
+}
+
+async fn console_activation_page_sets_the_password_and_signs_in(app: TestApp) {
+    let admin = app.admin_token().await;
+    let user = app
+        .create_user(&admin, "zhou.min", "regulator", &[], &[])
+        .await;
+    let issued = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/users/{user}/activation"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    issued.assert_status(201);
+    let code = issued.body["activation"]["code"].as_str().unwrap();
+    let url = url::Url::parse(issued.body["activation"]["url"].as_str().unwrap()).unwrap();
+    assert_eq!(url.path(), "/console/activate");
+    let link = format!("{}?{}", url.path(), url.query().expect("u and c"));
+
+    // The link's form: user name and code filled in, its own CSRF cookie.
+    let mut browser = Browser::new(&app);
+    let page = browser.get(&link).await;
+    page.assert_status(200);
+    assert_eq!(field_value(&page.text, "username"), "zhou.min");
+    assert_eq!(field_value(&page.text, "code"), code);
+    for field in ["new_password", "new_password_again"] {
+        assert!(
+            page.text
+                .contains(&format!("type=\"password\" name=\"{field}\"")),
+            "{field}: {}",
+            page.text
+        );
+    }
+    let csrf = csrf_of(&page);
+    let cookie = set_cookie(&page, "tp_console_login");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console/activate"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert_eq!(browser.cookie("tp_console_login"), Some(csrf.as_str()));
+    assert_eq!(cookie_value(&page, "tp_console_login"), Some(csrf.clone()));
+    // Without the form's token: refused, nothing changed.
+    let forged = submit(&mut browser, None, code, CHOSEN, CHOSEN).await;
+    forged.assert_status(403);
+    let wrong_token = Some("not-the-token");
+    submit(&mut browser, wrong_token, code, CHOSEN, CHOSEN)
+        .await
+        .assert_status(403);
+    assert!(!browser.cookies.contains_key("tp_console"));
+
+    // A wrong code: the form again, 401.
+    let wrong = submit(&mut browser, Some(&csrf), "K7QM-3XPA-9RTD", CHOSEN, CHOSEN).await;
+    wrong.assert_status(401);
+    assert!(wrong.text.contains("激活码"), "{}", wrong.text);
+    assert_eq!(field_value(&wrong.text, "username"), "zhou.min");
+    assert_eq!(csrf_of(&wrong), csrf);
+    assert!(!browser.cookies.contains_key("tp_console"));
+
+    // Passwords that differ, then a weak one: 422, the code still usable.
+    let mismatch = submit(&mut browser, Some(&csrf), code, CHOSEN, OTHER).await;
+    mismatch.assert_status(422);
+    assert!(
+        mismatch.text.contains("两次输入的新密码不一致"),
+        "{}",
+        mismatch.text
+    );
+    assert_eq!(field_value(&mismatch.text, "code"), code);
+    let weak = submit(
+        &mut browser,
+        Some(&csrf),
+        code,
+        "password123",
+        "password123",
+    )
+    .await;
+    weak.assert_status(422);
+    assert!(!browser.cookies.contains_key("tp_console"));
+    app.login("zhou.min", CHOSEN).await.assert_status(401);
+
+    // The code and a good password: signed in, home.
+    let activated = submit(&mut browser, Some(&csrf), code, CHOSEN, CHOSEN).await;
+    activated.assert_status(303);
+    assert_eq!(activated.header("location"), Some("/console/"));
+    let session = set_cookie(&activated, "tp_console");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    assert!(browser.cookies.contains_key("tp_console"));
+    assert!(
+        !browser.cookies.contains_key("tp_console_login"),
+        "the form's cookie is removed"
+    );
+    let home = browser.get("/console/").await;
+    home.assert_status(200);
+    assert!(home.text.contains("退出（zhou.min）"), "{}", home.text);
+    app.login("zhou.min", CHOSEN).await.assert_status(200);
+
+    // Used once: the link again signs nobody in.
+    let mut again = Browser::new(&app);
+    let page = again.get(&link).await;
+    page.assert_status(200);
+    let csrf = csrf_of(&page);
+    let reused = submit(&mut again, Some(&csrf), code, OTHER, OTHER).await;
+    reused.assert_status(401);
+    assert!(!again.cookies.contains_key("tp_console"));
+    activate(&app, "zhou.min", code, OTHER)
+        .await
+        .assert_status(401);
+    app.login("zhou.min", CHOSEN).await.assert_status(200);
+
+    let audit = app
+        .get("/api/v1/audit?action=auth.activate", Some(&admin))
+        .await;
+    audit.assert_status(200);
+    let entries = audit.body["items"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["outcome"] == "success" && e["object_id"] == user.as_str()),
+        "{}",
+        audit.text
+    );
+    assert!(!audit.text.contains(code), "no code in the audit log");
+}
+api_test!(console_activation_page_sets_the_password_and_signs_in);
 
 async fn wrong_replaced_and_expired_codes_are_refused(app: TestApp) {
     let admin = app.admin_token().await;

@@ -3,128 +3,13 @@
 //! change, and the enterprise contact's pages (scope, approve, reject, bulk approve,
 //! reveal, settings) writing the API's audit entries.
 
-use std::collections::HashMap;
-
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{
-    ADMIN_PASSWORD, CONTRACT, INITIAL_PASSWORD, TestApp, TestResponse, USER_PASSWORD, api_test,
+    ADMIN_PASSWORD, Browser, INITIAL_PASSWORD, TestApp, TestResponse, USER_PASSWORD, api_test,
+    csrf_of, set_cookie,
 };
 use crate::registrations::{PHONE, RESIDENT_ID, plate, registered, registration_id};
-
-/// A browser: keeps the cookies the console sets, sends forms, follows nothing.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> TestResponse {
-        let mut request = self
-            .app
-            .client
-            .request(method.clone(), format!("{}{path}", self.app.address));
-        let cookie: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if !cookie.is_empty() {
-            request = request.header("cookie", cookie.join("; "));
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = TestApp::read(request.send().await.expect("request sent")).await;
-        for set in response.headers.get_all("set-cookie") {
-            let set = set.to_str().expect("cookie text");
-            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if attributes.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        CONTRACT.check(&method, path, &response);
-        response
-    }
-
-    async fn get(&mut self, path: &str) -> TestResponse {
-        self.send(Method::GET, path, None).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
-        self.send(Method::POST, path, Some(form)).await
-    }
-
-    /// Opens the sign-in form and posts it.
-    async fn sign_in(&mut self, username: &str, password: &str) -> TestResponse {
-        let page = self.get("/console/login").await;
-        page.assert_status(200);
-        let csrf = csrf_of(&page);
-        self.post(
-            "/console/login",
-            &[
-                ("username", username),
-                ("password", password),
-                ("csrf", &csrf),
-            ],
-        )
-        .await
-    }
-
-    /// Signs in and checks the way home.
-    async fn signed_in(app: &'a TestApp, username: &str, password: &str) -> Self {
-        let mut browser = Self::new(app);
-        let response = browser.sign_in(username, password).await;
-        response.assert_status(303);
-        assert_eq!(response.header("location"), Some("/console/"));
-        browser
-    }
-
-    /// The CSRF token of the session, from the home page's sign-out form.
-    async fn csrf(&mut self) -> String {
-        let home = self.get("/console/").await;
-        home.assert_status(200);
-        csrf_of(&home)
-    }
-}
-
-/// The value of the first `csrf` field on a page.
-fn csrf_of(page: &TestResponse) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.text.find(marker).expect("a csrf field") + marker.len();
-    page.text[start..]
-        .split('"')
-        .next()
-        .expect("csrf value")
-        .to_owned()
-}
-
-/// The `Set-Cookie` header of cookie `name`.
-fn set_cookie(response: &TestResponse, name: &str) -> String {
-    response
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-}
 
 fn assert_sent_to_sign_in(response: &TestResponse) {
     response.assert_status(303);

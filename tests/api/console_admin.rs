@@ -2,176 +2,17 @@
 //! with the API's audit entries), the roster import's dry run and confirmation, and
 //! every admin page refused to every other role.
 
-use std::collections::HashMap;
-
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::{
-    ADMIN_PASSWORD, CONTRACT, TestApp, TestResponse, USER_PASSWORD, api_test, credit_code,
+    ADMIN_PASSWORD, Browser, TestApp, USER_PASSWORD, api_test, credit_code, field_value,
 };
-
-/// A browser of the console: keeps its cookies, knows its session's CSRF token.
-struct Console<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-    csrf: String,
-}
-
-/// The value of the first field `name` of a page.
-fn field_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("the field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .expect("closed value")
-        .to_owned()
-}
-
-fn csrf_of(html: &str) -> String {
-    field_value(html, "csrf")
-}
 
 /// The text of the first `<code>` element (a password shown once).
 fn shown_code(html: &str) -> String {
     let start = html.find("<code>").expect("a code element") + 6;
     let end = start + html[start..].find("</code>").expect("closed code");
     html[start..end].to_owned()
-}
-
-impl<'a> Console<'a> {
-    /// Signs in through the sign-in form.
-    async fn sign_in(app: &'a TestApp, username: &str, password: &str) -> Console<'a> {
-        let mut console = Console {
-            app,
-            cookies: HashMap::new(),
-            csrf: String::new(),
-        };
-        let form = console.get("/console/login").await;
-        form.assert_status(200);
-        let csrf = csrf_of(&form.text);
-        let login = console
-            .send(
-                Method::POST,
-                "/console/login",
-                Some(&[
-                    ("csrf", csrf.as_str()),
-                    ("username", username),
-                    ("password", password),
-                ]),
-            )
-            .await;
-        login.assert_status(303);
-        assert!(console.cookies.contains_key("tp_console"), "no session");
-        let page = console.get("/console/password").await;
-        console.csrf = csrf_of(&page.text);
-        console
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> TestResponse {
-        match form {
-            Some(form) => {
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(form)
-                    .finish();
-                let content_type = "application/x-www-form-urlencoded";
-                self.send_body(method, path, content_type, body.into_bytes())
-                    .await
-            }
-            None => self.request(method, path, None).await,
-        }
-    }
-
-    async fn send_body(
-        &mut self,
-        method: Method,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> TestResponse {
-        self.request(method, path, Some((content_type, body))).await
-    }
-
-    async fn request(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> TestResponse {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut request = self
-            .app
-            .client
-            .request(method.clone(), format!("{}{}", self.app.address, path))
-            .header("cookie", cookie);
-        if let Some((content_type, body)) = body {
-            request = request.header("content-type", content_type).body(body);
-        }
-        let response = request.send().await.expect("request sent");
-        self.keep_cookies(&response);
-        let response = TestApp::read(response).await;
-        CONTRACT.check(&method, path.split('?').next().unwrap_or(path), &response);
-        response
-    }
-
-    fn keep_cookies(&mut self, response: &reqwest::Response) {
-        for header in response.headers().get_all("set-cookie") {
-            let text = header.to_str().expect("ascii cookie");
-            let pair = text.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> TestResponse {
-        self.send(Method::GET, path, None).await
-    }
-
-    /// Uploads a file as the import form does, with this session's CSRF token or
-    /// without.
-    async fn upload(&mut self, path: &str, file: &[u8], with_csrf: bool) -> TestResponse {
-        let boundary = "----console-admin-test";
-        let mut body = Vec::new();
-        if with_csrf {
-            let field = format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
-                self.csrf
-            );
-            body.extend_from_slice(field.as_bytes());
-        }
-        let head = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-        );
-        body.extend_from_slice(head.as_bytes());
-        body.extend_from_slice(file);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let content_type = format!("multipart/form-data; boundary={boundary}");
-        self.send_body(Method::POST, path, &content_type, body)
-            .await
-    }
-
-    /// Posts a form with this session's CSRF token.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let csrf = self.csrf.clone();
-        let mut form = vec![("csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        self.send(Method::POST, path, Some(&form)).await
-    }
 }
 
 /// The id of the account `username`, through the API.
@@ -227,7 +68,7 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         format!("/console/users/{admin_id}/password"),
     ];
     for username in ["regulator1", "sector1", "park1", "surveyor1", "contact1"] {
-        let mut console = Console::sign_in(&app, username, USER_PASSWORD).await;
+        let mut console = Browser::session(&app, username, USER_PASSWORD).await;
         let home = console.get("/console/").await;
         assert!(
             !home.text.contains("/console/users"),
@@ -238,13 +79,13 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         }
         console.get(&bundle).await.assert_status(404);
         for post in &posts {
-            let refused = console.post(post, &[("active", "off")]).await;
+            let refused = console.post_csrf(post, &[("active", "off")]).await;
             refused.assert_status(404);
         }
         let upload = console.upload("/console/roster/import", b"x", true).await;
         upload.assert_status(404);
     }
-    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
     let home = console.get("/console/").await;
     assert!(home.text.contains("href=\"/console/users\""));
     for page in &pages {
@@ -273,11 +114,11 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
     let admin = app.admin_token().await;
     let sector = app.create_sector(&admin, "S1").await;
     let park = app.create_park(&admin, "P1").await;
-    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
 
     // The API's messages next to the fields; nothing is created.
     let refused = console
-        .post(
+        .post_csrf(
             "/console/users",
             &[
                 ("username", "x"),
@@ -295,7 +136,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
     );
     assert!(refused.text.contains("value=\"王五\""));
     let unknown = console
-        .post(
+        .post_csrf(
             "/console/users",
             &[
                 ("username", "contact9"),
@@ -310,7 +151,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
 
     // Created with a generated password, shown once.
     let created = console
-        .post(
+        .post_csrf(
             "/console/users",
             &[
                 ("username", "wangwu"),
@@ -324,7 +165,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
     created.assert_status(200);
     let initial = shown_code(&created.text);
     let id = user_id(&app, &admin, "wangwu").await;
-    let mut wangwu = Console::sign_in(&app, "wangwu", &initial).await;
+    let mut wangwu = Browser::session(&app, "wangwu", &initial).await;
     wangwu.get("/console/password").await.assert_status(200);
 
     let list = console
@@ -336,7 +177,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
 
     // Role and scope.
     let edited = console
-        .post(
+        .post_csrf(
             &format!("/console/users/{id}"),
             &[
                 ("display_name", "王五"),
@@ -350,7 +191,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
     assert_eq!(view.body["role"], "park_official");
     assert_eq!(view.body["park_ids"][0].as_str(), Some(park.as_str()));
     let mismatch = console
-        .post(
+        .post_csrf(
             &format!("/console/users/{id}"),
             &[("display_name", "王五"), ("role", "park_official")],
         )
@@ -360,7 +201,7 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
 
     // Disabling ends the account's console session.
     let disabled = console
-        .post(&format!("/console/users/{id}/active"), &[("active", "off")])
+        .post_csrf(&format!("/console/users/{id}/active"), &[("active", "off")])
         .await;
     disabled.assert_status(303);
     let ended = wangwu.get("/console/password").await;
@@ -369,20 +210,20 @@ async fn admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit_
     let detail = console.get(&format!("/console/users/{id}")).await;
     assert!(detail.text.contains("启用账号"));
     console
-        .post(&format!("/console/users/{id}/active"), &[("active", "on")])
+        .post_csrf(&format!("/console/users/{id}/active"), &[("active", "on")])
         .await
         .assert_status(303);
 
     // Reset: the policy's message, then a generated password that signs in.
     let weak = console
-        .post(
+        .post_csrf(
             &format!("/console/users/{id}/password"),
             &[("new_password", "12345678")],
         )
         .await;
     weak.assert_status(422);
     let reset = console
-        .post(
+        .post_csrf(
             &format!("/console/users/{id}/password"),
             &[("new_password", "")],
         )
@@ -405,20 +246,19 @@ api_test!(admin_creates_edits_disables_and_resets_an_account_with_the_apis_audit
 
 async fn an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403(app: TestApp) {
     let admin = app.admin_token().await;
-    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
     console
         .get("/console/users/0192f0c4-5d2e-7a10-8c3b-7b1e0d5f6a21")
         .await
         .assert_status(404);
     let forged = console
-        .send(
-            Method::POST,
+        .post(
             "/console/users",
-            Some(&[
+            &[
                 ("username", "forged"),
                 ("display_name", "伪造"),
                 ("role", "regulator"),
-            ]),
+            ],
         )
         .await;
     forged.assert_status(403);
@@ -454,7 +294,7 @@ async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms
     let good2 = format!("福州二号化工有限公司,{},HG,EAST,,否,在营", credit_code("2"));
     let bad = "福州三号化工有限公司,91350100M000100Y44,不存在的行业,EAST,,也许,在营";
     let file = csv_file(&[&good1, bad, &good2]);
-    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
     console
         .get("/console/roster/import")
         .await
@@ -483,14 +323,14 @@ async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms
 
     let id = field_value(&preview.text, "id");
     console
-        .post(
+        .post_csrf(
             "/console/roster/import/confirm",
             &[("id", "unknown"), ("partial", "on")],
         )
         .await
         .assert_status(404);
     let confirmed = console
-        .post(
+        .post_csrf(
             "/console/roster/import/confirm",
             &[("id", &id), ("partial", "on")],
         )
@@ -505,7 +345,7 @@ async fn the_roster_import_previews_every_row_error_writes_nothing_then_confirms
 
     // Used once: the same id again is the 404 page.
     console
-        .post(
+        .post_csrf(
             "/console/roster/import/confirm",
             &[("id", &id), ("partial", "on")],
         )
@@ -526,20 +366,20 @@ async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_r
     app: TestApp,
 ) {
     let admin = app.admin_token().await;
-    let mut console = Console::sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
     let created = console
-        .post(
+        .post_csrf(
             "/console/org/sectors",
             &[("code", "HG"), ("name", "化工"), ("authority", "市工信局")],
         )
         .await;
     created.assert_status(303);
     console
-        .post("/console/org/parks", &[("code", "EAST"), ("name", "东区")])
+        .post_csrf("/console/org/parks", &[("code", "EAST"), ("name", "东区")])
         .await
         .assert_status(303);
     let refused = console
-        .post(
+        .post_csrf(
             "/console/org/parks",
             &[("code", "EAST"), ("name", "另一个")],
         )
@@ -552,7 +392,7 @@ async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_r
     let park = parks.body["items"][0]["id"].as_str().unwrap().to_owned();
 
     let renamed = console
-        .post(
+        .post_csrf(
             &format!("/console/org/sectors/{sector}"),
             &[
                 ("code", "HG"),
@@ -568,16 +408,16 @@ async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_r
     app.create_user(&admin, "sector9", "sector_official", &[&sector], &[])
         .await;
     let in_use = console
-        .post(&format!("/console/org/sectors/{sector}/delete"), &[])
+        .post_csrf(&format!("/console/org/sectors/{sector}/delete"), &[])
         .await;
     in_use.assert_status(409);
     assert!(in_use.text.contains("仍有 1 个账号"), "{}", in_use.text);
     console
-        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .post_csrf(&format!("/console/org/parks/{park}/delete"), &[])
         .await
         .assert_status(303);
     console
-        .post(&format!("/console/org/parks/{park}/delete"), &[])
+        .post_csrf(&format!("/console/org/parks/{park}/delete"), &[])
         .await
         .assert_status(404);
 

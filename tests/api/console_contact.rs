@@ -2,128 +2,14 @@
 //! suspend with a confirmation, scans chart) through real HTTP with a signed-in
 //! session, every response checked against openapi.yaml.
 
-use std::collections::HashMap;
-
-use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{CONTRACT, Staff, TestApp, TestResponse, USER_PASSWORD, api_test, decode_qr};
-
-/// A browser of the console: keeps the cookies it is given, sends them back.
-pub struct Console<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-}
-
-impl<'a> Console<'a> {
-    /// Signs `username` in through the sign-in form.
-    pub async fn sign_in(app: &'a TestApp, username: &str, password: &str) -> Console<'a> {
-        let mut console = Console {
-            app,
-            cookies: HashMap::new(),
-        };
-        let form = console.get("/console/login").await;
-        form.assert_status(200);
-        let csrf = hidden_csrf(&form.text);
-        let signed = console
-            .post_form(
-                "/console/login",
-                &[
-                    ("csrf", csrf.as_str()),
-                    ("username", username),
-                    ("password", password),
-                ],
-            )
-            .await;
-        signed.assert_status(303);
-        assert_eq!(signed.header("location"), Some("/console/"));
-        console
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> TestResponse {
-        let mut request = self
-            .app
-            .client
-            .request(method.clone(), format!("{}{}", self.app.address, path));
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header("cookie", cookie);
-        }
-        if let Some(form) = form {
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form)
-                .finish();
-            request = request
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body);
-        }
-        let response = TestApp::read_bytes(request.send().await.expect("request sent")).await;
-        for set in response.headers.get_all("set-cookie") {
-            let set = set.to_str().expect("cookie text");
-            let pair = set.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || set.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let template = path.split('?').next().unwrap_or(path);
-        CONTRACT.check(&method, template, &response);
-        response
-    }
-
-    pub async fn get(&mut self, path: &str) -> TestResponse {
-        self.send(Method::GET, path, None).await
-    }
-
-    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
-        self.send(Method::POST, path, Some(form)).await
-    }
-
-    /// Posts a form with the session's CSRF token, read from the page at `page`.
-    pub async fn post_signed(
-        &mut self,
-        page: &str,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> TestResponse {
-        let shown = self.get(page).await;
-        shown.assert_status(200);
-        let csrf = hidden_csrf(&shown.text);
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.post_form(path, &fields).await
-    }
-}
-
-/// The value of the page's first hidden `csrf` field.
-pub fn hidden_csrf(html: &str) -> String {
-    let start = html
-        .find("name=\"csrf\" value=\"")
-        .expect("the page has a CSRF field")
-        + "name=\"csrf\" value=\"".len();
-    html[start..]
-        .split('"')
-        .next()
-        .expect("closing quote")
-        .to_owned()
-}
+use crate::helpers::{Browser, Staff, TestApp, USER_PASSWORD, api_test, decode_qr};
 
 /// Staff of every role; the contact signed in to the console.
-async fn contact(app: &TestApp) -> (Staff, Console<'_>) {
+async fn contact(app: &TestApp) -> (Staff, Browser<'_>) {
     let staff = app.staff().await;
-    let console = Console::sign_in(app, "contact1", USER_PASSWORD).await;
+    let console = Browser::signed_in(app, "contact1", USER_PASSWORD).await;
     (staff, console)
 }
 
@@ -183,7 +69,7 @@ async fn other_roles_see_codes_in_their_scope_and_change_them_only_as_admin(app:
         ("sector1", USER_PASSWORD),
         ("park1", USER_PASSWORD),
     ] {
-        let mut console = Console::sign_in(&app, username, password).await;
+        let mut console = Browser::signed_in(&app, username, password).await;
         let page = console.get(&named).await;
         page.assert_status(200);
         assert_eq!(
@@ -194,7 +80,7 @@ async fn other_roles_see_codes_in_their_scope_and_change_them_only_as_admin(app:
         // Without an enterprise named they have none of their own.
         console.get("/console/code").await.assert_status(404);
     }
-    let mut regulator = Console::sign_in(&app, "regulator1", USER_PASSWORD).await;
+    let mut regulator = Browser::signed_in(&app, "regulator1", USER_PASSWORD).await;
     let before = code_of(&app, &staff).await;
     let rotate = format!("/console/code/rotate?enterprise={}", staff.enterprise);
     regulator
@@ -208,7 +94,7 @@ async fn other_roles_see_codes_in_their_scope_and_change_them_only_as_admin(app:
     let other = app
         .create_enterprise(admin, "福州第二化工有限公司", &staff.sector, &staff.park)
         .await;
-    let mut contact = Console::sign_in(&app, "contact1", USER_PASSWORD).await;
+    let mut contact = Browser::signed_in(&app, "contact1", USER_PASSWORD).await;
     for path in [
         "/console/code",
         "/console/code/qr.png",
@@ -318,19 +204,16 @@ async fn a_code_change_without_the_csrf_token_is_refused(app: TestApp) {
     let (staff, mut console) = contact(&app).await;
     let before = code_of(&app, &staff).await;
     for path in ["/console/code/rotate", "/console/code/suspend"] {
-        let response = console.post_form(path, &[("confirm", "yes")]).await;
+        let response = console.post(path, &[("confirm", "yes")]).await;
         response.assert_status(403);
         let forged = console
-            .post_form(path, &[("csrf", "wrong"), ("confirm", "yes")])
+            .post(path, &[("csrf", "wrong"), ("confirm", "yes")])
             .await;
         forged.assert_status(403);
     }
     assert_eq!(code_of(&app, &staff).await, before);
     // Signed out: to the sign-in.
-    let mut stranger = Console {
-        app: &app,
-        cookies: HashMap::new(),
-    };
+    let mut stranger = Browser::new(&app);
     let response = stranger.get("/console/code").await;
     response.assert_status(303);
     assert_eq!(response.header("location"), Some("/console/login"));
@@ -461,10 +344,10 @@ async fn invalid_fields_are_shown_with_their_errors_and_nothing_is_saved(app: Te
     assert_eq!(template_version(&app, &staff).await, 0);
 
     let missing = console
-        .post_form("/console/fields", &with_op(&rows, "save"))
+        .post("/console/fields", &with_op(&rows, "save"))
         .await;
     missing.assert_status(403);
-    let missing = console.post_form("/console/fields/preview", &[]).await;
+    let missing = console.post("/console/fields/preview", &[]).await;
     missing.assert_status(403);
     assert_eq!(template_version(&app, &staff).await, 0);
 }
@@ -472,7 +355,7 @@ api_test!(invalid_fields_are_shown_with_their_errors_and_nothing_is_saved);
 
 async fn the_admin_edits_the_zones_fields_and_others_may_not(app: TestApp) {
     let staff = app.staff().await;
-    let mut admin = Console::sign_in(&app, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    let mut admin = Browser::signed_in(&app, "admin", crate::helpers::ADMIN_PASSWORD).await;
     let page = admin.get("/console/fields").await;
     page.assert_status(200);
     assert!(page.text.contains("园区统一字段"));
@@ -501,7 +384,7 @@ async fn the_admin_edits_the_zones_fields_and_others_may_not(app: TestApp) {
     );
 
     for username in ["regulator1", "sector1"] {
-        let mut other = Console::sign_in(&app, username, USER_PASSWORD).await;
+        let mut other = Browser::signed_in(&app, username, USER_PASSWORD).await;
         other.get("/console/fields").await.assert_status(404);
         other.get(&named).await.assert_status(404);
     }

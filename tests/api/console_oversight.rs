@@ -3,93 +3,8 @@
 //! enterprise's page, its exports and code, the audit log and its verification; each
 //! for the roles that may see it, refused for the others, scoped to the caller.
 
-use reqwest::Method;
-
-use crate::helpers::{
-    ADMIN_PASSWORD, CONTRACT, Staff, TestApp, TestResponse, USER_PASSWORD, api_test, credit_code,
-};
+use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_test, credit_code};
 use crate::registrations::{PHONE, RESIDENT_ID, registered};
-
-/// The value a response sets for cookie `name`.
-fn cookie_value(response: &TestResponse, name: &str) -> Option<String> {
-    let prefix = format!("{name}=");
-    response
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|cookie| cookie.strip_prefix(&prefix))
-        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
-}
-
-/// A browser signed in to the console: it keeps the session cookie.
-struct Console<'a> {
-    app: &'a TestApp,
-    cookie: String,
-}
-
-impl<'a> Console<'a> {
-    /// Signs in through the sign-in form, as a browser does.
-    async fn sign_in(app: &'a TestApp, username: &str, password: &str) -> Console<'a> {
-        let form = app
-            .client
-            .get(format!("{}/console/login", app.address))
-            .send()
-            .await
-            .unwrap();
-        let form = TestApp::read(form).await;
-        let csrf = cookie_value(&form, "tp_console_login").expect("the form's cookie");
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("csrf", &csrf)
-            .append_pair("username", username)
-            .append_pair("password", password)
-            .finish();
-        let response = app
-            .client
-            .post(format!("{}/console/login", app.address))
-            .header("cookie", format!("tp_console_login={csrf}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let response = TestApp::read(response).await;
-        assert_eq!(response.status, 303, "{username}: {}", response.text);
-        let session = cookie_value(&response, "tp_console").expect("the session cookie");
-        Console {
-            app,
-            cookie: format!("tp_console={session}"),
-        }
-    }
-
-    /// A staff user of `app.staff()` by role.
-    async fn of(app: &'a TestApp, role: &str) -> Console<'a> {
-        let (username, password) = match role {
-            "admin" => ("admin", ADMIN_PASSWORD),
-            "regulator" => ("regulator1", USER_PASSWORD),
-            "sector_official" => ("sector1", USER_PASSWORD),
-            "park_official" => ("park1", USER_PASSWORD),
-            "surveyor" => ("surveyor1", USER_PASSWORD),
-            _ => ("contact1", USER_PASSWORD),
-        };
-        Self::sign_in(app, username, password).await
-    }
-
-    /// A GET with the session cookie, checked against openapi.yaml.
-    async fn get(&self, path: &str) -> TestResponse {
-        let response = self
-            .app
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        let response = TestApp::read(response).await;
-        CONTRACT.check(&Method::GET, path, &response);
-        response
-    }
-}
 
 /// The oversight roles of `app.staff()`, and the others.
 const OVERSIGHT: [&str; 2] = ["admin", "regulator"];
@@ -103,7 +18,7 @@ const OTHERS: [&str; 4] = [
 async fn audit_log_is_shown_to_oversight_roles_only(app: TestApp) {
     let _staff: Staff = app.staff().await;
     for role in OVERSIGHT {
-        let console = Console::of(&app, role).await;
+        let mut console = Browser::of(&app, role).await;
         let page = console.get("/console/audit").await;
         page.assert_status(200);
         assert!(page.text.contains("enterprise.create"), "{role}");
@@ -117,7 +32,7 @@ async fn audit_log_is_shown_to_oversight_roles_only(app: TestApp) {
         );
     }
     for role in OTHERS {
-        let console = Console::of(&app, role).await;
+        let mut console = Browser::of(&app, role).await;
         console.get("/console/audit").await.assert_status(404);
         console
             .get("/console/audit/verify")
@@ -139,7 +54,7 @@ api_test!(audit_log_is_shown_to_oversight_roles_only);
 
 async fn audit_log_filters_and_pages_by_sequence(app: TestApp) {
     app.staff().await;
-    let console = Console::of(&app, "regulator").await;
+    let mut console = Browser::of(&app, "regulator").await;
     let created = console.get("/console/audit?action=enterprise.create").await;
     created.assert_status(200);
     assert!(created.text.contains("enterprise.create"));
@@ -217,7 +132,7 @@ async fn roster(app: &TestApp) -> (Staff, String, String) {
 async fn roster_shows_each_role_its_own_scope(app: TestApp) {
     let (staff, foreign, _) = roster(&app).await;
     for role in OVERSIGHT {
-        let page = Console::of(&app, role)
+        let page = Browser::of(&app, role)
             .await
             .get("/console/enterprises")
             .await;
@@ -232,7 +147,7 @@ async fn roster_shows_each_role_its_own_scope(app: TestApp) {
         );
     }
     for role in ["sector_official", "park_official", "surveyor"] {
-        let console = Console::of(&app, role).await;
+        let mut console = Browser::of(&app, role).await;
         let page = console.get("/console/enterprises").await;
         page.assert_status(200);
         assert!(page.text.contains(OWN) && page.text.contains(KEY), "{role}");
@@ -248,7 +163,7 @@ async fn roster_shows_each_role_its_own_scope(app: TestApp) {
             .await;
         own.assert_status(200);
     }
-    let contact = Console::of(&app, "enterprise_contact").await;
+    let mut contact = Browser::of(&app, "enterprise_contact").await;
     let home = contact.get("/console/").await;
     assert!(
         !home.text.contains("href=\"/console/enterprises\""),
@@ -267,7 +182,7 @@ api_test!(roster_shows_each_role_its_own_scope);
 
 async fn roster_searches_filters_orders_and_refuses_bad_filters(app: TestApp) {
     let (staff, _, _) = roster(&app).await;
-    let console = Console::of(&app, "regulator").await;
+    let mut console = Browser::of(&app, "regulator").await;
     let shown = |page: &TestResponse| [OWN, FOREIGN, KEY].map(|name| page.text.contains(name));
     let searched = console
         .get("/console/enterprises?q=%E7%AC%AC%E4%B8%80")
@@ -322,12 +237,12 @@ api_test!(roster_searches_filters_orders_and_refuses_bad_filters);
 
 async fn roster_exports_hold_the_filtered_rows_of_the_scope_and_are_audited(app: TestApp) {
     let (staff, _, _) = roster(&app).await;
-    let sector = Console::of(&app, "sector_official").await;
+    let mut sector = Browser::of(&app, "sector_official").await;
     let csv = sector.get("/console/enterprises/export.csv").await;
     csv.assert_status(200);
     assert!(csv.text.contains(OWN) && csv.text.contains(KEY));
     assert!(!csv.text.contains(FOREIGN));
-    let admin = Console::of(&app, "admin").await;
+    let mut admin = Browser::of(&app, "admin").await;
     let filtered = admin.get("/console/enterprises/export.csv?key=yes").await;
     assert!(filtered.text.contains(KEY));
     assert!(!filtered.text.contains(OWN) && !filtered.text.contains(FOREIGN));
@@ -378,7 +293,7 @@ async fn enterprise_page_shows_its_code_poster_and_latest_filings(app: TestApp) 
     registered(&app, &token, 1).await;
     let list = app.get("/api/v1/registrations", Some(admin)).await;
     let filing = list.body["items"][0]["id"].as_str().unwrap().to_owned();
-    let console = Console::of(&app, "park_official").await;
+    let mut console = Browser::of(&app, "park_official").await;
     let path = format!("/console/enterprises/{}", staff.enterprise);
     let page = console.get(&path).await;
     page.assert_status(200);

@@ -773,3 +773,261 @@ pub fn decode_qr_in(png_bytes: &[u8], (x, y, w, h): (usize, usize, usize, usize)
         .collect();
     decode_gray(w, h, &region)
 }
+
+/// A browser of the staff console (`/console/...`): keeps every cookie it is given
+/// and forgets those removed (`Max-Age=0` or an empty value), sends GET and form
+/// POSTs, follows no redirect, and checks every response against openapi.yaml.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    /// The cookies it sends, by name.
+    pub cookies: HashMap<String, String>,
+    /// The session's CSRF token, once [`Browser::session`] has read it: what
+    /// [`Browser::post_csrf`] and [`Browser::upload`] send.
+    pub session_csrf: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    /// A browser without cookies.
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: HashMap::new(),
+            session_csrf: None,
+        }
+    }
+
+    /// Sends a request with the cookies (a form when `form` is given), keeps the
+    /// cookies of the response and checks it against openapi.yaml.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> TestResponse {
+        let body = form.map(|form| {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            ("application/x-www-form-urlencoded", encoded.into_bytes())
+        });
+        self.request(method, path, body).await
+    }
+
+    /// Sends a raw body of `content_type` with the cookies, as [`Browser::send`].
+    pub async fn send_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        self.request(method, path, Some((content_type, body))).await
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> TestResponse {
+        let mut request = self
+            .app
+            .client
+            .request(method.clone(), format!("{}{path}", self.app.address));
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if !cookie.is_empty() {
+            request = request.header("cookie", cookie.join("; "));
+        }
+        if let Some((content_type, body)) = body {
+            request = request.header("content-type", content_type).body(body);
+        }
+        let response = TestApp::read(request.send().await.expect("request sent")).await;
+        for set in response.headers.get_all("set-cookie") {
+            let set = set.to_str().expect("cookie text");
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').expect("name=value");
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        CONTRACT.check(&method, path, &response);
+        response
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// Posts a form as given (no CSRF field added).
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    /// The value of cookie `name`, when it has one.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Opens the sign-in form and posts it.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> TestResponse {
+        let page = self.get("/console/login").await;
+        page.assert_status(200);
+        let csrf = csrf_of(&page);
+        self.post(
+            "/console/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in and checks the way home.
+    pub async fn signed_in(app: &'a TestApp, username: &str, password: &str) -> Self {
+        let mut browser = Self::new(app);
+        let response = browser.sign_in(username, password).await;
+        response.assert_status(303);
+        assert_eq!(response.header("location"), Some("/console/"), "{username}");
+        browser
+    }
+
+    /// The user of `app.staff()` with `role`, signed in.
+    pub async fn of(app: &'a TestApp, role: &str) -> Self {
+        let (username, password) = match role {
+            "admin" => ("admin", ADMIN_PASSWORD),
+            "regulator" => ("regulator1", USER_PASSWORD),
+            "sector_official" => ("sector1", USER_PASSWORD),
+            "park_official" => ("park1", USER_PASSWORD),
+            "surveyor" => ("surveyor1", USER_PASSWORD),
+            "enterprise_contact" => ("contact1", USER_PASSWORD),
+            other => panic!("no staff user has the role {other}"),
+        };
+        Self::signed_in(app, username, password).await
+    }
+
+    /// Signs in (to the home page or to the forced password change alike) and
+    /// remembers the session's CSRF token, read from the change-password page that
+    /// every signed-in user has.
+    pub async fn session(app: &'a TestApp, username: &str, password: &str) -> Self {
+        let mut browser = Self::new(app);
+        browser.sign_in(username, password).await.assert_status(303);
+        assert!(browser.cookies.contains_key("tp_console"), "no session");
+        browser.session_csrf = Some(browser.csrf_from("/console/password").await);
+        browser
+    }
+
+    /// The CSRF token of the session, from the home page's sign-out form.
+    pub async fn csrf(&mut self) -> String {
+        self.csrf_from("/console/").await
+    }
+
+    /// The first `csrf` field of the page at `page`.
+    pub async fn csrf_from(&mut self, page: &str) -> String {
+        let shown = self.get(page).await;
+        shown.assert_status(200);
+        csrf_of(&shown)
+    }
+
+    /// Posts a form with the CSRF token read from the page at `page` first.
+    pub async fn post_signed(
+        &mut self,
+        page: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> TestResponse {
+        let csrf = self.csrf_from(page).await;
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(path, &fields).await
+    }
+
+    fn remembered_csrf(&self) -> String {
+        self.session_csrf
+            .clone()
+            .expect("a browser of Browser::session")
+    }
+
+    /// Posts a form with the session's CSRF token remembered by [`Browser::session`].
+    pub async fn post_csrf(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
+        let csrf = self.remembered_csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(path, &fields).await
+    }
+
+    /// Uploads `file` (`roster.csv`) as a multipart form, with the session's CSRF
+    /// token remembered by [`Browser::session`] or without a CSRF field.
+    pub async fn upload(&mut self, path: &str, file: &[u8], with_csrf: bool) -> TestResponse {
+        let boundary = "----console-test";
+        let mut body = Vec::new();
+        if with_csrf {
+            let field = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
+                self.remembered_csrf()
+            );
+            body.extend_from_slice(field.as_bytes());
+        }
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        );
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send_body(Method::POST, path, &content_type, body)
+            .await
+    }
+}
+
+/// The value of the first field `name` of a page.
+pub fn field_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a {name} field"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("closed value")
+        .to_owned()
+}
+
+/// The value of the first `csrf` field of a page.
+pub fn csrf_of(page: &TestResponse) -> String {
+    field_value(&page.text, "csrf")
+}
+
+/// The `Set-Cookie` header of cookie `name` in a response, if it sets one.
+fn set_cookie_header<'r>(response: &'r TestResponse, name: &str) -> Option<&'r str> {
+    let prefix = format!("{name}=");
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|cookie| cookie.starts_with(&prefix))
+}
+
+/// The `Set-Cookie` header of cookie `name` in a response.
+pub fn set_cookie(response: &TestResponse, name: &str) -> String {
+    set_cookie_header(response, name)
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_owned()
+}
+
+/// The value a response sets for cookie `name`, if it sets one.
+pub fn cookie_value(response: &TestResponse, name: &str) -> Option<String> {
+    set_cookie_header(response, name).map(|cookie| {
+        let pair = cookie.split(';').next().unwrap_or_default();
+        pair[name.len() + 1..].to_owned()
+    })
+}

@@ -162,7 +162,7 @@ where
                 .map_or_else(|| Actor::anonymous(ip.clone()), |u| user_actor(u, &ip));
             let event = Event::failure("auth.activate")
                 .with_details(serde_json::json!({ "reason": "throttled" }));
-            audit_refusal(&state, &ip, actor, event).await?;
+            audit_refusal(state, &ip, actor, event).await?;
             return Err(too_many_login_attempts(seconds));
         }
     };
