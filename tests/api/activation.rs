@@ -159,6 +159,7 @@ async fn console_activation_page_sets_the_password_and_signs_in(app: TestApp) {
     }
     assert_eq!(browser.cookie("tp_console_login"), Some(csrf.as_str()));
     assert_eq!(cookie_value(&page, "tp_console_login"), Some(csrf.clone()));
+
     // Without the form's token: refused, nothing changed.
     let forged = submit(&mut browser, None, code, CHOSEN, CHOSEN).await;
     forged.assert_status(403);
@@ -171,7 +172,7 @@ async fn console_activation_page_sets_the_password_and_signs_in(app: TestApp) {
     // A wrong code: the form again, 401.
     let wrong = submit(&mut browser, Some(&csrf), "K7QM-3XPA-9RTD", CHOSEN, CHOSEN).await;
     wrong.assert_status(401);
-    assert!(wrong.text.contains("激活码"), "{}", wrong.text);
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
     assert_eq!(field_value(&wrong.text, "username"), "zhou.min");
     assert_eq!(csrf_of(&wrong), csrf);
     assert!(!browser.cookies.contains_key("tp_console"));
