@@ -102,7 +102,9 @@ pub async fn list_registrations(
         query.plate.as_deref(),
         (query.from, query.to),
     )?;
-    Ok(web::Json(registrations_page(&state, &caller, filter, page).await?))
+    Ok(web::Json(
+        registrations_page(&state, &caller, filter, page).await?,
+    ))
 }
 
 /// One page of the filings `caller` can see that match `filter`, newest first, masked
