@@ -249,8 +249,6 @@ routes! {
     "/console/enterprises/export.csv" { get => console_enterprises::export_csv }
     "/console/enterprises/export.xlsx" { get => console_enterprises::export_xlsx }
     "/console/enterprises/{id}" { get => console_enterprises::enterprise_page }
-    "/console/enterprises/{id}/code.svg" { get => console_enterprises::code_svg }
-    "/console/enterprises/{id}/poster.png" { get => console_enterprises::poster_png }
     "/console/audit" { get => console_audit::audit_page }
     "/console/audit/verify" { get => console_audit::verify_page }
     "/console/code" { get => console_code::code_page }

@@ -41,6 +41,11 @@ impl Chosen {
         }
     }
 
+    /// An enterprise named by id (as the roster's pages link to the code page).
+    pub fn named(id: EnterpriseId) -> Self {
+        Self { id, named: true }
+    }
+
     /// `path`, naming the enterprise again when the request did.
     pub fn link(&self, path: &str) -> String {
         if self.named {

@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
-use crate::codes::handlers::{QrFormat, current_code, poster, qr_image};
-use crate::codes::render::QrOptions;
+use crate::codes::handlers::current_code;
+use crate::console::enterprise::Chosen;
 use crate::console::registrations::rows;
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, layout, render};
@@ -23,7 +23,8 @@ use crate::enterprises::{
 use crate::error::ApiError;
 use crate::org::{OrgKind, OrgUnit};
 use crate::pagination::{DEFAULT_LIMIT, PageRequest};
-use crate::registrations::{Registration, RegistrationFilter};
+use crate::registrations::RegistrationFilter;
+use crate::registrations::handlers::registrations_page;
 use crate::state::AppState;
 
 /// The roster's address.
@@ -297,19 +298,16 @@ pub async fn enterprise_page(
     let id = id.into_inner();
     let view = visible_enterprise(&state, &signed.caller, id.clone()).await?;
     let code = current_code(&state, &signed.caller, id.clone()).await?;
-    let visibility = Visibility::of(&signed.caller);
     let filter = RegistrationFilter {
-        enterprise_id: Some(id),
+        enterprise_id: Some(id.clone()),
         ..RegistrationFilter::default()
     };
-    let filings: Vec<_> = state
-        .db
-        .read(move |conn| Registration::list(conn, &visibility, &filter, None, RECENT_FILINGS))
+    let latest = PageRequest::parse(Some(RECENT_FILINGS), None)?;
+    let filings = registrations_page(&state, &signed.caller, filter, latest)
         .await?
-        .into_iter()
-        .map(|(registration, name)| registration.view(name))
-        .collect();
-    let path = detail_path(&view.id);
+        .items;
+    // The code's image and poster are the code page's, for the enterprise named.
+    let chosen = Chosen::named(id);
     let body = html! {
         p { a href=(ROSTER_PATH) { "← 企业名录" } }
         h1 { (view.name) }
@@ -327,12 +325,15 @@ pub async fn enterprise_page(
         section.card {
             h2 { "企业码" }
             @if code.suspended { p.notice.bad { "企业码已暂停，司机暂时无法扫码登记。" } }
-            img src={ (path) "/code.svg" } alt={ (view.name) " 的企业码" } width="200" height="200";
+            img src=(chosen.link("/console/code/qr.svg")) alt={ (view.name) " 的企业码" } width="200" height="200";
             dl {
                 dt { "码值" } dd { code { (code.token) } }
                 dt { "登记地址" } dd { (code.url) }
             }
-            p.actions { a.btn.alt href={ (path) "/poster.png" } download { "下载海报（A4 PNG）" } }
+            p.actions {
+                a.btn.alt href=(chosen.link("/console/code/poster.png")) download { "下载海报（A4 PNG）" }
+                a href=(chosen.link("/console/code")) { "企业码与扫码统计" }
+            }
         }
         section.card {
             h2 { "最近的登记" }
@@ -349,33 +350,4 @@ pub async fn enterprise_page(
             body,
         ),
     ))
-}
-
-/// `GET /console/enterprises/{id}/code.svg`: the code's QR image as the API renders it
-/// (default size; audited as a download).
-pub async fn code_svg(
-    state: web::Data<AppState>,
-    signed: Signed,
-    id: web::Path<EnterpriseId>,
-) -> Result<HttpResponse, PageError> {
-    let id = id.into_inner();
-    Ok(qr_image(
-        &state,
-        &signed.caller,
-        id,
-        QrOptions::DEFAULT,
-        QrFormat::Svg,
-    )
-    .await?)
-}
-
-/// `GET /console/enterprises/{id}/poster.png`: the enterprise's A4 poster as the API
-/// renders it (audited as a download).
-pub async fn poster_png(
-    state: web::Data<AppState>,
-    signed: Signed,
-    id: web::Path<EnterpriseId>,
-) -> Result<HttpResponse, PageError> {
-    let id = id.into_inner();
-    Ok(poster(&state, &signed.caller, id).await?)
 }

@@ -152,10 +152,12 @@ async fn roster_shows_each_role_its_own_scope(app: TestApp) {
         page.assert_status(200);
         assert!(page.text.contains(OWN) && page.text.contains(KEY), "{role}");
         assert!(!page.text.contains(FOREIGN), "{role}");
-        for path in ["", "/code.svg", "/poster.png"] {
-            let response = console
-                .get(&format!("/console/enterprises/{foreign}{path}"))
-                .await;
+        for path in [
+            format!("/console/enterprises/{foreign}"),
+            format!("/console/code/qr.svg?enterprise={foreign}"),
+            format!("/console/code/poster.png?enterprise={foreign}"),
+        ] {
+            let response = console.get(&path).await;
             assert_eq!(response.status, 404, "{role} {path}");
         }
         let own = console
@@ -299,17 +301,19 @@ async fn enterprise_page_shows_its_code_poster_and_latest_filings(app: TestApp) 
     page.assert_status(200);
     assert!(page.text.contains(OWN));
     assert!(page.text.contains(&token));
-    assert!(page.text.contains(&format!("{path}/code.svg")));
-    assert!(page.text.contains(&format!("{path}/poster.png")));
+    let qr = format!("/console/code/qr.svg?enterprise={}", staff.enterprise);
+    let poster = format!("/console/code/poster.png?enterprise={}", staff.enterprise);
+    assert!(page.text.contains(&qr), "{}", page.text);
+    assert!(page.text.contains(&poster));
     assert!(
         page.text
             .contains(&format!("/console/registrations/{filing}"))
     );
     assert!(!page.text.contains(PHONE) && !page.text.contains(RESIDENT_ID));
-    let svg = console.get(&format!("{path}/code.svg")).await;
+    let svg = console.get(&qr).await;
     svg.assert_status(200);
     assert!(svg.text.contains("<svg"));
-    let poster = console.get(&format!("{path}/poster.png")).await;
+    let poster = console.get(&poster).await;
     poster.assert_status(200);
     assert!(poster.bytes.starts_with(b"\x89PNG"));
     let audit = app
