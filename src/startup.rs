@@ -31,11 +31,11 @@ use crate::config::Settings;
 use crate::console::{
     self, account::logout as console_logout, account::show_activation, account::show_login,
     account::show_password, account::submit_activation, account::submit_login,
-    account::submit_password, assets::console_asset, audit as console_audit, code as console_code,
-    enterprises as console_enterprises, fields as console_fields, home::home_page,
-    org as console_org, posters as console_posters, registrations as console_registrations,
-    roster as console_roster, settings::settings_page, settings::update_settings,
-    users as console_users,
+    account::submit_password, activation as console_activation, assets::console_asset,
+    audit as console_audit, code as console_code, enterprises as console_enterprises,
+    fields as console_fields, home::home_page, org as console_org, posters as console_posters,
+    registrations as console_registrations, roster as console_roster, settings::settings_page,
+    settings::update_settings, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -268,6 +268,12 @@ routes! {
         post => console_users::create,
     }
     "/console/users/new" { get => console_users::new_page }
+    "/console/users/activation" {
+        get => console_activation::activation_page,
+        post => console_activation::confirm,
+    }
+    "/console/users/activation/preview" { post => console_activation::preview }
+    "/console/users/activation-sheet" { post => console_activation::sheet }
     "/console/users/{id}" {
         get => console_users::detail_page,
         post => console_users::update,

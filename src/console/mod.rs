@@ -16,9 +16,10 @@
 //! - [`enterprise`]: which enterprise a page is about;
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
 //! - [`audit`]: the audit log and its verification, for the oversight roles.
-//! - [`users`], [`org`], [`roster`], [`posters`]: the admin's pages.
+//! - [`users`], [`activation`], [`org`], [`roster`], [`posters`]: the admin's pages.
 
 pub mod account;
+pub mod activation;
 pub mod assets;
 pub mod audit;
 pub mod code;

@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use crate::auth::passwords::random_password;
+use crate::console::activation::{ACTIVATION_PATH, SHEET_PATH, sheet_warning};
 use crate::console::org::Units;
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, admin_only, layout, render, see_other};
@@ -201,7 +202,8 @@ fn scope_fields(form: &AccountForm, units: &Units, errors: &[FieldError]) -> Mar
     }
 }
 
-fn page(
+/// A page of the accounts' section (the navigation shows the accounts entry).
+pub fn page(
     state: &AppState,
     signed: &Signed,
     status: StatusCode,
@@ -295,7 +297,10 @@ pub async fn list_page(
     });
     let body = html! {
         h1 { "账号" }
-        p.actions { a.btn href=(NEW_PATH) style="display:inline-flex;align-items:center" { "新建账号" } }
+        p.actions {
+            a.btn href=(NEW_PATH) style="display:inline-flex;align-items:center" { "新建账号" }
+            a href=(ACTIVATION_PATH) { "批量开通账号" }
+        }
         form.card.filters method="get" action=(USERS_PATH) {
             label { "用户名或姓名" input type="text" name="q" value=(q) maxlength="64"; }
             label { "角色"
@@ -313,11 +318,14 @@ pub async fn list_page(
             @if listed.items.is_empty() {
                 p.muted { "没有符合条件的账号。" }
             } @else {
+                form method="post" action=(SHEET_PATH) {
+                (signed.csrf_field())
                 div.scroll { table {
-                    thead { tr { th { "用户名" } th { "姓名" } th { "角色" } th { "范围" } th { "状态" } th {} } }
+                    thead { tr { th { "选择" } th { "用户名" } th { "姓名" } th { "角色" } th { "范围" } th { "状态" } th {} } }
                     tbody {
                         @for view in &listed.items {
                             tr {
+                                td { input type="checkbox" name="user_id" value=(view.id) aria-label={ "选择 " (view.username) }; }
                                 td { (view.username) }
                                 td { (view.display_name) }
                                 td { (view.role.label()) }
@@ -328,6 +336,9 @@ pub async fn list_page(
                         }
                     }
                 } }
+                (sheet_warning())
+                button.btn.alt type="submit" { "打印激活单" }
+                }
             }
             @if let Some(next) = next { p { a href=(next) { "下一页" } } }
         }

@@ -288,6 +288,19 @@ impl Enterprise {
             .first(conn)?)
     }
 
+    /// The names of the enterprises `ids`, regardless of visibility (the admin's pages).
+    pub fn names(
+        conn: &mut DbConnection,
+        ids: &[EnterpriseId],
+    ) -> Result<std::collections::HashMap<EnterpriseId, String>, ApiError> {
+        Ok(enterprises::table
+            .filter(enterprises::id.eq_any(ids))
+            .select((enterprises::id, enterprises::name))
+            .load::<(EnterpriseId, String)>(conn)?
+            .into_iter()
+            .collect())
+    }
+
     /// By credit code, regardless of visibility (imports and uniqueness).
     pub fn find_by_credit_code(
         conn: &mut DbConnection,

@@ -2,10 +2,12 @@
 //! with the API's audit entries), the roster import's dry run and confirmation, and
 //! every admin page refused to every other role.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use truckpass::codes::render::card_box;
 
 use crate::helpers::{
-    ADMIN_PASSWORD, Browser, TestApp, USER_PASSWORD, api_test, credit_code, field_value,
+    ADMIN_PASSWORD, Browser, TestApp, USER_PASSWORD, api_test, credit_code, decode_qr_in,
+    field_value,
 };
 
 /// The text of the first `<code>` element (a password shown once).
@@ -50,6 +52,7 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
     let pages = [
         "/console/users".to_owned(),
         "/console/users/new".to_owned(),
+        "/console/users/activation".to_owned(),
         format!("/console/users/{admin_id}"),
         "/console/roster/import".to_owned(),
         "/console/org".to_owned(),
@@ -58,6 +61,9 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
     let bundle = format!("/console/posters.zip?park_id={}", staff.park);
     let posts = [
         "/console/users".to_owned(),
+        "/console/users/activation".to_owned(),
+        "/console/users/activation/preview".to_owned(),
+        "/console/users/activation-sheet".to_owned(),
         "/console/roster/import".to_owned(),
         "/console/roster/import/confirm".to_owned(),
         "/console/org/sectors".to_owned(),
@@ -428,3 +434,154 @@ async fn admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_r
     assert!(actions.iter().any(|a| a == "org_unit.delete"));
 }
 api_test!(admin_creates_renames_and_deletes_sectors_and_parks_and_sees_the_apis_refusal);
+
+/// Every value of the fields `name` of a page, in order.
+fn field_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker)
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("closed value").to_owned())
+        .collect()
+}
+
+/// The text of the first `<code>` element after `from` (a code shown once).
+fn code_after(html: &str, from: &str) -> String {
+    let start = html.find(from).expect("shown");
+    shown_code(&html[start..])
+}
+
+async fn user_count(app: &TestApp, admin: &str) -> usize {
+    let page = app.get("/api/v1/users?limit=100", Some(admin)).await;
+    page.assert_status(200);
+    page.body["items"].as_array().expect("items").len()
+}
+
+async fn admin_creates_contacts_for_the_roster_and_prints_their_activation_sheet(app: TestApp) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin").to_owned();
+    let names = ["福州第二机械有限公司", "福州第三物流有限公司"];
+    for name in names {
+        app.create_enterprise(&admin, name, &staff.sector, &staff.park)
+            .await;
+    }
+    let usernames: Vec<String> = names
+        .iter()
+        .map(|name| format!("ent-{}", credit_code(name).to_lowercase()))
+        .collect();
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
+    let list = console.get("/console/users").await;
+    list.assert_status(200);
+    assert!(list.text.contains("href=\"/console/users/activation\""));
+    assert!(
+        list.text
+            .contains("action=\"/console/users/activation-sheet\"")
+    );
+    assert!(list.text.contains("type=\"checkbox\" name=\"user_id\""));
+    let page = console.get("/console/users/activation").await;
+    page.assert_status(200);
+    assert!(page.text.contains("为尚无联系人的企业创建联系人账号"));
+    let before = user_count(&app, &admin).await;
+
+    // The preview writes nothing and leaves out the enterprise that has a contact.
+    console
+        .post("/console/users/activation/preview", &[])
+        .await
+        .assert_status(403);
+    let preview = console
+        .post_csrf("/console/users/activation/preview", &[])
+        .await;
+    preview.assert_status(200);
+    assert!(
+        preview.text.contains("将创建 2 个联系人账号"),
+        "{}",
+        preview.text
+    );
+    for (name, username) in names.iter().zip(&usernames) {
+        assert!(preview.text.contains(name) && preview.text.contains(username));
+    }
+    assert!(!preview.text.contains("福州第一化工有限公司"));
+    assert_eq!(user_count(&app, &admin).await, before);
+    let mut enterprise_ids = field_values(&preview.text, "enterprise_id");
+    assert_eq!(enterprise_ids.len(), 2);
+
+    // Confirmed: one contact per enterprise without one; the one with a contact is skipped.
+    let pairs: Vec<(&str, &str)> = enterprise_ids
+        .iter()
+        .map(|id| ("enterprise_id", id.as_str()))
+        .collect();
+    console
+        .post("/console/users/activation", &pairs)
+        .await
+        .assert_status(403);
+    assert_eq!(user_count(&app, &admin).await, before);
+    enterprise_ids.push(staff.enterprise.clone());
+    let pairs: Vec<(&str, &str)> = enterprise_ids
+        .iter()
+        .map(|id| ("enterprise_id", id.as_str()))
+        .collect();
+    let created = console.post_csrf("/console/users/activation", &pairs).await;
+    created.assert_status(200);
+    assert!(
+        created.text.contains("已创建 2 个联系人账号"),
+        "{}",
+        created.text
+    );
+    assert!(created.text.contains("已跳过"));
+    assert!(created.text.contains("打印激活单"));
+    assert_eq!(user_count(&app, &admin).await, before + 2);
+    let old_codes: Vec<String> = usernames
+        .iter()
+        .map(|username| code_after(&created.text, username))
+        .collect();
+    for code in &old_codes {
+        assert_eq!(code.len(), 14, "{code}");
+    }
+    let user_ids = field_values(&created.text, "user_id");
+    assert_eq!(user_ids.len(), 2);
+    console
+        .post_csrf("/console/users/activation", &[])
+        .await
+        .assert_status(422);
+
+    // The sheet: fresh codes that scan to the activation page; the shown ones are void.
+    let picked: Vec<(&str, &str)> = user_ids.iter().map(|id| ("user_id", id.as_str())).collect();
+    console
+        .post("/console/users/activation-sheet", &picked)
+        .await
+        .assert_status(403);
+    console
+        .post_csrf("/console/users/activation-sheet", &[])
+        .await
+        .assert_status(422);
+    let sheet = console
+        .post_csrf("/console/users/activation-sheet", &picked)
+        .await;
+    sheet.assert_status(200);
+    assert_eq!(sheet.header("content-type"), Some("image/png"));
+    assert!(sheet.bytes.starts_with(b"\x89PNG"));
+    let base = app.settings.public_base_url();
+    for (index, (username, old)) in usernames.iter().zip(&old_codes).enumerate() {
+        let found = decode_qr_in(&sheet.bytes, card_box(index));
+        assert_eq!(found.len(), 1, "card {index}: {found:?}");
+        let prefix = format!("{base}/console/activate?u={username}&c=");
+        let code = found[0]
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{} is not {prefix}…", found[0]));
+        let activate = |code: &str| json!({ "username": username, "code": code, "password": "Lantern-Orchid-61-Basalt" });
+        app.post("/api/v1/auth/activate", None, activate(old))
+            .await
+            .assert_status(401);
+        app.post("/api/v1/auth/activate", None, activate(code))
+            .await
+            .assert_status(200);
+    }
+    for id in &user_ids {
+        let actions = audit_actions(&app, &admin, id).await;
+        assert!(actions.iter().any(|a| a == "user.create"), "{actions:?}");
+        assert!(
+            actions.iter().any(|a| a == "user.activation_issue"),
+            "{actions:?}"
+        );
+    }
+}
+api_test!(admin_creates_contacts_for_the_roster_and_prints_their_activation_sheet);

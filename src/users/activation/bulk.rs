@@ -61,12 +61,15 @@ pub struct BulkBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RosterBody {
+    /// The enterprises wanted (or none, with `all_without_contact`).
     #[serde(default)]
-    enterprise_ids: Vec<EnterpriseId>,
+    pub enterprise_ids: Vec<EnterpriseId>,
+    /// Every enterprise without a contact.
     #[serde(default)]
-    all_without_contact: bool,
+    pub all_without_contact: bool,
+    /// Only check, write nothing.
     #[serde(default)]
-    dry_run: bool,
+    pub dry_run: bool,
 }
 
 /// A valid row, ready to create.
@@ -85,26 +88,42 @@ pub struct AccountOutcome {
     /// Index of the row in `rows` (bulk) or of the enterprise in the roster's order.
     row: usize,
     /// Id; `null` on a dry run.
-    id: Option<UserId>,
-    username: String,
-    display_name: String,
+    pub id: Option<UserId>,
+    /// User name (derived when not given).
+    pub username: String,
+    /// Name shown.
+    pub display_name: String,
     role: Role,
     sector_ids: Vec<OrgUnitId>,
     park_ids: Vec<OrgUnitId>,
-    enterprise_id: Option<EnterpriseId>,
+    /// The enterprise of a contact.
+    pub enterprise_id: Option<EnterpriseId>,
     /// The code, shown this once; `null` on a dry run.
-    activation: Option<IssuedCode>,
+    pub activation: Option<IssuedCode>,
 }
 
 /// What a bulk call did, or would do.
 #[derive(Debug, Serialize)]
 pub struct BulkOutcome {
-    dry_run: bool,
-    accounts: Vec<AccountOutcome>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// The accounts created, or to be created.
+    pub accounts: Vec<AccountOutcome>,
     /// Enterprises named that have an enabled contact already (roster only).
-    skipped_enterprise_ids: Vec<EnterpriseId>,
+    pub skipped_enterprise_ids: Vec<EnterpriseId>,
     /// Enterprises without a contact left for another call (roster only).
-    remaining: usize,
+    pub remaining: usize,
+}
+
+impl BulkOutcome {
+    /// 200 for a dry run, 201 when created.
+    fn into_response(self) -> HttpResponse {
+        if self.dry_run {
+            HttpResponse::Ok().json(self)
+        } else {
+            HttpResponse::Created().json(self)
+        }
+    }
 }
 
 /// `POST /api/v1/users/bulk`: creates every row's account with an activation code,
@@ -137,6 +156,7 @@ pub async fn bulk_create_users(
         0,
     )
     .await
+    .map(BulkOutcome::into_response)
 }
 
 /// `POST /api/v1/users/contacts-from-roster`: an enterprise contact, with an activation
@@ -148,7 +168,18 @@ pub async fn contacts_from_roster(
     caller: Caller,
     body: web::Json<RosterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    roster_contacts(&state, caller, body.into_inner())
+        .await
+        .map(BulkOutcome::into_response)
+}
+
+/// The service of [`contacts_from_roster`] (and of the console's page): the same
+/// checks, accounts and audit entries.
+pub async fn roster_contacts(
+    state: &AppState,
+    caller: Caller,
+    body: RosterBody,
+) -> Result<BulkOutcome, ApiError> {
     if body.all_without_contact != body.enterprise_ids.is_empty() {
         return Err(ApiError::field(
             "enterprise_ids",
@@ -169,7 +200,7 @@ pub async fn contacts_from_roster(
         .read(move |conn| without_contact(conn, wanted))
         .await?;
     run(
-        &state,
+        state,
         caller,
         rows,
         body.dry_run,
@@ -189,7 +220,7 @@ async fn run(
     via: &'static str,
     skipped_enterprise_ids: Vec<EnterpriseId>,
     remaining: usize,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<BulkOutcome, ApiError> {
     let outcome = |accounts| BulkOutcome {
         dry_run,
         accounts,
@@ -199,7 +230,7 @@ async fn run(
     if dry_run {
         let planned = state.db.read(move |conn| plan(conn, &rows)).await?;
         let accounts = planned.into_iter().map(|p| p.outcome(None, None)).collect();
-        return Ok(HttpResponse::Ok().json(outcome(accounts)));
+        return Ok(outcome(accounts));
     }
     let ttl = code_ttl(state);
     let base = state.settings.public_base_url();
@@ -214,7 +245,7 @@ async fn run(
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    Ok(HttpResponse::Created().json(outcome(accounts)))
+    Ok(outcome(accounts))
 }
 
 /// Creates one planned account without a password, with its code; audited.

@@ -259,7 +259,18 @@ pub async fn activation_sheet(
     caller: Caller,
     body: web::Json<SheetBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut user_ids = body.into_inner().user_ids;
+    print_sheet(&state, caller, body.into_inner().user_ids)
+        .await
+        .map(Printed::into_response)
+}
+
+/// The service of [`activation_sheet`] (and of the console's print button): the same
+/// checks, fresh codes and audit entries.
+pub async fn print_sheet(
+    state: &AppState,
+    caller: Caller,
+    mut user_ids: Vec<UserId>,
+) -> Result<Printed, ApiError> {
     if user_ids.is_empty() {
         return Err(ApiError::field(
             "user_ids",
@@ -277,7 +288,7 @@ pub async fn activation_sheet(
     let mut seen = std::collections::HashSet::new();
     user_ids.retain(|id| seen.insert(id.clone()));
     let slot = state.heavy.sheets.take(caller.user_id.as_str())?;
-    let ttl = code_ttl(&state);
+    let ttl = code_ttl(state);
     let base = state.settings.public_base_url();
     let url_base = base.clone();
     let actor = caller.actor();
@@ -307,7 +318,7 @@ pub async fn activation_sheet(
         "请用手机扫描本人卡片上的二维码，或访问 {base}/console/activate 输入用户名和激活码，设置密码后即可登录。激活码仅可使用一次，{expires} 前有效；请勿转交他人。"
     );
     let zone_name = state.settings.zone_name.clone();
-    let pages = web::block(move || {
+    web::block(move || {
         let _slot = slot;
         let texts: Vec<SheetCard<'_>> = cards
             .iter()
@@ -328,19 +339,20 @@ pub async fn activation_sheet(
         bundle(pages)
     })
     .await
-    .map_err(ApiError::internal)??;
-    Ok(pages.into_response())
+    .map_err(ApiError::internal)?
 }
 
 /// A printed sheet: one page as a PNG, or several in a ZIP.
-enum Printed {
+pub enum Printed {
+    /// One page, a PNG.
     Page(Vec<u8>),
+    /// A ZIP of pages.
     Pages(Vec<u8>),
 }
 
 impl Printed {
     /// The download, saved under its Chinese name.
-    fn into_response(self) -> HttpResponse {
+    pub fn into_response(self) -> HttpResponse {
         let (content_type, fallback, name, bytes) = match self {
             Printed::Page(png) => ("image/png", "activation-codes.png", "账号激活码.png", png),
             Printed::Pages(zip) => (
