@@ -296,8 +296,12 @@ routes! {
     "/console/roster/import/confirm" { post => console_roster::confirm }
 }
 
-/// Unknown addresses: the console's 404 page under `/console/`, JSON elsewhere.
+/// Unknown addresses: the console's 404 page under `/console/` (and `/console`, typed
+/// without its slash, is the console's home), JSON elsewhere.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.path() == "/console" {
+        return Ok(console::see_other(console::HOME_PATH));
+    }
     if req.path().starts_with("/console/") {
         return Ok(console::not_found_page());
     }

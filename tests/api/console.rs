@@ -81,6 +81,15 @@ async fn signing_in_sets_a_strict_session_cookie_and_signing_out_ends_the_sessio
         .unwrap();
     assert_eq!(unknown.status(), 404);
     assert!(unknown.text().await.unwrap().contains("未找到"));
+    // The console's address typed without its slash is its home.
+    let bare = app
+        .client
+        .get(format!("{}/console", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 303);
+    assert_eq!(bare.headers()["location"], "/console/");
 
     let session = browser.cookies["tp_console"].clone();
     let csrf = csrf_of(&home);
