@@ -20,7 +20,12 @@ use crate::console::session::Signed;
 use crate::console::{PageError, allowed, layout, render, see_other};
 use crate::state::AppState;
 
-const CODE_PATH: &str = "/console/code";
+/// The code page.
+pub const CODE_PATH: &str = "/console/code";
+/// The code's QR image (SVG).
+pub const QR_SVG_PATH: &str = "/console/code/qr.svg";
+/// The code's poster.
+pub const POSTER_PATH: &str = "/console/code/poster.png";
 /// The confirmation a rotation or a suspension needs ticked.
 const CONFIRM_FIELD: &str = "confirm";
 
@@ -52,7 +57,7 @@ async fn page(
         h1 { "企业码 · " (enterprise.name) }
         section.card {
             div.actions {
-                img src=(chosen.link("/console/code/qr.svg")) alt="企业码二维码" width="220" height="220";
+                img src=(chosen.link(QR_SVG_PATH)) alt="企业码二维码" width="220" height="220";
                 dl {
                     dt { "状态" }
                     dd { @if view.suspended { span.s-rejected { "已暂停登记" } } @else { span.s-approved { "正常" } } }
@@ -61,7 +66,7 @@ async fn page(
                 }
             }
             p.actions {
-                a.btn href=(chosen.link("/console/code/poster.png")) download="poster.png" { "下载海报（A4）" }
+                a.btn href=(chosen.link(POSTER_PATH)) download="poster.png" { "下载海报（A4）" }
                 a href=(chosen.link("/console/code/qr.png")) download="qr.png" { "下载二维码图片" }
             }
         }

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use crate::codes::handlers::current_code;
+use crate::console::code::{CODE_PATH, POSTER_PATH, QR_SVG_PATH};
 use crate::console::enterprise::Chosen;
 use crate::console::registrations::rows;
 use crate::console::session::{Posted, Signed};
@@ -325,14 +326,14 @@ pub async fn enterprise_page(
         section.card {
             h2 { "企业码" }
             @if code.suspended { p.notice.bad { "企业码已暂停，司机暂时无法扫码登记。" } }
-            img src=(chosen.link("/console/code/qr.svg")) alt={ (view.name) " 的企业码" } width="200" height="200";
+            img src=(chosen.link(QR_SVG_PATH)) alt={ (view.name) " 的企业码" } width="200" height="200";
             dl {
                 dt { "码值" } dd { code { (code.token) } }
                 dt { "登记地址" } dd { (code.url) }
             }
             p.actions {
-                a.btn.alt href=(chosen.link("/console/code/poster.png")) download { "下载海报（A4 PNG）" }
-                a href=(chosen.link("/console/code")) { "企业码与扫码统计" }
+                a.btn.alt href=(chosen.link(POSTER_PATH)) download { "下载海报（A4 PNG）" }
+                a href=(chosen.link(CODE_PATH)) { "企业码与扫码统计" }
             }
         }
         section.card {

@@ -24,7 +24,8 @@ use crate::forms::handlers::{Target, find_template, parse_specs, save_template};
 use crate::state::AppState;
 use crate::web::form::{self, FormPage, Values};
 
-const FIELDS_PATH: &str = "/console/fields";
+/// This page's address.
+pub const FIELDS_PATH: &str = "/console/fields";
 const PREVIEW_PATH: &str = "/console/fields/preview";
 
 /// The kinds offered, with their form value and Chinese name.

@@ -7,11 +7,15 @@ use maud::{DOCTYPE, Markup, html};
 use crate::auth::caller::OVERSIGHT;
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
+use crate::console::code::CODE_PATH;
 use crate::console::enterprises::ROSTER_PATH;
+use crate::console::fields::FIELDS_PATH;
 use crate::console::org::ORG_PATH;
 use crate::console::posters::POSTERS_PATH;
+use crate::console::registrations::LIST_PATH;
 use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
+use crate::console::settings::SETTINGS_PATH;
 use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -51,15 +55,15 @@ fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fields
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut entries = vec![(HOME_PATH, "首页"), ("/console/registrations", "登记")];
+    let mut entries = vec![(HOME_PATH, "首页"), (LIST_PATH, "登记")];
     if role == Role::EnterpriseContact {
-        entries.push(("/console/code", "企业码"));
+        entries.push((CODE_PATH, "企业码"));
     }
     if role == Role::EnterpriseContact || role == Role::Admin {
-        entries.push(("/console/fields", "登记表字段"));
+        entries.push((FIELDS_PATH, "登记表字段"));
     }
     if role == Role::EnterpriseContact {
-        entries.push(("/console/settings", "设置"));
+        entries.push((SETTINGS_PATH, "设置"));
     }
     if role != Role::EnterpriseContact {
         entries.push((ROSTER_PATH, "企业名录"));

@@ -21,7 +21,8 @@ use crate::registrations::{
 };
 use crate::state::AppState;
 
-const LIST_PATH: &str = "/console/registrations";
+/// This page's address.
+pub const LIST_PATH: &str = "/console/registrations";
 /// Most filings one bulk approval takes.
 const BULK_MAX: usize = 100;
 /// The common reasons offered when rejecting.

@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::registrations::settings::{find_settings, set_auto_approve};
 use crate::state::AppState;
 
-const SETTINGS_PATH: &str = "/console/settings";
+/// This page's address.
+pub const SETTINGS_PATH: &str = "/console/settings";
 
 /// The caller's own enterprise; other roles have none here (404 page).
 fn own_enterprise(signed: &Signed) -> Result<EnterpriseId, PageError> {
