@@ -227,25 +227,13 @@ async fn a_password_change_disabling_and_a_reset_end_console_sessions(app: TestA
 }
 api_test!(a_password_change_disabling_and_a_reset_end_console_sessions);
 
-/// A connection to the app's database that waits for the app's writes (SQLite).
-fn connection(app: &TestApp) -> truckpass::db::DbConnection {
-    use diesel::RunQueryDsl;
-    let mut conn = app.raw_connection();
-    if app.backend == crate::helpers::Backend::Sqlite {
-        diesel::sql_query("PRAGMA busy_timeout = 5000")
-            .execute(&mut conn)
-            .expect("busy timeout");
-    }
-    conn
-}
-
 async fn sessions_end_after_thirty_idle_minutes_and_twelve_hours(app: TestApp) {
     use diesel::RunQueryDsl;
     use diesel::sql_types::Text;
     let mut idle = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
     idle.get("/console/").await.assert_status(200);
     let shift = |column: &str, minutes: i64, token: &str| {
-        let mut conn = connection(&app);
+        let mut conn = app.raw_connection();
         let when = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))
             .naive_utc()
             .format("%Y-%m-%d %H:%M:%S")
@@ -283,7 +271,7 @@ async fn sessions_end_after_thirty_idle_minutes_and_twelve_hours(app: TestApp) {
     let mut live = Browser::signed_in(&app, "admin", ADMIN_PASSWORD).await;
     shift("last_seen_at", 31, &forgotten.cookies["tp_console"]);
     let now = chrono::Utc::now().naive_utc();
-    let swept = truckpass::console::session::sweep(&mut connection(&app), now).unwrap();
+    let swept = truckpass::console::session::sweep(&mut app.raw_connection(), now).unwrap();
     assert_eq!(swept, 1);
     live.get("/console/").await.assert_status(200);
 }

@@ -476,9 +476,13 @@ impl TestApp {
         match self.backend {
             Backend::Sqlite => {
                 let path = self.database_url.trim_start_matches("sqlite://");
-                truckpass::db::DbConnection::Sqlite(
-                    SqliteConnection::establish(path).expect("sqlite"),
-                )
+                let mut conn = SqliteConnection::establish(path).expect("sqlite");
+                // Waits for the running app's writes instead of failing with
+                // "database is locked".
+                diesel::sql_query("PRAGMA busy_timeout = 5000")
+                    .execute(&mut conn)
+                    .expect("busy timeout");
+                truckpass::db::DbConnection::Sqlite(conn)
             }
             Backend::Postgres => truckpass::db::DbConnection::Postgresql(
                 PgConnection::establish(&self.database_url).expect("pg"),
