@@ -19,6 +19,8 @@
 //!   [`registrations::submit`], the public API in [`registrations::public`]),
 //!   [`forms`], [`users`] (accounts; one-time activation codes, accounts in bulk and
 //!   their printed sheet in [`users::activation`]), [`org`], [`auth`], [`audit`].
+//! - What several lists share: [`pagination`], and [`exports`] (a list's filtered rows
+//!   streamed as CSV or XLSX, page by page, audited).
 //! - The driver's HTML pages are thin adapters over the same services: [`web`]; so
 //!   are the staff console's pages under `/console/`: [`console`].
 //! - The route table, with the roles of every route: [`startup`].
@@ -35,6 +37,7 @@ pub mod db;
 pub mod domain;
 pub mod enterprises;
 pub mod error;
+pub mod exports;
 pub mod forms;
 pub mod health;
 pub mod heavy;

@@ -57,6 +57,7 @@ use crate::org::handlers::{
 };
 use crate::personal::Vault;
 use crate::ratelimit::{self, RateLimiter};
+use crate::registrations::exports::{export_registrations_csv, export_registrations_xlsx};
 use crate::registrations::handlers::{
     approve_registration, find_registration, list_registrations, reject_registration,
     reveal_registration,
@@ -210,6 +211,8 @@ routes! {
     }
     "/api/v1/posters.zip" { get [STAFF] => posters_zip }
     "/api/v1/registrations" { get [SIGNED_IN] => list_registrations }
+    "/api/v1/registrations/export.csv" { get [SIGNED_IN] => export_registrations_csv }
+    "/api/v1/registrations/export.xlsx" { get [SIGNED_IN] => export_registrations_xlsx }
     "/api/v1/registrations/{id}" { get [SIGNED_IN] => find_registration }
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
@@ -237,6 +240,8 @@ routes! {
     "/console/registrations" { get => console_registrations::list_page }
     "/console/registrations/rows" { get => console_registrations::list_rows }
     "/console/registrations/approve" { post => console_registrations::bulk_approve }
+    "/console/registrations/export.csv" { get => console_registrations::export_csv }
+    "/console/registrations/export.xlsx" { get => console_registrations::export_xlsx }
     "/console/registrations/{id}" { get => console_registrations::detail_page }
     "/console/registrations/{id}/approve" { post => console_registrations::approve }
     "/console/registrations/{id}/reject" { post => console_registrations::reject }

@@ -15,9 +15,9 @@ use crate::codes::handlers::{
 };
 use crate::codes::render::QrOptions;
 use crate::console::enterprise::Chosen;
-use crate::console::registrations::zone_minute;
 use crate::console::session::Signed;
 use crate::console::{PageError, allowed, layout, render, see_other};
+use crate::domain::zone;
 use crate::state::AppState;
 
 /// The code page.
@@ -62,7 +62,7 @@ async fn page(
                     dt { "状态" }
                     dd { @if view.suspended { span.s-rejected { "已暂停登记" } } @else { span.s-approved { "正常" } } }
                     dt { "司机登记链接" } dd { a href=(view.url) { (view.url) } }
-                    dt { "启用时间" } dd { (zone_minute(view.created_at)) }
+                    dt { "启用时间" } dd { (zone::shown_minute(view.created_at)) }
                 }
             }
             p.actions {

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use crate::codes::handlers::current_code;
 use crate::console::code::{CODE_PATH, POSTER_PATH, QR_SVG_PATH};
 use crate::console::enterprise::Chosen;
-use crate::console::registrations::rows;
+use crate::console::registrations::{LIST_PATH, rows};
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, layout, render};
 use crate::domain::enterprise::EnterpriseStatus;
@@ -339,6 +339,7 @@ pub async fn enterprise_page(
         section.card {
             h2 { "最近的登记" }
             (rows(&filings, false))
+            p { a href={ (LIST_PATH) "?enterprise_id=" (view.id) } { "该企业的全部登记（筛选、导出）" } }
         }
     };
     Ok(render(

@@ -4,18 +4,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
 
 use crate::auth::caller::{ENTERPRISE_KEEPERS, REVEALERS};
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, allowed, layout, render, see_other};
-use crate::domain::id::RegistrationId;
-use crate::domain::zone;
+use crate::domain::id::{EnterpriseId, RegistrationId};
+use crate::domain::{region, zone};
 use crate::enterprises::Visibility;
 use crate::error::{ApiError, FieldError};
-use crate::pagination::{DEFAULT_LIMIT, PageRequest};
-use crate::registrations::handlers::{Decision, Revealed, decide, registrations_page, reveal};
+use crate::pagination::PageRequest;
+use crate::registrations::exports;
+use crate::registrations::handlers::{
+    Decision, FilterInput, Revealed, decide, registrations_page, reveal,
+};
 use crate::registrations::{
     Registration, RegistrationFilter, RegistrationStatus, RegistrationView,
 };
@@ -23,17 +25,12 @@ use crate::state::AppState;
 
 /// This page's address.
 pub const LIST_PATH: &str = "/console/registrations";
+/// Filings a page of the list shows.
+const LIST_ROWS: i64 = 50;
 /// Most filings one bulk approval takes.
 const BULK_MAX: usize = 100;
 /// The common reasons offered when rejecting.
 const REJECT_REASONS: &[&str] = &["信息不实", "车辆不符合要求", "非本企业业务", "当日车辆已满"];
-
-/// A time as the zone reads it, to the minute.
-pub fn zone_minute(time: DateTime<Utc>) -> String {
-    zone::local(time.naive_utc())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
 
 fn status_badge(status: RegistrationStatus) -> Markup {
     html! { span class={ "s-" (status.as_str()) } { (status.label()) } }
@@ -43,53 +40,90 @@ fn detail_path(id: &RegistrationId) -> String {
     format!("{LIST_PATH}/{id}")
 }
 
-/// The filters of the list as typed in its form (GET query).
+/// The filters of the list as typed in its form (GET query), shared by the list, its
+/// refresh and the exports.
 #[derive(Debug, Default)]
 struct ListQuery {
     status: String,
-    date: String,
+    from: String,
+    to: String,
     plate: String,
+    enterprise_id: String,
+    enterprise_name: String,
+    origin: String,
     cursor: String,
 }
 
 impl ListQuery {
+    /// The filters' names, in the order their query string lists them.
+    const FILTERS: [&str; 7] = [
+        "status",
+        "from",
+        "to",
+        "plate",
+        "enterprise_id",
+        "enterprise_name",
+        "origin",
+    ];
+
     fn read(req: &HttpRequest) -> Self {
         let query = Posted::parse(req.query_string().as_bytes());
         let field = |name| query.value(name).unwrap_or_default().trim().to_owned();
         Self {
             status: field("status"),
-            date: field("date"),
+            from: field("from"),
+            to: field("to"),
             plate: field("plate"),
+            enterprise_id: field("enterprise_id"),
+            enterprise_name: field("enterprise_name"),
+            origin: field("origin"),
             cursor: field("cursor"),
         }
     }
 
-    fn filter(&self) -> Result<(RegistrationFilter, PageRequest), ApiError> {
+    fn values(&self) -> [&str; 7] {
+        [
+            &self.status,
+            &self.from,
+            &self.to,
+            &self.plate,
+            &self.enterprise_id,
+            &self.enterprise_name,
+            &self.origin,
+        ]
+    }
+
+    fn filter(&self) -> Result<RegistrationFilter, ApiError> {
         let given = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
-        let day = given(&self.date)
-            .map(|raw| {
-                NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
-                    .map_err(|_| FieldError::new("date", "invalid_date", "日期格式应为 YYYY-MM-DD"))
-            })
-            .transpose()?;
-        let filter = RegistrationFilter::parse(
-            given(&self.status).as_deref(),
-            None,
-            given(&self.plate).as_deref(),
-            (day, day),
-        )?;
-        let page = PageRequest::parse(Some(DEFAULT_LIMIT), given(&self.cursor).as_deref())?;
-        Ok((filter, page))
+        let day = |name: &'static str, raw: &str| {
+            given(raw)
+                .map(|raw| {
+                    zone::parse_day(&raw).ok_or_else(|| {
+                        FieldError::new(name, "invalid_date", "日期格式应为 YYYY-MM-DD")
+                    })
+                })
+                .transpose()
+        };
+        let days = (day("from", &self.from)?, day("to", &self.to)?);
+        RegistrationFilter::parse(FilterInput {
+            status: given(&self.status).as_deref(),
+            enterprise_id: given(&self.enterprise_id).map(EnterpriseId::from),
+            enterprise_name: given(&self.enterprise_name).as_deref(),
+            plate: given(&self.plate).as_deref(),
+            origin: given(&self.origin).as_deref(),
+            days,
+        })
+    }
+
+    fn page(&self) -> Result<PageRequest, ApiError> {
+        let cursor = Some(self.cursor.as_str()).filter(|c| !c.is_empty());
+        PageRequest::parse(Some(LIST_ROWS), cursor)
     }
 
     /// The query string of these filters, with `cursor` when given.
     fn encoded(&self, cursor: Option<&str>) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("status", &self.status),
-            ("date", &self.date),
-            ("plate", &self.plate),
-        ] {
+        for (name, value) in Self::FILTERS.into_iter().zip(self.values()) {
             if !value.is_empty() {
                 query.append_pair(name, value);
             }
@@ -101,14 +135,36 @@ impl ListQuery {
     }
 }
 
+/// The origins offered: every province, and within it its cities.
+fn origin_select(chosen: &str) -> Markup {
+    html! {
+        select name="origin" {
+            option value="" { "全部" }
+            @for province in region::provinces() {
+                optgroup label=(province.name) {
+                    option value=(province.code) selected[chosen == province.code] {
+                        (province.name) "（全省）"
+                    }
+                    @for city in region::children(province.code) {
+                        @if !city.is_placeholder() {
+                            option value=(city.code) selected[chosen == city.code] {
+                                (city.name)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One page of filings the caller can see, and the cursor of the next.
 async fn load_page(
     state: &AppState,
     signed: &Signed,
     query: &ListQuery,
 ) -> Result<(Vec<RegistrationView>, Option<String>), ApiError> {
-    let (filter, page) = query.filter()?;
-    let page = registrations_page(state, &signed.caller, filter, page).await?;
+    let page = registrations_page(state, &signed.caller, query.filter()?, query.page()?).await?;
     Ok((page.items, page.next_cursor))
 }
 
@@ -138,11 +194,11 @@ pub fn rows(views: &[RegistrationView], pick: bool) -> Markup {
                                         }
                                     }
                                 }
-                                td { (zone_minute(view.created_at)) }
+                                td { (zone::shown_minute(view.created_at)) }
                                 td { (view.plate) }
                                 td { (view.driver_name) }
                                 td { (view.enterprise_name) }
-                                td { (zone_minute(view.expected_arrival)) }
+                                td { (zone::shown_minute(view.expected_arrival)) }
                                 td { (status_badge(view.status)) }
                                 td { a href=(detail_path(&view.id)) { "详情" } }
                             }
@@ -180,10 +236,23 @@ pub async fn list_page(
                     }
                 }
             }
-            label { "到达日期" input type="date" name="date" value=(query.date); }
+            label { "到达日 从" input type="date" name="from" value=(query.from); }
+            label { "至" input type="date" name="to" value=(query.to); }
             label { "车牌" input type="text" name="plate" value=(query.plate) maxlength="16"; }
+            @if !ENTERPRISE_KEEPERS.allows(signed.caller.role) {
+                label { "企业名称"
+                    input type="text" name="enterprise_name" value=(query.enterprise_name)
+                        maxlength="100";
+                }
+                label { "出发地" (origin_select(&query.origin)) }
+            }
+            @if !query.enterprise_id.is_empty() {
+                input type="hidden" name="enterprise_id" value=(query.enterprise_id);
+            }
             button.btn type="submit" { "筛选" }
             a href=(LIST_PATH) { "清除" }
+            a href={ (LIST_PATH) "/export.csv?" (query.encoded(None)) } { "导出 CSV" }
+            a href={ (LIST_PATH) "/export.xlsx?" (query.encoded(None)) } { "导出 Excel" }
         }
         form.card method="post" action={ (LIST_PATH) "/approve" } {
             (signed.csrf_field())
@@ -207,6 +276,28 @@ pub async fn list_page(
         StatusCode::OK,
         layout::page(zone_name, &signed, LIST_PATH, "登记", body),
     ))
+}
+
+/// `GET /console/registrations/export.csv`: the API's CSV export of what the list's
+/// filters show (audited `registration.export`).
+pub async fn export_csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+) -> Result<HttpResponse, PageError> {
+    let filter = ListQuery::read(&req).filter()?;
+    Ok(exports::csv_export(&state, &signed.caller, filter).await?)
+}
+
+/// `GET /console/registrations/export.xlsx`: the API's XLSX export of what the list's
+/// filters show (audited `registration.export`).
+pub async fn export_xlsx(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+) -> Result<HttpResponse, PageError> {
+    let filter = ListQuery::read(&req).filter()?;
+    Ok(exports::xlsx_export(&state, &signed.caller, filter).await?)
 }
 
 /// `GET /console/registrations/rows`: the list's table alone, for htmx to refresh.
@@ -308,12 +399,12 @@ fn detail(
             dt { "出发地" } dd { (view.origin_name.as_deref().unwrap_or(&view.origin_region)) }
             dt { "货物" } dd { (view.cargo) }
             dt { "事由" } dd { (view.purpose.label()) }
-            dt { "预计到达" } dd { (zone_minute(view.expected_arrival)) }
+            dt { "预计到达" } dd { (zone::shown_minute(view.expected_arrival)) }
             dt { "随车人数" } dd { (view.people_in_cab) }
-            dt { "有效期" } dd { (zone_minute(view.valid_from)) " 至 " (zone_minute(view.valid_until)) }
-            dt { "登记时间" } dd { (zone_minute(view.created_at)) }
+            dt { "有效期" } dd { (zone::shown_minute(view.valid_from)) " 至 " (zone::shown_minute(view.valid_until)) }
+            dt { "登记时间" } dd { (zone::shown_minute(view.created_at)) }
             @if let Some(reason) = &view.reject_reason { dt { "未通过原因" } dd { (reason) } }
-            @if let Some(at) = view.decided_at { dt { "处理时间" } dd { (zone_minute(at)) } }
+            @if let Some(at) = view.decided_at { dt { "处理时间" } dd { (zone::shown_minute(at)) } }
         }
         @if view.status == RegistrationStatus::Pending && ENTERPRISE_KEEPERS.allows(role) {
             section.card {

@@ -36,6 +36,13 @@ pub struct Region {
     pub parent: Option<&'static str>,
 }
 
+impl Region {
+    /// Whether this level stands for no place of its own (`市辖区`).
+    pub fn is_placeholder(&self) -> bool {
+        PLACEHOLDERS.contains(&self.name)
+    }
+}
+
 /// The parsed table.
 struct Table {
     /// Every region, sorted by code.
@@ -165,7 +172,7 @@ pub fn full_name(code: &str) -> Option<String> {
             return None;
         }
         let ancestor = find(parent_code)?;
-        if !PLACEHOLDERS.contains(&ancestor.name) {
+        if !ancestor.is_placeholder() {
             names.push(ancestor.name);
         }
         parent = ancestor.parent;
@@ -203,6 +210,14 @@ impl RegionCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The leading digits that this region's code shares with the codes of every
+    /// region in it: two for a province (`35`), four for a city (`3501`), all six for a
+    /// county.
+    pub fn prefix(&self) -> &str {
+        let digits = (2 * lineage(&self.0).len()).clamp(2, 6);
+        self.0.get(..digits).unwrap_or(&self.0)
+    }
 }
 
 impl fmt::Display for RegionCode {
@@ -212,6 +227,7 @@ impl fmt::Display for RegionCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -232,6 +248,18 @@ mod tests {
         assert_eq!(codes, ["350000", "350100", "350102"]);
         assert_eq!(lineage("350000").len(), 1);
         assert!(lineage("999999").is_empty());
+    }
+
+    #[test]
+    fn a_prefix_covers_the_regions_within() {
+        let prefix = |code: &str| RegionCode::parse(code).unwrap().prefix().to_owned();
+        assert_eq!(prefix("350000"), "35");
+        assert_eq!(prefix("350100"), "3501");
+        assert_eq!(prefix("350102"), "350102");
+        // A municipality's placeholder city and a county under the province directly.
+        assert_eq!(prefix("110100"), "1101");
+        assert!("110101".starts_with(&prefix("110100")));
+        assert!("429004".starts_with(&prefix("429000")));
     }
 
     #[test]

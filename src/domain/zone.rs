@@ -3,7 +3,7 @@
 //! (`YYYY-MM-DDTHH:MM`, an HTML `datetime-local`) are the zone's. Nothing here does IO
 //! beyond reading the clock.
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
 /// The zone's offset from UTC.
 const OFFSET: TimeDelta = TimeDelta::hours(8);
@@ -25,6 +25,11 @@ fn to_utc(local: NaiveDateTime) -> NaiveDateTime {
 /// Today in the zone.
 pub fn today() -> NaiveDate {
     local(Utc::now().naive_utc()).date()
+}
+
+/// A UTC instant as the zone reads it, to the minute (`2026-12-03 09:30`).
+pub fn shown_minute(time: DateTime<Utc>) -> String {
+    local(time.naive_utc()).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// A date as stored and sent, `YYYY-MM-DD`.

@@ -249,7 +249,8 @@ impl EnterpriseOrder {
     }
 }
 
-fn like_pattern(text: &str) -> String {
+/// A `LIKE` pattern (escaped with `\\`) that matches text containing `text`.
+pub fn like_pattern(text: &str) -> String {
     format!(
         "%{}%",
         text.replace('\\', "\\\\")

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
 use crate::domain::id::{EnterpriseId, RegistrationId};
+use crate::domain::region::RegionCode;
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
 use crate::domain::zone;
-use crate::enterprises::Visibility;
+use crate::enterprises::{Visibility, like_pattern};
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::pagination::{Page, PageRequest};
 use crate::registrations::{
@@ -20,7 +21,21 @@ use crate::registrations::{
 };
 use crate::state::AppState;
 
-/// Query of the list.
+/// Filters shared by the list and the exports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterQuery {
+    status: Option<String>,
+    enterprise_id: Option<EnterpriseId>,
+    enterprise_name: Option<String>,
+    plate: Option<String>,
+    origin: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// Query of the list: the filters plus paging. (Not `#[serde(flatten)]`: query
+/// strings lose their types through it.)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -28,9 +43,38 @@ pub struct ListQuery {
     cursor: Option<String>,
     status: Option<String>,
     enterprise_id: Option<EnterpriseId>,
+    enterprise_name: Option<String>,
     plate: Option<String>,
+    origin: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+}
+
+impl ListQuery {
+    /// The filters alone.
+    fn filters(self) -> FilterQuery {
+        FilterQuery {
+            status: self.status,
+            enterprise_id: self.enterprise_id,
+            enterprise_name: self.enterprise_name,
+            plate: self.plate,
+            origin: self.origin,
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+/// The list's filter of a query's filters.
+pub fn filter_of(query: &FilterQuery) -> Result<RegistrationFilter, ApiError> {
+    RegistrationFilter::parse(FilterInput {
+        status: query.status.as_deref(),
+        enterprise_id: query.enterprise_id.clone(),
+        enterprise_name: query.enterprise_name.as_deref(),
+        plate: query.plate.as_deref(),
+        origin: query.origin.as_deref(),
+        days: (query.from, query.to),
+    })
 }
 
 /// Body of a rejection.
@@ -66,22 +110,51 @@ fn stored_status(raw: &str) -> Result<RegistrationStatus, FieldError> {
     })
 }
 
+/// The list's filters as given (query values), before they are checked.
+#[derive(Debug, Default)]
+pub struct FilterInput<'a> {
+    /// A status name.
+    pub status: Option<&'a str>,
+    /// One enterprise.
+    pub enterprise_id: Option<EnterpriseId>,
+    /// Text that the enterprise's name contains.
+    pub enterprise_name: Option<&'a str>,
+    /// A plate as typed.
+    pub plate: Option<&'a str>,
+    /// The code of a province, city or county of origin.
+    pub origin: Option<&'a str>,
+    /// The first and last zone day of arrival.
+    pub days: (Option<NaiveDate>, Option<NaiveDate>),
+}
+
 impl RegistrationFilter {
-    /// The list's filters from their query values (a status name, a plate as typed,
-    /// the first and last zone day of arrival), for the API and the console alike.
-    pub fn parse(
-        status: Option<&str>,
-        enterprise_id: Option<EnterpriseId>,
-        plate: Option<&str>,
-        (from, to): (Option<NaiveDate>, Option<NaiveDate>),
-    ) -> Result<Self, ApiError> {
+    /// The list's filters from their query values, for the API and the console alike.
+    pub fn parse(input: FilterInput<'_>) -> Result<Self, ApiError> {
+        let (from, to) = input.days;
         Ok(RegistrationFilter {
-            status: status.map(stored_status).transpose()?,
-            enterprise_id,
-            plate: plate
+            status: input.status.map(stored_status).transpose()?,
+            enterprise_id: input.enterprise_id,
+            enterprise_name: input
+                .enterprise_name
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(like_pattern),
+            plate: input
+                .plate
                 .map(|raw| Plate::parse(raw, "plate"))
                 .transpose()?
                 .map(|p| p.as_str().to_owned()),
+            origin: input
+                .origin
+                .map(|raw| {
+                    RegionCode::parse(raw)
+                        .map(|code| code.prefix().to_owned())
+                        .map_err(|error| FieldError {
+                            field: "origin".to_owned(),
+                            ..error
+                        })
+                })
+                .transpose()?,
             from: from.map(zone::day_text),
             to: to.map(zone::day_text),
         })
@@ -96,12 +169,7 @@ pub async fn list_registrations(
 ) -> Result<web::Json<Page<RegistrationView>>, ApiError> {
     let query = query.into_inner();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let filter = RegistrationFilter::parse(
-        query.status.as_deref(),
-        query.enterprise_id,
-        query.plate.as_deref(),
-        (query.from, query.to),
-    )?;
+    let filter = filter_of(&query.filters())?;
     Ok(web::Json(
         registrations_page(&state, &caller, filter, page).await?,
     ))

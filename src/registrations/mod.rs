@@ -4,6 +4,7 @@
 //! queries, and only masked copies are read back for lists.
 
 pub mod cancel;
+pub mod exports;
 pub mod handlers;
 pub mod input;
 pub mod open;
@@ -272,8 +273,12 @@ pub struct RegistrationFilter {
     pub status: Option<RegistrationStatus>,
     /// One enterprise.
     pub enterprise_id: Option<EnterpriseId>,
+    /// Enterprises whose name contains this text (a `LIKE` pattern, escaped with `\\`).
+    pub enterprise_name: Option<String>,
     /// Exact normalised plate.
     pub plate: Option<String>,
+    /// Origin: the code prefix that a province's, city's or county's regions share.
+    pub origin: Option<String>,
     /// First zone day of arrival.
     pub from: Option<String>,
     /// Last zone day of arrival.
@@ -487,8 +492,14 @@ impl Registration {
         if let Some(enterprise_id) = &filter.enterprise_id {
             query = query.filter(registrations::enterprise_id.eq(enterprise_id.clone()));
         }
+        if let Some(name) = &filter.enterprise_name {
+            query = query.filter(enterprises::name.like(name.clone()).escape('\\'));
+        }
         if let Some(plate) = &filter.plate {
             query = query.filter(registrations::plate.eq(plate.clone()));
+        }
+        if let Some(origin) = &filter.origin {
+            query = query.filter(registrations::origin_region.like(format!("{origin}%")));
         }
         if let Some(from) = &filter.from {
             query = query.filter(registrations::arrival_day.ge(from.clone()));

@@ -4,7 +4,7 @@
 //! for the roles that may see it, refused for the others, scoped to the caller.
 
 use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_test, credit_code};
-use crate::registrations::{PHONE, RESIDENT_ID, registered};
+use crate::registrations::{PHONE, RESIDENT_ID, driver, register, registered};
 
 /// The oversight roles of `app.staff()`, and the others.
 const OVERSIGHT: [&str; 2] = ["admin", "regulator"];
@@ -335,3 +335,130 @@ async fn enterprise_page_shows_its_code_poster_and_latest_filings(app: TestApp) 
     assert_eq!(formats, ["poster", "svg", "token"]);
 }
 api_test!(enterprise_page_shows_its_code_poster_and_latest_filings);
+
+async fn officials_filter_filings_by_enterprise_origin_and_days_and_export_them(app: TestApp) {
+    let (staff, foreign, _) = roster(&app).await;
+    let admin = staff.token("admin").to_owned();
+    let own_code = app.code_token(&admin, &staff.enterprise).await;
+    let foreign_code = app.code_token(&admin, &foreign).await;
+    registered(&app, &own_code, 1).await;
+    let mut from_jinan = driver(2);
+    from_jinan["origin_region"] = serde_json::json!("370102");
+    register(&app, &own_code, from_jinan, None)
+        .await
+        .assert_status(201);
+    registered(&app, &foreign_code, 3).await;
+
+    // The regulator sees the zone and narrows it down.
+    let mut regulator = Browser::of(&app, "regulator").await;
+    let all = regulator.get("/console/registrations").await;
+    all.assert_status(200);
+    assert!(all.text.contains(OWN) && all.text.contains(FOREIGN));
+    assert!(all.text.contains("name=\"enterprise_name\""));
+    assert!(
+        all.text
+            .contains("<option value=\"370100\">济南市</option>")
+    );
+    let by_name = regulator
+        .get("/console/registrations?enterprise_name=第二制药")
+        .await;
+    by_name.assert_status(200);
+    assert!(by_name.text.contains(FOREIGN) && !by_name.text.contains(OWN));
+    let by_origin = regulator.get("/console/registrations?origin=370000").await;
+    assert_eq!(
+        by_origin.text.matches(">详情<").count(),
+        1,
+        "{}",
+        by_origin.text
+    );
+    assert!(by_origin.text.contains(OWN) && !by_origin.text.contains(FOREIGN));
+    assert!(
+        by_origin
+            .text
+            .contains("<option value=\"370000\" selected>")
+    );
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::hours(32)).date_naive();
+    let later = tomorrow.succ_opt().unwrap();
+    let none = regulator
+        .get(&format!("/console/registrations?from={later}"))
+        .await;
+    assert!(none.text.contains("没有符合条件的登记"));
+    let filters = format!("origin=370000&from={tomorrow}&to={tomorrow}");
+    let page = regulator
+        .get(&format!("/console/registrations?{filters}"))
+        .await;
+    assert!(
+        page.text.contains(&format!(
+            "/console/registrations/export.csv?from={tomorrow}&amp;to={tomorrow}&amp;origin=370000"
+        )),
+        "{}",
+        page.text
+    );
+    let csv = regulator
+        .get(&format!("/console/registrations/export.csv?{filters}"))
+        .await;
+    csv.assert_status(200);
+    let rows: Vec<&str> = csv.text.trim_end().split("\r\n").skip(1).collect();
+    assert_eq!(rows.len(), 1, "{}", csv.text);
+    assert!(rows[0].contains("山东省济南市历下区") && rows[0].contains(OWN));
+    assert!(!csv.text.contains(PHONE) && !csv.text.contains(RESIDENT_ID));
+    let xlsx = regulator
+        .get(&format!("/console/registrations/export.xlsx?{filters}"))
+        .await;
+    xlsx.assert_status(200);
+    assert!(xlsx.bytes.starts_with(b"PK"));
+    for bad in ["origin=999999", "from=2026-02-30", "plate=%E9%97%BDZ"] {
+        let page = regulator
+            .get(&format!("/console/registrations?{bad}"))
+            .await;
+        assert_eq!(page.status, 422, "{bad}");
+        let export = regulator
+            .get(&format!("/console/registrations/export.csv?{bad}"))
+            .await;
+        assert_eq!(export.status, 422, "{bad}");
+    }
+
+    // A sector official's lists and exports stay in the sector, whatever the filter.
+    let mut official = Browser::of(&app, "sector_official").await;
+    let scoped = official.get("/console/registrations").await;
+    assert!(scoped.text.contains(OWN) && !scoped.text.contains(FOREIGN));
+    let foreign_named = official
+        .get("/console/registrations/export.csv?enterprise_name=第二制药")
+        .await;
+    foreign_named.assert_status(200);
+    assert_eq!(
+        foreign_named.text.trim_end().split("\r\n").count(),
+        1,
+        "header only"
+    );
+    let by_id = official
+        .get(&format!("/console/registrations?enterprise_id={foreign}"))
+        .await;
+    assert!(by_id.text.contains("没有符合条件的登记"));
+
+    // The contact has no enterprise or origin filter: it sees its own filings only.
+    let mut contact = Browser::of(&app, "enterprise_contact").await;
+    let own = contact.get("/console/registrations").await;
+    assert!(
+        !own.text.contains("name=\"enterprise_name\"") && !own.text.contains("name=\"origin\"")
+    );
+    let exported = contact.get("/console/registrations/export.csv").await;
+    assert_eq!(
+        exported.text.trim_end().split("\r\n").count(),
+        3,
+        "{}",
+        exported.text
+    );
+    assert!(!exported.text.contains(FOREIGN));
+
+    let audit = app
+        .get("/api/v1/audit?action=registration.export", Some(&admin))
+        .await;
+    assert_eq!(
+        audit.body["items"].as_array().unwrap().len(),
+        4,
+        "{}",
+        audit.text
+    );
+}
+api_test!(officials_filter_filings_by_enterprise_origin_and_days_and_export_them);

@@ -2,8 +2,9 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use truckpass::enterprises::exports::PAGE_ROWS;
 use truckpass::enterprises::roster::{self, ExportRow};
+use truckpass::exports::PAGE_ROWS;
+use truckpass::exports::sheet::write_xlsx;
 
 use crate::helpers::{TestApp, api_test, credit_code};
 
@@ -502,7 +503,7 @@ async fn xlsx_rosters_import_and_exports_read_back(app: TestApp) {
             latitude: Some(26.0),
         })
         .collect();
-    let file = roster::write_xlsx(&rows).unwrap();
+    let file = write_xlsx(&rows).unwrap();
     let report = import(
         &app,
         &admin,

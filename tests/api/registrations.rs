@@ -1422,3 +1422,163 @@ async fn only_the_registering_driver_can_cancel_and_cancelling_keeps_the_decisio
     assert!(!shown.body["decided_by"].is_null(), "{}", shown.text);
 }
 api_test!(only_the_registering_driver_can_cancel_and_cancelling_keeps_the_decision);
+
+/// The lines of a CSV export after its header.
+fn csv_rows(text: &str) -> Vec<&str> {
+    text.trim_end().split("\r\n").skip(1).collect()
+}
+
+async fn filters_by_enterprise_name_origin_and_days_and_exports_what_they_show(app: TestApp) {
+    let (admin, [fuzhou, xiamen]) = app
+        .coded_enterprises(["福州恒信化工有限公司", "厦门海达物流有限公司"])
+        .await;
+    let mut from_shenzhen = driver(2);
+    from_shenzhen["origin_region"] = json!("440305");
+    let mut from_jinan = driver(3);
+    from_jinan["origin_region"] = json!("370102");
+    registered(&app, &fuzhou.code, 1).await;
+    register(&app, &xiamen.code, from_shenzhen, None)
+        .await
+        .assert_status(201);
+    register(&app, &fuzhou.code, from_jinan, None)
+        .await
+        .assert_status(201);
+    let listed = |query: &str| {
+        let app = &app;
+        let admin = &admin;
+        let query = query.to_owned();
+        async move {
+            let page = app
+                .get(&format!("/api/v1/registrations?{query}"), Some(admin))
+                .await;
+            page.assert_status(200);
+            let mut shown = plates(&page.body);
+            shown.sort();
+            shown
+        }
+    };
+    let tomorrow = zone_today().succ_opt().unwrap();
+    let after = tomorrow.succ_opt().unwrap();
+    for (query, expected) in [
+        ("origin=350000", vec![masked_plate(1)]),
+        ("origin=350100", vec![masked_plate(1)]),
+        ("origin=350102", vec![masked_plate(1)]),
+        ("origin=440000", vec![masked_plate(2)]),
+        ("origin=370100", vec![masked_plate(3)]),
+        ("origin=110000", vec![]),
+        ("enterprise_name=海达", vec![masked_plate(2)]),
+        (
+            "enterprise_name=%20恒信%20",
+            vec![masked_plate(1), masked_plate(3)],
+        ),
+        ("enterprise_name=%25", vec![]),
+        ("enterprise_name=恒信&origin=370000", vec![masked_plate(3)]),
+        (
+            &format!("from={tomorrow}&to={tomorrow}"),
+            vec![masked_plate(1), masked_plate(2), masked_plate(3)],
+        ),
+        (&format!("from={after}"), vec![]),
+    ] {
+        assert_eq!(listed(query).await, expected, "{query}");
+    }
+    for bad in ["origin=999999", "origin=35", "origin=", "origin=福建"] {
+        let page = app
+            .get(&format!("/api/v1/registrations?{bad}"), Some(&admin))
+            .await;
+        page.assert_status(422);
+        assert_eq!(
+            error_fields(&page),
+            HashSet::from(["origin".to_owned()]),
+            "{bad}"
+        );
+        let export = app
+            .get(
+                &format!("/api/v1/registrations/export.csv?{bad}"),
+                Some(&admin),
+            )
+            .await;
+        export.assert_status(422);
+    }
+
+    // The CSV export shows what the filters show, masked, newest first.
+    let csv = app
+        .get(
+            "/api/v1/registrations/export.csv?enterprise_name=恒信",
+            Some(&admin),
+        )
+        .await;
+    csv.assert_status(200);
+    assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"));
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.text
+            .starts_with("\u{feff}登记编号,登记时间,企业名称,司机,")
+    );
+    let rows = csv_rows(&csv.text);
+    assert_eq!(rows.len(), 2, "{}", csv.text);
+    assert!(rows[0].contains(&masked_plate(3)) && rows[0].contains("山东省济南市历下区"));
+    assert!(rows[1].contains(&masked_plate(1)) && rows[1].contains("福州恒信化工有限公司"));
+    assert!(!csv.text.contains(&plate(1)) && !csv.text.contains("张三"));
+    assert_no_personal_data(&csv.text);
+
+    // The XLSX export holds the same rows, its text columns as text.
+    let xlsx = app
+        .get(
+            "/api/v1/registrations/export.xlsx?origin=440000",
+            Some(&admin),
+        )
+        .await;
+    xlsx.assert_status(200);
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    use calamine::Reader;
+    let sheet = workbook.worksheet_range("司机登记").unwrap();
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), 2, "header and one filing: {cells:?}");
+    assert_eq!(cells[0][0], "登记编号");
+    assert!(cells[1].contains(&masked_plate(2)), "{cells:?}");
+    assert!(cells[1].contains(&"厦门海达物流有限公司".to_owned()));
+    assert!(!cells.concat().iter().any(|cell| cell.contains(PHONE)));
+
+    // A contact exports its own enterprise's filings only.
+    app.create_contact(&admin, "contact_xm", &xiamen.id).await;
+    let contact = app.tokens("contact_xm", USER_PASSWORD).await.0;
+    let own = app
+        .get("/api/v1/registrations/export.csv", Some(&contact))
+        .await;
+    own.assert_status(200);
+    let rows = csv_rows(&own.text);
+    assert_eq!(rows.len(), 1, "{}", own.text);
+    assert!(rows[0].contains("厦门海达物流有限公司"));
+    app.get("/api/v1/registrations/export.csv", None)
+        .await
+        .assert_status(401);
+
+    // Each export is audited with its format and row count.
+    let audit = app
+        .get("/api/v1/audit?action=registration.export", Some(&admin))
+        .await;
+    let entries = audit.body["items"].as_array().unwrap();
+    let details: HashSet<(String, i64)> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry["details"]["format"].as_str().unwrap().to_owned(),
+                entry["details"]["rows"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(entries.len(), 3, "{}", audit.text);
+    assert_eq!(
+        details,
+        HashSet::from([
+            ("csv".to_owned(), 2),
+            ("xlsx".to_owned(), 1),
+            ("csv".to_owned(), 1)
+        ])
+    );
+}
+api_test!(filters_by_enterprise_name_origin_and_days_and_exports_what_they_show);

@@ -114,7 +114,13 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         // Without the driver's own key header every caller gets 400.
         ("get" | "delete", "/api/v1/public/drivers/me") => (Access::Public, 400),
         ("post", "/p/{token}/cancel") => (Access::Public, 303),
-        ("get", "/api/v1/registrations" | "/api/v1/registrations/{id}") => (Access::SignedIn, 200),
+        (
+            "get",
+            "/api/v1/registrations"
+            | "/api/v1/registrations/{id}"
+            | "/api/v1/registrations/export.csv"
+            | "/api/v1/registrations/export.xlsx",
+        ) => (Access::SignedIn, 200),
         ("post", "/api/v1/registrations/{id}/approve" | "/api/v1/registrations/{id}/reject") => {
             (ENTERPRISE_KEEPERS, 200)
         }

@@ -1,20 +1,11 @@
-//! Writing roster exports, a page of rows at a time: CSV through the `csv` crate and
-//! XLSX through a constant-memory worksheet of `rust_xlsxwriter`, so that an export of
-//! any size holds one page of rows in memory, never the whole roster. Columns and
-//! headers are those of [`Column::ALL`], the ones the import reads.
+//! The roster's exports: an enterprise as a row ([`ExportRow`]) with the columns and
+//! headers of [`Column::ALL`], the ones the import reads, written by the exports'
+//! sheet writers ([`crate::exports::sheet`]).
 
-use std::borrow::Cow;
-use std::io::Write;
+use std::sync::LazyLock;
 
-use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
-
-use super::{Column, RosterError, UTF8_BOM, starts_like_formula};
-
-/// The sheet name of XLSX exports.
-const SHEET_NAME: &str = "企业名录";
-
-/// Excel's limit on the length of a cell's text, in characters.
-const EXCEL_MAX_STRING_CHARS: usize = 32_767;
+use super::Column;
+use crate::exports::sheet::{Cell, Record, SheetColumn};
 
 /// One enterprise in an export, already formatted as text.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -39,6 +30,20 @@ pub struct ExportRow {
     pub latitude: Option<f64>,
 }
 
+/// The columns of [`Column::ALL`] with their widths; credit codes are text.
+static COLUMNS: LazyLock<Vec<SheetColumn>> = LazyLock::new(|| {
+    const WIDTHS: [f64; 9] = [36.0, 22.0, 16.0, 16.0, 40.0, 10.0, 10.0, 13.0, 13.0];
+    Column::ALL
+        .into_iter()
+        .zip(WIDTHS)
+        .map(|(column, width)| SheetColumn {
+            header: column.header(),
+            width,
+            text: column == Column::CreditCode,
+        })
+        .collect()
+});
+
 impl ExportRow {
     /// The row's text cells in [`Column::ALL`] order; coordinates are `None` when absent.
     fn texts(&self) -> [&str; 7] {
@@ -54,156 +59,18 @@ impl ExportRow {
     }
 }
 
-/// Writes one page of a CSV export: UTF-8 with a BOM (so Excel in China opens it correctly), Chinese headers in Column::ALL order, key_enterprise as 是/否; with_header controls whether the header line is written (exports are streamed in pages: the first page has the header, later ones not).
-///
-/// The BOM is written only with the header. Lines end in CRLF; a field is quoted when it
-/// holds a comma, a quote or a line break. A text cell that a spreadsheet would run as a
-/// formula (starting with `=`, `+`, `-` or `@`) is prefixed with `'`, which
-/// [`super::read_csv`] removes again.
-pub fn write_csv(rows: &[ExportRow], with_header: bool) -> Result<Vec<u8>, RosterError> {
-    let mut out = Vec::with_capacity(rows.len() * 160 + 64);
-    if with_header {
-        out.extend_from_slice(UTF8_BOM);
-    }
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    let failed = |e: &dyn std::fmt::Display| RosterError::Write(e.to_string());
-    if with_header {
-        writer
-            .write_record(Column::ALL.map(Column::header))
-            .map_err(|e| failed(&e))?;
-    }
-    for row in rows {
-        for text in row.texts() {
-            let text = if starts_like_formula(text) {
-                Cow::Owned(format!("'{text}"))
-            } else {
-                Cow::Borrowed(text)
-            };
-            writer
-                .write_field(text.as_bytes())
-                .map_err(|e| failed(&e))?;
-        }
-        for coordinate in [row.longitude, row.latitude] {
-            let text = coordinate
-                .filter(|v| v.is_finite())
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            writer.write_field(text).map_err(|e| failed(&e))?;
-        }
-        writer.write_record(None::<&[u8]>).map_err(|e| failed(&e))?;
-    }
-    writer.into_inner().map_err(|e| failed(e.error()))
-}
+impl Record for ExportRow {
+    const SHEET: &'static str = "企业名录";
 
-/// An XLSX export being written: one sheet 企业名录, bold header row, sensible column widths, credit codes as text (never numbers).
-///
-/// The header row is frozen and has an autofilter; coordinates are numbers. Text longer
-/// than Excel's 32,767-character cell limit is cut to fit. Rows go to a constant-memory
-/// worksheet, which keeps only the current row in memory and spills the rest to a
-/// temporary file (in `TMPDIR`, removed when the export is dropped); the workbook is
-/// zipped into a writer by [`XlsxExport::finish`]. Writer failures are
-/// [`RosterError::Write`].
-pub struct XlsxExport {
-    workbook: Workbook,
-    text_format: CellFormat,
-    /// The last row written (0: only the header).
-    last_row: u32,
-}
-
-impl XlsxExport {
-    /// Starts a workbook with its header row.
-    pub fn new() -> Result<Self, RosterError> {
-        Self::start().map_err(write_failed)
+    fn columns() -> &'static [SheetColumn] {
+        &COLUMNS
     }
 
-    fn start() -> Result<Self, XlsxError> {
-        // Widths in Excel character units (a Chinese character is about two).
-        const WIDTHS: [f64; 9] = [36.0, 22.0, 16.0, 16.0, 40.0, 10.0, 10.0, 13.0, 13.0];
-        let header_format = CellFormat::new().set_bold().set_background_color("#DDEBF7");
-        let text_format = CellFormat::new().set_num_format("@");
-
-        let mut workbook = Workbook::new();
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name(SHEET_NAME)?;
-        for ((col, column), width) in (0u16..).zip(Column::ALL).zip(WIDTHS) {
-            sheet.write_string_with_format(0, col, column.header(), &header_format)?;
-            sheet.set_column_width(col, width)?;
-        }
-        // The whole credit-code column is text, so codes typed in later stay text as well.
-        sheet.set_column_format(1, &text_format)?;
-        sheet.set_freeze_panes(1, 0)?;
-        Ok(Self {
-            workbook,
-            text_format,
-            last_row: 0,
-        })
-    }
-
-    /// Appends rows below those written so far.
-    pub fn write_rows(&mut self, rows: &[ExportRow]) -> Result<(), RosterError> {
-        self.append(rows).map_err(write_failed)
-    }
-
-    fn append(&mut self, rows: &[ExportRow]) -> Result<(), XlsxError> {
-        let sheet = self.workbook.worksheet_from_index(0)?;
-        for record in rows {
-            let row = self.last_row + 1;
-            for (col, text) in (0u16..).zip(record.texts()) {
-                if text.is_empty() {
-                    continue;
-                }
-                let text = excel_text(text);
-                if col == 1 {
-                    sheet.write_string_with_format(row, col, text, &self.text_format)?;
-                } else {
-                    sheet.write_string(row, col, text)?;
-                }
-            }
-            for (col, coordinate) in [(7u16, record.longitude), (8, record.latitude)] {
-                if let Some(value) = coordinate.filter(|v| v.is_finite()) {
-                    sheet.write_number(row, col, value)?;
-                }
-            }
-            self.last_row = row;
-        }
-        Ok(())
-    }
-
-    /// Sets the autofilter over the rows written and zips the workbook into `out`, part
-    /// by part (the sheet is copied from its temporary file), without seeking.
-    pub fn finish(mut self, out: impl Write + Send) -> Result<(), RosterError> {
-        self.close(out).map_err(write_failed)
-    }
-
-    fn close(&mut self, out: impl Write + Send) -> Result<(), XlsxError> {
-        self.workbook
-            .worksheet_from_index(0)?
-            .autofilter(0, 0, self.last_row, 8)?;
-        self.workbook.save_to_writer(out)
-    }
-}
-
-/// Writes a whole XLSX export into memory (see [`XlsxExport`]): for small files, such
-/// as roster templates and tests.
-pub fn write_xlsx(rows: &[ExportRow]) -> Result<Vec<u8>, RosterError> {
-    let mut export = XlsxExport::new()?;
-    export.write_rows(rows)?;
-    let mut out = Vec::new();
-    export.finish(&mut out)?;
-    Ok(out)
-}
-
-fn write_failed(error: XlsxError) -> RosterError {
-    RosterError::Write(error.to_string())
-}
-
-/// Cuts text to Excel's cell limit.
-fn excel_text(text: &str) -> &str {
-    match text.char_indices().nth(EXCEL_MAX_STRING_CHARS) {
-        Some((end, _)) => &text[..end],
-        None => text,
+    fn cells(&self) -> Vec<Cell<'_>> {
+        let mut cells: Vec<Cell<'_>> = self.texts().into_iter().map(Cell::Text).collect();
+        cells.push(Cell::Number(self.longitude));
+        cells.push(Cell::Number(self.latitude));
+        cells
     }
 }
 
@@ -218,6 +85,7 @@ mod tests {
     use super::*;
     use crate::enterprises::roster::samples::sample_rows;
     use crate::enterprises::roster::{Format, RawRow, read, read_csv, read_xlsx};
+    use crate::exports::sheet::{UTF8_BOM, XlsxExport, write_csv, write_xlsx};
 
     /// What reading an export back must give.
     fn expected_raw(rows: &[ExportRow], first_row: usize) -> Vec<RawRow> {
@@ -272,11 +140,11 @@ mod tests {
             \"'=HYPERLINK(\"\"http://evil\"\")\",92320100L12345678X,'-,,'@home,否,,,-33.5\r\n";
         assert_eq!(std::str::from_utf8(&bytes).unwrap(), expected);
         assert_eq!(
-            write_csv(&[], true).unwrap(),
+            write_csv::<ExportRow>(&[], true).unwrap(),
             "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态,经度,纬度\r\n"
                 .as_bytes()
         );
-        assert_eq!(write_csv(&[], false).unwrap(), b"");
+        assert_eq!(write_csv::<ExportRow>(&[], false).unwrap(), b"");
     }
 
     #[test]
@@ -307,8 +175,8 @@ mod tests {
         assert_eq!(read_back, expected_raw(&rows, 2));
 
         let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(&bytes)).unwrap();
-        assert_eq!(workbook.sheet_names(), vec![SHEET_NAME.to_owned()]);
-        let range = workbook.worksheet_range(SHEET_NAME).unwrap();
+        assert_eq!(workbook.sheet_names(), vec![ExportRow::SHEET.to_owned()]);
+        let range = workbook.worksheet_range(ExportRow::SHEET).unwrap();
         assert!(
             matches!(range.get_value((1, 1)), Some(calamine::Data::String(s)) if s == "91320100MA1XYZ1234")
         );

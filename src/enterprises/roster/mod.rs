@@ -1,6 +1,6 @@
 //! Roster files: the zone's enterprise spreadsheet read into raw rows ([`read()`]),
-//! and roster exports written page by page ([`write_csv`], [`XlsxExport`]), with the
-//! columns both share ([`Column`]).
+//! and the rows of roster exports ([`ExportRow`]), with the columns both share
+//! ([`Column`]).
 //!
 //! What reading and writing share sits here: the file-level errors, what counts as a
 //! blank cell, and the guard against cells that a spreadsheet would run as formulas
@@ -13,7 +13,7 @@ mod read;
 mod samples;
 
 pub use columns::Column;
-pub use export::{ExportRow, XlsxExport, write_csv, write_xlsx};
+pub use export::ExportRow;
 pub use read::{
     Format, MAX_COLUMNS, MAX_ROWS, MAX_XLSX_UNPACKED, RawRow, read, read_csv, read_xlsx,
 };
@@ -43,8 +43,6 @@ pub enum RosterError {
     TooLarge(u64),
     /// A cell beyond the given number of columns.
     TooManyColumns(usize),
-    /// An export could not be generated (the writer's own message).
-    Write(String),
 }
 
 impl RosterError {
@@ -71,7 +69,6 @@ impl RosterError {
             RosterError::TooManyColumns(limit) => {
                 format!("列数太多：一行最多 {limit} 列，请删去无关的列后再上传")
             }
-            RosterError::Write(detail) => format!("导出文件生成失败：{detail}"),
         }
     }
 
@@ -86,7 +83,6 @@ impl RosterError {
             RosterError::TooManyRows(_) => ErrorCode::TooManyRows,
             RosterError::TooLarge(_) => ErrorCode::WorkbookTooLarge,
             RosterError::TooManyColumns(_) => ErrorCode::TooManyColumns,
-            RosterError::Write(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -99,10 +95,6 @@ impl fmt::Display for RosterError {
 
 impl std::error::Error for RosterError {}
 
-/// The UTF-8 byte order mark: a CSV export starts with it so that Excel reads UTF-8; the
-/// reader skips it.
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
-
 /// Trims whitespace (including the ideographic space), BOMs and zero-width spaces.
 fn trim_cell(text: &str) -> &str {
     text.trim_matches(is_blank_char)
@@ -110,11 +102,6 @@ fn trim_cell(text: &str) -> &str {
 
 fn is_blank_char(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}' || c == '\u{200b}'
-}
-
-/// Characters that make a spreadsheet treat a CSV cell as a formula.
-fn starts_like_formula(text: &str) -> bool {
-    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 #[cfg(test)]
@@ -155,10 +142,6 @@ mod tests {
             RosterError::TooManyRows(MAX_ROWS)
                 .message()
                 .contains("50000")
-        );
-        assert_eq!(
-            RosterError::Write(String::new()).code(),
-            ErrorCode::InternalError
         );
         assert_eq!(RosterError::Empty.to_string(), RosterError::Empty.message());
     }

@@ -4,9 +4,8 @@
 use std::borrow::Cow;
 
 use super::{MAX_COLUMNS, RawRow, SourceRow, assemble};
-use crate::enterprises::roster::{
-    RosterError, UTF8_BOM, is_blank_char, starts_like_formula, trim_cell,
-};
+use crate::enterprises::roster::{RosterError, is_blank_char, trim_cell};
+use crate::exports::sheet::{UTF8_BOM, starts_like_formula};
 
 /// Reads a CSV roster.
 ///
@@ -159,7 +158,7 @@ impl Iterator for CsvRows<'_> {
     }
 }
 
-/// Undoes [`write_csv`](crate::enterprises::roster::write_csv)'s guard: `'=1+1` reads back as `=1+1`.
+/// Undoes [`write_csv`](crate::exports::sheet::write_csv)'s guard: `'=1+1` reads back as `=1+1`.
 fn unescape_formula(text: &str) -> &str {
     match text.strip_prefix('\'') {
         Some(rest) if starts_like_formula(rest) => rest,

@@ -162,8 +162,9 @@ fn map_header(header: &SourceRow) -> Result<Vec<Option<Column>>, RosterError> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::enterprises::roster::ExportRow;
     use crate::enterprises::roster::samples::{row, sample_rows};
-    use crate::enterprises::roster::write_xlsx;
+    use crate::exports::sheet::write_xlsx;
 
     #[test]
     fn missing_columns() {
@@ -219,7 +220,10 @@ mod tests {
         assert_eq!(read(b"\r\n , ,\n\t\n"), Err(RosterError::Empty));
         assert_eq!(read("企业名称,统一社会信用代码\n".as_bytes()), Ok(vec![]));
         assert_eq!(read("企业名称,统一社会信用代码".as_bytes()), Ok(vec![]));
-        assert_eq!(read_xlsx(&write_xlsx(&[]).unwrap()), Ok(vec![]));
+        assert_eq!(
+            read_xlsx(&write_xlsx::<ExportRow>(&[]).unwrap()),
+            Ok(vec![])
+        );
     }
 
     #[test]
