@@ -15,6 +15,7 @@ mod console;
 mod console_admin;
 mod console_contact;
 mod console_oversight;
+mod console_pages;
 mod contract;
 mod database;
 mod driver_pages;

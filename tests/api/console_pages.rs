@@ -1,0 +1,303 @@
+//! Every console page, walked as each role and anonymously: the status each role gets
+//! (a foreign id is the 404 page), that no page can load anything from elsewhere (its
+//! Content-Security-Policy and markup), and that no page or download shows a full ID
+//! number or phone. Every `GET /console/...` of openapi.yaml must be in the table: a
+//! new page fails here until it is added.
+
+use std::collections::BTreeSet;
+
+use calamine::Reader;
+
+use crate::helpers::{Browser, CONTRACT, Staff, TestApp, TestResponse, api_test};
+use crate::registrations::{PHONE, RESIDENT_ID, registered, registration_id};
+
+const ROLES: [&str; 6] = [
+    "admin",
+    "regulator",
+    "sector_official",
+    "park_official",
+    "surveyor",
+    "enterprise_contact",
+];
+const EVERYONE: &[&str] = &ROLES;
+const ZONE_WIDE: &[&str] = &["admin", "regulator"];
+const ADMIN: &[&str] = &["admin"];
+const KEEPERS: &[&str] = &["admin", "enterprise_contact"];
+const CONTACT: &[&str] = &["enterprise_contact"];
+
+/// The objects the pages are about: the staff's own enterprise (S1/P1) and one
+/// outside every scoped role's scope, a filing at each, a user.
+struct Objects {
+    staff: Staff,
+    foreign: String,
+    own_filing: String,
+    foreign_filing: String,
+    user: String,
+}
+
+async fn objects(app: &TestApp) -> Objects {
+    let staff = app.staff().await;
+    let admin = staff.token("admin").to_owned();
+    let sector = app.create_sector(&admin, "S9").await;
+    let park = app.create_park(&admin, "P9").await;
+    let foreign = app
+        .create_enterprise(&admin, "厦门外部物流有限公司", &sector, &park)
+        .await;
+    registered(app, &app.code_token(&admin, &staff.enterprise).await, 1).await;
+    registered(app, &app.code_token(&admin, &foreign).await, 2).await;
+    let own_filing = registration_id(app, &admin, &crate::registrations::plate(1)).await;
+    let foreign_filing = registration_id(app, &admin, &crate::registrations::plate(2)).await;
+    let users = app.get("/api/v1/users?limit=100", Some(&admin)).await;
+    let user = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "regulator1")
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .expect("the regulator's account");
+    Objects {
+        staff,
+        foreign,
+        own_filing,
+        foreign_filing,
+        user,
+    }
+}
+
+/// Each page to walk: its template (as openapi.yaml names it), the address called,
+/// and the roles that get 200; every other signed-in role gets the 404 page. (The
+/// roster is everyone's, scoped: a contact's is its own enterprise, as in the API.)
+fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
+    let own = &o.staff.enterprise;
+    vec![
+        ("/console/", "/console/".into(), EVERYONE),
+        ("/console/password", "/console/password".into(), EVERYONE),
+        (
+            "/console/registrations",
+            "/console/registrations".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/registrations/rows",
+            "/console/registrations/rows".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/registrations/export.csv",
+            "/console/registrations/export.csv".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/registrations/export.xlsx",
+            "/console/registrations/export.xlsx".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/registrations/{id}",
+            format!("/console/registrations/{}", o.own_filing),
+            EVERYONE,
+        ),
+        (
+            "/console/registrations/{id}",
+            format!("/console/registrations/{}", o.foreign_filing),
+            ZONE_WIDE,
+        ),
+        (
+            "/console/enterprises",
+            "/console/enterprises".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/enterprises/export.csv",
+            "/console/enterprises/export.csv".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/enterprises/export.xlsx",
+            "/console/enterprises/export.xlsx".into(),
+            EVERYONE,
+        ),
+        (
+            "/console/enterprises/{id}",
+            format!("/console/enterprises/{own}"),
+            EVERYONE,
+        ),
+        (
+            "/console/enterprises/{id}",
+            format!("/console/enterprises/{}", o.foreign),
+            ZONE_WIDE,
+        ),
+        ("/console/audit", "/console/audit".into(), ZONE_WIDE),
+        (
+            "/console/audit/verify",
+            "/console/audit/verify".into(),
+            ZONE_WIDE,
+        ),
+        ("/console/code", "/console/code".into(), CONTACT),
+        (
+            "/console/code",
+            format!("/console/code?enterprise={own}"),
+            EVERYONE,
+        ),
+        (
+            "/console/code",
+            format!("/console/code?enterprise={}", o.foreign),
+            ZONE_WIDE,
+        ),
+        (
+            "/console/code/qr.svg",
+            format!("/console/code/qr.svg?enterprise={own}"),
+            EVERYONE,
+        ),
+        (
+            "/console/code/qr.png",
+            format!("/console/code/qr.png?enterprise={own}"),
+            EVERYONE,
+        ),
+        (
+            "/console/code/poster.png",
+            format!("/console/code/poster.png?enterprise={own}"),
+            EVERYONE,
+        ),
+        (
+            "/console/code/poster.png",
+            format!("/console/code/poster.png?enterprise={}", o.foreign),
+            ZONE_WIDE,
+        ),
+        ("/console/fields", "/console/fields".into(), KEEPERS),
+        ("/console/settings", "/console/settings".into(), CONTACT),
+        ("/console/users", "/console/users".into(), ADMIN),
+        ("/console/users/new", "/console/users/new".into(), ADMIN),
+        (
+            "/console/users/activation",
+            "/console/users/activation".into(),
+            ADMIN,
+        ),
+        (
+            "/console/users/{id}",
+            format!("/console/users/{}", o.user),
+            ADMIN,
+        ),
+        ("/console/org", "/console/org".into(), ADMIN),
+        (
+            "/console/roster/import",
+            "/console/roster/import".into(),
+            ADMIN,
+        ),
+        ("/console/posters", "/console/posters".into(), ADMIN),
+        (
+            "/console/posters.zip",
+            format!("/console/posters.zip?park_id={}", o.staff.park),
+            ADMIN,
+        ),
+    ]
+}
+
+/// Pages that anyone may open, signed in or not.
+const OPEN: [&str; 3] = [
+    "/console/login",
+    "/console/activate",
+    "/console/assets/{file}",
+];
+
+/// The text of a response as a person could read it: an XLSX's cells, else the body.
+fn readable(response: &TestResponse) -> String {
+    if response.bytes.starts_with(b"PK")
+        && response
+            .header("content-type")
+            .is_some_and(|t| t.contains("spreadsheetml"))
+    {
+        let mut workbook: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(response.bytes.clone()))
+                .expect("an XLSX download opens");
+        let sheets = workbook.sheet_names();
+        let mut cells = Vec::new();
+        for sheet in sheets {
+            let range = workbook.worksheet_range(&sheet).expect("a sheet");
+            cells.extend(range.cells().map(|(_, _, cell)| cell.to_string()));
+        }
+        return cells.join("\n");
+    }
+    response.text.clone()
+}
+
+/// What a page may not do: load anything from elsewhere, or show personal data.
+fn check_page(role: &str, path: &str, response: &TestResponse) -> Vec<String> {
+    let mut problems = Vec::new();
+    let text = readable(response);
+    if text.contains(RESIDENT_ID) || text.contains(PHONE) {
+        problems.push(format!("{role} {path}: full ID number or phone shown"));
+    }
+    let html = response
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        let policy = response
+            .header("content-security-policy")
+            .unwrap_or_default();
+        if !policy.contains("default-src 'none'") || !policy.contains("script-src 'self'") {
+            problems.push(format!(
+                "{role} {path}: no strict Content-Security-Policy: {policy}"
+            ));
+        }
+        for outside in [
+            "src=\"http",
+            "src=\"//",
+            "<link",
+            "url(http",
+            "url(//",
+            "@import",
+        ] {
+            if response.text.contains(outside) {
+                problems.push(format!("{role} {path}: loads from outside ({outside})"));
+            }
+        }
+    }
+    problems
+}
+
+async fn every_console_page_answers_each_role_as_its_table_says(app: TestApp) {
+    let objects = objects(&app).await;
+    let pages = pages(&objects);
+
+    // Every GET page of the contract is walked.
+    let walked: BTreeSet<&str> = pages.iter().map(|(template, _, _)| *template).collect();
+    for (method, path) in CONTRACT.operations() {
+        if method == "get" && path.starts_with("/console/") && !OPEN.contains(&path.as_str()) {
+            assert!(
+                walked.contains(path.as_str()),
+                "GET {path} is not walked: add it to `pages`"
+            );
+        }
+    }
+
+    let mut problems = Vec::new();
+    for role in ROLES {
+        let mut browser = Browser::of(&app, role).await;
+        for (_, path, allowed) in &pages {
+            let response = browser.get(path).await;
+            let expected = if allowed.contains(&role) { 200 } else { 404 };
+            if response.status != expected {
+                problems.push(format!(
+                    "{role} GET {path}: {} instead of {expected}",
+                    response.status
+                ));
+            }
+            problems.extend(check_page(role, path, &response));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Anonymous visitors are sent to the sign-in, from every page.
+    let mut anonymous = Browser::new(&app);
+    for (_, path, _) in &pages {
+        let response = anonymous.get(path).await;
+        assert_eq!(response.status, 303, "anonymous GET {path}");
+        assert_eq!(
+            response.header("location"),
+            Some("/console/login"),
+            "{path}"
+        );
+    }
+}
+api_test!(every_console_page_answers_each_role_as_its_table_says);
