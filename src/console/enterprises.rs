@@ -4,6 +4,7 @@
 //! its code (QR image and poster through the API's renderers, audited as downloads)
 //! and its latest filings.
 
+use crate::auth::caller::ENTERPRISE_KEEPERS;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -11,6 +12,7 @@ use maud::{Markup, html};
 use crate::codes::handlers::current_code;
 use crate::console::code::{CODE_PATH, POSTER_PATH, QR_SVG_PATH};
 use crate::console::enterprise::Chosen;
+use crate::console::fields::FIELDS_PATH;
 use crate::console::registrations::{LIST_PATH, rows};
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, layout, render};
@@ -334,6 +336,9 @@ pub async fn enterprise_page(
             p.actions {
                 a.btn.alt href=(chosen.link(POSTER_PATH)) download { "下载海报（A4 PNG）" }
                 a href=(chosen.link(CODE_PATH)) { "企业码与扫码统计" }
+                @if ENTERPRISE_KEEPERS.allows(signed.caller.role) {
+                    a href=(chosen.link(FIELDS_PATH)) { "编辑登记表字段" }
+                }
             }
         }
         section.card {

@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use crate::auth::caller::ENTERPRISE_KEEPERS;
 use crate::codes::handlers::visible_code;
 use crate::console::enterprise::{Chosen, PARAMETER};
+use crate::console::enterprises::ROSTER_PATH;
 use crate::console::session::{Posted, Signed};
 use crate::console::{PageError, allowed, layout, render, see_other};
 use crate::domain::account::Role;
@@ -403,12 +404,10 @@ fn editor(
     let body = html! {
         h1 { "登记表字段" }
         @if signed.caller.role == Role::Admin {
-            nav.card.filters {
+            nav.card.actions {
                 a href=(FIELDS_PATH) aria-current=[editing.chosen.is_none().then_some("page")] { "园区统一字段" }
-                form.filters method="get" action=(FIELDS_PATH) {
-                    label { "某企业的字段（企业 id）"
-                        input type="text" name=(PARAMETER) value=(editing.chosen.as_ref().map(|c| c.id.as_str()).unwrap_or_default()); }
-                    button.btn.alt type="submit" { "打开" }
+                span.muted {
+                    "某企业的字段：在" a href=(ROSTER_PATH) { "企业名录" } "中打开企业，点“编辑登记表字段”。"
                 }
             }
         }

@@ -373,8 +373,13 @@ async fn the_admin_edits_the_zones_fields_and_others_may_not(app: TestApp) {
         .await;
     assert_eq!(zone.body["version"], json!(1));
     assert_eq!(zone.body["fields"][0]["label"], json!("身体状况良好"));
-    // The enterprise's own fields through the same page.
+    // The enterprise's own fields through the same page, linked from its roster page.
+    assert!(page.text.contains("href=\"/console/enterprises\""));
     let named = format!("/console/fields?enterprise={}", staff.enterprise);
+    let roster_page = admin
+        .get(&format!("/console/enterprises/{}", staff.enterprise))
+        .await;
+    assert!(roster_page.text.contains(&format!("href=\"{named}\"")));
     let page = admin.get(&named).await;
     page.assert_status(200);
     assert!(page.text.contains("福州第一化工有限公司 的附加字段"));
@@ -387,6 +392,11 @@ async fn the_admin_edits_the_zones_fields_and_others_may_not(app: TestApp) {
         let mut other = Browser::signed_in(&app, username, USER_PASSWORD).await;
         other.get("/console/fields").await.assert_status(404);
         other.get(&named).await.assert_status(404);
+        let enterprise = other
+            .get(&format!("/console/enterprises/{}", staff.enterprise))
+            .await;
+        enterprise.assert_status(200);
+        assert!(!enterprise.text.contains("/console/fields"), "{username}");
     }
 }
 api_test!(the_admin_edits_the_zones_fields_and_others_may_not);
