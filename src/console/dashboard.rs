@@ -85,10 +85,6 @@ pub async fn dashboard_page(
         .collect();
     let body = html! {
         h1 { "数据看板" }
-        p.muted {
-            "统计范围：" (scope_text(&signed)) "；统计期：近 30 天（" (from_text) " 至 " (to_text)
-            "，按登记时间的园区日期）。只含数量，不含司机个人信息。"
-        }
         div.stats {
             div.stat { b { (filings.total) } "登记" }
             div.stat { b { (scanned) } "扫码" }
@@ -97,13 +93,19 @@ pub async fn dashboard_page(
             div.stat { b { (board.suspended.len()) } "企业码已暂停" }
             div.stat { b { (board.unscanned.len()) } "企业码从未扫码" }
         }
-        section.card {
-            h2 { "每日登记" }
-            (chart::daily(from, to, &filings.days, "条", &format!("近 30 天每日登记数，共 {} 条", filings.total)))
+        p.muted {
+            "统计范围：" (scope_text(&signed)) "；统计期：近 30 天（" (from_text) " 至 " (to_text)
+            "，按登记时间的园区日期）。只含数量，不含司机个人信息。"
         }
-        section.card {
-            h2 { "每日扫码" }
-            (chart::daily(from, to, &board.scans, "次", &format!("近 30 天每日扫码次数，共 {scanned} 次")))
+        div.cols {
+            section.card {
+                h2 { "每日登记" }
+                (chart::daily(from, to, &filings.days, "条", &format!("近 30 天每日登记数，共 {} 条", filings.total)))
+            }
+            section.card {
+                h2 { "每日扫码" }
+                (chart::daily(from, to, &board.scans, "次", &format!("近 30 天每日扫码次数，共 {scanned} 次")))
+            }
         }
         div.cols {
             section.card {
