@@ -32,10 +32,11 @@ use crate::console::{
     self, account::logout as console_logout, account::show_activation, account::show_login,
     account::show_password, account::submit_activation, account::submit_login,
     account::submit_password, activation as console_activation, assets::console_asset,
-    audit as console_audit, code as console_code, enterprises as console_enterprises,
-    fields as console_fields, home::home_page, org as console_org, posters as console_posters,
-    registrations as console_registrations, roster as console_roster, settings::settings_page,
-    settings::update_settings, users as console_users,
+    audit as console_audit, code as console_code, dashboard::dashboard_page,
+    enterprises as console_enterprises, fields as console_fields, home::home_page,
+    org as console_org, posters as console_posters, registrations as console_registrations,
+    roster as console_roster, settings::settings_page, settings::update_settings,
+    users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -256,6 +257,7 @@ routes! {
     "/console/enterprises/{id}" { get => console_enterprises::enterprise_page }
     "/console/audit" { get => console_audit::audit_page }
     "/console/audit/verify" { get => console_audit::verify_page }
+    "/console/dashboard" { get => dashboard_page }
     "/console/code" { get => console_code::code_page }
     "/console/code/qr.svg" { get => console_code::qr_svg }
     "/console/code/qr.png" { get => console_code::qr_png }

@@ -94,6 +94,14 @@ impl Policy {
 pub const ADMIN: Policy = Policy::roles(&[Role::Admin]);
 /// Admins and the zone command.
 pub const OVERSIGHT: Policy = Policy::roles(&[Role::Admin, Role::Regulator]);
+/// Who reads the statistics of their scope: admins, the zone command, sector and park
+/// officials.
+pub const OFFICIALS: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+]);
 /// Admins and enterprise contacts (their own enterprise's code and form).
 pub const ENTERPRISE_KEEPERS: Policy = Policy::roles(&[Role::Admin, Role::EnterpriseContact]);
 /// Everyone who oversees enterprises: not enterprise contacts.

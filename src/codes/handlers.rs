@@ -413,7 +413,8 @@ pub async fn scan_report(
         .db
         .read(move |conn| {
             let enterprise = Enterprise::find(conn, &visibility, &id)?;
-            EnterpriseCode::scans(conn, &enterprise.id, &range_from, &range_to)
+            let ids = std::slice::from_ref(&enterprise.id);
+            EnterpriseCode::scans(conn, ids, &range_from, &range_to)
         })
         .await?;
     let total = days.iter().map(|(_, scans)| scans).sum();

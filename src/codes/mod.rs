@@ -174,16 +174,16 @@ impl EnterpriseCode {
         Ok(())
     }
 
-    /// Page opens per day for all codes an enterprise has had, between two days.
+    /// Page opens per day for all codes the enterprises have had, between two days.
     pub fn scans(
         conn: &mut DbConnection,
-        enterprise_id: &EnterpriseId,
+        enterprise_ids: &[EnterpriseId],
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, i64)>, ApiError> {
         let rows: Vec<(String, i64)> = code_scans::table
             .inner_join(enterprise_codes::table)
-            .filter(enterprise_codes::enterprise_id.eq(enterprise_id))
+            .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
             .filter(code_scans::day.ge(from))
             .filter(code_scans::day.le(to))
             .select((code_scans::day, code_scans::scans))
@@ -197,6 +197,41 @@ impl EnterpriseCode {
             }
         }
         Ok(days)
+    }
+
+    /// The operating enterprises among `enterprise_ids` whose current code is
+    /// suspended: (id, name), by name.
+    pub fn suspended_among(
+        conn: &mut DbConnection,
+        enterprise_ids: &[EnterpriseId],
+    ) -> Result<Vec<(EnterpriseId, String)>, ApiError> {
+        Ok(enterprise_codes::table
+            .inner_join(enterprises::table)
+            .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
+            .filter(enterprise_codes::retired_at.is_null())
+            .filter(enterprise_codes::suspended.eq(true))
+            .filter(enterprises::status.eq(EnterpriseStatus::Operating))
+            .select((enterprises::id, enterprises::name))
+            .order(enterprises::name.asc())
+            .load(conn)?)
+    }
+
+    /// The operating enterprises among `enterprise_ids` none of whose codes was ever
+    /// opened or used to register: (id, name), by name.
+    pub fn never_scanned_among(
+        conn: &mut DbConnection,
+        enterprise_ids: &[EnterpriseId],
+    ) -> Result<Vec<(EnterpriseId, String)>, ApiError> {
+        let scanned = code_scans::table
+            .inner_join(enterprise_codes::table)
+            .select(enterprise_codes::enterprise_id);
+        Ok(enterprises::table
+            .filter(enterprises::id.eq_any(enterprise_ids))
+            .filter(enterprises::status.eq(EnterpriseStatus::Operating))
+            .filter(enterprises::id.ne_all(scanned))
+            .select((enterprises::id, enterprises::name))
+            .order(enterprises::name.asc())
+            .load(conn)?)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::codes::handlers::{
     CodeChange, QrFormat, ScanReport, change_code, poster, qr_image, scan_report, visible_code,
 };
 use crate::codes::render::QrOptions;
+use crate::console::chart;
 use crate::console::enterprise::Chosen;
 use crate::console::session::Signed;
 use crate::console::{PageError, allowed, layout, render, see_other};
@@ -72,7 +73,7 @@ async fn page(
         }
         section.card {
             h2 { "近 30 天扫码次数" }
-            (chart(&report))
+            (scans_chart(&report))
         }
         @if keeper {
             (changes(signed, chosen, &view, unconfirmed.as_ref()))
@@ -136,59 +137,19 @@ fn changes(
     }
 }
 
-/// The daily scans as an inline SVG bar chart, one bar a day (days without scans
-/// too), each with its count as a tooltip and above the bar.
-fn chart(report: &ScanReport) -> Markup {
-    const BAR: i64 = 24;
-    const TOP: i64 = 24;
-    const HEIGHT: i64 = 140;
-    const BOTTOM: i64 = 26;
-    const LABEL_EVERY: usize = 7;
+/// The daily scans as a bar chart, one bar a day (days without scans too).
+fn scans_chart(report: &ScanReport) -> Markup {
     let parse = |day: &str| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
-    let days: Vec<(NaiveDate, i64)> = match (parse(&report.from), parse(&report.to)) {
-        (Some(from), Some(to)) => from
-            .iter_days()
-            .take_while(|day| *day <= to)
-            .map(|day| {
-                let text = day.format("%Y-%m-%d").to_string();
-                let scans = report
-                    .days
-                    .iter()
-                    .find(|d| d.day == text)
-                    .map_or(0, |d| d.scans);
-                (day, scans)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let most = days
+    let days: Vec<(String, i64)> = report
+        .days
         .iter()
-        .map(|(_, scans)| *scans)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let width = BAR * i64::try_from(days.len()).unwrap_or(0);
+        .map(|day| (day.day.clone(), day.scans))
+        .collect();
+    let label = format!("近 30 天每日扫码次数，共 {} 次", report.total);
     html! {
         p { "共 " b { (report.total) } " 次（" (report.from) " 至 " (report.to) "）" }
-        div.scroll {
-            svg.chart viewBox={ "-24 0 " (width + 48) " " (TOP + HEIGHT + BOTTOM) }
-                role="img" aria-label={ "近 30 天每日扫码次数，共 " (report.total) " 次" } {
-                line x1="0" y1=(TOP + HEIGHT) x2=(width) y2=(TOP + HEIGHT) stroke="#9aa5b1" {}
-                @for (index, (day, scans)) in days.iter().enumerate() {
-                    @let x = BAR * i64::try_from(index).unwrap_or(0);
-                    @let height = scans * HEIGHT / most;
-                    g {
-                        title { (day.format("%m-%d")) "：" (scans) " 次" }
-                        rect x=(x + 3) y=(TOP + HEIGHT - height) width=(BAR - 6) height=(height) fill="#0f4c81" {}
-                        @if *scans > 0 {
-                            text x=(x + BAR / 2) y=(TOP + HEIGHT - height - 3) text-anchor="middle" fill="#1a1a1a" { (scans) }
-                        }
-                        @if index % LABEL_EVERY == 0 {
-                            text x=(x + BAR / 2) y=(TOP + HEIGHT + 21) text-anchor="middle" fill="#555" { (day.format("%m-%d")) }
-                        }
-                    }
-                }
-            }
+        @if let (Some(from), Some(to)) = (parse(&report.from), parse(&report.to)) {
+            (chart::daily(from, to, &days, "次", &label))
         }
     }
 }

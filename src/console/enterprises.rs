@@ -37,7 +37,8 @@ const RECENT_FILINGS: i64 = 20;
 /// Most sectors or parks offered in a filter.
 const UNITS_OFFERED: i64 = 500;
 
-fn detail_path(id: &EnterpriseId) -> String {
+/// An enterprise's page.
+pub fn detail_path(id: &EnterpriseId) -> String {
     format!("{ROSTER_PATH}/{id}")
 }
 

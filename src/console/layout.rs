@@ -4,10 +4,11 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::auth::caller::OVERSIGHT;
+use crate::auth::caller::{OFFICIALS, OVERSIGHT};
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
 use crate::console::code::CODE_PATH;
+use crate::console::dashboard::DASHBOARD_PATH;
 use crate::console::enterprises::ROSTER_PATH;
 use crate::console::fields::FIELDS_PATH;
 use crate::console::org::ORG_PATH;
@@ -32,6 +33,7 @@ h1{font-size:1.35rem;margin:.2rem 0 .8rem}h2{font-size:1.1rem;margin:.2rem 0 .6r
 .stat{background:#fff;border-radius:10px;padding:.8rem 1rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}\
 .stat b{display:block;font-size:1.8rem;color:#0f4c81}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;min-width:36rem}\
+table.tally{min-width:0}th.n,td.n{text-align:right}\
 th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e3e8ee;white-space:nowrap}th{color:#555;font-weight:600}\
 td.wrap{white-space:normal;word-break:break-all;min-width:14rem}\
 dl{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.3rem 1rem;margin:0}dt{color:#555}dd{margin:0;word-break:break-all}\
@@ -67,6 +69,9 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if role != Role::EnterpriseContact {
         entries.push((ROSTER_PATH, "企业名录"));
+    }
+    if OFFICIALS.allows(role) {
+        entries.push((DASHBOARD_PATH, "数据看板"));
     }
     if OVERSIGHT.allows(role) {
         entries.push((AUDIT_PATH, "审计日志"));

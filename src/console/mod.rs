@@ -15,6 +15,7 @@
 //!   enterprise's own work;
 //! - [`enterprise`]: which enterprise a page is about;
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
+//! - [`dashboard`]: the officials' dashboard of their scope, its charts from [`chart`];
 //! - [`audit`]: the audit log and its verification, for the oversight roles.
 //! - [`users`], [`activation`], [`org`], [`roster`], [`posters`]: the admin's pages.
 
@@ -22,7 +23,9 @@ pub mod account;
 pub mod activation;
 pub mod assets;
 pub mod audit;
+pub mod chart;
 pub mod code;
+pub mod dashboard;
 pub mod enterprise;
 pub mod enterprises;
 pub mod fields;

@@ -181,6 +181,22 @@ pub fn full_name(code: &str) -> Option<String> {
     Some(names.concat())
 }
 
+/// The full name of the city a region lies in (`福建省福州市` for `350102`). A
+/// municipality, whose cities are placeholders, is its own city (`北京市`); a county
+/// directly under a province is one (`湖北省仙桃市`). `None` for a province or an
+/// unknown code.
+pub fn city_name(code: &str) -> Option<String> {
+    let lineage = lineage(code);
+    let city = lineage.get(1)?;
+    match city.name {
+        "市辖区" | "县" => lineage.first().map(|province| province.name.to_owned()),
+        name if PLACEHOLDERS.contains(&name) => {
+            lineage.get(2).and_then(|county| full_name(county.code))
+        }
+        _ => full_name(city.code),
+    }
+}
+
 /// A region code that exists in the table: a province, a city or a county.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegionCode(String);
@@ -378,5 +394,15 @@ mod tests {
             );
         }
         assert_eq!(RegionCode::parse("  ").map_err(|e| e.code), Err("required"));
+    }
+
+    #[test]
+    fn a_city_is_named_in_full_and_a_municipality_is_its_own_city() {
+        assert_eq!(city_name("350102").as_deref(), Some("福建省福州市"));
+        assert_eq!(city_name("350100").as_deref(), Some("福建省福州市"));
+        assert_eq!(city_name("110105").as_deref(), Some("北京市"));
+        assert_eq!(city_name("429004").as_deref(), Some("湖北省仙桃市"));
+        assert_eq!(city_name("350000"), None);
+        assert_eq!(city_name("999999"), None);
     }
 }

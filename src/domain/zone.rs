@@ -5,8 +5,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
+/// The zone's offset from UTC in hours (for SQL that computes zone days).
+pub const OFFSET_HOURS: i64 = 8;
 /// The zone's offset from UTC.
-const OFFSET: TimeDelta = TimeDelta::hours(8);
+const OFFSET: TimeDelta = TimeDelta::hours(OFFSET_HOURS);
 /// A day as stored and sent.
 const DAY: &str = "%Y-%m-%d";
 /// A minute as typed into a form.

@@ -71,6 +71,34 @@ impl Visibility {
     }
 }
 
+/// Where an enterprise sits: its sector and park, for statistics over a scope.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct Placement {
+    /// The enterprise.
+    pub id: EnterpriseId,
+    /// Its sector.
+    pub sector_id: OrgUnitId,
+    /// Its park.
+    pub park_id: OrgUnitId,
+}
+
+impl Placement {
+    /// Where each visible enterprise sits.
+    pub fn of_visible(
+        conn: &mut DbConnection,
+        visibility: &Visibility,
+    ) -> Result<Vec<Placement>, ApiError> {
+        Ok(visibility
+            .apply(enterprises::table.into_boxed())
+            .select((
+                enterprises::id,
+                enterprises::sector_id,
+                enterprises::park_id,
+            ))
+            .load(conn)?)
+    }
+}
+
 /// A stored enterprise.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = enterprises)]

@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod public;
 pub mod retention;
 pub mod settings;
+pub mod stats;
 pub mod submit;
 
 use chrono::NaiveDateTime;

@@ -7,7 +7,8 @@
 //! Needs Debian's `chromium` and `chromium-driver`; without them the test says so and
 //! passes, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
 //!
-//! The enterprise contact signs in to the console on a phone and approves a filing.
+//! The enterprise contact signs in to the console on a phone and approves a filing;
+//! the regulator reads the dashboard there.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -529,6 +530,16 @@ async fn profile_status(app: &TestApp, key: &str) -> u16 {
 /// API sees it approved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_on_a_phone_signs_in_to_the_console_and_approves_a_filing() {
+    on_a_phone(console_flow).await;
+}
+
+/// Runs a console flow in a phone's browser against a fresh app on SQLite, closing
+/// the browser session also when the flow fails; nothing without the browser (see
+/// [`ChromeDriver::start`]).
+async fn on_a_phone<Flow>(flow: fn(Client, TestApp) -> Flow)
+where
+    Flow: std::future::Future<Output = ()> + Send + 'static,
+{
     let Some(chromedriver) = ChromeDriver::start() else {
         return;
     };
@@ -536,7 +547,7 @@ async fn a_contact_on_a_phone_signs_in_to_the_console_and_approves_a_filing() {
         .await
         .expect("SQLite always runs");
     let client = chromedriver.session().await;
-    let outcome = tokio::spawn(console_flow(client.clone(), app)).await;
+    let outcome = tokio::spawn(flow(client.clone(), app)).await;
     client.close().await.expect("the session closes");
     if let Err(error) = outcome {
         match error.try_into_panic() {
@@ -544,6 +555,35 @@ async fn a_contact_on_a_phone_signs_in_to_the_console_and_approves_a_filing() {
             Err(error) => panic!("console flow did not finish: {error}"),
         }
     }
+}
+
+/// Signs in to the console's home page as `username` (with `USER_PASSWORD`), which
+/// fits the phone.
+async fn console_sign_in(client: &Client, app: &TestApp, username: &str) {
+    use crate::helpers::USER_PASSWORD;
+
+    client
+        .goto(&format!("{}/console/", app.address))
+        .await
+        .unwrap();
+    wait_for(client, "form[action='/console/login']").await;
+    find(client, "#username")
+        .await
+        .send_keys(username)
+        .await
+        .unwrap();
+    find(client, "#password")
+        .await
+        .send_keys(USER_PASSWORD)
+        .await
+        .unwrap();
+    find(client, "button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(client, ".stats").await;
+    assert_fits(client).await;
 }
 
 async fn console_flow(client: Client, app: TestApp) {
@@ -555,28 +595,7 @@ async fn console_flow(client: Client, app: TestApp) {
     registered(&app, &own.code, 1).await;
     let id = registration_id(&app, &admin, &plate(1)).await;
 
-    client
-        .goto(&format!("{}/console/", app.address))
-        .await
-        .unwrap();
-    wait_for(&client, "form[action='/console/login']").await;
-    find(&client, "#username")
-        .await
-        .send_keys("contact1")
-        .await
-        .unwrap();
-    find(&client, "#password")
-        .await
-        .send_keys(USER_PASSWORD)
-        .await
-        .unwrap();
-    find(&client, "button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&client, ".stats").await;
-    assert_fits(&client).await;
+    console_sign_in(&client, &app, "contact1").await;
 
     find(&client, "a[href='/console/registrations']")
         .await
@@ -607,4 +626,35 @@ async fn console_flow(client: Client, app: TestApp) {
         .get(&format!("/api/v1/registrations/{id}"), Some(&contact))
         .await;
     assert_eq!(response.body["status"], "approved");
+}
+
+/// The regulator on a phone opens the dashboard from the navigation: its charts are
+/// drawn on the server, and nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regulator_on_a_phone_reads_the_dashboard() {
+    on_a_phone(dashboard_flow).await;
+}
+
+async fn dashboard_flow(client: Client, app: TestApp) {
+    use crate::registrations::registered;
+
+    let (admin, [own]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
+    app.create_user(&admin, "regulator1", "regulator", &[], &[])
+        .await;
+    registered(&app, &own.code, 1).await;
+
+    console_sign_in(&client, &app, "regulator1").await;
+    find(&client, "a[href='/console/dashboard']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "svg.chart").await;
+    assert_fits(&client).await;
+    let charts = script(
+        &client,
+        "return document.querySelectorAll('svg.chart').length",
+    )
+    .await;
+    assert_eq!(charts, 3, "filings and scans per day, filings per status");
 }

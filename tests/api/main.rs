@@ -14,6 +14,7 @@ mod codes;
 mod console;
 mod console_admin;
 mod console_contact;
+mod console_dashboard;
 mod console_oversight;
 mod console_pages;
 mod contract;
