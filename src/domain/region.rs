@@ -190,9 +190,7 @@ pub fn city_name(code: &str) -> Option<String> {
     let city = lineage.get(1)?;
     match city.name {
         "市辖区" | "县" => lineage.first().map(|province| province.name.to_owned()),
-        name if PLACEHOLDERS.contains(&name) => {
-            lineage.get(2).and_then(|county| full_name(county.code))
-        }
+        _ if city.is_placeholder() => lineage.get(2).and_then(|county| full_name(county.code)),
         _ => full_name(city.code),
     }
 }

@@ -22,6 +22,7 @@ const ROLES: [&str; 6] = [
 const EVERYONE: &[&str] = &ROLES;
 const ZONE_WIDE: &[&str] = &["admin", "regulator"];
 const ADMIN: &[&str] = &["admin"];
+const OFFICIALS: &[&str] = &["admin", "regulator", "sector_official", "park_official"];
 const KEEPERS: &[&str] = &["admin", "enterprise_contact"];
 const CONTACT: &[&str] = &["enterprise_contact"];
 
@@ -71,6 +72,7 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
     let own = &o.staff.enterprise;
     vec![
         ("/console/", "/console/".into(), EVERYONE),
+        ("/console/dashboard", "/console/dashboard".into(), OFFICIALS),
         ("/console/password", "/console/password".into(), EVERYONE),
         (
             "/console/registrations",
