@@ -414,7 +414,7 @@ pub async fn scan_report(
         .read(move |conn| {
             let enterprise = Enterprise::find(conn, &visibility, &id)?;
             let ids = std::slice::from_ref(&enterprise.id);
-            EnterpriseCode::scans(conn, ids, &range_from, &range_to)
+            EnterpriseCode::scans(conn, Some(ids), &range_from, &range_to)
         })
         .await?;
     let total = days.iter().map(|(_, scans)| scans).sum();

@@ -174,16 +174,21 @@ impl EnterpriseCode {
         Ok(())
     }
 
-    /// Page opens per day for all codes the enterprises have had, between two days.
+    /// Page opens per day for all codes the enterprises have had (`None`: every
+    /// enterprise), between two days.
     pub fn scans(
         conn: &mut DbConnection,
-        enterprise_ids: &[EnterpriseId],
+        only: Option<&[EnterpriseId]>,
         from: &str,
         to: &str,
     ) -> Result<Vec<(String, i64)>, ApiError> {
-        let rows: Vec<(String, i64)> = code_scans::table
+        let mut query = code_scans::table
             .inner_join(enterprise_codes::table)
-            .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
+            .into_boxed();
+        if let Some(ids) = only {
+            query = query.filter(enterprise_codes::enterprise_id.eq_any(ids));
+        }
+        let rows: Vec<(String, i64)> = query
             .filter(code_scans::day.ge(from))
             .filter(code_scans::day.le(to))
             .select((code_scans::day, code_scans::scans))
@@ -199,15 +204,19 @@ impl EnterpriseCode {
         Ok(days)
     }
 
-    /// The operating enterprises among `enterprise_ids` whose current code is
+    /// The operating enterprises among `only` (`None`: all) whose current code is
     /// suspended: (id, name), by name.
     pub fn suspended_among(
         conn: &mut DbConnection,
-        enterprise_ids: &[EnterpriseId],
+        only: Option<&[EnterpriseId]>,
     ) -> Result<Vec<(EnterpriseId, String)>, ApiError> {
-        Ok(enterprise_codes::table
+        let mut query = enterprise_codes::table
             .inner_join(enterprises::table)
-            .filter(enterprise_codes::enterprise_id.eq_any(enterprise_ids))
+            .into_boxed();
+        if let Some(ids) = only {
+            query = query.filter(enterprise_codes::enterprise_id.eq_any(ids));
+        }
+        Ok(query
             .filter(enterprise_codes::retired_at.is_null())
             .filter(enterprise_codes::suspended.eq(true))
             .filter(enterprises::status.eq(EnterpriseStatus::Operating))
@@ -216,17 +225,20 @@ impl EnterpriseCode {
             .load(conn)?)
     }
 
-    /// The operating enterprises among `enterprise_ids` none of whose codes was ever
-    /// opened or used to register: (id, name), by name.
+    /// The operating enterprises among `only` (`None`: all) none of whose codes was
+    /// ever opened or used to register: (id, name), by name.
     pub fn never_scanned_among(
         conn: &mut DbConnection,
-        enterprise_ids: &[EnterpriseId],
+        only: Option<&[EnterpriseId]>,
     ) -> Result<Vec<(EnterpriseId, String)>, ApiError> {
         let scanned = code_scans::table
             .inner_join(enterprise_codes::table)
             .select(enterprise_codes::enterprise_id);
-        Ok(enterprises::table
-            .filter(enterprises::id.eq_any(enterprise_ids))
+        let mut query = enterprises::table.into_boxed();
+        if let Some(ids) = only {
+            query = query.filter(enterprises::id.eq_any(ids));
+        }
+        Ok(query
             .filter(enterprises::status.eq(EnterpriseStatus::Operating))
             .filter(enterprises::id.ne_all(scanned))
             .select((enterprises::id, enterprises::name))

@@ -65,12 +65,16 @@ pub async fn dashboard_page(
         .db
         .read(move |conn| {
             let placed = Placement::of_visible(conn, &visibility)?;
-            let ids: Vec<EnterpriseId> = placed.iter().map(|place| place.id.clone()).collect();
+            // A zone-wide caller's queries bind no list of ids (a zone may hold more
+            // enterprises than SQLite takes parameters).
+            let ids: Option<Vec<EnterpriseId>> = (visibility != Visibility::All)
+                .then(|| placed.iter().map(|place| place.id.clone()).collect());
+            let only = ids.as_deref();
             Ok(Board {
-                filings: FilingStats::collect(conn, &placed, since)?,
-                scans: EnterpriseCode::scans(conn, &ids, &range.0, &range.1)?,
-                suspended: EnterpriseCode::suspended_among(conn, &ids)?,
-                unscanned: EnterpriseCode::never_scanned_among(conn, &ids)?,
+                filings: FilingStats::collect(conn, &placed, only, since)?,
+                scans: EnterpriseCode::scans(conn, only, &range.0, &range.1)?,
+                suspended: EnterpriseCode::suspended_among(conn, only)?,
+                unscanned: EnterpriseCode::never_scanned_among(conn, only)?,
                 sectors: OrgUnit::list(conn, OrgKind::Sector, None, UNITS_NAMED)?,
                 parks: OrgUnit::list(conn, OrgKind::Park, None, UNITS_NAMED)?,
             })

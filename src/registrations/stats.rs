@@ -11,10 +11,10 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl::{count, count_star, sql};
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Bool, Text};
 
 use crate::db::schema::registrations;
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, MultiBackend, now};
 use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::domain::{region, zone};
 use crate::enterprises::Placement;
@@ -74,19 +74,27 @@ type StatusRow = (EnterpriseId, RegistrationStatus, i64, i64, i64);
 
 impl FilingStats {
     /// Counts the filings made since `since` at the enterprises `placed` (the
-    /// caller's visible ones, with their sectors and parks).
+    /// caller's visible ones, with their sectors and parks); `only` is their ids, or
+    /// `None` when the caller sees every enterprise (then no list of ids is bound).
     pub fn collect(
         conn: &mut DbConnection,
         placed: &[Placement],
+        only: Option<&[EnterpriseId]>,
         since: NaiveDateTime,
     ) -> Result<Self, ApiError> {
-        let ids: Vec<EnterpriseId> = placed.iter().map(|place| place.id.clone()).collect();
-        // The index's columns, in its order.
-        let in_scope = || {
-            registrations::enterprise_id
-                .eq_any(ids.clone())
-                .and(registrations::created_at.ge(since))
-        };
+        let in_scope =
+            || -> Box<dyn BoxableExpression<registrations::table, MultiBackend, SqlType = Bool>> {
+                let recent = registrations::created_at.ge(since);
+                match only {
+                    // The index's columns, in its order.
+                    Some(ids) => Box::new(
+                        registrations::enterprise_id
+                            .eq_any(ids.to_vec())
+                            .and(recent),
+                    ),
+                    None => Box::new(recent),
+                }
+            };
         let by_status: Vec<StatusRow> = registrations::table
             .filter(in_scope())
             .group_by((registrations::enterprise_id, registrations::status))
