@@ -185,6 +185,8 @@ where
     let Some(chromedriver) = ChromeDriver::start() else {
         return;
     };
+    let name = std::any::type_name::<F>();
+    let name = name.rsplit("::").next().unwrap_or(name);
     for &screen in screens {
         let app = TestApp::spawn(Backend::Sqlite, &configure)
             .await
@@ -195,12 +197,12 @@ where
         let elapsed = started.elapsed();
         client.close().await.expect("the session closes");
         match outcome {
-            Ok(()) => eprintln!("browser flow at {screen} took {elapsed:.1?}"),
+            Ok(()) => eprintln!("{name} at {screen} took {elapsed:.1?}"),
             Err(error) => {
-                eprintln!("browser flow failed at {screen}");
+                eprintln!("{name} failed at {screen}");
                 match error.try_into_panic() {
                     Ok(panic) => std::panic::resume_unwind(panic),
-                    Err(error) => panic!("browser flow at {screen} did not finish: {error}"),
+                    Err(error) => panic!("{name} at {screen} did not finish: {error}"),
                 }
             }
         }
@@ -531,16 +533,17 @@ async fn script(client: &Client, source: &str) -> Value {
     client.execute(source, vec![]).await.unwrap()
 }
 
-/// The page is laid out for the screen's width and needs no horizontal scrolling.
+/// The page needs no horizontal scrolling, and is laid out for the screen's width
+/// (a phone widens its layout to fit a page that overflows).
 async fn assert_fits(client: &Client, screen: Screen) {
     let url = client.current_url().await.map(|url| url.to_string());
-    let viewport = script(client, "return window.innerWidth").await;
-    assert_eq!(viewport, json!(screen.width), "{url:?} at {screen}");
     let width = script(client, "return document.documentElement.scrollWidth").await;
     assert!(
         width.as_u64().is_some_and(|w| w <= u64::from(screen.width)),
         "{url:?} is {width} px wide at {screen}"
     );
+    let viewport = script(client, "return window.innerWidth").await;
+    assert_eq!(viewport, json!(screen.width), "{url:?} at {screen}");
 }
 
 /// The HTTP status of the page's last navigation.
