@@ -1,15 +1,24 @@
-//! The driver's flow in a real browser: headless Chromium at a phone's size, driven
-//! through ChromeDriver, fills the form behind a code, gets an error under the ID
+//! Real browsers: headless Chromium driven through ChromeDriver, at a phone's size
+//! and at an office screen's, checking that no page needs sideways scrolling.
+//!
+//! The driver, on a phone, fills the form behind a code, gets an error under the ID
 //! field, corrects it with the page's X key, lands on the pass and scans its QR, then
 //! finds the next form filled in (ID and phone masked) and registers with it as it
 //! stands, survives a lost cookie and erases what was saved.
 //!
-//! Needs Debian's `chromium` and `chromium-driver`; without them the test says so and
-//! passes, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
+//! Each console role's main flow, on a phone and on an office screen: the enterprise
+//! contact sees only its own enterprise's filings, rejects one with a reason and
+//! approves another and finds the driver's passes changed, and adds an extra field
+//! (seen in the live preview, then on the driver's form); the admin uploads a roster
+//! with a bad row and sees it in the preview, nothing written; a sector official sees
+//! only its sector's enterprises and opens one. Each signs out, and the back button
+//! then shows the sign-in, not what was there. The regulator reads the dashboard.
 //!
-//! The enterprise contact signs in to the console on a phone and approves a filing;
-//! the regulator reads the dashboard there.
+//! Needs Debian's `chromium` and `chromium-driver`; without them the tests say so and
+//! pass, unless `TEST_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
 
+use std::fmt;
+use std::future::Future;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -17,18 +26,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::Method;
 use serde_json::{Value, json};
+use truckpass::config::Settings;
 
-use crate::helpers::{Backend, CONTRACT, TestApp, decode_qr};
+use crate::helpers::{ADMIN_PASSWORD, Backend, CONTRACT, TestApp, USER_PASSWORD, decode_qr};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// A common phone's viewport, in CSS pixels.
-const WIDTH: u32 = 390;
-const HEIGHT: u32 = 844;
 /// Where the app says it is: the pass's QR code carries this.
 const PUBLIC_BASE_URL: &str = "http://truckpass.test";
 /// How long any one wait for the page may take.
@@ -37,6 +45,35 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A wrong check character, and the right one (the last character).
 const WRONG_ID: &str = "110105194912310021";
 const RIGHT_ID: &str = "11010519491231002X";
+
+/// The size of the browser's viewport, in CSS pixels, and whether it is a phone
+/// (touch, mobile user agent and viewport rules, as Chromium emulates them).
+#[derive(Clone, Copy, Debug)]
+struct Screen {
+    width: u32,
+    height: u32,
+    phone: bool,
+}
+
+/// A common phone.
+const PHONE: Screen = Screen {
+    width: 390,
+    height: 844,
+    phone: true,
+};
+/// A common office laptop's screen.
+const OFFICE: Screen = Screen {
+    width: 1366,
+    height: 768,
+    phone: false,
+};
+
+impl fmt::Display for Screen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.phone { "phone" } else { "office" };
+        write!(f, "{}x{} ({kind})", self.width, self.height)
+    }
+}
 
 /// A ChromeDriver on a free local port, killed when dropped.
 struct ChromeDriver {
@@ -93,28 +130,32 @@ impl ChromeDriver {
         Some(driver)
     }
 
-    /// A browser session at the phone's size.
-    async fn session(&self) -> Client {
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-background-networking",
-                    "--disable-extensions",
-                    "--no-first-run",
-                    format!("--window-size={WIDTH},{HEIGHT}"),
-                ],
-                "mobileEmulation": {
-                    "deviceMetrics": { "width": WIDTH, "height": HEIGHT, "pixelRatio": 1.0 },
-                },
-            },
+    /// A browser session whose viewport is `screen`.
+    async fn session(&self, screen: Screen) -> Client {
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-extensions",
+                "--no-first-run",
+                format!("--window-size={},{}", screen.width, screen.height),
+            ],
         });
-        let Value::Object(capabilities) = capabilities else {
+        if screen.phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {
+                    "width": screen.width, "height": screen.height, "pixelRatio": 1.0,
+                },
+            });
+        }
+        let Value::Object(capabilities) = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+        }) else {
             unreachable!("capabilities are an object")
         };
         ClientBuilder::new(HttpConnector::new())
@@ -132,31 +173,53 @@ impl Drop for ChromeDriver {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_driver_on_a_phone_registers_fixes_an_error_and_is_remembered_until_erased() {
+/// Runs `flow` at each of `screens`, each in a fresh browser session against a fresh
+/// app (set up by `configure`), one ChromeDriver for them all; says how long each
+/// took. The flow runs as its own task so that a failed assertion still closes the
+/// browser session before the panic goes on.
+async fn at_sizes<F, Fut>(screens: &[Screen], configure: impl Fn(&mut Settings), flow: F)
+where
+    F: Fn(Client, TestApp, Screen) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(chromedriver) = ChromeDriver::start() else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite, |settings| {
-        settings.public_base_url = Some(PUBLIC_BASE_URL.into());
-    })
-    .await
-    .expect("SQLite always runs");
-    let client = chromedriver.session().await;
-    let started = Instant::now();
-    // The flow runs as its own task so that a failed assertion still closes the
-    // browser session before the panic goes on.
-    let outcome = tokio::spawn(driver_flow(client.clone(), app)).await;
-    let elapsed = started.elapsed();
-    client.close().await.expect("the session closes");
-    match outcome {
-        Ok(()) => eprintln!("browser flow took {elapsed:.1?}"),
-        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        Err(error) => panic!("browser flow did not finish: {error}"),
+    let name = std::any::type_name::<F>();
+    let name = name.rsplit("::").next().unwrap_or(name);
+    for &screen in screens {
+        let app = TestApp::spawn(Backend::Sqlite, &configure)
+            .await
+            .expect("SQLite always runs");
+        let client = chromedriver.session(screen).await;
+        let started = Instant::now();
+        let outcome = tokio::spawn(flow(client.clone(), app, screen)).await;
+        let elapsed = started.elapsed();
+        client.close().await.expect("the session closes");
+        match outcome {
+            Ok(()) => eprintln!("{name} at {screen} took {elapsed:.1?}"),
+            Err(error) => {
+                eprintln!("{name} failed at {screen}");
+                match error.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(error) => panic!("{name} at {screen} did not finish: {error}"),
+                }
+            }
+        }
     }
 }
 
-async fn driver_flow(client: Client, app: TestApp) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_on_a_phone_registers_fixes_an_error_and_is_remembered_until_erased() {
+    at_sizes(
+        &[PHONE],
+        |settings| settings.public_base_url = Some(PUBLIC_BASE_URL.into()),
+        driver_flow,
+    )
+    .await;
+}
+
+async fn driver_flow(client: Client, app: TestApp, screen: Screen) {
     // 1. Two enterprises with codes.
     let (_, [first, second]) = app
         .coded_enterprises(["福州恒信化工有限公司", "福州永安钢铁有限公司"])
@@ -188,11 +251,7 @@ async fn driver_flow(client: Client, app: TestApp) {
     ] {
         field(&client, name).await;
     }
-    assert_eq!(
-        script(&client, "return window.innerWidth").await,
-        json!(WIDTH)
-    );
-    assert_fits(&client).await;
+    assert_fits(&client, screen).await;
     assert_eq!(value(&client, "document_type").await, "resident_id");
     let arrival = value(&client, "expected_arrival").await;
     assert!(
@@ -256,7 +315,7 @@ async fn driver_flow(client: Client, app: TestApp) {
     }
     assert!(checked(&client, "input[name=purpose][value=deliver]").await);
     assert!(checked(&client, "#consent").await, "consent kept");
-    assert_fits(&client).await;
+    assert_fits(&client, screen).await;
 
     // 5. Corrected with the page's X key; the pass.
     let number = find(&client, "#document_number").await;
@@ -288,7 +347,7 @@ async fn driver_flow(client: Client, app: TestApp) {
         !pass_text.contains("闽A12345"),
         "full plate shown: {pass_text}"
     );
-    assert_fits(&client).await;
+    assert_fits(&client, screen).await;
 
     // 6. The QR code scans to the pass, on the screen and in the image itself.
     let pass_url = format!("{PUBLIC_BASE_URL}/p/{pass_token}");
@@ -474,13 +533,17 @@ async fn script(client: &Client, source: &str) -> Value {
     client.execute(source, vec![]).await.unwrap()
 }
 
-/// No horizontal scrolling at the phone's width.
-async fn assert_fits(client: &Client) {
+/// The page needs no horizontal scrolling, and is laid out for the screen's width
+/// (a phone widens its layout to fit a page that overflows).
+async fn assert_fits(client: &Client, screen: Screen) {
+    let url = client.current_url().await.map(|url| url.to_string());
     let width = script(client, "return document.documentElement.scrollWidth").await;
     assert!(
-        width.as_u64().is_some_and(|w| w <= u64::from(WIDTH)),
-        "page is {width} px wide"
+        width.as_u64().is_some_and(|w| w <= u64::from(screen.width)),
+        "{url:?} is {width} px wide at {screen}"
     );
+    let viewport = script(client, "return window.innerWidth").await;
+    assert_eq!(viewport, json!(screen.width), "{url:?} at {screen}");
 }
 
 /// The HTTP status of the page's last navigation.
@@ -525,43 +588,8 @@ async fn profile_status(app: &TestApp, key: &str) -> u16 {
     response.status
 }
 
-/// The enterprise contact at the gate, on a phone: signs in to the console, opens the
-/// filings (htmx loaded under the console's CSP), approves one on its page and the
-/// API sees it approved.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_contact_on_a_phone_signs_in_to_the_console_and_approves_a_filing() {
-    on_a_phone(console_flow).await;
-}
-
-/// Runs a console flow in a phone's browser against a fresh app on SQLite, closing
-/// the browser session also when the flow fails; nothing without the browser (see
-/// [`ChromeDriver::start`]).
-async fn on_a_phone<Flow>(flow: fn(Client, TestApp) -> Flow)
-where
-    Flow: std::future::Future<Output = ()> + Send + 'static,
-{
-    let Some(chromedriver) = ChromeDriver::start() else {
-        return;
-    };
-    let app = TestApp::spawn(Backend::Sqlite, |_| {})
-        .await
-        .expect("SQLite always runs");
-    let client = chromedriver.session().await;
-    let outcome = tokio::spawn(flow(client.clone(), app)).await;
-    client.close().await.expect("the session closes");
-    if let Err(error) = outcome {
-        match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("console flow did not finish: {error}"),
-        }
-    }
-}
-
-/// Signs in to the console's home page as `username` (with `USER_PASSWORD`), which
-/// fits the phone.
-async fn console_sign_in(client: &Client, app: &TestApp, username: &str) {
-    use crate::helpers::USER_PASSWORD;
-
+/// Signs in on the console's sign-in form and waits for the home page.
+async fn sign_in(client: &Client, app: &TestApp, username: &str, password: &str) {
     client
         .goto(&format!("{}/console/", app.address))
         .await
@@ -574,7 +602,7 @@ async fn console_sign_in(client: &Client, app: &TestApp, username: &str) {
         .unwrap();
     find(client, "#password")
         .await
-        .send_keys(USER_PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     find(client, "button[type=submit]")
@@ -583,59 +611,328 @@ async fn console_sign_in(client: &Client, app: &TestApp, username: &str) {
         .await
         .unwrap();
     wait_for(client, ".stats").await;
-    assert_fits(client).await;
 }
 
-async fn console_flow(client: Client, app: TestApp) {
-    use crate::helpers::USER_PASSWORD;
+/// Follows the console's navigation entry to `path` and waits for `css` there.
+async fn open_from_navigation(client: &Client, path: &str, css: &str) {
+    find(client, &format!("header nav a[href='{path}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(client, css).await;
+}
+
+async fn click(client: &Client, css: &str) {
+    find(client, css).await.click().await.unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    find(client, css).await.text().await.unwrap()
+}
+
+/// Signs out with the header's button on a page that shows each of `shown`, then
+/// goes back: the sign-in is there, none of it (the console's pages are `no-store`
+/// and the session is gone, so the browser asks again and is sent to sign in).
+async fn sign_out_and_go_back(client: &Client, shown: &[&str]) {
+    let before = client.current_url().await.unwrap();
+    let page = text_of(client, "main").await;
+    for text in shown {
+        assert!(
+            page.contains(text),
+            "{text} shown before signing out: {page}"
+        );
+    }
+    click(client, "header form[action='/console/logout'] button").await;
+    wait_for(client, "form[action='/console/login']").await;
+    client.back().await.unwrap();
+    wait_for(client, "form[action='/console/login']").await;
+    let after = client.current_url().await.unwrap();
+    assert_eq!(after.path(), "/console/login", "back from {before}");
+    let source = client.source().await.unwrap();
+    for text in shown {
+        assert!(!source.contains(text), "{text} shown after signing out");
+    }
+}
+
+/// The enterprise contact's day, at both sizes: only its own filings, a rejection with
+/// a reason and an approval that the driver's passes show, an extra field added with
+/// its live preview and then asked on the driver's form, and signing out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_reviews_filings_and_edits_the_form_on_a_phone_and_an_office_screen() {
+    at_sizes(&[PHONE, OFFICE], |_| {}, contact_flow).await;
+}
+
+async fn contact_flow(client: Client, app: TestApp, screen: Screen) {
     use crate::registrations::{plate, registered, registration_id};
 
-    let (admin, [own]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
+    const OWN: &str = "福州恒信化工有限公司";
+    const OTHER: &str = "福州远大物流有限公司";
+    const REASON: &str = "当日车辆已满";
+    const NOTE: &str = "请明日再来";
+    const LABEL: &str = "本车载重（吨）";
+
+    let (admin, [own, other]) = app.coded_enterprises([OWN, OTHER]).await;
     app.create_contact(&admin, "contact1", &own.id).await;
-    registered(&app, &own.code, 1).await;
-    let id = registration_id(&app, &admin, &plate(1)).await;
+    let rejected = registered(&app, &own.code, 1).await;
+    let approved = registered(&app, &own.code, 2).await;
+    registered(&app, &other.code, 3).await;
+    let rejected_id = registration_id(&app, &admin, &plate(1)).await;
+    let approved_id = registration_id(&app, &admin, &plate(2)).await;
 
-    console_sign_in(&client, &app, "contact1").await;
-
-    find(&client, "a[href='/console/registrations']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&client, "#list").await;
-    assert_fits(&client).await;
+    // 1. Signed in: the home page and the filings hold the own enterprise's only.
+    sign_in(&client, &app, "contact1", USER_PASSWORD).await;
+    assert_fits(&client, screen).await;
+    let home = text_of(&client, "main").await;
+    assert!(home.contains(OWN) && !home.contains(OTHER), "{home}");
+    open_from_navigation(&client, "/console/registrations", "#list").await;
+    assert_fits(&client, screen).await;
     let htmx = script(&client, "return typeof window.htmx").await;
     assert_eq!(htmx, "object", "htmx runs under the console's CSP");
-    find(&client, &format!("a[href='/console/registrations/{id}']"))
-        .await
-        .click()
+    let list = text_of(&client, "#list").await;
+    assert!(list.contains(OWN), "{list}");
+    assert!(!list.contains(OTHER), "another enterprise's filing: {list}");
+    let rows = client
+        .find_all(Locator::Css("#list tbody tr"))
         .await
         .unwrap();
+    assert_eq!(rows.len(), 2, "{list}");
+
+    // 2. One rejected with a reason picked and a note, the other approved.
+    click(
+        &client,
+        &format!("a[href='/console/registrations/{rejected_id}']"),
+    )
+    .await;
+    wait_for(&client, "#reason_choice").await;
+    assert_fits(&client, screen).await;
+    find(&client, "#reason_choice")
+        .await
+        .select_by_value(REASON)
+        .await
+        .unwrap();
+    find(&client, "#reason_text")
+        .await
+        .send_keys(NOTE)
+        .await
+        .unwrap();
+    click(
+        &client,
+        &format!("form[action='/console/registrations/{rejected_id}/reject'] button"),
+    )
+    .await;
+    wait_for(&client, "h1 .s-rejected").await;
+    let detail = text_of(&client, "main").await;
+    assert!(detail.contains(&format!("{REASON}：{NOTE}")), "{detail}");
+    assert_fits(&client, screen).await;
+
+    click(&client, "main a[href='/console/registrations']").await;
+    wait_for(&client, "#list").await;
+    click(
+        &client,
+        &format!("a[href='/console/registrations/{approved_id}']"),
+    )
+    .await;
     wait_for(
         &client,
-        &format!("form[action='/console/registrations/{id}/approve'] button"),
+        &format!("form[action='/console/registrations/{approved_id}/approve'] button"),
     )
     .await
     .click()
     .await
     .unwrap();
-    wait_for(&client, ".s-approved").await;
+    wait_for(&client, "h1 .s-approved").await;
 
-    let (contact, _) = app.tokens("contact1", USER_PASSWORD).await;
-    let response = app
-        .get(&format!("/api/v1/registrations/{id}"), Some(&contact))
-        .await;
-    assert_eq!(response.body["status"], "approved");
+    // 3. The driver's passes say so.
+    client
+        .goto(&format!("{}/p/{}", app.address, rejected.token))
+        .await
+        .unwrap();
+    let pass = wait_for(&client, ".card").await.text().await.unwrap();
+    assert!(pass.contains("未通过"), "{pass}");
+    assert!(pass.contains(&format!("原因：{REASON}：{NOTE}")), "{pass}");
+    assert_fits(&client, screen).await;
+    client
+        .goto(&format!("{}/p/{}", app.address, approved.token))
+        .await
+        .unwrap();
+    let pass = wait_for(&client, ".card").await.text().await.unwrap();
+    assert!(pass.contains("已通过，请向门岗出示本码"), "{pass}");
+    assert!(!pass.contains("原因"), "{pass}");
+
+    // 4. An extra field: added, labelled, previewed live (htmx), saved.
+    client
+        .goto(&format!("{}/console/fields", app.address))
+        .await
+        .unwrap();
+    wait_for(&client, "form#editor").await;
+    assert_fits(&client, screen).await;
+    click(&client, "form#editor button[name=op][value=add]").await;
+    let label = wait_for(&client, "input[name='fields[0].label']").await;
+    // Leaving the field (Tab) is its change: the preview is drawn anew.
+    label
+        .send_keys(&format!("{LABEL}{}", char::from(Key::Tab)))
+        .await
+        .unwrap();
+    wait_for(&client, "#preview [name='answers.enterprise.field_1']").await;
+    let preview = text_of(&client, "#preview").await;
+    assert!(preview.contains(LABEL), "{preview}");
+    assert_fits(&client, screen).await;
+    click(&client, "form#editor button[name=op][value=save]").await;
+    wait_for(
+        &client,
+        &format!("input[name='fields[0].label'][value='{LABEL}']"),
+    )
+    .await;
+    let saved = text_of(&client, "main").await;
+    assert!(saved.contains("当前为第 1 版"), "{saved}");
+
+    // 5. The driver's form asks it.
+    client
+        .goto(&format!("{}/r/{}", app.address, own.code))
+        .await
+        .unwrap();
+    wait_for(&client, "form#reg [name='answers.enterprise.field_1']").await;
+    let form = text_of(&client, "form#reg").await;
+    assert!(form.contains(LABEL), "{form}");
+    assert_fits(&client, screen).await;
+
+    // 6. Signed out from the filings, back shows none of them.
+    client
+        .goto(&format!("{}/console/registrations", app.address))
+        .await
+        .unwrap();
+    wait_for(&client, "#list").await;
+    sign_out_and_go_back(&client, &[OWN]).await;
 }
 
-/// The regulator on a phone opens the dashboard from the navigation: its charts are
-/// drawn on the server, and nothing scrolls sideways.
+/// The admin imports a roster at both sizes: the file's bad row is listed in the
+/// preview with its error, and nothing is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_regulator_on_a_phone_reads_the_dashboard() {
-    on_a_phone(dashboard_flow).await;
+async fn an_admin_previews_a_roster_with_a_bad_row_on_a_phone_and_an_office_screen() {
+    at_sizes(&[PHONE, OFFICE], |_| {}, admin_flow).await;
 }
 
-async fn dashboard_flow(client: Client, app: TestApp) {
+async fn admin_flow(client: Client, app: TestApp, screen: Screen) {
+    use crate::console_admin::{csv_file, enterprise_count};
+    use crate::helpers::credit_code;
+
+    const LISTED: &str = "福州既有化工有限公司";
+    const GOOD: &str = "福州一号化工有限公司";
+    const BAD: &str = "福州二号化工有限公司";
+
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    app.create_enterprise(&admin, LISTED, &sector, &park).await;
+    // The second row's credit code with a wrong check character (its last).
+    let code = credit_code(BAD);
+    let wrong = if code.ends_with('0') { '1' } else { '0' };
+    let bad_code = format!("{}{wrong}", &code[..17]);
+    let good = format!("{GOOD},{},HG,EAST,高新大道1号,否,在营", credit_code(GOOD));
+    let bad = format!("{BAD},{bad_code},HG,EAST,,否,在营");
+    let mut file = tempfile::Builder::new()
+        .prefix("roster-")
+        .suffix(".csv")
+        .tempfile()
+        .unwrap();
+    file.write_all(&csv_file(&[&good, &bad])).unwrap();
+    file.flush().unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+
+    // 1. The upload form, a file with a good row and a bad one.
+    sign_in(&client, &app, "admin", ADMIN_PASSWORD).await;
+    assert_fits(&client, screen).await;
+    open_from_navigation(&client, "/console/roster/import", "input#file[type=file]").await;
+    assert_fits(&client, screen).await;
+    find(&client, "input#file")
+        .await
+        .send_keys(&path)
+        .await
+        .unwrap();
+    click(
+        &client,
+        "form[action='/console/roster/import'] button[type=submit]",
+    )
+    .await;
+    // 2. The preview: the bad row with its error, one to add, nothing written.
+    wait_for(&client, "section.card table").await;
+    assert_fits(&client, screen).await;
+    let errors = client
+        .find_all(Locator::Css("section.card table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(errors.len(), 1, "one bad row");
+    let cells = errors[0].find_all(Locator::Css("td")).await.unwrap();
+    let mut error = Vec::new();
+    for cell in cells {
+        error.push(cell.text().await.unwrap());
+    }
+    assert_eq!(
+        error[..2],
+        ["3", "统一社会信用代码"],
+        "the file's third line"
+    );
+    assert!(error[2].contains("校验位"), "{error:?}");
+    let summary = text_of(&client, ".stats").await;
+    assert!(
+        summary.contains("新增\n1") && summary.contains("有误\n1"),
+        "{summary}"
+    );
+    let notice = text_of(&client, "p.notice").await;
+    assert!(notice.contains("尚未写入任何数据"), "{notice}");
+    assert_eq!(enterprise_count(&app, &admin).await, 1, "nothing written");
+
+    // 3. Signed out from the roster (the preview is a form's answer, which going back
+    //    would post again), back shows none of it.
+    open_from_navigation(&client, "/console/enterprises", "main table").await;
+    assert_fits(&client, screen).await;
+    sign_out_and_go_back(&client, &[LISTED]).await;
+}
+
+/// A sector official at both sizes: the roster holds its sector's enterprises only,
+/// and one of them opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sector_official_sees_its_own_roster_on_a_phone_and_an_office_screen() {
+    at_sizes(&[PHONE, OFFICE], |_| {}, official_flow).await;
+}
+
+async fn official_flow(client: Client, app: TestApp, screen: Screen) {
+    use crate::console_oversight::{FOREIGN, OWN, roster};
+
+    let (staff, _, _) = roster(&app).await;
+
+    sign_in(&client, &app, "sector1", USER_PASSWORD).await;
+    assert_fits(&client, screen).await;
+    open_from_navigation(&client, "/console/enterprises", "main table").await;
+    assert_fits(&client, screen).await;
+    let list = text_of(&client, "main table").await;
+    assert!(list.contains(OWN), "{list}");
+    assert!(
+        !list.contains(FOREIGN),
+        "another sector's enterprise: {list}"
+    );
+
+    click(
+        &client,
+        &format!("a[href='/console/enterprises/{}']", staff.enterprise),
+    )
+    .await;
+    let heading = wait_for(&client, "main h1").await.text().await.unwrap();
+    assert_eq!(heading, OWN);
+    assert_fits(&client, screen).await;
+
+    sign_out_and_go_back(&client, &[OWN]).await;
+}
+
+/// The regulator opens the dashboard from the navigation, on a phone and on an office
+/// screen: its charts are drawn on the server, and nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regulator_reads_the_dashboard_on_a_phone_and_an_office_screen() {
+    at_sizes(&[PHONE, OFFICE], |_| {}, dashboard_flow).await;
+}
+
+async fn dashboard_flow(client: Client, app: TestApp, screen: Screen) {
     use crate::registrations::registered;
 
     let (admin, [own]) = app.coded_enterprises(["福州恒信化工有限公司"]).await;
@@ -643,14 +940,10 @@ async fn dashboard_flow(client: Client, app: TestApp) {
         .await;
     registered(&app, &own.code, 1).await;
 
-    console_sign_in(&client, &app, "regulator1").await;
-    find(&client, "a[href='/console/dashboard']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(&client, "svg.chart").await;
-    assert_fits(&client).await;
+    sign_in(&client, &app, "regulator1", USER_PASSWORD).await;
+    assert_fits(&client, screen).await;
+    open_from_navigation(&client, "/console/dashboard", "svg.chart").await;
+    assert_fits(&client, screen).await;
     let charts = script(
         &client,
         "return document.querySelectorAll('svg.chart').length",

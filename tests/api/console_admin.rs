@@ -273,7 +273,8 @@ async fn an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403(app: 
 }
 api_test!(an_unknown_account_is_the_404_page_and_a_post_without_csrf_is_403);
 
-fn csv_file(rows: &[&str]) -> Vec<u8> {
+/// A roster file: the import's header row, then `rows`.
+pub(crate) fn csv_file(rows: &[&str]) -> Vec<u8> {
     let mut text = String::from("企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态\n");
     for row in rows {
         text.push_str(row);
@@ -282,7 +283,8 @@ fn csv_file(rows: &[&str]) -> Vec<u8> {
     text.into_bytes()
 }
 
-async fn enterprise_count(app: &TestApp, admin: &str) -> usize {
+/// How many enterprises the API lists to `admin`.
+pub(crate) async fn enterprise_count(app: &TestApp, admin: &str) -> usize {
     let listed = app.get("/api/v1/enterprises", Some(admin)).await;
     listed.body["items"].as_array().map_or(0, Vec::len)
 }

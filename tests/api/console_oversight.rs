@@ -105,15 +105,15 @@ async fn audit_log_filters_and_pages_by_sequence(app: TestApp) {
 api_test!(audit_log_filters_and_pages_by_sequence);
 
 /// The first staff enterprise's name (sector S1, park P1).
-const OWN: &str = "福州第一化工有限公司";
+pub(crate) const OWN: &str = "福州第一化工有限公司";
 /// An enterprise in sector S2 and park P2, outside the officials' scope.
-const FOREIGN: &str = "厦门第二制药有限公司";
+pub(crate) const FOREIGN: &str = "厦门第二制药有限公司";
 /// A key enterprise in S1 / P1.
 const KEY: &str = "福州重点物流有限公司";
 
 /// `app.staff()` with a foreign enterprise and a key one; returns the staff and the
 /// ids of the foreign and the key enterprise.
-async fn roster(app: &TestApp) -> (Staff, String, String) {
+pub(crate) async fn roster(app: &TestApp) -> (Staff, String, String) {
     let staff = app.staff().await;
     let admin = staff.token("admin").to_owned();
     let sector = app.create_sector(&admin, "S2").await;

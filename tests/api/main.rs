@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API: the real application on a random port, on SQLite
 //! and (with `TEST_POSTGRES_URL`) on PostgreSQL; every response is checked against
-//! openapi.yaml. `browser` drives the driver's pages in headless Chromium.
+//! openapi.yaml. `browser` drives the driver's pages and each console role's main flow in
+//! headless Chromium, at a phone's size and an office screen's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
