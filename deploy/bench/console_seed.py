@@ -15,7 +15,9 @@ personal data, answers, form and consent versions, validity around the arrival):
     codes (GB/T 2260); past filings mostly approved, upcoming ones often pending;
     filings older than RETENTION_DAYS (30, the service's default) anonymised as its
     retention job leaves them (else its first run at start-up would rewrite them)
-SQLite: one transaction of executemany; PostgreSQL: COPY through psql. Then ANALYZE.
+SQLite: one transaction of executemany, and no ANALYZE, as the service never runs it
+(its planner works without statistics); PostgreSQL: COPY through psql, then VACUUM
+ANALYZE, as autovacuum would have done.
 Prints one line: the enterprise closest to the average number of filings, its
 number of filings, and a plate that came back most often within the retention.
 
@@ -229,7 +231,6 @@ else:
                        enterprises)
         db.executemany(f"INSERT INTO registrations ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                        counted(registrations()))
-    db.execute("ANALYZE")
     db.close()
 
 average = registration_count / len(enterprise_ids)
