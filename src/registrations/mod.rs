@@ -29,7 +29,7 @@ use crate::domain::region;
 use crate::domain::text::stored_token;
 use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
-use crate::enterprises::Visibility;
+use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, ErrorCode};
 
 /// Version of the privacy notice drivers consent to; stored with each registration.
@@ -260,12 +260,9 @@ pub struct RegistrationView {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Registrations joined with their enterprises, filtered, not yet selected.
-type Filtered<'a> = diesel::dsl::IntoBoxed<
-    'a,
-    diesel::dsl::InnerJoin<registrations::table, enterprises::table>,
-    MultiBackend,
->;
+/// Registrations, filtered, not yet selected. Without their enterprises: a count
+/// need not visit them, and a page names its own few ([`Registration::list`]).
+type Filtered<'a> = registrations::BoxedQuery<'a, MultiBackend>;
 
 /// Filters of the staff list.
 #[derive(Clone, Debug, Default)]
@@ -453,15 +450,26 @@ impl Registration {
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<(Registration, String)>, ApiError> {
-        let mut query = Self::filtered(conn, visibility, filter)?
-            .select((Registration::as_select(), enterprises::name));
+        let mut query = Self::filtered(conn, visibility, filter)?.select(Registration::as_select());
         if let Some(before) = before {
             query = query.filter(registrations::id.lt(before.to_owned()));
         }
-        Ok(query
+        let rows: Vec<Registration> = query
             .order(registrations::id.desc())
             .limit(limit)
-            .load(conn)?)
+            .load(conn)?;
+        let ids: Vec<EnterpriseId> = rows.iter().map(|r| r.enterprise_id.clone()).collect();
+        let names = Enterprise::names(conn, &ids)?;
+        Ok(rows
+            .into_iter()
+            .map(|registration| {
+                let name = names
+                    .get(&registration.enterprise_id)
+                    .cloned()
+                    .unwrap_or_default();
+                (registration, name)
+            })
+            .collect())
     }
 
     /// How many visible registrations the filter matches.
@@ -475,15 +483,13 @@ impl Registration {
             .get_result(conn)?)
     }
 
-    /// Visible registrations (with their enterprises) that the filter matches.
+    /// Visible registrations that the filter matches.
     fn filtered(
         conn: &mut DbConnection,
         visibility: &Visibility,
         filter: &RegistrationFilter,
     ) -> Result<Filtered<'static>, ApiError> {
-        let mut query = registrations::table
-            .inner_join(enterprises::table)
-            .into_boxed();
+        let mut query = registrations::table.into_boxed();
         if let Some(ids) = visible_enterprises(conn, visibility)? {
             query = query.filter(registrations::enterprise_id.eq_any(ids));
         }
@@ -494,7 +500,10 @@ impl Registration {
             query = query.filter(registrations::enterprise_id.eq(enterprise_id.clone()));
         }
         if let Some(name) = &filter.enterprise_name {
-            query = query.filter(enterprises::name.like(name.clone()).escape('\\'));
+            let named = enterprises::table
+                .filter(enterprises::name.like(name.clone()).escape('\\'))
+                .select(enterprises::id);
+            query = query.filter(registrations::enterprise_id.eq_any(named));
         }
         if let Some(plate) = &filter.plate {
             query = query.filter(registrations::plate.eq(plate.clone()));
@@ -502,11 +511,20 @@ impl Registration {
         if let Some(origin) = &filter.origin {
             query = query.filter(registrations::origin_region.like(format!("{origin}%")));
         }
-        if let Some(from) = &filter.from {
-            query = query.filter(registrations::arrival_day.ge(from.clone()));
-        }
-        if let Some(to) = &filter.to {
-            query = query.filter(registrations::arrival_day.le(to.clone()));
+        match (&filter.from, &filter.to) {
+            // One day as an equality, which the index on (arrival_day, id) serves in
+            // the list's order.
+            (Some(from), Some(to)) if from == to => {
+                query = query.filter(registrations::arrival_day.eq(from.clone()));
+            }
+            (from, to) => {
+                if let Some(from) = from {
+                    query = query.filter(registrations::arrival_day.ge(from.clone()));
+                }
+                if let Some(to) = to {
+                    query = query.filter(registrations::arrival_day.le(to.clone()));
+                }
+            }
         }
         Ok(query)
     }

@@ -1,0 +1,36 @@
+-- wrk script for deploy/bench/console.sh: GETs one console page (BENCH_PATH) as one
+-- signed-in user (BENCH_COOKIE, the `tp_console` cookie) or, for the API, with
+-- BENCH_AUTHORIZATION as the authorization header; prints one RESULT line for the
+-- shell.
+--
+-- As pass.lua: the request is formatted once and there is no response() function,
+-- which would hand every page to Lua on the server's cores. wrk counts answers
+-- outside 2xx and 3xx itself; console.sh checks with curl before and after each run
+-- that the page answers 200 (a 303 to the sign-in would otherwise pass unseen).
+
+local path = assert(os.getenv("BENCH_PATH"), "BENCH_PATH is not set")
+local cookie = os.getenv("BENCH_COOKIE")
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+
+local headers = {}
+if cookie and cookie ~= "" then headers["Cookie"] = "tp_console=" .. cookie end
+if authorization and authorization ~= "" then headers["Authorization"] = authorization end
+
+local formatted
+
+function init(args)
+  formatted = wrk.format("GET", path, headers)
+end
+
+function request()
+  return formatted
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d %d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.requests - summary.errors.status, summary.errors.status, errors))
+end
