@@ -1,13 +1,13 @@
-//! The home page: today's numbers over the caller's scope (pending filings, approved
-//! ones, expected arrivals today and tomorrow in the zone's days) and the pending
-//! filings that wait for a decision.
+//! The home page: today's numbers over the caller's scope (pending and approved
+//! filings arriving today or later, expected arrivals today and tomorrow in the zone's
+//! days) and the pending filings that wait for a decision.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::Days;
 use maud::html;
 
-use crate::console::registrations::rows;
+use crate::console::registrations::{LIST_PATH, rows};
 use crate::console::session::Signed;
 use crate::console::{HOME_PATH, PageError, layout, render};
 use crate::domain::zone;
@@ -29,8 +29,11 @@ pub async fn home_page(
     let (counts, pending) = state
         .db
         .read(move |conn| {
+            // Filings arriving today or later: what still needs doing, read through
+            // the index on the day of arrival however many filings the years hold.
             let with_status = |status| RegistrationFilter {
                 status: Some(status),
+                from: Some(zone::day_text(today)),
                 ..RegistrationFilter::default()
             };
             let arriving = |day| RegistrationFilter {
@@ -62,6 +65,7 @@ pub async fn home_page(
         .map(|(registration, name)| registration.view(name))
         .collect();
     let labels = ["待审核", "已通过", "今日预计到达", "明日预计到达"];
+    let pending_list = format!("{LIST_PATH}?status=pending&from={}", zone::day_text(today));
     let body = html! {
         h1 { "今日概览 " span.muted { (zone::day_text(today)) } }
         div.stats {
@@ -69,11 +73,11 @@ pub async fn home_page(
                 div.stat { b { (count) } (label) }
             }
         }
-        p.muted { "预计到达只计已通过的登记。" }
+        p.muted { "只计今日及以后到达的登记；预计到达只计已通过的登记。" }
         section.card {
             h2 { "待处理的登记" }
             (rows(&pending, false))
-            p { a href="/console/registrations?status=pending" { "查看全部待审核登记" } }
+            p { a href=(pending_list) { "查看全部待审核登记" } }
         }
     };
     Ok(render(
