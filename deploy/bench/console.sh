@@ -5,10 +5,11 @@
 #   - an enterprise contact (of an enterprise with about the average number of
 #     filings): GET /console/registrations, and the home page GET /console/
 #   - a regulator (sees the whole zone): GET /console/registrations unfiltered, by
-#     status, by status and day of arrival (today, and a day a month ago), by plate;
+#     status, by status and day of arrival (today, and a day a month ago), by plate,
+#     by origin province and day;
 #     the same query as the status-and-day page through GET /api/v1/registrations
 #     with limit=50; the roster GET /console/enterprises, and searched (q=); the home
-#     page GET /console/ (counts of pending and approved filings over the zone)
+#     page GET /console/ (counts of pending and approved filings arriving from today)
 # For each: requests/s, p50 and p99, answers outside 2xx/3xx, and the page's size as
 # served without compression and the time of one request alone after the run; every
 # page is checked to answer 200 before and after its run (wrk alone would not see a
@@ -187,9 +188,10 @@ page "contact filings" "$contact" "" /console/registrations
 page "contact home" "$contact" "" /console/
 page "regulator filings" "$regulator" "" /console/registrations
 page "regulator filings pending" "$regulator" "" "/console/registrations?status=pending"
-page "regulator approved today" "$regulator" "" "/console/registrations?status=approved&date=$today"
-page "regulator approved a month ago" "$regulator" "" "/console/registrations?status=approved&date=$month_ago"
-page "regulator filings on a day" "$regulator" "" "/console/registrations?date=$today"
+page "regulator approved today" "$regulator" "" "/console/registrations?status=approved&from=$today&to=$today"
+page "regulator approved a month ago" "$regulator" "" "/console/registrations?status=approved&from=$month_ago&to=$month_ago"
+page "regulator filings on a day" "$regulator" "" "/console/registrations?from=$today&to=$today"
+page "regulator filings from a province, a day" "$regulator" "" "/console/registrations?origin=440000&from=$today&to=$today"
 page "regulator filings by plate" "$regulator" "" "/console/registrations?plate=$encoded_plate"
 page "API approved today, limit=50" "" "$bearer" "/api/v1/registrations?status=approved&from=$today&to=$today&limit=50"
 page "regulator roster" "$regulator" "" /console/enterprises
