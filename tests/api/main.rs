@@ -27,4 +27,5 @@ mod org;
 mod registrations;
 mod roles;
 mod sign_in;
+mod survey;
 mod users;
