@@ -21,7 +21,7 @@ use crate::survey::{CampaignStatus, SurveyScope};
 /// The sectors and parks a campaign covers. An enterprise is in it when its sector is
 /// listed (or none is) and its park is listed (or none is): both lists empty is the
 /// whole zone.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CampaignScope {
     /// Sectors (empty: every sector).
     pub sector_ids: Vec<OrgUnitId>,

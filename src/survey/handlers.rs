@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
-use crate::auth::caller::Caller;
+use crate::auth::caller::{Caller, audit_refusal};
 use crate::body;
 use crate::db::now;
 use crate::domain::id::{CampaignId, CaseId, OrgUnitId, UserId};
@@ -153,6 +153,25 @@ pub struct VisitResult {
     pub case: CaseView,
 }
 
+/// Audits a refusal by scope (403 `forbidden`: a campaign outside an official's
+/// sectors or parks) as the route policies audit theirs; passes anything else on.
+async fn audit_if_refused<T>(
+    state: &AppState,
+    caller: &Caller,
+    route: &'static str,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match result {
+        Err(error) if error.code() == ErrorCode::Forbidden => {
+            let event =
+                Event::failure("authz.denied").with_details(serde_json::json!({ "route": route }));
+            audit_refusal(state, &caller.ip, caller.actor(), event).await?;
+            Err(error)
+        }
+        other => other,
+    }
+}
+
 /// A zone day of a body, checked.
 fn day(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<chrono::NaiveDate> {
     errors.check(parse_campaign_day(field, raw))
@@ -179,9 +198,11 @@ pub async fn create_campaign(
     };
     errors.finish()?;
     let (sector_ids, park_ids) = (body.sector_ids, body.park_ids);
-    let view = state
+    let writer = caller.clone();
+    let written = state
         .db
         .write(move |conn| {
+            let caller = writer;
             let scope = CampaignScope::check(conn, sector_ids, park_ids)?;
             let new = NewCampaign {
                 name,
@@ -198,7 +219,8 @@ pub async fn create_campaign(
             audit::append(conn, &caller.actor(), event)?;
             Campaign::view(conn, campaign)
         })
-        .await?;
+        .await;
+    let view = audit_if_refused(&state, &caller, "POST /api/v1/survey/campaigns", written).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -271,9 +293,11 @@ pub async fn update_campaign(
     };
     let scope = SurveyScope::of(&caller);
     let id = id.into_inner();
-    let view = state
+    let writer = caller.clone();
+    let written = state
         .db
         .write(move |conn| {
+            let caller = writer;
             let (before, campaign_scope) = Campaign::find_to_run(conn, &scope, &id)?;
             let (after, started) = Campaign::update(conn, &before, &campaign_scope, &changes)?;
             let mut details = audit::changes(&before.audited(), &after.audited());
@@ -285,8 +309,11 @@ pub async fn update_campaign(
             audit::append(conn, &caller.actor(), event)?;
             Campaign::view(conn, after)
         })
-        .await?;
-    Ok(web::Json(view))
+        .await;
+    let route = "PATCH /api/v1/survey/campaigns/{id}";
+    Ok(web::Json(
+        audit_if_refused(&state, &caller, route, written).await?,
+    ))
 }
 
 /// `GET /api/v1/survey/campaigns/{id}/cases`: the campaign's cases the caller sees

@@ -212,6 +212,23 @@ async fn a_campaign_covers_its_scope_and_no_one_else_sees_it(app: TestApp) {
         )
         .await;
     whole_zone.assert_status(403);
+    // Refusals by scope are audited as the route policies' are.
+    let refusals = app
+        .get(
+            "/api/v1/audit?action=authz.denied&limit=100",
+            Some(&zone.admin),
+        )
+        .await;
+    refusals.assert_status(200);
+    let on_create = refusals.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["details"]["route"] == "POST /api/v1/survey/campaigns" && e["actor_name"] == "offc"
+        })
+        .count();
+    assert_eq!(on_create, 2, "{}", refusals.text);
     // In its own sector it may.
     app.post(
         "/api/v1/survey/campaigns",
