@@ -18,7 +18,9 @@
 //!   [`registrations`] (a driver's submission as one service in
 //!   [`registrations::submit`], the public API in [`registrations::public`]),
 //!   [`forms`], [`users`] (accounts; one-time activation codes, accounts in bulk and
-//!   their printed sheet in [`users::activation`]), [`org`], [`auth`], [`audit`].
+//!   their printed sheet in [`users::activation`]), [`org`], [`auth`], [`audit`],
+//!   [`survey`] (企业摸排: campaigns, cases and their assignment, visits on the
+//!   escalation ladder, the coverage ledger).
 //! - What several lists share: [`pagination`], and [`exports`] (a list's filtered rows
 //!   streamed as CSV or XLSX, page by page, audited).
 //! - The driver's HTML pages are thin adapters over the same services: [`web`]; so
@@ -51,6 +53,7 @@ pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod streaming;
+pub mod survey;
 pub mod telemetry;
 pub mod users;
 pub mod web;

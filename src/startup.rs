@@ -15,7 +15,8 @@ use secrecy::ExposeSecret;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF, require,
+    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF,
+    SURVEY_FIELD, SURVEY_RUNNERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -72,6 +73,10 @@ use crate::registrations::retention;
 use crate::registrations::settings::{find_registration_settings, update_registration_settings};
 use crate::secrets::Secrets;
 use crate::state::AppState;
+use crate::survey::handlers::{
+    assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
+    list_campaigns, list_cases, list_my_cases, update_campaign,
+};
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
 use crate::users::activation::bulk::{bulk_create_users, contacts_from_roster};
@@ -147,6 +152,7 @@ routes! {
     "/api/v1/auth/logout" { post [OWN_ACCOUNT] => logout }
     "/api/v1/me" { get [OWN_ACCOUNT] => find_me }
     "/api/v1/me/password" { put [OWN_ACCOUNT] => change_my_password }
+    "/api/v1/me/cases" { get [SURVEY_FIELD] => list_my_cases }
     "/api/v1/users" {
         get [ADMIN] => list_users,
         post [ADMIN] => create_user,
@@ -218,6 +224,19 @@ routes! {
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
+    "/api/v1/survey/campaigns" {
+        get [SURVEY_RUNNERS] => list_campaigns,
+        post [SURVEY_RUNNERS] => create_campaign,
+    }
+    "/api/v1/survey/campaigns/{id}" {
+        get [SURVEY_RUNNERS] => find_campaign,
+        patch [SURVEY_RUNNERS] => update_campaign,
+    }
+    "/api/v1/survey/campaigns/{id}/cases" { get [SURVEY_RUNNERS] => list_cases }
+    "/api/v1/survey/campaigns/{id}/cases/assign" { post [SURVEY_RUNNERS] => assign_cases }
+    "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
+    "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }
+    "/api/v1/survey/cases/{id}/visits" { post [SURVEY_FIELD] => create_visit }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
     // The staff console: its pages find their user by the session cookie

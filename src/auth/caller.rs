@@ -102,6 +102,23 @@ pub const OFFICIALS: Policy = Policy::roles(&[
     Role::SectorOfficial,
     Role::ParkOfficial,
 ]);
+/// Who runs survey campaigns: admins and the zone command over the whole zone, sector
+/// and park officials within their scope.
+pub const SURVEY_RUNNERS: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+]);
+/// Who works on survey cases: the runners, and surveyors on the cases assigned to
+/// them. Enterprise contacts see nothing of the survey.
+pub const SURVEY_FIELD: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+    Role::Surveyor,
+]);
 /// Admins and enterprise contacts (their own enterprise's code and form).
 pub const ENTERPRISE_KEEPERS: Policy = Policy::roles(&[Role::Admin, Role::EnterpriseContact]);
 /// Everyone who oversees enterprises: not enterprise contacts.

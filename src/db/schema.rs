@@ -240,6 +240,67 @@ diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(activation_codes -> users (user_id));
 
+diesel::table! {
+    survey_campaigns (id) {
+        id -> Text,
+        name -> Text,
+        starts_on -> Text,
+        ends_on -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_campaign_scope (campaign_id, org_unit_id) {
+        campaign_id -> Text,
+        org_unit_id -> Text,
+    }
+}
+
+diesel::table! {
+    survey_cases (id) {
+        id -> Text,
+        campaign_id -> Text,
+        enterprise_id -> Text,
+        assignee_id -> Nullable<Text>,
+        state -> Text,
+        next_method -> Text,
+        attempts -> Integer,
+        last_method -> Nullable<Text>,
+        last_outcome -> Nullable<Text>,
+        last_visit_at -> Nullable<Timestamp>,
+        urgency -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_visits (id) {
+        id -> Text,
+        case_id -> Text,
+        surveyor_id -> Text,
+        method -> Text,
+        outcome -> Text,
+        notes -> Text,
+        visited_at -> Timestamp,
+        client_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(survey_campaign_scope -> survey_campaigns (campaign_id));
+diesel::joinable!(survey_campaign_scope -> org_units (org_unit_id));
+diesel::joinable!(survey_cases -> survey_campaigns (campaign_id));
+diesel::joinable!(survey_cases -> enterprises (enterprise_id));
+diesel::joinable!(survey_cases -> users (assignee_id));
+diesel::joinable!(survey_visits -> survey_cases (case_id));
+diesel::joinable!(survey_visits -> users (surveyor_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -259,4 +320,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     driver_profiles,
     enterprise_settings,
     rate_counters,
+    survey_campaigns,
+    survey_campaign_scope,
+    survey_cases,
+    survey_visits,
+);
+
+// The coverage ledger groups cases by their enterprise's place and their state.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    enterprises::sector_id,
+    enterprises::park_id,
+    survey_cases::state,
 );

@@ -15,4 +15,10 @@ id_type! {
     UserId;
     /// A sector authority or a park.
     OrgUnitId;
+    /// A survey campaign (摸排任务).
+    CampaignId;
+    /// One enterprise's case in a survey campaign.
+    CaseId;
+    /// One attempt (phone call, site visit, door-knock) on a survey case.
+    VisitId;
 }

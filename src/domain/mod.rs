@@ -6,6 +6,7 @@ pub mod id;
 pub mod org;
 pub mod person;
 pub mod region;
+pub mod survey;
 pub mod text;
 pub mod vehicle;
 pub mod visit;

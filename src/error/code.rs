@@ -90,7 +90,8 @@ error_codes! {
     NameTaken = "name_taken", CONFLICT;
     /// Another enterprise has the credit code.
     CreditCodeTaken = "credit_code_taken", CONFLICT;
-    /// The registration's status does not allow the change.
+    /// The object's status does not allow the change (a registration's, a survey
+    /// campaign's).
     InvalidTransition = "invalid_transition", CONFLICT;
     /// The code or its enterprise takes no registrations now.
     NotAccepting = "not_accepting", CONFLICT;
@@ -98,6 +99,10 @@ error_codes! {
     PlateAlreadyRegistered = "plate_already_registered", CONFLICT;
     /// The pass has ended.
     PassClosed = "pass_closed", CONFLICT;
+    /// The survey campaign is not running (a draft or closed).
+    CampaignNotRunning = "campaign_not_running", CONFLICT;
+    /// The survey case changed since the version the client saw.
+    CaseVersionConflict = "case_version_conflict", CONFLICT;
     /// The code was replaced by a newer one.
     CodeReplaced = "code_replaced", GONE;
     /// Retention has anonymised the personal data.

@@ -28,4 +28,5 @@ mod org;
 mod registrations;
 mod roles;
 mod sign_in;
+mod survey;
 mod users;

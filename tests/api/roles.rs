@@ -35,6 +35,8 @@ const STAFF: Access = Access::Only(&[
     "park_official",
     "surveyor",
 ]);
+const SURVEY_RUNNERS: Access =
+    Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
 const ROLES: [&str; 6] = [
     "regulator",
     "sector_official",
@@ -125,6 +127,19 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             (ENTERPRISE_KEEPERS, 200)
         }
         ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
+        (
+            "get",
+            "/api/v1/survey/campaigns"
+            | "/api/v1/survey/campaigns/{id}"
+            | "/api/v1/survey/campaigns/{id}/cases"
+            | "/api/v1/survey/campaigns/{id}/coverage",
+        ) => (SURVEY_RUNNERS, 200),
+        ("post", "/api/v1/survey/campaigns") => (SURVEY_RUNNERS, 201),
+        ("patch", "/api/v1/survey/campaigns/{id}") => (SURVEY_RUNNERS, 200),
+        ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => (SURVEY_RUNNERS, 200),
+        // Surveyors see the fixture case: it is assigned to them.
+        ("get", "/api/v1/me/cases" | "/api/v1/survey/cases/{id}") => (STAFF, 200),
+        ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -141,6 +156,12 @@ struct Fixture {
     target_user: String,
     /// A registration at the fixture enterprise, visible to every role in the matrix.
     registration: String,
+    /// A running survey campaign over the fixture's sector and park.
+    campaign: String,
+    /// The fixture enterprise's case in it, assigned to the surveyor.
+    case: String,
+    /// The surveyor's user id.
+    surveyor: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -191,7 +212,14 @@ async fn request(
         _ => fixture.staff.park.clone(),
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
-    let mut path = template.replace("{id}", &id_for(&kind));
+    let id = if template.starts_with("/api/v1/survey/campaigns/") {
+        fixture.campaign.clone()
+    } else if template.starts_with("/api/v1/survey/cases/") {
+        fixture.case.clone()
+    } else {
+        id_for(&kind)
+    };
+    let mut path = template.replace("{id}", &id);
     let mut driver_key = None;
     let body = match (method, template) {
         ("post", "/api/v1/auth/login") => {
@@ -298,6 +326,20 @@ async fn request(
             Some(json!({ "auto_approve": false }))
         }
         ("post", "/api/v1/registrations/{id}/reveal") => Some(json!({ "reason": "门岗核验身份" })),
+        // Within every official's scope: the fixture's sector and park.
+        ("post", "/api/v1/survey/campaigns") => Some(json!({
+            "name": format!("矩阵摸排{n}"), "starts_on": "2026-12-07", "ends_on": "2026-12-31",
+            "sector_ids": [fixture.staff.sector], "park_ids": [fixture.staff.park],
+        })),
+        ("patch", "/api/v1/survey/campaigns/{id}") => {
+            Some(json!({ "name": format!("矩阵摸排改名{n}") }))
+        }
+        ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => {
+            Some(json!({ "case_ids": [fixture.case], "surveyor_id": fixture.surveyor }))
+        }
+        ("post", "/api/v1/survey/cases/{id}/visits") => Some(json!({
+            "method": "phone", "outcome": "call_back", "client_id": format!("matrix-visit-{n}"),
+        })),
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
             path = format!(
@@ -362,6 +404,35 @@ fn method_of(name: &str) -> Method {
     Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
 }
 
+/// A running campaign over the fixture's sector and park, and the fixture
+/// enterprise's case in it assigned to the surveyor: (campaign, case, surveyor).
+async fn survey_fixture(app: &TestApp, staff: &Staff) -> (String, String, String) {
+    let admin = staff.token("admin");
+    let body = json!({
+        "name": "矩阵摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-31",
+        "sector_ids": [staff.sector], "park_ids": [staff.park],
+    });
+    let created = app
+        .post("/api/v1/survey/campaigns", Some(admin), body)
+        .await;
+    created.assert_status(201);
+    let campaign = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/survey/campaigns/{campaign}");
+    app.patch(&path, Some(admin), json!({ "status": "running" }))
+        .await
+        .assert_status(200);
+    let cases = app.get(&format!("{path}/cases"), Some(admin)).await;
+    cases.assert_status(200);
+    let case = cases.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let me = app.get("/api/v1/me", Some(staff.token("surveyor"))).await;
+    let surveyor = me.body["id"].as_str().unwrap().to_owned();
+    let assign = json!({ "case_ids": [case], "surveyor_id": surveyor });
+    app.post(&format!("{path}/cases/assign"), Some(admin), assign)
+        .await
+        .assert_status(200);
+    (campaign, case, surveyor)
+}
+
 async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     let staff = app.staff().await;
     let admin = staff.token("admin").to_owned();
@@ -381,10 +452,14 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     registrations::pass_for(&app, &code, 99_999).await;
     let registration =
         registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
+    let (campaign, case, surveyor) = survey_fixture(&app, &staff).await;
     let fixture = Fixture {
         staff,
         target_user,
         registration,
+        campaign,
+        case,
+        surveyor,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();

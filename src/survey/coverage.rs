@@ -1,0 +1,215 @@
+//! The coverage ledger (台账): a campaign's cases counted by state in a sector × park
+//! matrix over the caller's scope, with the totals of each sector, each park and the
+//! whole, from one GROUP BY query.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::DbConnection;
+use crate::db::MultiBackend;
+use crate::db::schema::{enterprises, org_units, survey_cases};
+use crate::domain::id::CaseId;
+use crate::domain::id::{CampaignId, OrgUnitId};
+use crate::error::ApiError;
+use crate::survey::{CaseState, SurveyScope};
+
+/// The rows of the ledger's query.
+type Source = diesel::helper_types::InnerJoinQuerySource<survey_cases::table, enterprises::table>;
+
+/// The cases of `campaign` that `scope` sees, as a condition (a boxed query cannot be
+/// grouped).
+fn in_scope(
+    scope: &SurveyScope,
+    campaign: &CampaignId,
+) -> Box<dyn BoxableExpression<Source, MultiBackend, SqlType = diesel::sql_types::Bool>> {
+    let of_campaign = survey_cases::campaign_id.eq(campaign.clone());
+    match scope {
+        SurveyScope::All => Box::new(of_campaign),
+        SurveyScope::Sectors(ids) => {
+            Box::new(of_campaign.and(enterprises::sector_id.eq_any(ids.clone())))
+        }
+        SurveyScope::Parks(ids) => {
+            Box::new(of_campaign.and(enterprises::park_id.eq_any(ids.clone())))
+        }
+        SurveyScope::Assignee(user) => {
+            Box::new(of_campaign.and(survey_cases::assignee_id.assume_not_null().eq(user.clone())))
+        }
+        SurveyScope::Nothing => {
+            Box::new(of_campaign.and(survey_cases::id.eq_any(Vec::<CaseId>::new())))
+        }
+    }
+}
+
+/// Cases by state; the states partition `total`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Every case.
+    pub total: i64,
+    /// Nobody assigned yet.
+    pub unassigned: i64,
+    /// Assigned, not yet attempted.
+    pub assigned: i64,
+    /// Attempted, not reached.
+    pub attempted: i64,
+    /// Reached.
+    pub reached: i64,
+    /// Lost (失联).
+    pub lost: i64,
+    /// Closed, moved or not found.
+    pub closed: i64,
+}
+
+impl Counts {
+    fn add(&mut self, state: CaseState, count: i64) {
+        self.total += count;
+        let slot = match state {
+            CaseState::Unassigned => &mut self.unassigned,
+            CaseState::Assigned => &mut self.assigned,
+            CaseState::Attempted => &mut self.attempted,
+            CaseState::Reached => &mut self.reached,
+            CaseState::Lost => &mut self.lost,
+            CaseState::Closed => &mut self.closed,
+        };
+        *slot += count;
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// Sector.
+    pub sector_id: OrgUnitId,
+    /// Sector name.
+    pub sector_name: String,
+    /// Park.
+    pub park_id: OrgUnitId,
+    /// Park name.
+    pub park_name: String,
+    /// Its cases.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// A row or column total: one sector's or one park's cases.
+#[derive(Clone, Debug, Serialize)]
+pub struct Line {
+    /// The sector or park.
+    pub id: OrgUnitId,
+    /// Its name.
+    pub name: String,
+    /// Its cases.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// The ledger of a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct Coverage {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// Non-empty cells, by sector then park.
+    pub cells: Vec<Cell>,
+    /// Per sector.
+    pub sectors: Vec<Line>,
+    /// Per park.
+    pub parks: Vec<Line>,
+    /// The whole.
+    pub total: Counts,
+}
+
+impl Coverage {
+    /// The ledger of `campaign` over the cases `scope` sees.
+    pub fn of(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+        campaign: &CampaignId,
+    ) -> Result<Coverage, ApiError> {
+        let rows: Vec<(OrgUnitId, OrgUnitId, CaseState, i64)> = survey_cases::table
+            .inner_join(enterprises::table)
+            .filter(in_scope(scope, campaign))
+            .group_by((
+                enterprises::sector_id,
+                enterprises::park_id,
+                survey_cases::state,
+            ))
+            .select((
+                enterprises::sector_id,
+                enterprises::park_id,
+                survey_cases::state,
+                diesel::dsl::count_star(),
+            ))
+            .load(conn)?;
+        let mut cells: BTreeMap<(OrgUnitId, OrgUnitId), Counts> = BTreeMap::new();
+        let mut sectors: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
+        let mut parks: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
+        let mut total = Counts::default();
+        for (sector, park, state, count) in rows {
+            cells
+                .entry((sector.clone(), park.clone()))
+                .or_default()
+                .add(state, count);
+            sectors.entry(sector).or_default().add(state, count);
+            parks.entry(park).or_default().add(state, count);
+            total.add(state, count);
+        }
+        let unit_ids: Vec<&OrgUnitId> = sectors.keys().chain(parks.keys()).collect();
+        let names: HashMap<OrgUnitId, String> = org_units::table
+            .filter(org_units::id.eq_any(unit_ids))
+            .select((org_units::id, org_units::name))
+            .load::<(OrgUnitId, String)>(conn)?
+            .into_iter()
+            .collect();
+        let name_of = |id: &OrgUnitId| names.get(id).cloned().unwrap_or_default();
+        let lines = |counts: BTreeMap<OrgUnitId, Counts>| {
+            counts
+                .into_iter()
+                .map(|(id, counts)| Line {
+                    name: name_of(&id),
+                    id,
+                    counts,
+                })
+                .collect()
+        };
+        Ok(Coverage {
+            campaign_id: campaign.clone(),
+            cells: cells
+                .into_iter()
+                .map(|((sector_id, park_id), counts)| Cell {
+                    sector_name: name_of(&sector_id),
+                    park_name: name_of(&park_id),
+                    sector_id,
+                    park_id,
+                    counts,
+                })
+                .collect(),
+            sectors: lines(sectors),
+            parks: lines(parks),
+            total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_partition_the_total() {
+        let mut counts = Counts::default();
+        counts.add(CaseState::Reached, 3);
+        counts.add(CaseState::Lost, 1);
+        counts.add(CaseState::Unassigned, 2);
+        assert_eq!(counts.total, 6);
+        assert_eq!(
+            counts.unassigned
+                + counts.assigned
+                + counts.attempted
+                + counts.reached
+                + counts.lost
+                + counts.closed,
+            counts.total
+        );
+    }
+}

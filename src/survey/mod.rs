@@ -1,0 +1,257 @@
+//! The enterprise survey (企业摸排): campaigns over a scope of sectors and parks
+//! ([`campaigns`]), one case per in-scope roster enterprise, assigned to surveyors by
+//! hand or balanced ([`cases`], [`assignment`]), the visits that drive a case's state
+//! up the escalation ladder ([`visits`]), and the sector × park coverage ledger
+//! ([`coverage`]). The JSON API is in [`handlers`].
+//!
+//! Who sees what: admins and the zone command see every campaign and case; a sector
+//! or park official sees the campaigns that reach into their sectors or parks and the
+//! cases of their enterprises ([`SurveyScope`]); a surveyor sees only the cases
+//! assigned to them. Anything else is not found.
+
+pub mod assignment;
+pub mod campaigns;
+pub mod cases;
+pub mod coverage;
+pub mod handlers;
+pub mod visits;
+
+use crate::auth::caller::Caller;
+use crate::db::mapping::text_enum;
+use crate::domain::account::Role;
+use crate::domain::id::{OrgUnitId, UserId};
+
+text_enum! {
+    /// Where a campaign stands: cases exist from the start on, visits are taken while
+    /// it runs.
+    pub enum CampaignStatus {
+        /// Being prepared: no cases yet.
+        Draft = "draft" / "草稿",
+        /// Under way: its cases are assigned and visited.
+        Running = "running" / "进行中",
+        /// Over: read only.
+        Closed = "closed" / "已结束",
+    }
+}
+
+impl CampaignStatus {
+    /// Whether a campaign may go from `self` to `to` (staying put is no change).
+    pub fn may_become(self, to: CampaignStatus) -> bool {
+        matches!(
+            (self, to),
+            (CampaignStatus::Draft, CampaignStatus::Running)
+                | (
+                    CampaignStatus::Draft | CampaignStatus::Running,
+                    CampaignStatus::Closed
+                )
+        )
+    }
+}
+
+text_enum! {
+    /// Where a case stands.
+    pub enum CaseState {
+        /// Nobody is assigned.
+        Unassigned = "unassigned" / "未分配",
+        /// Assigned, not yet attempted.
+        Assigned = "assigned" / "已分配",
+        /// Attempted without reaching the enterprise.
+        Attempted = "attempted" / "已尝试",
+        /// The enterprise was reached.
+        Reached = "reached" / "已摸排",
+        /// Every method of the ladder failed (失联).
+        Lost = "lost" / "失联",
+        /// The enterprise closed, moved away or cannot be found.
+        Closed = "closed" / "已关闭",
+    }
+}
+
+text_enum! {
+    /// How a surveyor tried to reach an enterprise.
+    pub enum VisitMethod {
+        /// A phone call.
+        Phone = "phone" / "电话",
+        /// A visit to the site.
+        SiteVisit = "site_visit" / "实地走访",
+        /// Knocking on the door (上门敲门).
+        DoorKnock = "door_knock" / "上门敲门",
+    }
+}
+
+text_enum! {
+    /// How a visit ended.
+    pub enum VisitOutcome {
+        /// The enterprise was reached and surveyed.
+        Completed = "completed" / "已完成",
+        /// Nobody answered.
+        NoAnswer = "no_answer" / "无人应答",
+        /// The enterprise refused.
+        Refused = "refused" / "拒绝",
+        /// The enterprise asked to be contacted later.
+        CallBack = "call_back" / "约定再联系",
+        /// The enterprise has closed down.
+        Closed = "closed" / "已关闭",
+        /// The enterprise moved away.
+        Moved = "moved" / "已迁出",
+        /// No such enterprise at the address.
+        NotFound = "not_found" / "查无此企业",
+    }
+}
+
+impl VisitOutcome {
+    /// The state a case takes after a visit with this outcome, before the ladder.
+    pub fn case_state(self) -> CaseState {
+        match self {
+            VisitOutcome::Completed => CaseState::Reached,
+            VisitOutcome::Closed | VisitOutcome::Moved | VisitOutcome::NotFound => {
+                CaseState::Closed
+            }
+            VisitOutcome::NoAnswer | VisitOutcome::Refused | VisitOutcome::CallBack => {
+                CaseState::Attempted
+            }
+        }
+    }
+
+    /// Whether the attempt failed and counts towards the escalation ladder (a call
+    /// back later is an appointment, not a failure).
+    pub fn is_failure(self) -> bool {
+        matches!(self, VisitOutcome::NoAnswer | VisitOutcome::Refused)
+    }
+}
+
+/// One rung of the escalation ladder: after `failures` failed attempts by `method`,
+/// the case asks for the next rung's method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rung {
+    /// The method of this rung.
+    pub method: VisitMethod,
+    /// Failed attempts by it before the case moves on.
+    pub failures: i64,
+}
+
+/// The escalation ladder (as census practice runs it: phone first, then the site,
+/// then the door); past its last rung the case is lost (失联) and goes to the
+/// official.
+pub const LADDER: &[Rung] = &[
+    Rung {
+        method: VisitMethod::Phone,
+        failures: 2,
+    },
+    Rung {
+        method: VisitMethod::SiteVisit,
+        failures: 1,
+    },
+    Rung {
+        method: VisitMethod::DoorKnock,
+        failures: 1,
+    },
+];
+
+/// Where a case stands on the [`LADDER`], given its failed attempts per method: the
+/// method to try next, or `None` once every rung has failed.
+pub fn next_method(failures: impl Fn(VisitMethod) -> i64) -> Option<VisitMethod> {
+    LADDER
+        .iter()
+        .find(|rung| failures(rung.method) < rung.failures)
+        .map(|rung| rung.method)
+}
+
+/// The order of a surveyor's list, by what needs doing (smaller first): promised
+/// call-backs, then attempted cases, then new ones; lost, reached and closed cases
+/// last.
+pub fn urgency(state: CaseState, last_outcome: Option<VisitOutcome>) -> i32 {
+    match (state, last_outcome) {
+        (CaseState::Attempted, Some(VisitOutcome::CallBack)) => 0,
+        (CaseState::Attempted, _) => 1,
+        (CaseState::Assigned | CaseState::Unassigned, _) => 2,
+        (CaseState::Lost, _) => 3,
+        (CaseState::Reached | CaseState::Closed, _) => 4,
+    }
+}
+
+/// Which enterprises' survey work a caller sees: the whole zone, their sectors or
+/// parks, or only the cases assigned to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SurveyScope {
+    /// Admins and the zone command.
+    All,
+    /// A sector official.
+    Sectors(Vec<OrgUnitId>),
+    /// A park official.
+    Parks(Vec<OrgUnitId>),
+    /// A surveyor: the cases assigned to them.
+    Assignee(UserId),
+    /// Anyone else (enterprise contacts): nothing.
+    Nothing,
+}
+
+impl SurveyScope {
+    /// The caller's view of the survey.
+    pub fn of(caller: &Caller) -> Self {
+        match caller.role {
+            Role::Admin | Role::Regulator => SurveyScope::All,
+            Role::SectorOfficial => SurveyScope::Sectors(caller.scope.sector_ids.clone()),
+            Role::ParkOfficial => SurveyScope::Parks(caller.scope.park_ids.clone()),
+            Role::Surveyor => SurveyScope::Assignee(caller.user_id.clone()),
+            Role::EnterpriseContact => SurveyScope::Nothing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ladder_goes_phone_twice_then_site_then_door_then_lost() {
+        let after = |phone: i64, site: i64, door: i64| {
+            next_method(|method| match method {
+                VisitMethod::Phone => phone,
+                VisitMethod::SiteVisit => site,
+                VisitMethod::DoorKnock => door,
+            })
+        };
+        assert_eq!(after(0, 0, 0), Some(VisitMethod::Phone));
+        assert_eq!(after(1, 0, 0), Some(VisitMethod::Phone));
+        assert_eq!(after(2, 0, 0), Some(VisitMethod::SiteVisit));
+        assert_eq!(after(2, 1, 0), Some(VisitMethod::DoorKnock));
+        assert_eq!(after(2, 1, 1), None);
+        // A failed site visit before any call still leaves the phone to try.
+        assert_eq!(after(0, 1, 0), Some(VisitMethod::Phone));
+    }
+
+    #[test]
+    fn outcomes_drive_the_case_state() {
+        assert_eq!(VisitOutcome::Completed.case_state(), CaseState::Reached);
+        for closed in [
+            VisitOutcome::Closed,
+            VisitOutcome::Moved,
+            VisitOutcome::NotFound,
+        ] {
+            assert_eq!(closed.case_state(), CaseState::Closed);
+        }
+        assert_eq!(VisitOutcome::CallBack.case_state(), CaseState::Attempted);
+        assert!(!VisitOutcome::CallBack.is_failure());
+        assert!(VisitOutcome::NoAnswer.is_failure());
+    }
+
+    #[test]
+    fn campaigns_go_draft_running_closed() {
+        use CampaignStatus::{Closed, Draft, Running};
+        assert!(Draft.may_become(Running));
+        assert!(Running.may_become(Closed));
+        assert!(Draft.may_become(Closed));
+        assert!(!Running.may_become(Draft));
+        assert!(!Closed.may_become(Running));
+        assert!(!Closed.may_become(Draft));
+    }
+
+    #[test]
+    fn call_backs_come_first_and_finished_cases_last() {
+        let call_back = urgency(CaseState::Attempted, Some(VisitOutcome::CallBack));
+        let attempted = urgency(CaseState::Attempted, Some(VisitOutcome::NoAnswer));
+        let assigned = urgency(CaseState::Assigned, None);
+        let reached = urgency(CaseState::Reached, Some(VisitOutcome::Completed));
+        assert!(call_back < attempted && attempted < assigned && assigned < reached);
+    }
+}

@@ -1,0 +1,707 @@
+//! The survey (企业摸排) API: campaigns scoped to sectors and parks, one case per
+//! in-scope enterprise, balanced and manual assignment (audited), visits on the
+//! escalation ladder with idempotent retries and version conflicts, the coverage
+//! ledger, and who sees what.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, USER_PASSWORD, api_test};
+
+/// A zone for the survey: sectors SA, SB, SC and parks P1, P2; enterprises a1, a2
+/// (SA/P1), a3, a4 (SA/P2), b1 (SB/P1) and c1 (SC/P1); two surveyors of sector SA,
+/// an official of sector SC, the zone's regulator and a1's contact.
+struct Zone {
+    admin: String,
+    regulator: String,
+    other_official: String,
+    contact: String,
+    sv1: (String, String),
+    sv2: (String, String),
+    sa: String,
+    sb: String,
+    sc: String,
+    p1: String,
+    p2: String,
+    /// Enterprise ids by name.
+    enterprises: Vec<(&'static str, String)>,
+}
+
+impl Zone {
+    fn enterprise(&self, name: &str) -> &str {
+        self.enterprises
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| id.as_str())
+            .unwrap()
+    }
+}
+
+async fn zone(app: &TestApp) -> Zone {
+    let admin = app.admin_token().await;
+    let sa = app.create_sector(&admin, "SA").await;
+    let sb = app.create_sector(&admin, "SB").await;
+    let sc = app.create_sector(&admin, "SC").await;
+    let p1 = app.create_park(&admin, "P1").await;
+    let p2 = app.create_park(&admin, "P2").await;
+    let mut enterprises = Vec::new();
+    for (key, name, sector, park) in [
+        ("a1", "福州甲一化工有限公司", &sa, &p1),
+        ("a2", "福州甲二化工有限公司", &sa, &p1),
+        ("a3", "福州甲三化工有限公司", &sa, &p2),
+        ("a4", "福州甲四化工有限公司", &sa, &p2),
+        ("b1", "福州乙一机械有限公司", &sb, &p1),
+        ("c1", "福州丙一电子有限公司", &sc, &p1),
+    ] {
+        let id = app.create_enterprise(&admin, name, sector, park).await;
+        enterprises.push((key, id));
+    }
+    app.create_user(&admin, "reg", "regulator", &[], &[]).await;
+    app.create_user(&admin, "offc", "sector_official", &[&sc], &[])
+        .await;
+    let sv1 = app
+        .create_user(&admin, "sv1", "surveyor", &[&sa], &[])
+        .await;
+    let sv2 = app
+        .create_user(&admin, "sv2", "surveyor", &[&sa], &[])
+        .await;
+    let a1 = enterprises[0].1.clone();
+    app.create_contact(&admin, "contact", &a1).await;
+    let token = |name: &'static str| async move { app.tokens(name, USER_PASSWORD).await.0 };
+    Zone {
+        regulator: token("reg").await,
+        other_official: token("offc").await,
+        contact: token("contact").await,
+        sv1: (sv1, token("sv1").await),
+        sv2: (sv2, token("sv2").await),
+        admin,
+        sa,
+        sb,
+        sc,
+        p1,
+        p2,
+        enterprises,
+    }
+}
+
+/// A campaign of the regulator over sectors SA and SB (every park), started.
+async fn running_campaign(app: &TestApp, zone: &Zone) -> String {
+    let created = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.regulator),
+            json!({
+                "name": "2026 年冬季企业摸排",
+                "starts_on": "2026-12-07",
+                "ends_on": "2026-12-31",
+                "sector_ids": [zone.sa, zone.sb],
+            }),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["status"], "draft");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let started = app
+        .patch(
+            &format!("/api/v1/survey/campaigns/{id}"),
+            Some(&zone.regulator),
+            json!({ "status": "running" }),
+        )
+        .await;
+    started.assert_status(200);
+    assert_eq!(started.body["status"], "running");
+    id
+}
+
+/// Every case of a campaign the caller sees.
+async fn cases(app: &TestApp, token: &str, campaign: &str, query: &str) -> Vec<Value> {
+    let page = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/cases?limit=100{query}"),
+            Some(token),
+        )
+        .await;
+    page.assert_status(200);
+    page.body["items"].as_array().unwrap().clone()
+}
+
+/// The case of an enterprise.
+async fn case_of(app: &TestApp, zone: &Zone, campaign: &str, enterprise: &str) -> Value {
+    cases(app, &zone.regulator, campaign, "")
+        .await
+        .into_iter()
+        .find(|case| case["enterprise_id"] == zone.enterprise(enterprise))
+        .unwrap()
+}
+
+/// How many campaigns the caller sees.
+async fn campaign_count(app: &TestApp, token: &str) -> usize {
+    let page = app.get("/api/v1/survey/campaigns", Some(token)).await;
+    page.assert_status(200);
+    page.body["items"].as_array().unwrap().len()
+}
+
+/// Records a visit on a case.
+async fn visit(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    body: Value,
+) -> crate::helpers::TestResponse {
+    app.post(
+        &format!("/api/v1/survey/cases/{case}/visits"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+async fn a_campaign_covers_its_scope_and_no_one_else_sees_it(app: TestApp) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+
+    // One case per enterprise of SA and SB; c1 (SC) has none.
+    let all = cases(&app, &zone.regulator, &campaign, "").await;
+    let mut enterprises: Vec<&str> = all
+        .iter()
+        .map(|case| case["enterprise_id"].as_str().unwrap())
+        .collect();
+    enterprises.sort();
+    let mut expected: Vec<&str> = ["a1", "a2", "a3", "a4", "b1"]
+        .iter()
+        .map(|name| zone.enterprise(name))
+        .collect();
+    expected.sort();
+    assert_eq!(enterprises, expected);
+    assert!(all.iter().all(|case| case["state"] == "unassigned"));
+    let in_p2 = cases(
+        &app,
+        &zone.regulator,
+        &campaign,
+        &format!("&park_id={}", zone.p2),
+    )
+    .await;
+    assert_eq!(in_p2.len(), 2);
+
+    // The official of SC neither sees it nor creates in SA.
+    let path = format!("/api/v1/survey/campaigns/{campaign}");
+    app.get(&path, Some(&zone.other_official))
+        .await
+        .assert_status(404);
+    let listed = app
+        .get("/api/v1/survey/campaigns", Some(&zone.other_official))
+        .await;
+    listed.assert_status(200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 0);
+    app.get(&format!("{path}/coverage"), Some(&zone.other_official))
+        .await
+        .assert_status(404);
+    let intrude = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.other_official),
+            json!({ "name": "越界摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-08",
+                    "sector_ids": [zone.sa] }),
+        )
+        .await;
+    intrude.assert_status(403);
+    let whole_zone = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.other_official),
+            json!({ "name": "全区摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-08" }),
+        )
+        .await;
+    whole_zone.assert_status(403);
+    // Refusals by scope are audited as the route policies' are.
+    let refusals = app
+        .get(
+            "/api/v1/audit?action=authz.denied&limit=100",
+            Some(&zone.admin),
+        )
+        .await;
+    refusals.assert_status(200);
+    let on_create = refusals.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["details"]["route"] == "POST /api/v1/survey/campaigns" && e["actor_name"] == "offc"
+        })
+        .count();
+    assert_eq!(on_create, 2, "{}", refusals.text);
+    // In its own sector it may.
+    app.post(
+        "/api/v1/survey/campaigns",
+        Some(&zone.other_official),
+        json!({ "name": "丙行业摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-08",
+                "sector_ids": [zone.sc] }),
+    )
+    .await
+    .assert_status(201);
+
+    // The ledger: SA × P1 2, SA × P2 2, SB × P1 1, all unassigned.
+    let coverage = app
+        .get(&format!("{path}/coverage"), Some(&zone.regulator))
+        .await;
+    coverage.assert_status(200);
+    let cell = |sector: &str, park: &str| {
+        coverage.body["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["sector_id"] == sector && c["park_id"] == park)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(cell(&zone.sa, &zone.p1)["total"], 2);
+    assert_eq!(cell(&zone.sa, &zone.p2)["unassigned"], 2);
+    assert_eq!(cell(&zone.sb, &zone.p1)["total"], 1);
+    assert_eq!(cell(&zone.sc, &zone.p1), Value::Null);
+    assert_eq!(coverage.body["total"]["total"], 5);
+    assert_eq!(coverage.body["cells"].as_array().unwrap().len(), 3);
+
+    // An enterprise contact gets nothing of the survey.
+    let case = all[0]["id"].as_str().unwrap();
+    for path in [
+        "/api/v1/survey/campaigns".to_owned(),
+        format!("/api/v1/survey/campaigns/{campaign}"),
+        format!("/api/v1/survey/campaigns/{campaign}/cases"),
+        format!("/api/v1/survey/campaigns/{campaign}/coverage"),
+        format!("/api/v1/survey/cases/{case}"),
+        "/api/v1/me/cases".to_owned(),
+    ] {
+        app.get(&path, Some(&zone.contact)).await.assert_status(403);
+    }
+    let body = json!({ "method": "phone", "outcome": "completed", "client_id": "contact-0001" });
+    visit(&app, &zone.contact, case, body)
+        .await
+        .assert_status(403);
+    // Nor can a surveyor run campaigns.
+    app.get("/api/v1/survey/campaigns", Some(&zone.sv1.1))
+        .await
+        .assert_status(403);
+}
+api_test!(a_campaign_covers_its_scope_and_no_one_else_sees_it);
+
+async fn balanced_assignment_is_even_keeps_parks_together_and_is_audited(app: TestApp) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+
+    let balanced = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "mode": "balanced", "surveyor_ids": [zone.sv1.0, zone.sv2.0] }),
+        )
+        .await;
+    balanced.assert_status(200);
+    // b1 (SB) is outside both surveyors' team.
+    assert_eq!(balanced.body, json!({ "assigned": 4, "uncovered": 1 }));
+
+    let mine = |token: String| {
+        let app = &app;
+        async move {
+            let page = app.get("/api/v1/me/cases", Some(&token)).await;
+            page.assert_status(200);
+            page.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let (first, second) = (
+        mine(zone.sv1.1.clone()).await,
+        mine(zone.sv2.1.clone()).await,
+    );
+    assert_eq!((first.len(), second.len()), (2, 2));
+    for list in [&first, &second] {
+        assert_eq!(list[0]["park_id"], list[1]["park_id"], "a park was split");
+        assert!(list.iter().all(|case| case["state"] == "assigned"));
+    }
+    let unassigned = cases(&app, &zone.regulator, &campaign, "&state=unassigned").await;
+    assert_eq!(unassigned.len(), 1);
+    assert_eq!(unassigned[0]["enterprise_id"], zone.enterprise("b1"));
+
+    // A surveyor sees only their own cases.
+    let theirs = second[0]["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/survey/cases/{theirs}"), Some(&zone.sv1.1))
+        .await
+        .assert_status(404);
+    let body = json!({ "method": "phone", "outcome": "no_answer", "client_id": "sv1-not-mine-1" });
+    visit(&app, &zone.sv1.1, theirs, body)
+        .await
+        .assert_status(404);
+
+    // Reassigned by hand to sv1: audited from sv2 to sv1.
+    let moved = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "case_ids": [theirs], "surveyor_id": zone.sv1.0 }),
+        )
+        .await;
+    moved.assert_status(200);
+    assert_eq!(moved.body["assigned"], 1);
+    let case = app
+        .get(&format!("/api/v1/survey/cases/{theirs}"), Some(&zone.sv1.1))
+        .await;
+    case.assert_status(200);
+    assert_eq!(case.body["assignee_id"], zone.sv1.0.as_str());
+    assert_eq!(mine(zone.sv1.1.clone()).await.len(), 3);
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=survey.case.assign&object_id={theirs}"),
+            Some(&zone.admin),
+        )
+        .await;
+    audit.assert_status(200);
+    let entries = audit.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{}", audit.text);
+    let details: Vec<Value> = entries.iter().map(|e| e["details"].clone()).collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d["from"] == zone.sv2.0.as_str() && d["to"] == zone.sv1.0.as_str())
+    );
+    // Assigning it to sv1 again changes nothing and writes nothing.
+    let again = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "case_ids": [theirs], "surveyor_id": zone.sv1.0 }),
+        )
+        .await;
+    assert_eq!(again.body["assigned"], 0);
+    // b1 cannot go to an SA surveyor.
+    let b1 = unassigned[0]["id"].as_str().unwrap();
+    let outside = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "case_ids": [b1], "surveyor_id": zone.sv1.0 }),
+        )
+        .await;
+    outside.assert_status(422);
+    assert_eq!(outside.body["errors"][0]["field"], "case_ids[0]");
+    assert_eq!(outside.body["errors"][0]["code"], "outside_team");
+}
+api_test!(balanced_assignment_is_even_keeps_parks_together_and_is_audited);
+
+async fn visits_climb_the_ladder_retry_once_and_conflict_when_stale(app: TestApp) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+    let case = case_of(&app, &zone, &campaign, "a1").await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": [id], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let token = zone.sv1.1.as_str();
+
+    let first = json!({ "method": "phone", "outcome": "no_answer", "notes": "无人接听",
+                        "client_id": "visit-0001", "case_version": 2 });
+    let recorded = visit(&app, token, &id, first.clone()).await;
+    recorded.assert_status(201);
+    assert_eq!(recorded.body["case"]["state"], "attempted");
+    assert_eq!(recorded.body["case"]["next_method"], "phone");
+    assert_eq!(recorded.body["case"]["version"], 3);
+    let visit_id = recorded.body["visit"]["id"].clone();
+
+    // The same visit again (the phone lost the answer): the same visit, nothing new.
+    let retried = visit(&app, token, &id, first.clone()).await;
+    retried.assert_status(200);
+    assert_eq!(retried.body["visit"]["id"], visit_id);
+    assert_eq!(retried.body["case"]["attempts"], 1);
+    // The same client id for something else is refused.
+    let mut other = first.clone();
+    other["outcome"] = json!("refused");
+    assert_eq!(visit(&app, token, &id, other).await.status, 422);
+
+    // A device that saw version 2 is told the case moved on.
+    let stale = json!({ "method": "phone", "outcome": "no_answer", "client_id": "visit-0002",
+                        "case_version": 2 });
+    let conflict = visit(&app, token, &id, stale).await;
+    conflict.assert_status(409);
+    assert_eq!(conflict.code(), "case_version_conflict");
+
+    // The second failed call asks for a site visit.
+    let second = json!({ "method": "phone", "outcome": "no_answer", "client_id": "visit-0002",
+                         "case_version": 3 });
+    let recorded = visit(&app, token, &id, second).await;
+    recorded.assert_status(201);
+    assert_eq!(recorded.body["case"]["next_method"], "site_visit");
+    assert_eq!(recorded.body["case"]["attempts"], 2);
+
+    // Another case: a call back comes first in the surveyor's list.
+    let a2 = case_of(&app, &zone, &campaign, "a2").await;
+    let a2 = a2["id"].as_str().unwrap().to_owned();
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": [a2], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    let a3 = a3["id"].as_str().unwrap().to_owned();
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": [a3], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let call_back = json!({ "method": "phone", "outcome": "call_back", "client_id": "visit-0003" });
+    visit(&app, token, &a2, call_back).await.assert_status(201);
+    let mine = app.get("/api/v1/me/cases?limit=2", Some(token)).await;
+    mine.assert_status(200);
+    assert_eq!(mine.body["items"][0]["id"], a2.as_str());
+    assert_eq!(mine.body["items"][1]["id"], id.as_str());
+    let cursor = mine.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("/api/v1/me/cases?cursor={cursor}"), Some(token))
+        .await;
+    rest.assert_status(200);
+    assert_eq!(rest.body["items"][0]["id"], a3.as_str());
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
+
+    // A completed visit (by the official in scope: the regulator) reaches the case.
+    let done = json!({ "method": "site_visit", "outcome": "completed",
+                       "visited_at": "2026-12-03T09:30:00+08:00", "client_id": "visit-0004" });
+    let reached = visit(&app, &zone.regulator, &id, done).await;
+    reached.assert_status(201);
+    assert_eq!(reached.body["case"]["state"], "reached");
+    let detail = app
+        .get(&format!("/api/v1/survey/cases/{id}"), Some(token))
+        .await;
+    detail.assert_status(200);
+    assert_eq!(detail.body["visits"].as_array().unwrap().len(), 3);
+    assert_eq!(detail.body["state"], "reached");
+
+    // Door to door on a4 until it is lost (失联).
+    let a4 = case_of(&app, &zone, &campaign, "a4").await;
+    let a4 = a4["id"].as_str().unwrap().to_owned();
+    for (n, method) in ["phone", "phone", "site_visit", "door_knock"]
+        .iter()
+        .enumerate()
+    {
+        let body = json!({ "method": method, "outcome": "no_answer",
+                           "client_id": format!("a4-visit-{n:04}") });
+        visit(&app, &zone.regulator, &a4, body)
+            .await
+            .assert_status(201);
+    }
+    let lost = app
+        .get(&format!("/api/v1/survey/cases/{a4}"), Some(&zone.regulator))
+        .await;
+    assert_eq!(lost.body["state"], "lost");
+
+    // The ledger counts it all: SA × P1 has a reached and an attempted case.
+    let coverage = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/coverage"),
+            Some(&zone.regulator),
+        )
+        .await;
+    coverage.assert_status(200);
+    let total = &coverage.body["total"];
+    assert_eq!(
+        (
+            &total["total"],
+            &total["reached"],
+            &total["attempted"],
+            &total["assigned"],
+            &total["lost"],
+            &total["unassigned"]
+        ),
+        (
+            &json!(5),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1)
+        )
+    );
+    let sa_p1 = coverage.body["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["sector_id"] == zone.sa.as_str() && c["park_id"] == zone.p1.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (sa_p1["reached"].clone(), sa_p1["attempted"].clone()),
+        (json!(1), json!(1))
+    );
+
+    // Once closed, the campaign takes no more visits and no changes.
+    let path = format!("/api/v1/survey/campaigns/{campaign}");
+    app.patch(&path, Some(&zone.regulator), json!({ "status": "closed" }))
+        .await
+        .assert_status(200);
+    let late = json!({ "method": "phone", "outcome": "completed", "client_id": "visit-0009" });
+    let refused = visit(&app, token, &a3, late).await;
+    refused.assert_status(409);
+    assert_eq!(refused.code(), "campaign_not_running");
+    let reopen = app
+        .patch(&path, Some(&zone.regulator), json!({ "status": "running" }))
+        .await;
+    reopen.assert_status(409);
+    assert_eq!(reopen.code(), "invalid_transition");
+}
+api_test!(visits_climb_the_ladder_retry_once_and_conflict_when_stale);
+
+async fn bad_input_gets_422_with_field_errors_and_writes_nothing(app: TestApp) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+    let before = campaign_count(&app, &zone.regulator).await;
+
+    let bad = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.regulator),
+            json!({ "name": "   ", "starts_on": "2026-12-31", "ends_on": "2026-12-01" }),
+        )
+        .await;
+    bad.assert_status(422);
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "ends_on"], "{}", bad.text);
+    let unknown_unit = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.regulator),
+            json!({ "name": "摸排", "starts_on": "2026-12-01", "ends_on": "2026-12-02",
+                    "sector_ids": [zone.sa, "no-such-sector"], "park_ids": [zone.sb] }),
+        )
+        .await;
+    unknown_unit.assert_status(422);
+    assert_eq!(unknown_unit.body["errors"][0]["field"], "sector_ids[1]");
+    assert_eq!(unknown_unit.body["errors"][1]["field"], "park_ids[0]");
+    let bad_day = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.regulator),
+            json!({ "name": "摸排", "starts_on": "2026/12/01", "ends_on": "2026-12-02" }),
+        )
+        .await;
+    bad_day.assert_status(422);
+    assert_eq!(bad_day.body["errors"][0]["field"], "starts_on");
+    assert_eq!(campaign_count(&app, &zone.regulator).await, before);
+
+    let case = case_of(&app, &zone, &campaign, "a1").await;
+    let id = case["id"].as_str().unwrap();
+    let bad_visit = visit(
+        &app,
+        &zone.regulator,
+        id,
+        json!({ "method": "carrier_pigeon", "outcome": "maybe", "client_id": "x",
+                "visited_at": "2099-01-01T00:00:00Z" }),
+    )
+    .await;
+    bad_visit.assert_status(422);
+    let fields: Vec<&str> = bad_visit.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["method", "outcome", "visited_at", "client_id"]);
+
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+    let unknown = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "mode": "balanced", "surveyor_ids": [zone.sv1.0, "no-such-user"] }),
+        )
+        .await;
+    unknown.assert_status(422);
+    assert_eq!(unknown.body["errors"][0]["field"], "surveyor_ids[1]");
+    assert_eq!(unknown.body["errors"][0]["code"], "unknown_surveyor");
+    // The regulator is no surveyor.
+    let regulator_id = app.get("/api/v1/me", Some(&zone.regulator)).await.body["id"].clone();
+    let not_surveyor = app
+        .post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "case_ids": [id], "surveyor_id": regulator_id }),
+        )
+        .await;
+    not_surveyor.assert_status(422);
+    assert_eq!(not_surveyor.body["errors"][0]["field"], "surveyor_id");
+
+    // Nothing was written: no visit, no assignment.
+    let after = app
+        .get(&format!("/api/v1/survey/cases/{id}"), Some(&zone.regulator))
+        .await;
+    assert_eq!(after.body["visits"], json!([]));
+    assert_eq!(after.body["version"], 1);
+    let assigned = cases(&app, &zone.regulator, &campaign, "&state=assigned").await;
+    assert!(assigned.is_empty());
+}
+api_test!(bad_input_gets_422_with_field_errors_and_writes_nothing);
+
+async fn starting_a_campaign_of_10000_enterprises_takes_under_2_seconds(app: TestApp) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "BIG").await;
+    let park = app.create_park(&admin, "BIGP").await;
+    // The roster written straight into the database: 10,000 imports through the API
+    // would take the test's time, not the campaign's.
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) \
+         INSERT INTO enterprises (id, name, credit_code, sector_id, park_id, address, \
+         key_enterprise, status, created_at, updated_at) \
+         SELECT 'bulk-' || i, '批量企业' || i, 'BULK' || i, '{sector}', '{park}', '', \
+         false, 'operating', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM n"
+    );
+    {
+        use diesel::RunQueryDsl;
+        use truckpass::db::DbConnection;
+        let inserted = match &mut app.raw_connection() {
+            DbConnection::Sqlite(conn) => diesel::sql_query(&sql).execute(conn),
+            DbConnection::Postgresql(conn) => diesel::sql_query(&sql).execute(conn),
+        };
+        assert_eq!(inserted.unwrap(), 10_000);
+    }
+    let created = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&admin),
+            json!({ "name": "全区摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-31" }),
+        )
+        .await;
+    created.assert_status(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let started_at = std::time::Instant::now();
+    app.patch(
+        &format!("/api/v1/survey/campaigns/{id}"),
+        Some(&admin),
+        json!({ "status": "running" }),
+    )
+    .await
+    .assert_status(200);
+    let took = started_at.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "starting took {took:?}"
+    );
+
+    let coverage = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{id}/coverage"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(coverage.body["total"]["total"], 10_000);
+    assert_eq!(coverage.body["total"]["unassigned"], 10_000);
+}
+api_test!(starting_a_campaign_of_10000_enterprises_takes_under_2_seconds);
