@@ -11,6 +11,9 @@
 local path = assert(os.getenv("BENCH_PATH"), "BENCH_PATH is not set")
 local cookie = os.getenv("BENCH_COOKIE")
 local authorization = os.getenv("BENCH_AUTHORIZATION")
+-- Each user's pause between a page and the next (ms; 0: none, the connection asks
+-- again at once, which measures saturation rather than users).
+local think = tonumber(os.getenv("BENCH_THINK_MS") or "0") or 0
 
 local headers = {}
 if cookie and cookie ~= "" then headers["Cookie"] = "tp_console=" .. cookie end
@@ -24,6 +27,12 @@ end
 
 function request()
   return formatted
+end
+
+if think > 0 then
+  function delay()
+    return think
+  end
 end
 
 function done(summary, latency, requests)

@@ -23,7 +23,8 @@
 # postgres://postgres@127.0.0.1:5432/truckpass_console.
 # Usage: deploy/bench/console.sh   (from the repository root; needs curl, python3, wrk, psql for PostgreSQL)
 # Tunables: BENCH_ENTERPRISES (10000), BENCH_REGISTRATIONS (1000000), BENCH_SECONDS (10),
-# BENCH_CONNECTIONS (16), BENCH_ONLY: a regex, measure only the pages whose label
+# BENCH_CONNECTIONS (16), BENCH_THINK_MS (0): each user's pause between pages (0: none,
+# every connection asks again at once, which measures the server saturated), BENCH_ONLY: a regex, measure only the pages whose label
 # (as printed) matches it; PORT (18096), BIN: measure that binary instead of building
 # this tree; BENCH_DIR: keep the seeded database there (and a PostgreSQL database in
 # place) and reuse it on the next run with the same BENCH_DIR, to compare binaries
