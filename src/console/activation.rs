@@ -151,10 +151,7 @@ pub async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let posted = signed.posted(&req, &body)?;
     admin_only(&signed)?;
-    let enterprise_ids: Vec<EnterpriseId> = posted
-        .values("enterprise_id")
-        .map(|id| EnterpriseId::from(id.to_owned()))
-        .collect();
+    let enterprise_ids: Vec<EnterpriseId> = posted.ids("enterprise_id");
     if enterprise_ids.is_empty() {
         let error = ApiError::field(
             "enterprise_id",
@@ -214,10 +211,7 @@ pub async fn sheet(
 ) -> Result<HttpResponse, PageError> {
     let posted = signed.posted(&req, &body)?;
     admin_only(&signed)?;
-    let user_ids: Vec<UserId> = posted
-        .values("user_id")
-        .map(|id| UserId::from(id.to_owned()))
-        .collect();
+    let user_ids: Vec<UserId> = posted.ids("user_id");
     let printed = print_sheet(&state, signed.caller.clone(), user_ids).await?;
     Ok(Printed::into_response(printed))
 }

@@ -322,10 +322,7 @@ pub async fn bulk_approve(
 ) -> Result<HttpResponse, PageError> {
     let posted = signed.posted(&req, &body)?;
     allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
-    let ids: Vec<RegistrationId> = posted
-        .values("id")
-        .map(|id| RegistrationId::from(id.to_owned()))
-        .collect();
+    let ids: Vec<RegistrationId> = posted.ids("id");
     if ids.is_empty() {
         return Err(ApiError::field("id", "required", "请先勾选要通过的登记").into());
     }

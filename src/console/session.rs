@@ -171,6 +171,11 @@ impl Posted {
             .filter(move |(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// Every value of `name` as an id (ticked boxes, hidden fields).
+    pub fn ids<T: From<String>>(&self, name: &str) -> Vec<T> {
+        self.values(name).map(|id| T::from(id.to_owned())).collect()
+    }
 }
 
 /// The signed-in user of a console page who may work (has no password to change
