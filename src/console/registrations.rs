@@ -135,20 +135,32 @@ impl ListQuery {
     }
 }
 
-/// The origins offered: every province, and within it its cities.
+/// The origins offered: every province and, once one is chosen, its cities (a county
+/// chosen by its code is offered as itself), so that the page carries some 40 choices
+/// rather than every city of the country.
 fn origin_select(chosen: &str) -> Markup {
+    let lineage = region::lineage(chosen);
+    let province = lineage.first().map(|province| province.code);
+    let county = lineage.get(2);
     html! {
         select name="origin" {
             option value="" { "全部" }
-            @for province in region::provinces() {
-                optgroup label=(province.name) {
-                    option value=(province.code) selected[chosen == province.code] {
-                        (province.name) "（全省）"
-                    }
-                    @for city in region::children(province.code) {
-                        @if !city.is_placeholder() {
-                            option value=(city.code) selected[chosen == city.code] {
-                                (city.name)
+            @for each in region::provinces() {
+                option value=(each.code) selected[chosen == each.code] {
+                    (each.name) @if province == Some(each.code) { "（全省）" }
+                }
+                @if province == Some(each.code) {
+                    optgroup label={ (each.name) "的城市" } {
+                        @for city in region::children(each.code) {
+                            @if !city.is_placeholder() {
+                                option value=(city.code) selected[chosen == city.code] {
+                                    (city.name)
+                                }
+                            }
+                        }
+                        @if let Some(county) = county {
+                            option value=(county.code) selected {
+                                @if let Some(name) = region::full_name(county.code) { (name) }
                             }
                         }
                     }

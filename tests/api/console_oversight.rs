@@ -355,10 +355,12 @@ async fn officials_filter_filings_by_enterprise_origin_and_days_and_export_them(
     all.assert_status(200);
     assert!(all.text.contains(OWN) && all.text.contains(FOREIGN));
     assert!(all.text.contains("name=\"enterprise_name\""));
+    // The origin picker offers the provinces; a province's cities once it is chosen.
     assert!(
         all.text
-            .contains("<option value=\"370100\">济南市</option>")
+            .contains("<option value=\"370000\">山东省</option>")
     );
+    assert!(!all.text.contains("济南市"));
     let by_name = regulator
         .get("/console/registrations?enterprise_name=第二制药")
         .await;
@@ -375,7 +377,21 @@ async fn officials_filter_filings_by_enterprise_origin_and_days_and_export_them(
     assert!(
         by_origin
             .text
-            .contains("<option value=\"370000\" selected>")
+            .contains("<option value=\"370000\" selected>山东省（全省）</option>")
+    );
+    assert!(
+        by_origin
+            .text
+            .contains("<option value=\"370100\">济南市</option>")
+    );
+    let by_county = regulator.get("/console/registrations?origin=370102").await;
+    assert!(by_county.text.contains(OWN) && !by_county.text.contains(FOREIGN));
+    assert!(
+        by_county
+            .text
+            .contains("<option value=\"370102\" selected>山东省济南市历下区</option>"),
+        "{}",
+        by_county.text
     );
     let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::hours(32)).date_naive();
     let later = tomorrow.succ_opt().unwrap();
