@@ -76,15 +76,18 @@ pub struct HeavyWork {
     pub imports: Arc<Slots>,
     /// Sheets of activation codes: each draws up to 50 A4 pages.
     pub sheets: Arc<Slots>,
+    /// Survey photos: each decodes a camera's picture of up to 50 megapixels.
+    pub photos: Arc<Slots>,
 }
 
 impl HeavyWork {
-    /// The limits: two bundles, two imports and two sheets at a time.
+    /// The limits: two bundles, two imports, two sheets and two photos at a time.
     pub fn new() -> Self {
         Self {
             posters: Slots::new("海报包", 2),
             imports: Slots::new("名录导入", 2),
             sheets: Slots::new("激活码单", 2),
+            photos: Slots::new("照片处理", 2),
         }
     }
 }

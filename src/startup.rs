@@ -75,7 +75,8 @@ use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::survey::handlers::{
     assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
-    list_campaigns, list_cases, list_my_cases, update_campaign,
+    list_campaigns, list_cases, list_my_cases, list_photos, photo_picture, update_campaign,
+    upload_photo,
 };
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
@@ -237,6 +238,11 @@ routes! {
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }
     "/api/v1/survey/cases/{id}/visits" { post [SURVEY_FIELD] => create_visit }
+    "/api/v1/survey/cases/{id}/photos" {
+        get [SURVEY_FIELD] => list_photos,
+        post [SURVEY_FIELD] => upload_photo,
+    }
+    "/api/v1/survey/photos/{id}" { get [SURVEY_FIELD] => photo_picture }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
     // The staff console: its pages find their user by the session cookie

@@ -295,11 +295,28 @@ diesel::table! {
 
 diesel::joinable!(survey_campaign_scope -> survey_campaigns (campaign_id));
 diesel::joinable!(survey_campaign_scope -> org_units (org_unit_id));
+diesel::table! {
+    survey_photos (id) {
+        id -> Text,
+        case_id -> Text,
+        visit_id -> Nullable<Text>,
+        uploaded_by -> Text,
+        client_id -> Text,
+        upload_sha256 -> Text,
+        width -> Integer,
+        height -> Integer,
+        byte_size -> Integer,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(survey_cases -> survey_campaigns (campaign_id));
 diesel::joinable!(survey_cases -> enterprises (enterprise_id));
 diesel::joinable!(survey_cases -> users (assignee_id));
 diesel::joinable!(survey_visits -> survey_cases (case_id));
 diesel::joinable!(survey_visits -> users (surveyor_id));
+diesel::joinable!(survey_photos -> survey_cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -324,6 +341,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_campaign_scope,
     survey_cases,
     survey_visits,
+    survey_photos,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

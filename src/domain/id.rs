@@ -21,4 +21,6 @@ id_type! {
     CaseId;
     /// One attempt (phone call, site visit, door-knock) on a survey case.
     VisitId;
+    /// A photo taken on a survey case.
+    PhotoId;
 }

@@ -103,6 +103,8 @@ error_codes! {
     CampaignNotRunning = "campaign_not_running", CONFLICT;
     /// The survey case changed since the version the client saw.
     CaseVersionConflict = "case_version_conflict", CONFLICT;
+    /// A case holds as many photos as it may.
+    TooManyPhotos = "too_many_photos", CONFLICT;
     /// The code was replaced by a newer one.
     CodeReplaced = "code_replaced", GONE;
     /// Retention has anonymised the personal data.
@@ -115,6 +117,10 @@ error_codes! {
     ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY;
     /// The retry key came with another body.
     IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY;
+    /// The upload is not a JPEG, PNG or WebP picture that can be read.
+    NotAnImage = "not_an_image", UNPROCESSABLE_ENTITY;
+    /// The picture has more pixels than accepted.
+    ImageTooLarge = "image_too_large", UNPROCESSABLE_ENTITY;
     /// The roster file has no rows.
     EmptyFile = "empty_file", UNPROCESSABLE_ENTITY;
     /// The roster CSV cannot be read.

@@ -1,15 +1,16 @@
 //! `/api/v1/survey/...` and `/api/v1/me/cases`: campaigns, their cases and
-//! assignment, visits, and the coverage ledger, each scoped to the caller
+//! assignment, visits and their photos, and the coverage ledger, each scoped to the caller
 //! ([`SurveyScope`]).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, audit_refusal};
 use crate::body;
 use crate::db::now;
-use crate::domain::id::{CampaignId, CaseId, OrgUnitId, UserId};
+use crate::domain::id::{CampaignId, CaseId, OrgUnitId, PhotoId, UserId, VisitId};
 use crate::domain::survey::{
     CampaignName, CampaignPeriod, ClientId, parse_campaign_day, parse_visit_notes, parse_visited_at,
 };
@@ -22,6 +23,7 @@ use crate::survey::campaigns::{
 };
 use crate::survey::cases::{Case, CaseFilter, CaseView};
 use crate::survey::coverage::Coverage;
+use crate::survey::photos::{self, NewPhoto, Photo, PhotoView, Stored};
 use crate::survey::visits::{self, NewVisit, Recorded, Visit, VisitView};
 use crate::survey::{CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome};
 
@@ -666,4 +668,138 @@ pub async fn create_visit(
     } else {
         HttpResponse::Ok().json(result)
     })
+}
+
+/// Query of a photo upload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    client_id: String,
+    visit_id: Option<VisitId>,
+}
+
+/// The photos of a case.
+#[derive(Debug, Serialize)]
+pub struct PhotoList {
+    items: Vec<PhotoView>,
+}
+
+/// `POST /api/v1/survey/cases/{id}/photos?client_id=&visit_id=`: the body is the
+/// picture itself (JPEG, PNG or WebP, at most 12 MB), stored re-encoded without its
+/// metadata ([`photos::process`]); 201 with the photo, or 200 with the same photo
+/// when the client id was seen before with the same upload. Two pictures are
+/// processed at a time, one per user (429 `too_busy` past that).
+pub async fn upload_photo(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<CaseId>,
+    query: web::Query<PhotoQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let client_id = ClientId::parse(&query.client_id).map_err(|e| ApiError::validation(vec![e]))?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !(content_type.starts_with("image/") || content_type.starts_with("application/octet-stream"))
+    {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "请直接上传照片文件（Content-Type: image/jpeg、image/png 或 image/webp）",
+        ));
+    }
+    let scope = SurveyScope::of(&caller);
+    let id = id.into_inner();
+    // A case the caller cannot see is 404 before any picture is read.
+    let (seen_scope, seen_id) = (scope.clone(), id.clone());
+    state
+        .db
+        .read(move |conn| Case::find(conn, &seen_scope, &seen_id).map(drop))
+        .await?;
+    let slot = state.heavy.photos.take(caller.user_id.as_str())?;
+    let upload = body::read_limited(payload, photos::UPLOAD_LIMIT).await?;
+    let picture = web::block(move || photos::process(&upload))
+        .await
+        .map_err(ApiError::internal)??;
+    drop(slot);
+    let new = NewPhoto {
+        client_id,
+        visit_id: query.visit_id,
+        picture,
+    };
+    let (created, view) = state
+        .db
+        .write(move |conn| {
+            let placed = Case::find(conn, &scope, &id)?;
+            let campaign = Campaign::find(conn, &SurveyScope::All, &placed.case.campaign_id)?;
+            let running = campaign.status == CampaignStatus::Running;
+            let stored = Photo::store(
+                conn,
+                &caller.actor(),
+                &caller.user_id,
+                &placed,
+                running,
+                new,
+            )?;
+            let (created, photo) = match stored {
+                Stored::Created(photo) => (true, photo),
+                Stored::Replayed(photo) => (false, photo),
+            };
+            let view = Photo::views(conn, vec![photo])?
+                .pop()
+                .ok_or_else(ApiError::not_found)?;
+            Ok((created, view))
+        })
+        .await?;
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
+}
+
+/// `GET /api/v1/survey/cases/{id}/photos`: a case's photos, oldest first.
+pub async fn list_photos(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CaseId>,
+) -> Result<web::Json<PhotoList>, ApiError> {
+    let scope = SurveyScope::of(&caller);
+    let id = id.into_inner();
+    let items = state
+        .db
+        .read(move |conn| {
+            let placed = Case::find(conn, &scope, &id)?;
+            let rows = Photo::of_case(conn, &placed.case.id)?;
+            Photo::views(conn, rows)
+        })
+        .await?;
+    Ok(web::Json(PhotoList { items }))
+}
+
+/// `GET /api/v1/survey/photos/{id}`: the picture (JPEG) of a photo on a case the
+/// caller sees; anything else is 404.
+pub async fn photo_picture(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<PhotoId>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = SurveyScope::of(&caller);
+    let id = id.into_inner();
+    let jpeg = state
+        .db
+        .read(move |conn| {
+            let (case, jpeg) = Photo::picture(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            Case::find(conn, &scope, &case)?;
+            Ok(jpeg)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/jpeg"))
+        .insert_header((CACHE_CONTROL, "private, max-age=86400, immutable"))
+        .body(jpeg))
 }

@@ -1,7 +1,7 @@
 //! The enterprise survey (企业摸排): campaigns over a scope of sectors and parks
 //! ([`campaigns`]), one case per in-scope roster enterprise, assigned to surveyors by
 //! hand or balanced ([`cases`], [`assignment`]), the visits that drive a case's state
-//! up the escalation ladder ([`visits`]), and the sector × park coverage ledger
+//! up the escalation ladder ([`visits`]), the photos taken on a case ([`photos`]), and the sector × park coverage ledger
 //! ([`coverage`]). The JSON API is in [`handlers`].
 //!
 //! Who sees what: admins and the zone command see every campaign and case; a sector
@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod coverage;
 pub mod handlers;
+pub mod photos;
 pub mod visits;
 
 use crate::auth::caller::Caller;

@@ -1035,3 +1035,16 @@ pub fn cookie_value(response: &TestResponse, name: &str) -> Option<String> {
         pair[name.len() + 1..].to_owned()
     })
 }
+
+/// A picture of `width` × `height` pixels in `format` (a gradient, so that it
+/// compresses like a photo rather than to nothing).
+pub fn picture(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let pixels = image::ImageBuffer::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(pixels)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}

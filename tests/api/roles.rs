@@ -140,6 +140,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         // Surveyors see the fixture case: it is assigned to them.
         ("get", "/api/v1/me/cases" | "/api/v1/survey/cases/{id}") => (STAFF, 200),
         ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
+        ("get", "/api/v1/survey/cases/{id}/photos" | "/api/v1/survey/photos/{id}") => (STAFF, 200),
+        ("post", "/api/v1/survey/cases/{id}/photos") => (STAFF, 201),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -162,6 +164,8 @@ struct Fixture {
     case: String,
     /// The surveyor's user id.
     surveyor: String,
+    /// A photo on the case.
+    photo: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -216,6 +220,8 @@ async fn request(
         fixture.campaign.clone()
     } else if template.starts_with("/api/v1/survey/cases/") {
         fixture.case.clone()
+    } else if template.starts_with("/api/v1/survey/photos/") {
+        fixture.photo.clone()
     } else {
         id_for(&kind)
     };
@@ -340,6 +346,10 @@ async fn request(
         ("post", "/api/v1/survey/cases/{id}/visits") => Some(json!({
             "method": "phone", "outcome": "call_back", "client_id": format!("matrix-visit-{n}"),
         })),
+        ("post", "/api/v1/survey/cases/{id}/photos") => {
+            path = format!("{path}?client_id=matrix-photo-{n}");
+            None
+        }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
             path = format!(
@@ -361,7 +371,8 @@ async fn request(
     (path, body, driver_key)
 }
 
-/// The roster import takes a file, the registration page a form; everything else JSON.
+/// The roster import and photos take a file, the registration page a form; everything
+/// else JSON.
 async fn send(
     app: &TestApp,
     method: &str,
@@ -390,6 +401,12 @@ async fn send(
             .call_raw(method_of(method), &path, token, "text/csv", file)
             .await;
     }
+    if (method, template) == ("post", "/api/v1/survey/cases/{id}/photos") {
+        let picture = crate::helpers::picture(16, 16, image::ImageFormat::Png);
+        return app
+            .call_raw(method_of(method), path, token, "image/png", picture)
+            .await;
+    }
     let cookie = driver_key.map(|key| format!("tp_driver={key}"));
     let headers: Vec<(&str, &str)> = match (template, &cookie, driver_key) {
         ("/p/{token}/cancel", Some(cookie), _) => vec![("cookie", cookie.as_str())],
@@ -405,8 +422,9 @@ fn method_of(name: &str) -> Method {
 }
 
 /// A running campaign over the fixture's sector and park, and the fixture
-/// enterprise's case in it assigned to the surveyor: (campaign, case, surveyor).
-async fn survey_fixture(app: &TestApp, staff: &Staff) -> (String, String, String) {
+/// enterprise's case in it assigned to the surveyor, with a photo: (campaign, case,
+/// surveyor, photo).
+async fn survey_fixture(app: &TestApp, staff: &Staff) -> (String, String, String, String) {
     let admin = staff.token("admin");
     let body = json!({
         "name": "矩阵摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-31",
@@ -430,7 +448,19 @@ async fn survey_fixture(app: &TestApp, staff: &Staff) -> (String, String, String
     app.post(&format!("{path}/cases/assign"), Some(admin), assign)
         .await
         .assert_status(200);
-    (campaign, case, surveyor)
+    let picture = crate::helpers::picture(16, 16, image::ImageFormat::Png);
+    let photo = app
+        .call_raw(
+            Method::POST,
+            &format!("/api/v1/survey/cases/{case}/photos?client_id=matrix-photo"),
+            Some(admin),
+            "image/png",
+            picture,
+        )
+        .await;
+    photo.assert_status(201);
+    let photo = photo.body["id"].as_str().unwrap().to_owned();
+    (campaign, case, surveyor, photo)
 }
 
 async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
@@ -452,7 +482,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     registrations::pass_for(&app, &code, 99_999).await;
     let registration =
         registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
-    let (campaign, case, surveyor) = survey_fixture(&app, &staff).await;
+    let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
     let fixture = Fixture {
         staff,
         target_user,
@@ -460,6 +490,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         campaign,
         case,
         surveyor,
+        photo,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();
