@@ -11,14 +11,14 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{survey_answers, survey_cases};
+use crate::db::schema::survey_answers;
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::id::{CampaignId, CaseId, UserId};
 use crate::domain::person::Mobile;
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
 use crate::personal::Vault;
-use crate::survey::cases::PlacedCase;
+use crate::survey::cases::{Case, PlacedCase};
 use crate::survey::questionnaire::{Finding, QuestionnaireVersion};
 use crate::survey::{ReviewState, display_names, stale_case};
 
@@ -202,20 +202,7 @@ impl Submission {
         diesel::insert_into(survey_answers::table)
             .values(&submission)
             .execute(conn)?;
-        let changed = diesel::update(
-            survey_cases::table
-                .filter(survey_cases::id.eq(&case.id))
-                .filter(survey_cases::version.eq(case.version)),
-        )
-        .set((
-            survey_cases::review.eq(ReviewState::Received),
-            survey_cases::version.eq(survey_cases::version + 1),
-            survey_cases::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Err(stale_case());
-        }
+        Case::move_review(conn, case, ReviewState::Received, at)?;
         let event =
             Event::success("survey.answers.submit", "survey_case", &case.id).with_details(json!({
                 "enterprise_id": case.enterprise_id,

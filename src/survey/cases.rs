@@ -16,7 +16,7 @@ use crate::domain::id::{CampaignId, CaseId, EnterpriseId, OrgUnitId, UserId};
 use crate::error::ApiError;
 use crate::survey::{
     CampaignStatus, CaseState, ReviewState, SurveyScope, VisitMethod, VisitOutcome, display_names,
-    urgency,
+    stale_case, urgency,
 };
 
 /// A stored case.
@@ -371,6 +371,31 @@ impl Case {
         Self::views(conn, vec![row])?
             .pop()
             .ok_or_else(ApiError::not_found)
+    }
+
+    /// Moves `case` to the review state `to` as a new version, unless another write
+    /// changed it since it was read (409 `case_version_conflict`).
+    pub fn move_review(
+        conn: &mut DbConnection,
+        case: &Case,
+        to: ReviewState,
+        at: NaiveDateTime,
+    ) -> Result<(), ApiError> {
+        let changed = diesel::update(
+            survey_cases::table
+                .filter(survey_cases::id.eq(&case.id))
+                .filter(survey_cases::version.eq(case.version)),
+        )
+        .set((
+            survey_cases::review.eq(to),
+            survey_cases::version.eq(survey_cases::version + 1),
+            survey_cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(stale_case());
+        }
+        Ok(())
     }
 
     /// Assigns each case to its surveyor, skipping those already theirs: an

@@ -776,6 +776,7 @@ mod tests {
             vec![
                 ("fields[0].type".to_owned(), "kind_not_allowed"),
                 ("fields[1].type".to_owned(), "kind_not_allowed"),
+                ("fields[2].unit".to_owned(), "not_applicable"),
             ]
         );
         assert!(Fields::parse_questionnaire(specs).is_ok());

@@ -10,14 +10,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{survey_cases, survey_reviews};
+use crate::db::schema::survey_reviews;
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::id::{CaseId, UserId};
 use crate::domain::text::bounded;
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::forms::fields::FieldKind;
 use crate::survey::answers::Submission;
-use crate::survey::cases::PlacedCase;
+use crate::survey::cases::{Case, PlacedCase};
 use crate::survey::questionnaire::QuestionnaireVersion;
 use crate::survey::{ReviewDecision, display_names, stale_case};
 
@@ -159,20 +159,7 @@ impl Review {
         diesel::insert_into(survey_reviews::table)
             .values(&review)
             .execute(conn)?;
-        let changed = diesel::update(
-            survey_cases::table
-                .filter(survey_cases::id.eq(&case.id))
-                .filter(survey_cases::version.eq(case.version)),
-        )
-        .set((
-            survey_cases::review.eq(to),
-            survey_cases::version.eq(survey_cases::version + 1),
-            survey_cases::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Err(stale_case());
-        }
+        Case::move_review(conn, case, to, at)?;
         let event =
             Event::success("survey.case.review", "survey_case", &case.id).with_details(json!({
                 "enterprise_id": case.enterprise_id,

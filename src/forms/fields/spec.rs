@@ -398,18 +398,20 @@ fn parse_spec(
 
     let unit = match (&spec.unit, spec.kind) {
         (None, _) => None,
-        (Some(raw), FieldKind::Number) => match bounded(&at("unit"), raw, 1, MAX_UNIT_CHARS) {
-            Ok(unit) => Some(unit),
-            Err(e) => {
-                error("unit", "invalid_unit", e.message);
-                None
+        (Some(raw), FieldKind::Number) if !matches!(form, FormUse::Registration(_)) => {
+            match bounded(&at("unit"), raw, 1, MAX_UNIT_CHARS) {
+                Ok(unit) => Some(unit),
+                Err(e) => {
+                    error("unit", "invalid_unit", e.message);
+                    None
+                }
             }
-        },
+        }
         (Some(_), _) => {
             error(
                 "unit",
                 "not_applicable",
-                "只有数字字段可以设置单位".to_owned(),
+                "只有问卷的数字字段可以设置单位".to_owned(),
             );
             None
         }
