@@ -891,6 +891,44 @@ async fn a_draft_campaign_takes_its_own_questionnaire_until_it_starts(app: TestA
     let late = app.put(&path, Some(&zone.regulator), own).await;
     late.assert_status(409);
     assert_eq!(late.code(), "invalid_transition");
+
+    // Its cases are answered against its own version and rules.
+    let case = case_of(&app, &zone, &id, "a1").await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/survey/campaigns/{id}/cases/assign"),
+        Some(&zone.regulator),
+        json!({ "case_ids": [case], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let token = zone.sv1.1.as_str();
+    let version = case_version(&app, token, &case).await;
+    let missing = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": { "status": "在营" }, "client_id": "own-0001", "case_version": version,
+        }),
+    )
+    .await;
+    missing.assert_status(422);
+    assert_eq!(
+        field_codes(&missing),
+        vec![("answers.land_area".to_owned(), "rule_violated".to_owned())]
+    );
+    let closed = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": { "status": "关闭" }, "client_id": "own-0001", "case_version": version,
+        }),
+    )
+    .await;
+    closed.assert_status(201);
+    assert_eq!(closed.body["answers"]["questionnaire_version"], 2);
 }
 api_test!(a_draft_campaign_takes_its_own_questionnaire_until_it_starts);
 
@@ -1038,6 +1076,41 @@ async fn answers_pass_three_tiers_of_rules_and_a_retry_is_the_same_submission(ap
     );
     assert_eq!(read.body["questionnaire"]["version"], 1);
     assert!(!read.text.contains("13800138000"));
+
+    // Rejecting needs a reason; a rejected case takes no more answers.
+    let reasonless = review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "reject" }),
+    )
+    .await;
+    reasonless.assert_status(422);
+    assert_eq!(
+        field_codes(&reasonless),
+        vec![("note".to_owned(), "required".to_owned())]
+    );
+    let rejected = review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "reject", "note": "企业拒绝提供数据，答案不可信" }),
+    )
+    .await;
+    rejected.assert_status(200);
+    assert_eq!(rejected.body["case"]["review"], "rejected");
+    let version = rejected.body["case"]["version"].clone();
+    let closed = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": answers(), "client_id": "answer-0004", "case_version": version,
+        }),
+    )
+    .await;
+    closed.assert_status(409);
+    assert_eq!(closed.code(), "invalid_transition");
 
     // Submitted once, audited once.
     let audit = app
