@@ -18,7 +18,7 @@ use crate::survey::answers::{Change, NewSubmission, Submission, SubmissionView, 
 use crate::survey::campaigns::Campaign;
 use crate::survey::cases::{Case, CaseView};
 use crate::survey::questionnaire::{
-    Finding, Questionnaire, QuestionnaireBody, QuestionnaireVersion,
+    Finding, Questionnaire, QuestionnaireBody, QuestionnaireVersion, Roster,
 };
 use crate::survey::review::{NewReview, Review, ReviewView, latest_comments};
 use crate::survey::{CampaignStatus, ReviewDecision, SurveyScope, visits};
@@ -90,6 +90,9 @@ pub struct CaseAnswers {
     pub case: CaseView,
     /// The questionnaire to fill (the campaign's current version).
     pub questionnaire: QuestionnaireVersion,
+    /// What the roster says of the enterprise (the form's starting point; answers
+    /// are checked against it).
+    pub roster: Roster,
     /// The latest submission, if any.
     pub current: Option<SubmissionView>,
     /// The version before it, if any.
@@ -102,7 +105,7 @@ pub struct CaseAnswers {
     pub reviews: Vec<ReviewView>,
 }
 
-/// `GET /api/v1/survey/cases/{id}/answers`: the questionnaire, the latest answers
+/// `GET /api/v1/survey/cases/{id}/answers`: the questionnaire, the roster's facts, the latest answers
 /// (phones masked), the diff from the version before, the return's comments and the
 /// review history.
 pub async fn find_answers(
@@ -123,11 +126,13 @@ pub async fn find_answers(
                 [new, old] => new.diff(conn, &campaign, old)?,
                 _ => Vec::new(),
             };
+            let roster = Roster::of(conn, &placed.case.enterprise_id)?;
             let reviews = Review::of_case(conn, &placed.case.id)?;
             let reviews = Review::views(conn, reviews)?;
             Ok(CaseAnswers {
                 case: Case::view(conn, placed)?,
                 questionnaire,
+                roster,
                 previous_version: latest.get(1).map(|s| s.version),
                 current: Submission::views(conn, &campaign, &latest[..latest.len().min(1)])?.pop(),
                 diff,

@@ -19,7 +19,7 @@ use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
 use crate::personal::Vault;
 use crate::survey::cases::{Case, PlacedCase};
-use crate::survey::questionnaire::{Finding, QuestionnaireVersion};
+use crate::survey::questionnaire::{Finding, QuestionnaireVersion, Roster};
 use crate::survey::{ReviewState, display_names, stale_case};
 
 /// Sealing context of the phones in answers.
@@ -166,7 +166,11 @@ impl Submission {
         let questionnaire = QuestionnaireVersion::current(conn, &case.campaign_id)?;
         let checked = questionnaire
             .questionnaire
-            .check(&new.answers, &new.explanations)
+            .check(
+                &new.answers,
+                &new.explanations,
+                &Roster::of(conn, &case.enterprise_id)?,
+            )
             .map_err(ApiError::validation)?;
         let mut answers = checked.answers;
         questionnaire

@@ -13,9 +13,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::db::schema::survey_questionnaires;
+use crate::db::schema::{enterprises, survey_questionnaires};
 use crate::db::{DbConnection, new_id, now};
-use crate::domain::id::{CampaignId, UserId};
+use crate::domain::id::{CampaignId, EnterpriseId, UserId};
 use crate::domain::text::bounded;
 use crate::error::{ApiError, FieldError};
 use crate::forms::fields::{FieldKind, FieldSpec, Fields, is_valid_key};
@@ -64,6 +64,64 @@ impl Op {
     }
 }
 
+/// A fact of the roster (底册) an answer is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterFact {
+    /// The enterprise's name.
+    Name,
+    /// Its unified social credit code.
+    CreditCode,
+    /// Its address.
+    Address,
+}
+
+/// What the roster says of a case's enterprise: what answers are checked against and
+/// what a surveyor's form starts from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Roster {
+    /// Name.
+    pub name: String,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Address (may be empty).
+    pub address: String,
+}
+
+impl Roster {
+    /// The roster's facts of an enterprise.
+    pub fn of(conn: &mut DbConnection, enterprise: &EnterpriseId) -> Result<Self, ApiError> {
+        let (name, credit_code, address) = enterprises::table
+            .find(enterprise)
+            .select((
+                enterprises::name,
+                enterprises::credit_code,
+                enterprises::address,
+            ))
+            .first::<(String, String, String)>(conn)?;
+        Ok(Self {
+            name,
+            credit_code,
+            address,
+        })
+    }
+
+    fn fact(&self, fact: RosterFact) -> &str {
+        match fact {
+            RosterFact::Name => &self.name,
+            RosterFact::CreditCode => &self.credit_code,
+            RosterFact::Address => &self.address,
+        }
+    }
+
+    /// Whether an answer agrees with a fact: the same after trimming (letters of any
+    /// case); a fact the roster lacks agrees with anything.
+    fn agrees(&self, fact: RosterFact, answer: &str) -> bool {
+        let known = self.fact(fact).trim();
+        known.is_empty() || known.eq_ignore_ascii_case(answer.trim())
+    }
+}
+
 /// What a rule requires of the answers. A comparison of a field left unanswered holds
 /// (answering it is [`Check::Required`]'s business), as does a ratio over zero.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,18 +153,27 @@ pub enum Check {
         /// The threshold.
         value: f64,
     },
+    /// The text field agrees with the roster's `roster` fact (核对底册).
+    MatchesRoster {
+        /// A text field's key.
+        field: String,
+        /// The roster's fact.
+        roster: RosterFact,
+    },
 }
 
 impl Check {
     /// The field a finding is shown at.
     fn field(&self) -> &str {
         match self {
-            Check::Required { field } | Check::Compare { field, .. } => field,
+            Check::Required { field }
+            | Check::Compare { field, .. }
+            | Check::MatchesRoster { field, .. } => field,
             Check::Ratio { numerator, .. } => numerator,
         }
     }
 
-    fn holds(&self, answers: &Map<String, Value>) -> bool {
+    fn holds(&self, answers: &Map<String, Value>, roster: &Roster) -> bool {
         let number = |key: &str| answers.get(key).and_then(Value::as_f64);
         match self {
             Check::Required { field } => answers.contains_key(field),
@@ -122,6 +189,13 @@ impl Check {
                 (Some(n), Some(d)) if d != 0.0 => op.holds(n / d, *value),
                 _ => true,
             },
+            Check::MatchesRoster {
+                field,
+                roster: fact,
+            } => answers
+                .get(field)
+                .and_then(Value::as_str)
+                .is_none_or(|answer| roster.agrees(*fact, answer)),
         }
     }
 }
@@ -175,10 +249,11 @@ impl Rules {
     /// Validates rules against the questionnaire's fields: at most [`MAX_RULES`], ids
     /// of field-key syntax and unique, messages of 1 to 100 characters, every field
     /// named an answered top-level field (numbers for comparisons and ratios), finite
-    /// thresholds, and an `unless` value the field could hold. Errors are named
-    /// `rules[1].check.field` and so on, with the codes `too_many_rules`,
-    /// `invalid_key`, `duplicate_key`, `invalid_message`, `unknown_field`,
-    /// `not_a_number`, `invalid_range` and `invalid_value`.
+    /// thresholds, and an `unless` value the field could hold; roster checks name
+    /// text fields. Errors are named `rules[1].check.field` and so on, with the codes
+    /// `too_many_rules`, `invalid_key`, `duplicate_key`, `invalid_message`,
+    /// `unknown_field`, `not_a_number`, `not_text`, `invalid_range` and
+    /// `invalid_value`.
     pub fn parse(rules: Vec<Rule>, fields: &Fields) -> Result<Rules, Vec<FieldError>> {
         let mut errors = Vec::new();
         if rules.len() > MAX_RULES {
@@ -216,30 +291,39 @@ impl Rules {
                     errors.push(FieldError::new(at("message"), "invalid_message", e.message));
                     rule.message.clone()
                 });
-            let mut field = |attribute: &str, key: &str, number: bool| match spec(key) {
+            let mut field = |attribute: &str, key: &str, kind: Option<FieldKind>| match spec(key) {
                 None => errors.push(FieldError::new(
                     at(attribute),
                     "unknown_field",
                     format!("问卷中没有字段「{key}」"),
                 )),
-                Some(spec) if number && spec.kind != FieldKind::Number => {
+                Some(spec) if kind.is_some_and(|kind| kind != spec.kind) => {
+                    let (code, label) = match kind {
+                        Some(FieldKind::Number) => ("not_a_number", "数字"),
+                        _ => ("not_text", "文字"),
+                    };
                     errors.push(FieldError::new(
                         at(attribute),
-                        "not_a_number",
-                        format!("字段「{key}」不是数字字段"),
+                        code,
+                        format!("字段「{key}」不是{label}字段"),
                     ));
                 }
                 Some(_) => {}
             };
+            let number = Some(FieldKind::Number);
             let threshold = match &rule.check {
                 Check::Required { field: key } => {
-                    field("check.field", key, false);
+                    field("check.field", key, None);
+                    None
+                }
+                Check::MatchesRoster { field: key, .. } => {
+                    field("check.field", key, Some(FieldKind::Text));
                     None
                 }
                 Check::Compare {
                     field: key, value, ..
                 } => {
-                    field("check.field", key, true);
+                    field("check.field", key, number);
                     Some(*value)
                 }
                 Check::Ratio {
@@ -248,13 +332,13 @@ impl Rules {
                     value,
                     ..
                 } => {
-                    field("check.numerator", numerator, true);
-                    field("check.denominator", denominator, true);
+                    field("check.numerator", numerator, number);
+                    field("check.denominator", denominator, number);
                     Some(*value)
                 }
             };
             if let Some(condition) = &rule.unless {
-                field("unless.field", &condition.field, false);
+                field("unless.field", &condition.field, None);
             }
             if threshold.is_some_and(|value| !value.is_finite()) {
                 errors.push(FieldError::new(
@@ -287,8 +371,9 @@ impl Rules {
         &self.0
     }
 
-    /// The rules that normalised `answers` break, in order.
-    pub fn findings(&self, answers: &Map<String, Value>) -> Vec<Finding> {
+    /// The rules that normalised `answers` break, in order, checked against the
+    /// enterprise's `roster` facts.
+    pub fn findings(&self, answers: &Map<String, Value>, roster: &Roster) -> Vec<Finding> {
         self.0
             .iter()
             .filter(|rule| {
@@ -296,7 +381,7 @@ impl Rules {
                     .unless
                     .as_ref()
                     .is_some_and(|c| answers.get(&c.field) == Some(&c.equals));
-                !lifted && !rule.check.holds(answers)
+                !lifted && !rule.check.holds(answers, roster)
             })
             .map(|rule| Finding {
                 rule_id: rule.id.clone(),
@@ -372,7 +457,8 @@ impl Questionnaire {
     }
 
     /// Checks a submission: answers against the fields (errors named `answers.{key}`),
-    /// then the rules over the normalised answers: a blocking finding is an error at
+    /// then the rules over the normalised answers (and the enterprise's `roster`
+    /// facts): a blocking finding is an error at
     /// `answers.{field}` (`rule_violated`), an explain-tier finding without an
     /// explanation one at `explanations.{rule_id}` (`explanation_required`).
     /// Explanations are trimmed, 1 to 500 characters; one naming no rule of the
@@ -381,6 +467,7 @@ impl Questionnaire {
         &self,
         answers: &Map<String, Value>,
         explanations: &BTreeMap<String, String>,
+        roster: &Roster,
     ) -> Result<Checked, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut given = BTreeMap::new();
@@ -406,7 +493,7 @@ impl Questionnaire {
         };
         let mut explained = BTreeMap::new();
         let mut warnings = Vec::new();
-        for finding in self.rules.findings(&answers) {
+        for finding in self.rules.findings(&answers, roster) {
             match finding.tier {
                 Tier::Blocking => errors.push(FieldError::new(
                     format!("answers.{}", finding.field),
@@ -618,7 +705,16 @@ fn default_body() -> Value {
             {"id": "rd_share", "tier": "warning",
              "check": {"kind": "ratio", "numerator": "rd_spend", "denominator": "revenue",
                        "op": "le", "value": 0.5},
-             "message": "研发投入超过营业收入的一半，请确认"}
+             "message": "研发投入超过营业收入的一半，请确认"},
+            {"id": "name_matches_roster", "tier": "warning",
+             "check": {"kind": "matches_roster", "field": "name", "roster": "name"},
+             "message": "企业名称与底册不一致，请核实（如已更名请在诉求中说明）"},
+            {"id": "credit_code_matches_roster", "tier": "warning",
+             "check": {"kind": "matches_roster", "field": "credit_code", "roster": "credit_code"},
+             "message": "统一社会信用代码与底册不一致，请核对营业执照"},
+            {"id": "address_matches_roster", "tier": "warning",
+             "check": {"kind": "matches_roster", "field": "address", "roster": "address"},
+             "message": "经营地址与底册不一致，请核实是否已迁址"}
         ]
     })
 }
@@ -646,6 +742,21 @@ mod tests {
         })
     }
 
+    fn roster() -> Roster {
+        Roster {
+            name: "示例科技有限公司".to_owned(),
+            credit_code: "91320500ma1xxxxxx1".to_owned(),
+            address: String::new(),
+        }
+    }
+
+    fn check(
+        value: Value,
+        explanations: &BTreeMap<String, String>,
+    ) -> Result<Checked, Vec<FieldError>> {
+        default().check(&answers(value), explanations, &roster())
+    }
+
     fn codes(result: Result<Checked, Vec<FieldError>>) -> Vec<(String, &'static str)> {
         result
             .expect_err("should be refused")
@@ -656,7 +767,7 @@ mod tests {
 
     #[test]
     fn the_default_questionnaire_is_valid_and_takes_plain_answers() {
-        let checked = default().check(&answers(base()), &BTreeMap::new()).unwrap();
+        let checked = check(base(), &BTreeMap::new()).unwrap();
         assert_eq!(checked.answers["contact_phone"], json!("13800138000"));
         assert!(checked.warnings.is_empty());
         assert!(checked.explanations.is_empty());
@@ -667,15 +778,15 @@ mod tests {
         let mut value = base();
         value["employees"] = json!(0);
         assert_eq!(
-            codes(default().check(&answers(value.clone()), &BTreeMap::new())),
+            codes(check(value.clone(), &BTreeMap::new())),
             vec![("answers.employees".to_owned(), "rule_violated")]
         );
         value["status"] = json!("已关闭");
-        assert!(default().check(&answers(value), &BTreeMap::new()).is_ok());
+        assert!(check(value, &BTreeMap::new()).is_ok());
         let mut value = base();
         value["receives_trucks"] = json!(false);
         value.as_object_mut().unwrap().remove("trucks_per_day");
-        assert!(default().check(&answers(value), &BTreeMap::new()).is_ok());
+        assert!(check(value, &BTreeMap::new()).is_ok());
     }
 
     #[test]
@@ -684,7 +795,7 @@ mod tests {
         value["revenue"] = json!(20000);
         value["tax"] = json!(9000);
         assert_eq!(
-            codes(default().check(&answers(value.clone()), &BTreeMap::new())),
+            codes(check(value.clone(), &BTreeMap::new())),
             vec![(
                 "explanations.revenue_per_employee".to_owned(),
                 "explanation_required"
@@ -694,7 +805,7 @@ mod tests {
             "revenue_per_employee".to_owned(),
             " 贸易型企业，人少额大 ".to_owned(),
         )]);
-        let checked = default().check(&answers(value), &explained).unwrap();
+        let checked = check(value, &explained).unwrap();
         assert_eq!(
             checked.explanations["revenue_per_employee"],
             "贸易型企业，人少额大"
@@ -703,9 +814,24 @@ mod tests {
         assert_eq!(checked.warnings[0].rule_id, "tax_share");
         let unknown = BTreeMap::from([("nope".to_owned(), "x".to_owned())]);
         assert_eq!(
-            codes(default().check(&answers(base()), &unknown)),
+            codes(check(base(), &unknown)),
             vec![("explanations.nope".to_owned(), "unknown_rule")]
         );
+    }
+
+    #[test]
+    fn answers_that_disagree_with_the_roster_are_warned_about() {
+        let mut value = base();
+        value["name"] = json!("示例新材料有限公司");
+        value["address"] = json!("高新区创业路 1 号");
+        let checked = check(value, &BTreeMap::new()).unwrap();
+        let warned: Vec<&str> = checked
+            .warnings
+            .iter()
+            .map(|w| w.rule_id.as_str())
+            .collect();
+        // The credit code agrees in any letter case; the roster has no address.
+        assert_eq!(warned, ["name_matches_roster"]);
     }
 
     #[test]
@@ -713,7 +839,7 @@ mod tests {
         let mut value = base();
         value["products"] = json!([{"annual_output": -1}, {"name": "x", "colour": "red"}]);
         assert_eq!(
-            codes(default().check(&answers(value), &BTreeMap::new())),
+            codes(check(value, &BTreeMap::new())),
             vec![
                 ("answers.products[0].name".to_owned(), "required"),
                 (

@@ -1075,6 +1075,16 @@ async fn answers_pass_three_tiers_of_rules_and_a_retry_is_the_same_submission(ap
         "贸易业务为主，人少额大"
     );
     assert_eq!(read.body["questionnaire"]["version"], 1);
+    // The roster's facts start the form; a credit code other than the roster's is
+    // warned about (the name agrees).
+    assert_eq!(read.body["roster"]["name"], "福州甲一化工有限公司");
+    let warned: Vec<&str> = read.body["current"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["tax_share", "credit_code_matches_roster"]);
     assert!(!read.text.contains("13800138000"));
 
     // Rejecting needs a reason; a rejected case takes no more answers.
