@@ -763,6 +763,32 @@ async fn review(
     .await
 }
 
+/// A decision that needs a reason: refused without one (422 at `note`), then taken
+/// with `note` (200).
+async fn decided_with_a_reason(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    decision: &str,
+    note: &str,
+) -> crate::helpers::TestResponse {
+    let reasonless = review(app, token, case, json!({ "decision": decision })).await;
+    reasonless.assert_status(422);
+    assert_eq!(
+        field_codes(&reasonless),
+        vec![("note".to_owned(), "required".to_owned())]
+    );
+    let decided = review(
+        app,
+        token,
+        case,
+        json!({ "decision": decision, "note": note }),
+    )
+    .await;
+    decided.assert_status(200);
+    decided
+}
+
 /// The case's current version.
 async fn case_version(app: &TestApp, token: &str, case: &str) -> i64 {
     let found = app
@@ -1088,26 +1114,14 @@ async fn answers_pass_three_tiers_of_rules_and_a_retry_is_the_same_submission(ap
     assert!(!read.text.contains("13800138000"));
 
     // Rejecting needs a reason; a rejected case takes no more answers.
-    let reasonless = review(
+    let rejected = decided_with_a_reason(
         &app,
         &zone.regulator,
         &case,
-        json!({ "decision": "reject" }),
+        "reject",
+        "企业拒绝提供数据，答案不可信",
     )
     .await;
-    reasonless.assert_status(422);
-    assert_eq!(
-        field_codes(&reasonless),
-        vec![("note".to_owned(), "required".to_owned())]
-    );
-    let rejected = review(
-        &app,
-        &zone.regulator,
-        &case,
-        json!({ "decision": "reject", "note": "企业拒绝提供数据，答案不可信" }),
-    )
-    .await;
-    rejected.assert_status(200);
     assert_eq!(rejected.body["case"]["review"], "rejected");
     let version = rejected.body["case"]["version"].clone();
     let closed = submit(
@@ -1259,26 +1273,14 @@ async fn a_returned_case_reopens_with_comments_and_shows_a_diff_after_resubmissi
     assert_eq!(coverage.body["total"]["approved"], 1);
 
     // Un-approving needs a reason; then it waits for review again and no longer counts.
-    let reasonless = review(
+    let unapproved = decided_with_a_reason(
         &app,
         &zone.regulator,
         &case,
-        json!({ "decision": "unapprove" }),
+        "unapprove",
+        "营业收入口径有误，重新审核",
     )
     .await;
-    reasonless.assert_status(422);
-    assert_eq!(
-        field_codes(&reasonless),
-        vec![("note".to_owned(), "required".to_owned())]
-    );
-    let unapproved = review(
-        &app,
-        &zone.regulator,
-        &case,
-        json!({ "decision": "unapprove", "note": "营业收入口径有误，重新审核" }),
-    )
-    .await;
-    unapproved.assert_status(200);
     assert_eq!(unapproved.body["case"]["review"], "received");
     let coverage = app
         .get(
