@@ -176,7 +176,7 @@ impl Submission {
         questionnaire
             .questionnaire
             .fields
-            .each_phone(&mut answers, &mut |value| {
+            .each_phone(&mut answers, |value| {
                 let digits = value.as_str().unwrap_or_default().to_owned();
                 *value = json!({
                     "masked": Mobile::mask_stored(&digits),
@@ -243,7 +243,7 @@ impl Submission {
         questionnaire
             .questionnaire
             .fields
-            .each_phone(&mut answers, &mut |value| {
+            .each_phone(&mut answers, |value| {
                 *value = f(value);
                 Ok::<(), ApiError>(())
             })?;

@@ -882,6 +882,31 @@ mod tests {
     }
 
     #[test]
+    fn repeat_rows_hold_plain_fields_only() {
+        let specs: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"key": "rows", "label": "行", "type": "repeat", "max_rows": 101, "fields": [
+                {"key": "inner", "label": "内层", "type": "repeat",
+                 "fields": [{"key": "x", "label": "x", "type": "text"}]},
+                {"key": "mobile", "label": "电话", "type": "phone"}
+            ]},
+            {"key": "empty", "label": "空", "type": "repeat"},
+            {"key": "head", "label": "标题", "type": "section", "required": true, "max_rows": 3}
+        ]))
+        .unwrap();
+        assert_eq!(
+            codes(Fields::parse_questionnaire(specs)),
+            vec![
+                ("fields[0].max_rows".to_owned(), "invalid_range"),
+                ("fields[0].fields[0].type".to_owned(), "kind_not_allowed"),
+                ("fields[0].fields[1].type".to_owned(), "kind_not_allowed"),
+                ("fields[1].fields".to_owned(), "rows_required"),
+                ("fields[2].required".to_owned(), "not_applicable"),
+                ("fields[2].max_rows".to_owned(), "not_applicable"),
+            ]
+        );
+    }
+
+    #[test]
     fn survey_kinds_stay_out_of_registration_forms() {
         let specs: Vec<FieldSpec> = serde_json::from_value(json!([
             {"key": "head", "label": "标题", "type": "section"},

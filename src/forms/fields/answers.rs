@@ -50,36 +50,22 @@ impl Fields {
 }
 
 impl Fields {
-    /// Calls `f` on each phone answer of normalised (or stored) answers, in rows too:
-    /// how a questionnaire's phones are sealed and masked.
+    /// Calls `f` on each phone answer of normalised (or stored) answers: how a
+    /// questionnaire's phones are sealed and masked (repeat rows hold no phones).
     pub fn each_phone<E>(
         &self,
         answers: &mut Map<String, Value>,
-        f: &mut impl FnMut(&mut Value) -> Result<(), E>,
+        mut f: impl FnMut(&mut Value) -> Result<(), E>,
     ) -> Result<(), E> {
-        phones(self.specs(), answers, f)
-    }
-}
-
-fn phones<E>(
-    specs: &[FieldSpec],
-    answers: &mut Map<String, Value>,
-    f: &mut impl FnMut(&mut Value) -> Result<(), E>,
-) -> Result<(), E> {
-    for spec in specs {
-        match (spec.kind, answers.get_mut(&spec.key)) {
-            (FieldKind::Phone, Some(value)) => f(value)?,
-            (FieldKind::Repeat, Some(Value::Array(rows))) => {
-                for row in rows {
-                    if let Value::Object(row) = row {
-                        phones(&spec.fields, row, f)?;
-                    }
-                }
+        for spec in self.specs() {
+            if spec.kind == FieldKind::Phone
+                && let Some(value) = answers.get_mut(&spec.key)
+            {
+                f(value)?;
             }
-            _ => {}
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// [`Fields::validate_answers`] over `specs`, recording errors.
