@@ -73,6 +73,9 @@ use crate::registrations::retention;
 use crate::registrations::settings::{find_registration_settings, update_registration_settings};
 use crate::secrets::Secrets;
 use crate::state::AppState;
+use crate::survey::answer_handlers::{
+    find_answers, find_questionnaire, review_case, submit_answers, update_questionnaire,
+};
 use crate::survey::handlers::{
     assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
     list_campaigns, list_cases, list_my_cases, list_photos, photo_picture, update_campaign,
@@ -243,6 +246,15 @@ routes! {
         post [SURVEY_FIELD] => upload_photo,
     }
     "/api/v1/survey/photos/{id}" { get [SURVEY_FIELD] => photo_picture }
+    "/api/v1/survey/campaigns/{id}/questionnaire" {
+        get [SURVEY_RUNNERS] => find_questionnaire,
+        put [OVERSIGHT] => update_questionnaire,
+    }
+    "/api/v1/survey/cases/{id}/answers" {
+        get [SURVEY_FIELD] => find_answers,
+        post [SURVEY_FIELD] => submit_answers,
+    }
+    "/api/v1/survey/cases/{id}/review" { post [SURVEY_RUNNERS] => review_case }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
     // The staff console: its pages find their user by the session cookie

@@ -167,6 +167,9 @@ impl Draft {
                     .filter(|option| !option.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                unit: None,
+                fields: Vec::new(),
+                max_rows: None,
             };
             draft.specs.push(spec);
         }
@@ -235,6 +238,9 @@ impl Draft {
                     min: None,
                     max: None,
                     options: Vec::new(),
+                    unit: None,
+                    fields: Vec::new(),
+                    max_rows: None,
                 });
             }
             ("up", Some(index)) if index > 0 => self.moved(|specs| specs.swap(index, index - 1)),

@@ -276,6 +276,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        review -> Text,
     }
 }
 
@@ -289,6 +290,47 @@ diesel::table! {
         notes -> Text,
         visited_at -> Timestamp,
         client_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_questionnaires (id) {
+        id -> Text,
+        campaign_id -> Text,
+        version -> Integer,
+        fields -> Text,
+        rules -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_answers (id) {
+        id -> Text,
+        case_id -> Text,
+        version -> Integer,
+        questionnaire_version -> Integer,
+        answers -> Text,
+        explanations -> Text,
+        warnings -> Text,
+        client_id -> Text,
+        digest -> Text,
+        submitted_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_reviews (id) {
+        id -> Text,
+        case_id -> Text,
+        answer_version -> Integer,
+        decision -> Text,
+        comments -> Text,
+        note -> Text,
+        reviewer_id -> Text,
         created_at -> Timestamp,
     }
 }
@@ -317,6 +359,9 @@ diesel::joinable!(survey_cases -> users (assignee_id));
 diesel::joinable!(survey_visits -> survey_cases (case_id));
 diesel::joinable!(survey_visits -> users (surveyor_id));
 diesel::joinable!(survey_photos -> survey_cases (case_id));
+diesel::joinable!(survey_questionnaires -> survey_campaigns (campaign_id));
+diesel::joinable!(survey_answers -> survey_cases (case_id));
+diesel::joinable!(survey_reviews -> survey_cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -342,6 +387,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_cases,
     survey_visits,
     survey_photos,
+    survey_questionnaires,
+    survey_answers,
+    survey_reviews,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.
@@ -349,4 +397,5 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     enterprises::sector_id,
     enterprises::park_id,
     survey_cases::state,
+    survey_cases::review,
 );

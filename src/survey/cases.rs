@@ -10,11 +10,14 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{enterprises, survey_campaigns, survey_cases, users};
+use crate::db::schema::{enterprises, survey_campaigns, survey_cases};
 use crate::db::{DbConnection, MultiBackend, now, on_backend};
 use crate::domain::id::{CampaignId, CaseId, EnterpriseId, OrgUnitId, UserId};
 use crate::error::ApiError;
-use crate::survey::{CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome, urgency};
+use crate::survey::{
+    CampaignStatus, CaseState, ReviewState, SurveyScope, VisitMethod, VisitOutcome, display_names,
+    stale_case, urgency,
+};
 
 /// A stored case.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -48,6 +51,8 @@ pub struct Case {
     pub created_at: NaiveDateTime,
     /// Last changed.
     pub updated_at: NaiveDateTime,
+    /// Where its answers stand in review.
+    pub review: ReviewState,
 }
 
 /// A case as the API shows it: with its enterprise's name and place and the
@@ -82,7 +87,9 @@ pub struct CaseView {
     pub last_outcome: Option<VisitOutcome>,
     /// Last visit's time (UTC).
     pub last_visit_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Version, to send back as `case_version` with a visit.
+    /// Where its answers stand in review.
+    pub review: ReviewState,
+    /// Version, to send back as `case_version` with a visit or answers.
     pub version: i32,
     /// Last changed (UTC).
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -173,6 +180,7 @@ impl Case {
             version: 1,
             created_at: at,
             updated_at: at,
+            review: ReviewState::Unsubmitted,
         }
     }
 
@@ -324,16 +332,10 @@ impl Case {
         conn: &mut DbConnection,
         rows: Vec<PlacedCase>,
     ) -> Result<Vec<CaseView>, ApiError> {
-        let assignees: Vec<&UserId> = rows
-            .iter()
-            .filter_map(|row| row.case.assignee_id.as_ref())
-            .collect();
-        let names: HashMap<UserId, String> = users::table
-            .filter(users::id.eq_any(assignees))
-            .select((users::id, users::display_name))
-            .load::<(UserId, String)>(conn)?
-            .into_iter()
-            .collect();
+        let names = display_names(
+            conn,
+            rows.iter().filter_map(|row| row.case.assignee_id.as_ref()),
+        )?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -356,6 +358,7 @@ impl Case {
                     last_method: case.last_method,
                     last_outcome: case.last_outcome,
                     last_visit_at: case.last_visit_at.map(|at| at.and_utc()),
+                    review: case.review,
                     version: case.version,
                     updated_at: case.updated_at.and_utc(),
                 }
@@ -368,6 +371,31 @@ impl Case {
         Self::views(conn, vec![row])?
             .pop()
             .ok_or_else(ApiError::not_found)
+    }
+
+    /// Moves `case` to the review state `to` as a new version, unless another write
+    /// changed it since it was read (409 `case_version_conflict`).
+    pub fn move_review(
+        conn: &mut DbConnection,
+        case: &Case,
+        to: ReviewState,
+        at: NaiveDateTime,
+    ) -> Result<(), ApiError> {
+        let changed = diesel::update(
+            survey_cases::table
+                .filter(survey_cases::id.eq(&case.id))
+                .filter(survey_cases::version.eq(case.version)),
+        )
+        .set((
+            survey_cases::review.eq(to),
+            survey_cases::version.eq(survey_cases::version + 1),
+            survey_cases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(stale_case());
+        }
+        Ok(())
     }
 
     /// Assigns each case to its surveyor, skipping those already theirs: an

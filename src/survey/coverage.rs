@@ -1,6 +1,6 @@
-//! The coverage ledger (台账): a campaign's cases counted by state in a sector × park
-//! matrix over the caller's scope, with the totals of each sector, each park and the
-//! whole, from one GROUP BY query.
+//! The coverage ledger (台账): a campaign's cases counted by state (and those whose
+//! answers are approved) in a sector × park matrix over the caller's scope, with the
+//! totals of each sector, each park and the whole, from one GROUP BY query.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +13,7 @@ use crate::db::schema::{enterprises, org_units, survey_cases};
 use crate::domain::id::CaseId;
 use crate::domain::id::{CampaignId, OrgUnitId};
 use crate::error::ApiError;
-use crate::survey::{CaseState, SurveyScope};
+use crate::survey::{CaseState, ReviewState, SurveyScope};
 
 /// The rows of the ledger's query.
 type Source = diesel::helper_types::InnerJoinQuerySource<survey_cases::table, enterprises::table>;
@@ -59,11 +59,16 @@ pub struct Counts {
     pub lost: i64,
     /// Closed, moved or not found.
     pub closed: i64,
+    /// Whose answers are approved (across the states): only these count.
+    pub approved: i64,
 }
 
 impl Counts {
-    fn add(&mut self, state: CaseState, count: i64) {
+    fn add(&mut self, state: CaseState, review: ReviewState, count: i64) {
         self.total += count;
+        if review == ReviewState::Approved {
+            self.approved += count;
+        }
         let slot = match state {
             CaseState::Unassigned => &mut self.unassigned,
             CaseState::Assigned => &mut self.assigned,
@@ -126,18 +131,20 @@ impl Coverage {
         scope: &SurveyScope,
         campaign: &CampaignId,
     ) -> Result<Coverage, ApiError> {
-        let rows: Vec<(OrgUnitId, OrgUnitId, CaseState, i64)> = survey_cases::table
+        let rows: Vec<(OrgUnitId, OrgUnitId, CaseState, ReviewState, i64)> = survey_cases::table
             .inner_join(enterprises::table)
             .filter(in_scope(scope, campaign))
             .group_by((
                 enterprises::sector_id,
                 enterprises::park_id,
                 survey_cases::state,
+                survey_cases::review,
             ))
             .select((
                 enterprises::sector_id,
                 enterprises::park_id,
                 survey_cases::state,
+                survey_cases::review,
                 diesel::dsl::count_star(),
             ))
             .load(conn)?;
@@ -145,14 +152,14 @@ impl Coverage {
         let mut sectors: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
         let mut parks: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
         let mut total = Counts::default();
-        for (sector, park, state, count) in rows {
+        for (sector, park, state, review, count) in rows {
             cells
                 .entry((sector.clone(), park.clone()))
                 .or_default()
-                .add(state, count);
-            sectors.entry(sector).or_default().add(state, count);
-            parks.entry(park).or_default().add(state, count);
-            total.add(state, count);
+                .add(state, review, count);
+            sectors.entry(sector).or_default().add(state, review, count);
+            parks.entry(park).or_default().add(state, review, count);
+            total.add(state, review, count);
         }
         let unit_ids: Vec<&OrgUnitId> = sectors.keys().chain(parks.keys()).collect();
         let names: HashMap<OrgUnitId, String> = org_units::table
@@ -198,10 +205,12 @@ mod tests {
     #[test]
     fn states_partition_the_total() {
         let mut counts = Counts::default();
-        counts.add(CaseState::Reached, 3);
-        counts.add(CaseState::Lost, 1);
-        counts.add(CaseState::Unassigned, 2);
-        assert_eq!(counts.total, 6);
+        counts.add(CaseState::Reached, ReviewState::Approved, 3);
+        counts.add(CaseState::Reached, ReviewState::Received, 1);
+        counts.add(CaseState::Lost, ReviewState::Unsubmitted, 1);
+        counts.add(CaseState::Unassigned, ReviewState::Unsubmitted, 2);
+        assert_eq!(counts.total, 7);
+        assert_eq!(counts.approved, 3);
         assert_eq!(
             counts.unassigned
                 + counts.assigned

@@ -24,6 +24,7 @@ use crate::survey::campaigns::{
 use crate::survey::cases::{Case, CaseFilter, CaseView};
 use crate::survey::coverage::Coverage;
 use crate::survey::photos::{self, NewPhoto, Photo, PhotoView, Stored};
+use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
 use crate::survey::visits::{self, NewVisit, Recorded, Visit, VisitView};
 use crate::survey::{CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome};
 
@@ -179,8 +180,9 @@ fn day(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<chrono::Naive
     errors.check(parse_campaign_day(field, raw))
 }
 
-/// `POST /api/v1/survey/campaigns`: a draft campaign. Admins and the zone command
-/// create any; an official only one within their sectors or parks (403).
+/// `POST /api/v1/survey/campaigns`: a draft campaign, with the zone's default
+/// questionnaire as its version 1. Admins and the zone command create any; an official
+/// only one within their sectors or parks (403).
 pub async fn create_campaign(
     state: web::Data<AppState>,
     caller: Caller,
@@ -212,6 +214,12 @@ pub async fn create_campaign(
                 scope,
             };
             let campaign = Campaign::create(conn, &caller, &new)?;
+            QuestionnaireVersion::save(
+                conn,
+                &campaign.id,
+                &Questionnaire::zone_default()?,
+                &caller.user_id,
+            )?;
             let event = Event::success("survey.campaign.create", "survey_campaign", &campaign.id)
                 .with_details(serde_json::json!({
                     "name": campaign.name,

@@ -1,26 +1,62 @@
 //! The enterprise survey (企业摸排): campaigns over a scope of sectors and parks
 //! ([`campaigns`]), one case per in-scope roster enterprise, assigned to surveyors by
 //! hand or balanced ([`cases`], [`assignment`]), the visits that drive a case's state
-//! up the escalation ladder ([`visits`]), the photos taken on a case ([`photos`]), and the sector × park coverage ledger
-//! ([`coverage`]). The JSON API is in [`handlers`].
+//! up the escalation ladder ([`visits`]), the photos taken on a case ([`photos`]), the
+//! campaign's questionnaire with its three tiers of validation rules
+//! ([`questionnaire`]), the answers a surveyor submits and their review ([`answers`],
+//! [`review`]), and the sector × park coverage ledger ([`coverage`]). The JSON API is
+//! in [`handlers`] and [`answer_handlers`].
 //!
 //! Who sees what: admins and the zone command see every campaign and case; a sector
 //! or park official sees the campaigns that reach into their sectors or parks and the
 //! cases of their enterprises ([`SurveyScope`]); a surveyor sees only the cases
 //! assigned to them. Anything else is not found.
 
+pub mod answer_handlers;
+pub mod answers;
 pub mod assignment;
 pub mod campaigns;
 pub mod cases;
 pub mod coverage;
 pub mod handlers;
 pub mod photos;
+pub mod questionnaire;
+pub mod review;
 pub mod visits;
 
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
 use crate::auth::caller::Caller;
+use crate::db::DbConnection;
 use crate::db::mapping::text_enum;
+use crate::db::schema::users;
 use crate::domain::account::Role;
 use crate::domain::id::{OrgUnitId, UserId};
+use crate::error::{ApiError, ErrorCode};
+
+/// The display names of users, by id (for the API's views).
+pub fn display_names<'a>(
+    conn: &mut DbConnection,
+    ids: impl Iterator<Item = &'a UserId>,
+) -> Result<HashMap<UserId, String>, ApiError> {
+    let ids: Vec<&UserId> = ids.collect();
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(UserId, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// 409 `case_version_conflict`: the case changed since the version the client saw.
+pub fn stale_case() -> ApiError {
+    ApiError::new(
+        ErrorCode::CaseVersionConflict,
+        "该摸排任务已被他人更新，请刷新后再提交",
+    )
+}
 
 text_enum! {
     /// Where a campaign stands: cases exist from the start on, visits are taken while
@@ -64,6 +100,60 @@ text_enum! {
         Lost = "lost" / "失联",
         /// The enterprise closed, moved away or cannot be found.
         Closed = "closed" / "已关闭",
+    }
+}
+
+text_enum! {
+    /// Where a case's answers stand in review. Only approved answers count.
+    pub enum ReviewState {
+        /// No answers yet.
+        Unsubmitted = "unsubmitted" / "未提交",
+        /// Submitted, waiting for an official.
+        Received = "received" / "待审核",
+        /// Sent back to the surveyor with comments: they may submit again.
+        Returned = "returned" / "已退回",
+        /// Approved: the answers count.
+        Approved = "approved" / "已通过",
+        /// Rejected.
+        Rejected = "rejected" / "已驳回",
+    }
+}
+
+text_enum! {
+    /// What a reviewer decides on a case's answers.
+    pub enum ReviewDecision {
+        /// Received → approved.
+        Approve = "approve" / "通过",
+        /// Received → returned to the surveyor with comments.
+        Return = "return" / "退回修改",
+        /// Received → rejected.
+        Reject = "reject" / "驳回",
+        /// Approved → received again (撤销通过), with a reason.
+        Unapprove = "unapprove" / "撤销通过",
+    }
+}
+
+impl ReviewDecision {
+    /// The state a decision leads from `from` to, or `None` when it does not apply.
+    pub fn apply(self, from: ReviewState) -> Option<ReviewState> {
+        match (self, from) {
+            (ReviewDecision::Approve, ReviewState::Received) => Some(ReviewState::Approved),
+            (ReviewDecision::Return, ReviewState::Received) => Some(ReviewState::Returned),
+            (ReviewDecision::Reject, ReviewState::Received) => Some(ReviewState::Rejected),
+            (ReviewDecision::Unapprove, ReviewState::Approved) => Some(ReviewState::Received),
+            _ => None,
+        }
+    }
+}
+
+impl ReviewState {
+    /// Whether a surveyor may (re)submit answers: before the first submission, while
+    /// waiting for review, and after a return.
+    pub fn takes_answers(self) -> bool {
+        matches!(
+            self,
+            ReviewState::Unsubmitted | ReviewState::Received | ReviewState::Returned
+        )
     }
 }
 
@@ -245,6 +335,24 @@ mod tests {
         assert!(!Running.may_become(Draft));
         assert!(!Closed.may_become(Running));
         assert!(!Closed.may_become(Draft));
+    }
+
+    #[test]
+    fn reviews_go_received_to_approved_returned_or_rejected() {
+        use ReviewDecision::{Approve, Reject, Return, Unapprove};
+        use ReviewState::{Approved, Received, Rejected, Returned, Unsubmitted};
+        assert_eq!(Approve.apply(Received), Some(Approved));
+        assert_eq!(Return.apply(Received), Some(Returned));
+        assert_eq!(Reject.apply(Received), Some(Rejected));
+        assert_eq!(Unapprove.apply(Approved), Some(Received));
+        for decision in ReviewDecision::ALL {
+            assert_eq!(decision.apply(Unsubmitted), None);
+            assert_eq!(decision.apply(Rejected), None);
+            assert_eq!(decision.apply(Returned), None);
+        }
+        assert_eq!(Approve.apply(Approved), None);
+        assert!(Returned.takes_answers() && Received.takes_answers());
+        assert!(!Approved.takes_answers() && !Rejected.takes_answers());
     }
 
     #[test]

@@ -9,13 +9,15 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{survey_cases, survey_visits, users};
+use crate::db::schema::{survey_cases, survey_visits};
 use crate::db::{DbConnection, now};
 use crate::domain::id::{CaseId, UserId, VisitId};
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
 use crate::survey::cases::{Case, PlacedCase};
-use crate::survey::{CaseState, VisitMethod, VisitOutcome, next_method, urgency};
+use crate::survey::{
+    CaseState, VisitMethod, VisitOutcome, display_names, next_method, stale_case, urgency,
+};
 
 /// A stored visit.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -136,7 +138,7 @@ impl Visit {
             ));
         }
         if new.case_version.is_some_and(|seen| seen != case.version) {
-            return Err(stale());
+            return Err(stale_case());
         }
         let at = now();
         let visited_at = new.visited_at.unwrap_or(at);
@@ -197,7 +199,7 @@ impl Visit {
         .execute(conn)?;
         if changed == 0 {
             // Changed by another write since it was read.
-            return Err(stale());
+            return Err(stale_case());
         }
         let event = Event::success("survey.visit.create", "survey_visit", &visit.id).with_details(
             serde_json::json!({
@@ -223,13 +225,7 @@ impl Visit {
 
     /// Adds the recorders' names for the API.
     pub fn views(conn: &mut DbConnection, rows: Vec<Visit>) -> Result<Vec<VisitView>, ApiError> {
-        let ids: Vec<&UserId> = rows.iter().map(|v| &v.surveyor_id).collect();
-        let names: HashMap<UserId, String> = users::table
-            .filter(users::id.eq_any(ids))
-            .select((users::id, users::display_name))
-            .load::<(UserId, String)>(conn)?
-            .into_iter()
-            .collect();
+        let names = display_names(conn, rows.iter().map(|v| &v.surveyor_id))?;
         Ok(rows
             .into_iter()
             .map(|v| VisitView {
@@ -258,11 +254,4 @@ pub fn reload(conn: &mut DbConnection, placed: &PlacedCase) -> Result<PlacedCase
         case,
         ..placed.clone()
     })
-}
-
-fn stale() -> ApiError {
-    ApiError::new(
-        ErrorCode::CaseVersionConflict,
-        "该摸排任务已被他人更新，请刷新后再提交",
-    )
 }

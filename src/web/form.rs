@@ -329,6 +329,9 @@ impl<'a> Writer<'a> {
                 let options = [("yes", "是"), ("no", "否")];
                 self.choices(&name, label, required, &options, false)
             }
+            // Questionnaires' kinds: a registration form never holds them
+            // (`Fields::parse` refuses them).
+            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat => html! {},
         }
     }
 

@@ -132,8 +132,15 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             "/api/v1/survey/campaigns"
             | "/api/v1/survey/campaigns/{id}"
             | "/api/v1/survey/campaigns/{id}/cases"
-            | "/api/v1/survey/campaigns/{id}/coverage",
+            | "/api/v1/survey/campaigns/{id}/coverage"
+            | "/api/v1/survey/campaigns/{id}/questionnaire",
         ) => (SURVEY_RUNNERS, 200),
+        // The fixture campaign runs: reaching the draft check proves access.
+        ("put", "/api/v1/survey/campaigns/{id}/questionnaire") => (OVERSIGHT, 409),
+        // Surveyors answer, officials review (the matrix returns each fresh submission).
+        ("get", "/api/v1/survey/cases/{id}/answers") => (STAFF, 200),
+        ("post", "/api/v1/survey/cases/{id}/answers") => (STAFF, 201),
+        ("post", "/api/v1/survey/cases/{id}/review") => (SURVEY_RUNNERS, 200),
         ("post", "/api/v1/survey/campaigns") => (SURVEY_RUNNERS, 201),
         ("patch", "/api/v1/survey/campaigns/{id}") => (SURVEY_RUNNERS, 200),
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => (SURVEY_RUNNERS, 200),
@@ -350,6 +357,22 @@ async fn request(
             path = format!("{path}?client_id=matrix-photo-{n}");
             None
         }
+        ("put", "/api/v1/survey/campaigns/{id}/questionnaire") => Some(json!({
+            "fields": [{ "key": "employees", "label": "从业人员", "type": "number", "unit": "人" }],
+        })),
+        ("post", "/api/v1/survey/cases/{id}/answers") => Some(answers_body(app, fixture, n).await),
+        // A fresh submission (by the admin) for the caller to return.
+        ("post", "/api/v1/survey/cases/{id}/review") => {
+            let admin = app.admin_token().await;
+            app.post(
+                &format!("/api/v1/survey/cases/{}/answers", fixture.case),
+                Some(&admin),
+                answers_body(app, fixture, n).await,
+            )
+            .await
+            .assert_status(201);
+            Some(json!({ "decision": "return", "comments": { "employees": "请核实人数" } }))
+        }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
             path = format!(
@@ -419,6 +442,27 @@ async fn send(
 
 fn method_of(name: &str) -> Method {
     Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
+}
+
+/// Answers to the default questionnaire on the fixture case, at its current version.
+async fn answers_body(app: &TestApp, fixture: &Fixture, n: usize) -> Value {
+    let admin = app.admin_token().await;
+    let case = app
+        .get(
+            &format!("/api/v1/survey/cases/{}", fixture.case),
+            Some(&admin),
+        )
+        .await;
+    case.assert_status(200);
+    json!({
+        "answers": {
+            "name": "矩阵企业", "credit_code": credit_code("matrix"),
+            "contact_person": "王敏", "contact_phone": "13800138000",
+            "status": "正常经营", "employees": 10, "receives_trucks": false,
+        },
+        "client_id": format!("matrix-answers-{n}"),
+        "case_version": case.body["version"],
+    })
 }
 
 /// A running campaign over the fixture's sector and park, and the fixture
@@ -568,3 +612,47 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     );
 }
 api_test!(every_operation_answers_each_role_as_the_matrix_says);
+
+/// An id no survey object has.
+const FOREIGN_ID: &str = "019ae3b1-0000-7000-8000-000000000000";
+
+async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
+    let staff = app.staff().await;
+    let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
+    let fixture = Fixture {
+        staff,
+        target_user: String::new(),
+        registration: String::new(),
+        campaign,
+        case,
+        surveyor,
+        photo,
+        counter: Default::default(),
+    };
+    let (mut failures, mut checked) = (Vec::new(), 0);
+    let operations = CONTRACT.operations();
+    let by_id = operations
+        .iter()
+        .filter(|(_, path)| path.starts_with("/api/v1/survey/") && path.contains("{id}"));
+    for (method, template) in by_id {
+        let Access::Only(roles) = expectation(method, template).0 else {
+            panic!("{method} {template}: survey routes are for named roles");
+        };
+        for role in roles {
+            let (path, body, _) = request(&app, &fixture, method, template).await;
+            let path = path
+                .replace(&fixture.campaign, FOREIGN_ID)
+                .replace(&fixture.case, FOREIGN_ID)
+                .replace(&fixture.photo, FOREIGN_ID);
+            let token = fixture.staff.token(role);
+            let response = send(&app, method, template, &path, Some(token), body, None).await;
+            checked += 1;
+            if response.status != 404 {
+                failures.push(format!("{role} {method} {path}: {}", response.status));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} calls checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+api_test!(survey_ids_the_caller_cannot_see_are_not_found);

@@ -702,6 +702,613 @@ async fn starting_a_campaign_of_10000_enterprises_makes_every_case(app: TestApp)
 }
 api_test!(starting_a_campaign_of_10000_enterprises_makes_every_case);
 
+/// The answers to the default questionnaire of a small operating enterprise.
+fn answers() -> Value {
+    json!({
+        "name": "福州甲一化工有限公司", "credit_code": "91350100MA2XXXXX1Y",
+        "contact_person": "王敏", "contact_phone": "+86 138 0013 8000",
+        "status": "正常经营", "employees": 20, "revenue": 3000, "tax": 120,
+        "receives_trucks": true, "trucks_per_day": 5,
+        "products": [{ "name": "液碱", "annual_output": 1800 }],
+        "demands": [{ "category": "物流", "description": "园区道路限高影响货车进出" }]
+    })
+}
+
+/// A running campaign with a1's case assigned to surveyor sv1: (campaign, case id).
+async fn a1_assigned(app: &TestApp, zone: &Zone) -> (String, String) {
+    let campaign = running_campaign(app, zone).await;
+    let case = case_of(app, zone, &campaign, "a1").await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/survey/campaigns/{campaign}/cases/assign"),
+        Some(&zone.regulator),
+        json!({ "case_ids": [id], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    (campaign, id)
+}
+
+/// Submits answers on a case.
+async fn submit(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    body: Value,
+) -> crate::helpers::TestResponse {
+    app.post(
+        &format!("/api/v1/survey/cases/{case}/answers"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// A review decision on a case.
+async fn review(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    body: Value,
+) -> crate::helpers::TestResponse {
+    app.post(
+        &format!("/api/v1/survey/cases/{case}/review"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// A decision that needs a reason: refused without one (422 at `note`), then taken
+/// with `note` (200).
+async fn decided_with_a_reason(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    decision: &str,
+    note: &str,
+) -> crate::helpers::TestResponse {
+    let reasonless = review(app, token, case, json!({ "decision": decision })).await;
+    reasonless.assert_status(422);
+    assert_eq!(
+        field_codes(&reasonless),
+        vec![("note".to_owned(), "required".to_owned())]
+    );
+    let decided = review(
+        app,
+        token,
+        case,
+        json!({ "decision": decision, "note": note }),
+    )
+    .await;
+    decided.assert_status(200);
+    decided
+}
+
+/// The case's current version.
+async fn case_version(app: &TestApp, token: &str, case: &str) -> i64 {
+    let found = app
+        .get(&format!("/api/v1/survey/cases/{case}"), Some(token))
+        .await;
+    found.assert_status(200);
+    found.body["version"].as_i64().unwrap()
+}
+
+/// `(field, code)` of a problem's errors.
+fn field_codes(response: &crate::helpers::TestResponse) -> Vec<(String, String)> {
+    response.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn a_draft_campaign_takes_its_own_questionnaire_until_it_starts(app: TestApp) {
+    let zone = zone(&app).await;
+    let created = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(&zone.regulator),
+            json!({ "name": "专项摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-31",
+                    "sector_ids": [zone.sa] }),
+        )
+        .await;
+    created.assert_status(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/survey/campaigns/{id}/questionnaire");
+
+    // The zone's default, as version 1.
+    let default = app.get(&path, Some(&zone.regulator)).await;
+    default.assert_status(200);
+    assert_eq!(default.body["version"], 1);
+    let fields = default.body["fields"].as_array().unwrap();
+    let kind_of = |key: &str| {
+        fields
+            .iter()
+            .find(|f| f["key"] == key)
+            .map(|f| f["type"].clone())
+            .unwrap()
+    };
+    assert_eq!(kind_of("contact_phone"), "phone");
+    assert_eq!(kind_of("products"), "repeat");
+    assert_eq!(kind_of("basic"), "section");
+    let revenue = fields.iter().find(|f| f["key"] == "revenue").unwrap();
+    assert_eq!(revenue["unit"], "万元");
+    let tiers: Vec<&str> = default.body["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tier"].as_str().unwrap())
+        .collect();
+    assert!(
+        tiers.contains(&"blocking") && tiers.contains(&"explain") && tiers.contains(&"warning")
+    );
+
+    // Its own: a heading, a number in 亩 and a rule.
+    let own = json!({
+        "fields": [
+            { "key": "land", "label": "一、用地", "type": "section" },
+            { "key": "status", "label": "状态", "type": "single_choice", "options": ["在营", "关闭"] },
+            { "key": "land_area", "label": "占地面积", "type": "number", "unit": "亩", "min": 0 }
+        ],
+        "rules": [
+            { "id": "land_area_required", "tier": "blocking",
+              "check": { "kind": "required", "field": "land_area" },
+              "unless": { "field": "status", "equals": "关闭" },
+              "message": "在营企业须填写占地面积" }
+        ]
+    });
+    // Officials run campaigns but do not write questionnaires.
+    app.put(&path, Some(&zone.other_official), own.clone())
+        .await
+        .assert_status(403);
+    let saved = app.put(&path, Some(&zone.regulator), own.clone()).await;
+    saved.assert_status(200);
+    assert_eq!(saved.body["version"], 2);
+    assert_eq!(saved.body["fields"][2]["unit"], "亩");
+
+    // Rules naming what the questionnaire lacks are refused, field by field.
+    let mut bad = own.clone();
+    bad["rules"][0]["check"]["field"] = json!("revenue");
+    bad["fields"][1]["type"] = json!("repeat");
+    let refused = app.put(&path, Some(&zone.regulator), bad).await;
+    refused.assert_status(422);
+    assert_eq!(
+        field_codes(&refused),
+        vec![
+            ("fields[1].options".to_owned(), "not_applicable".to_owned()),
+            ("fields[1].fields".to_owned(), "rows_required".to_owned()),
+        ]
+    );
+    let mut bad = own.clone();
+    bad["rules"][0]["check"]["field"] = json!("revenue");
+    let refused = app.put(&path, Some(&zone.regulator), bad).await;
+    refused.assert_status(422);
+    assert_eq!(
+        field_codes(&refused),
+        vec![(
+            "rules[0].check.field".to_owned(),
+            "unknown_field".to_owned()
+        )]
+    );
+    assert_eq!(
+        app.get(&path, Some(&zone.regulator)).await.body["version"],
+        2
+    );
+
+    // Once it runs, the questionnaire stays as it is.
+    app.patch(
+        &format!("/api/v1/survey/campaigns/{id}"),
+        Some(&zone.regulator),
+        json!({ "status": "running" }),
+    )
+    .await
+    .assert_status(200);
+    let late = app.put(&path, Some(&zone.regulator), own).await;
+    late.assert_status(409);
+    assert_eq!(late.code(), "invalid_transition");
+
+    // Its cases are answered against its own version and rules.
+    let case = case_of(&app, &zone, &id, "a1").await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/survey/campaigns/{id}/cases/assign"),
+        Some(&zone.regulator),
+        json!({ "case_ids": [case], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let token = zone.sv1.1.as_str();
+    let version = case_version(&app, token, &case).await;
+    let missing = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": { "status": "在营" }, "client_id": "own-0001", "case_version": version,
+        }),
+    )
+    .await;
+    missing.assert_status(422);
+    assert_eq!(
+        field_codes(&missing),
+        vec![("answers.land_area".to_owned(), "rule_violated".to_owned())]
+    );
+    let closed = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": { "status": "关闭" }, "client_id": "own-0001", "case_version": version,
+        }),
+    )
+    .await;
+    closed.assert_status(201);
+    assert_eq!(closed.body["answers"]["questionnaire_version"], 2);
+}
+api_test!(a_draft_campaign_takes_its_own_questionnaire_until_it_starts);
+
+async fn answers_pass_three_tiers_of_rules_and_a_retry_is_the_same_submission(app: TestApp) {
+    let zone = zone(&app).await;
+    let (_, case) = a1_assigned(&app, &zone).await;
+    let token = zone.sv1.1.as_str();
+    let version = case_version(&app, token, &case).await;
+
+    // Blocking: every field error at once, nothing stored.
+    let mut blocked = answers();
+    blocked["employees"] = json!(0);
+    blocked["contact_phone"] = json!("12345");
+    blocked["products"] = json!([{ "annual_output": 10 }]);
+    let refused = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": blocked, "client_id": "answer-0001", "case_version": version,
+        }),
+    )
+    .await;
+    refused.assert_status(422);
+    assert_eq!(
+        field_codes(&refused),
+        vec![
+            (
+                "answers.contact_phone".to_owned(),
+                "invalid_phone".to_owned()
+            ),
+            ("answers.products[0].name".to_owned(), "required".to_owned()),
+        ]
+    );
+    let mut blocked = answers();
+    blocked["employees"] = json!(0);
+    let refused = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": blocked, "client_id": "answer-0001", "case_version": version,
+        }),
+    )
+    .await;
+    refused.assert_status(422);
+    assert_eq!(
+        field_codes(&refused),
+        vec![("answers.employees".to_owned(), "rule_violated".to_owned())]
+    );
+    // Explain-to-pass: 20 people and 2 亿 revenue need an explanation.
+    let mut big = answers();
+    big["revenue"] = json!(20000);
+    big["tax"] = json!(9000);
+    let unexplained = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": big, "client_id": "answer-0001", "case_version": version,
+        }),
+    )
+    .await;
+    unexplained.assert_status(422);
+    assert_eq!(
+        field_codes(&unexplained),
+        vec![(
+            "explanations.revenue_per_employee".to_owned(),
+            "explanation_required".to_owned()
+        )]
+    );
+    assert_eq!(case_version(&app, token, &case).await, version);
+
+    // Explained, it passes, with the warning given back; the phone only masked.
+    let body = json!({
+        "answers": big,
+        "explanations": { "revenue_per_employee": "贸易业务为主，人少额大" },
+        "client_id": "answer-0001",
+        "case_version": version,
+    });
+    let accepted = submit(&app, token, &case, body.clone()).await;
+    accepted.assert_status(201);
+    assert_eq!(accepted.body["answers"]["version"], 1);
+    assert_eq!(accepted.body["answers"]["questionnaire_version"], 1);
+    assert_eq!(
+        accepted.body["answers"]["answers"]["contact_phone"],
+        "138****8000"
+    );
+    assert_eq!(accepted.body["warnings"][0]["rule_id"], "tax_share");
+    assert_eq!(accepted.body["warnings"][0]["tier"], "warning");
+    assert_eq!(accepted.body["case"]["review"], "received");
+    assert_eq!(accepted.body["case"]["version"], version + 1);
+    assert!(!accepted.text.contains("13800138000"));
+
+    // The phone lost the answer: the same submission again, nothing new.
+    let retried = submit(&app, token, &case, body.clone()).await;
+    retried.assert_status(200);
+    assert_eq!(retried.body["answers"]["version"], 1);
+    assert_eq!(case_version(&app, token, &case).await, version + 1);
+    // The same client id for other answers is refused.
+    let mut other = body.clone();
+    other["answers"]["employees"] = json!(30);
+    let reused = submit(&app, token, &case, other).await;
+    reused.assert_status(422);
+    assert_eq!(reused.code(), "idempotency_key_reused");
+    // Built on the old version of the case: a conflict, not an overwrite.
+    let stale = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": answers(), "client_id": "answer-0002", "case_version": version,
+        }),
+    )
+    .await;
+    stale.assert_status(409);
+    assert_eq!(stale.code(), "case_version_conflict");
+
+    // Another surveyor of the sector, an official of another sector: not found;
+    // an enterprise contact: not for them.
+    let fresh = json!({ "answers": answers(), "client_id": "answer-0003",
+                        "case_version": version + 1 });
+    submit(&app, &zone.sv2.1, &case, fresh.clone())
+        .await
+        .assert_status(404);
+    submit(&app, &zone.other_official, &case, fresh.clone())
+        .await
+        .assert_status(404);
+    submit(&app, &zone.contact, &case, fresh.clone())
+        .await
+        .assert_status(403);
+    let path = format!("/api/v1/survey/cases/{case}/answers");
+    app.get(&path, Some(&zone.sv2.1)).await.assert_status(404);
+
+    // What the surveyor reads back: masked, with the questionnaire to fill.
+    let read = app.get(&path, Some(token)).await;
+    read.assert_status(200);
+    assert_eq!(
+        read.body["current"]["answers"]["contact_phone"],
+        "138****8000"
+    );
+    assert_eq!(
+        read.body["current"]["explanations"]["revenue_per_employee"],
+        "贸易业务为主，人少额大"
+    );
+    assert_eq!(read.body["questionnaire"]["version"], 1);
+    // The roster's facts start the form; a credit code other than the roster's is
+    // warned about (the name agrees).
+    assert_eq!(read.body["roster"]["name"], "福州甲一化工有限公司");
+    let warned: Vec<&str> = read.body["current"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["tax_share", "credit_code_matches_roster"]);
+    assert!(!read.text.contains("13800138000"));
+
+    // Rejecting needs a reason; a rejected case takes no more answers.
+    let rejected = decided_with_a_reason(
+        &app,
+        &zone.regulator,
+        &case,
+        "reject",
+        "企业拒绝提供数据，答案不可信",
+    )
+    .await;
+    assert_eq!(rejected.body["case"]["review"], "rejected");
+    let version = rejected.body["case"]["version"].clone();
+    let closed = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": answers(), "client_id": "answer-0004", "case_version": version,
+        }),
+    )
+    .await;
+    closed.assert_status(409);
+    assert_eq!(closed.code(), "invalid_transition");
+
+    // Submitted once, audited once.
+    let audit = app
+        .get(
+            "/api/v1/audit?action=survey.answers.submit&limit=100",
+            Some(&zone.admin),
+        )
+        .await;
+    audit.assert_status(200);
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+    assert!(!audit.text.contains("13800138000"));
+}
+api_test!(answers_pass_three_tiers_of_rules_and_a_retry_is_the_same_submission);
+
+async fn a_returned_case_reopens_with_comments_and_shows_a_diff_after_resubmission(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, case) = a1_assigned(&app, &zone).await;
+    let token = zone.sv1.1.as_str();
+    let version = case_version(&app, token, &case).await;
+    submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": answers(), "client_id": "answer-1001", "case_version": version,
+        }),
+    )
+    .await
+    .assert_status(201);
+
+    // Surveyors do not review; officials outside the scope do not see the case.
+    let comments = json!({ "decision": "return",
+                           "comments": { "employees": "人数与社保记录不符，请核实" } });
+    review(&app, token, &case, comments.clone())
+        .await
+        .assert_status(403);
+    review(&app, &zone.other_official, &case, comments.clone())
+        .await
+        .assert_status(404);
+    // Comments name the questionnaire's fields.
+    let unknown = review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "return", "comments": { "colour": "?" } }),
+    )
+    .await;
+    unknown.assert_status(422);
+    assert_eq!(
+        field_codes(&unknown),
+        vec![("comments.colour".to_owned(), "unknown_field".to_owned())]
+    );
+
+    let returned = review(&app, &zone.regulator, &case, comments).await;
+    returned.assert_status(200);
+    assert_eq!(returned.body["case"]["review"], "returned");
+    assert_eq!(returned.body["review"]["decision"], "return");
+
+    // The surveyor sees the comment next to the field and fixes it (and the phone).
+    let path = format!("/api/v1/survey/cases/{case}/answers");
+    let reopened = app.get(&path, Some(token)).await;
+    reopened.assert_status(200);
+    assert_eq!(reopened.body["case"]["review"], "returned");
+    assert_eq!(
+        reopened.body["comments"]["employees"],
+        "人数与社保记录不符，请核实"
+    );
+    let mut fixed = answers();
+    fixed["employees"] = json!(35);
+    fixed["contact_phone"] = json!("13912345678");
+    let version = reopened.body["case"]["version"].as_i64().unwrap();
+    let resubmitted = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": fixed, "client_id": "answer-1002", "case_version": version,
+        }),
+    )
+    .await;
+    resubmitted.assert_status(201);
+    assert_eq!(resubmitted.body["answers"]["version"], 2);
+    assert_eq!(resubmitted.body["case"]["review"], "received");
+
+    // Both versions kept; the diff field by field, phones masked.
+    let read = app.get(&path, Some(&zone.regulator)).await;
+    read.assert_status(200);
+    assert_eq!(read.body["current"]["version"], 2);
+    assert_eq!(read.body["previous_version"], 1);
+    assert_eq!(
+        read.body["diff"],
+        json!([
+            { "field": "contact_phone", "old": "138****8000", "new": "139****5678" },
+            { "field": "employees", "old": 20, "new": 35 },
+        ])
+    );
+    assert!(!read.text.contains("13912345678"));
+
+    // Approved: it counts, and takes no more answers.
+    let approved = review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "approve" }),
+    )
+    .await;
+    approved.assert_status(200);
+    assert_eq!(approved.body["case"]["review"], "approved");
+    let version = approved.body["case"]["version"].as_i64().unwrap();
+    let late = submit(
+        &app,
+        token,
+        &case,
+        json!({
+            "answers": answers(), "client_id": "answer-1003", "case_version": version,
+        }),
+    )
+    .await;
+    late.assert_status(409);
+    assert_eq!(late.code(), "invalid_transition");
+    let again = review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "approve" }),
+    )
+    .await;
+    again.assert_status(409);
+    let coverage = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/coverage"),
+            Some(&zone.regulator),
+        )
+        .await;
+    coverage.assert_status(200);
+    assert_eq!(coverage.body["total"]["approved"], 1);
+
+    // Un-approving needs a reason; then it waits for review again and no longer counts.
+    let unapproved = decided_with_a_reason(
+        &app,
+        &zone.regulator,
+        &case,
+        "unapprove",
+        "营业收入口径有误，重新审核",
+    )
+    .await;
+    assert_eq!(unapproved.body["case"]["review"], "received");
+    let coverage = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/coverage"),
+            Some(&zone.regulator),
+        )
+        .await;
+    assert_eq!(coverage.body["total"]["approved"], 0);
+
+    // Every decision audited.
+    let audit = app
+        .get(
+            "/api/v1/audit?action=survey.case.review&limit=100",
+            Some(&zone.admin),
+        )
+        .await;
+    audit.assert_status(200);
+    let decisions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"]["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions.len(), 3, "{decisions:?}");
+    for decision in ["return", "approve", "unapprove"] {
+        assert!(decisions.contains(&decision), "{decisions:?}");
+    }
+    let history = app.get(&path, Some(&zone.regulator)).await;
+    assert_eq!(history.body["reviews"].as_array().unwrap().len(), 3);
+}
+api_test!(a_returned_case_reopens_with_comments_and_shows_a_diff_after_resubmission);
+
 /// A JPEG as a phone camera writes it: an EXIF block right after the start marker,
 /// saying the picture is to be turned 90° clockwise and where it was taken.
 fn camera_jpeg(width: u32, height: u32) -> Vec<u8> {

@@ -4,7 +4,8 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Map, Number, Value};
 
-use super::spec::{DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields};
+use super::spec::{DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields};
+use crate::domain::person::Mobile;
 use crate::domain::zone;
 use crate::error::FieldError;
 
@@ -19,52 +20,118 @@ impl Fields {
     /// - single_choice one of the options, matched exactly after trimming;
     /// - multiple_choice an array of distinct options, in the options' order (a single
     ///   string counts as a one-element list; blank entries are ignored);
-    /// - yes_no a bool (also 是/否, true/false, yes/no, on/off, y/n, 1/0 as strings).
+    /// - yes_no a bool (also 是/否, true/false, yes/no, on/off, y/n, 1/0 as strings);
+    /// - phone a mainland mobile number, kept as its 11 digits;
+    /// - repeat an array of up to `max_rows` objects, each checked against the row's
+    ///   fields as a form of its own (errors named `{prefix}{key}[2].{row_key}`); no
+    ///   rows counts as absent;
+    /// - a section heading takes no answer.
     ///
     /// `null` counts as absent. Absent optional fields are left out of the result;
     /// absent required fields (`required`) and unknown keys (`unknown_field`) are
     /// errors. Errors name the field as `{prefix}{key}`; their other codes are
-    /// `invalid_type` (text not a string), `too_short`, `too_long`,
-    /// `invalid_characters`, `invalid_number`, `out_of_range`, `invalid_date`,
-    /// `invalid_date_time`, `invalid_option`, `duplicate_option` and `invalid_yes_no`.
+    /// `invalid_type` (text not a string, rows not a list of objects), `too_short`,
+    /// `too_long`, `invalid_characters`, `invalid_number`, `out_of_range`,
+    /// `invalid_date`, `invalid_date_time`, `invalid_option`, `duplicate_option`,
+    /// `invalid_yes_no`, `invalid_phone` and `too_many_rows`.
     pub fn validate_answers(
         &self,
         answers: &Map<String, Value>,
         prefix: &str,
     ) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut normalised = Map::new();
-        for spec in self.specs() {
-            let field = || format!("{prefix}{}", spec.key);
-            match answers.get(&spec.key).map(|value| answer(spec, value)) {
-                Some(Ok(Some(value))) => {
-                    normalised.insert(spec.key.clone(), value);
-                }
-                None | Some(Ok(None)) => {
-                    if spec.required {
-                        errors.push(FieldError::new(field(), "required", "此项必填"));
-                    }
-                }
-                Some(Err(Invalid(code, message))) => {
-                    errors.push(FieldError::new(field(), code, message));
-                }
-            }
-        }
-        for key in answers.keys() {
-            if !self.specs().iter().any(|spec| spec.key == *key) {
-                errors.push(FieldError::new(
-                    format!("{prefix}{key}"),
-                    "unknown_field",
-                    "表单中没有此项",
-                ));
-            }
-        }
+        let normalised = validate(self.specs(), answers, prefix, &mut errors);
         if errors.is_empty() {
             Ok(normalised)
         } else {
             Err(errors)
         }
     }
+}
+
+impl Fields {
+    /// Calls `f` on each phone answer of normalised (or stored) answers: how a
+    /// questionnaire's phones are sealed and masked (repeat rows hold no phones).
+    pub fn each_phone<E>(
+        &self,
+        answers: &mut Map<String, Value>,
+        mut f: impl FnMut(&mut Value) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for spec in self.specs() {
+            if spec.kind == FieldKind::Phone
+                && let Some(value) = answers.get_mut(&spec.key)
+            {
+                f(value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`Fields::validate_answers`] over `specs`, recording errors.
+fn validate(
+    specs: &[FieldSpec],
+    answers: &Map<String, Value>,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Map<String, Value> {
+    let mut normalised = Map::new();
+    let answered = |spec: &&FieldSpec| spec.kind != FieldKind::Section;
+    for spec in specs.iter().filter(answered) {
+        let field = || format!("{prefix}{}", spec.key);
+        let value = match answers.get(&spec.key) {
+            Some(value) if spec.kind == FieldKind::Repeat => rows(spec, value, &field(), errors),
+            Some(value) => answer(spec, value),
+            None => Ok(None),
+        };
+        match value {
+            Ok(Some(value)) => {
+                normalised.insert(spec.key.clone(), value);
+            }
+            Ok(None) => {
+                if spec.required {
+                    errors.push(FieldError::new(field(), "required", "此项必填"));
+                }
+            }
+            Err(Invalid(code, message)) => {
+                errors.push(FieldError::new(field(), code, message));
+            }
+        }
+    }
+    for key in answers.keys() {
+        if !specs.iter().filter(answered).any(|spec| spec.key == *key) {
+            errors.push(FieldError::new(
+                format!("{prefix}{key}"),
+                "unknown_field",
+                "表单中没有此项",
+            ));
+        }
+    }
+    normalised
+}
+
+/// Checks and normalises the rows of a repeat field, recording the rows' own errors;
+/// a row with errors is left out.
+fn rows(spec: &FieldSpec, value: &Value, field: &str, errors: &mut Vec<FieldError>) -> Answer {
+    let invalid = || Invalid("invalid_type", "应为由各行组成的列表".into());
+    let items = match value {
+        Value::Null => return Ok(None),
+        Value::Array(items) => items,
+        _ => return Err(invalid()),
+    };
+    let max = spec.max_rows.unwrap_or(DEFAULT_MAX_ROWS);
+    if items.len() > usize::try_from(max).unwrap_or(usize::MAX) {
+        return Err(Invalid("too_many_rows", format!("最多 {max} 行")));
+    }
+    let mut normalised = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let Value::Object(row) = item else {
+            return Err(invalid());
+        };
+        let row = validate(&spec.fields, row, &format!("{field}[{index}]."), errors);
+        normalised.push(Value::Object(row));
+    }
+    Ok((!normalised.is_empty()).then_some(Value::Array(normalised)))
 }
 
 /// Why an answer was refused: a stable code and a Chinese message.
@@ -86,6 +153,9 @@ fn answer(spec: &FieldSpec, value: &Value) -> Answer {
         FieldKind::SingleChoice => single_choice_answer(spec, value),
         FieldKind::MultipleChoice => multiple_choice_answer(spec, value),
         FieldKind::YesNo => yes_no_answer(value),
+        FieldKind::Phone => phone_answer(value),
+        // Headings are skipped and rows checked by the caller.
+        FieldKind::Section | FieldKind::Repeat => Ok(None),
     }
 }
 
@@ -268,6 +338,15 @@ fn multiple_choice_answer(spec: &FieldSpec, value: &Value) -> Answer {
         .map(|(option, _)| Value::String(option.clone()))
         .collect();
     Ok((!selected.is_empty()).then_some(Value::Array(selected)))
+}
+
+fn phone_answer(value: &Value) -> Answer {
+    let invalid = |message: String| Invalid("invalid_phone", message);
+    let Some(text) = trimmed(value).map_err(|()| invalid("应为手机号码".into()))? else {
+        return Ok(None);
+    };
+    let mobile = Mobile::parse(text).map_err(|e| invalid(e.message))?;
+    Ok(Some(Value::String(mobile.as_str().to_owned())))
 }
 
 fn yes_no_answer(value: &Value) -> Answer {

@@ -8,7 +8,9 @@
 mod answers;
 mod spec;
 
-pub use spec::{DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields, MAX_FIELDS, MAX_LENGTH_CAP};
+pub use spec::{
+    DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields, MAX_FIELDS, MAX_LENGTH_CAP, is_valid_key,
+};
 
 /// Specs, templates and error helpers shared by the unit tests of both sides.
 #[cfg(test)]
@@ -34,6 +36,9 @@ mod fixtures {
             min: None,
             max: None,
             options: Vec::new(),
+            unit: None,
+            fields: Vec::new(),
+            max_rows: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Template side of the extra fields: the kinds of field, a field's spec as an admin or
 //! enterprise contact writes it, and the validation that turns specs into [`Fields`].
+//! The same specs make a survey questionnaire, which may also use section headings,
+//! mobile numbers and repeat rows ([`Fields::parse_questionnaire`]).
 
 use std::collections::HashSet;
 
@@ -26,11 +28,59 @@ pub enum FieldKind {
     MultipleChoice,
     /// Yes or no (是/否), answered as a bool.
     YesNo,
+    /// A section heading (分节标题): a label, never answered (questionnaires only).
+    Section,
+    /// A mainland mobile number (手机号码), sealed where it is stored (questionnaires
+    /// only).
+    Phone,
+    /// Repeat rows (可重复行): a list of rows, each answering the spec's own `fields`
+    /// (questionnaires only; the rows' fields are of the plain kinds).
+    Repeat,
 }
 
 impl FieldKind {
     fn is_choice(self) -> bool {
         matches!(self, FieldKind::SingleChoice | FieldKind::MultipleChoice)
+    }
+
+    /// Whether a registration form, or a repeat row, may use the kind.
+    fn is_plain(self) -> bool {
+        !matches!(
+            self,
+            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat
+        )
+    }
+}
+
+/// What a list of specs is for: the kinds it may use, its size and its reserved keys.
+#[derive(Clone, Copy, Debug)]
+enum FormUse<'a> {
+    /// A registration form's extra fields: the plain kinds, not the built-in keys.
+    Registration(&'a [&'a str]),
+    /// A survey questionnaire: every kind.
+    Questionnaire,
+    /// The fields of a questionnaire's repeat row: the plain kinds.
+    Row,
+}
+
+impl<'a> FormUse<'a> {
+    fn max_fields(self) -> usize {
+        match self {
+            FormUse::Registration(_) => MAX_FIELDS,
+            FormUse::Questionnaire => MAX_QUESTIONNAIRE_FIELDS,
+            FormUse::Row => MAX_ROW_FIELDS,
+        }
+    }
+
+    fn reserved(self) -> &'a [&'a str] {
+        match self {
+            FormUse::Registration(reserved) => reserved,
+            FormUse::Questionnaire | FormUse::Row => &[],
+        }
+    }
+
+    fn allows(self, kind: FieldKind) -> bool {
+        matches!(self, FormUse::Questionnaire) || kind.is_plain()
     }
 }
 
@@ -69,10 +119,27 @@ pub struct FieldSpec {
     /// 40 characters each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// The unit a number is given in (number only), 1 to 10 characters: 万元, 亩, 人.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The fields of each row (repeat only): 1 to [`MAX_ROW_FIELDS`] of the plain kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldSpec>,
+    /// Most rows (repeat only): 1 to [`MAX_ROWS_CAP`], [`DEFAULT_MAX_ROWS`] when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u32>,
 }
 
 /// Most extra fields in one template.
 pub const MAX_FIELDS: usize = 30;
+/// Most fields (headings included) in one questionnaire.
+pub const MAX_QUESTIONNAIRE_FIELDS: usize = 100;
+/// Most fields of a repeat row.
+pub const MAX_ROW_FIELDS: usize = 10;
+/// Most rows a repeat field may allow.
+pub const MAX_ROWS_CAP: u32 = 100;
+/// Most rows of a repeat field that sets no `max_rows`.
+pub const DEFAULT_MAX_ROWS: u32 = 20;
 /// Most characters of a text answer when its spec sets no `max_length`.
 pub const DEFAULT_MAX_LENGTH: u32 = 500;
 /// Largest `max_length` a text field may set.
@@ -90,6 +157,8 @@ const MIN_OPTIONS: usize = 2;
 const MAX_OPTIONS: usize = 50;
 /// Longest option, in characters.
 const MAX_OPTION_CHARS: usize = 40;
+/// Longest unit, in characters.
+const MAX_UNIT_CHARS: usize = 10;
 
 /// A validated list of field specs.
 #[derive(Clone, Debug, PartialEq, Default, Serialize)]
@@ -106,20 +175,22 @@ impl Fields {
     /// `invalid_label`, `invalid_help`, `not_applicable`, `invalid_range`,
     /// `options_required`, `too_many_options`, `invalid_option` and `duplicate_option`.
     pub fn parse(specs: Vec<FieldSpec>, reserved: &[&str]) -> Result<Fields, Vec<FieldError>> {
+        Self::parse_for(specs, FormUse::Registration(reserved))
+    }
+
+    /// Validates a survey questionnaire's specs as [`Fields::parse`] does, with no
+    /// reserved keys, up to [`MAX_QUESTIONNAIRE_FIELDS`], and the questionnaire's kinds:
+    /// a section heading (never required), a phone, repeat rows (`fields`, checked as
+    /// a form of their own named `fields[3].fields[0].key`, and `max_rows`). A number
+    /// may name its `unit`. Further codes: `kind_not_allowed` (a kind the form may not
+    /// use), `rows_required` (a repeat field without row fields).
+    pub fn parse_questionnaire(specs: Vec<FieldSpec>) -> Result<Fields, Vec<FieldError>> {
+        Self::parse_for(specs, FormUse::Questionnaire)
+    }
+
+    fn parse_for(specs: Vec<FieldSpec>, form: FormUse<'_>) -> Result<Fields, Vec<FieldError>> {
         let mut errors = Vec::new();
-        if specs.len() > MAX_FIELDS {
-            errors.push(FieldError::new(
-                "fields",
-                "too_many_fields",
-                format!("最多只能添加 {MAX_FIELDS} 个字段"),
-            ));
-        }
-        let mut keys = HashSet::new();
-        let parsed: Vec<FieldSpec> = specs
-            .into_iter()
-            .enumerate()
-            .map(|(index, spec)| parse_spec(index, spec, reserved, &mut keys, &mut errors))
-            .collect();
+        let parsed = parse_specs("", specs, form, &mut errors);
         if errors.is_empty() {
             Ok(Fields(parsed))
         } else {
@@ -141,19 +212,54 @@ impl Fields {
     }
 }
 
+/// Validates the specs of a form (`path` empty) or of a repeat row (`path` the repeat
+/// field's, `fields[3].`), recording errors; gives the specs normalised.
+fn parse_specs(
+    path: &str,
+    specs: Vec<FieldSpec>,
+    form: FormUse<'_>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<FieldSpec> {
+    let max = form.max_fields();
+    if specs.len() > max {
+        errors.push(FieldError::new(
+            format!("{path}fields"),
+            "too_many_fields",
+            format!("最多只能添加 {max} 个字段"),
+        ));
+    }
+    let mut keys = HashSet::new();
+    specs
+        .into_iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let at = format!("{path}fields[{index}]");
+            parse_spec(&at, spec, form, &mut keys, errors)
+        })
+        .collect()
+}
+
 /// Validates one spec, recording its errors; gives the spec normalised.
 fn parse_spec(
-    index: usize,
+    path: &str,
     spec: FieldSpec,
-    reserved: &[&str],
+    form: FormUse<'_>,
     keys: &mut HashSet<String>,
     errors: &mut Vec<FieldError>,
 ) -> FieldSpec {
-    let at = |attribute: &str| format!("fields[{index}].{attribute}");
+    let reserved = form.reserved();
+    let at = |attribute: &str| format!("{path}.{attribute}");
     let mut error = |attribute: &str, code: &'static str, message: String| {
         errors.push(FieldError::new(at(attribute), code, message));
     };
 
+    if !form.allows(spec.kind) {
+        error(
+            "type",
+            "kind_not_allowed",
+            "此处不能使用分节标题、手机号码或可重复行".to_owned(),
+        );
+    }
     if !is_valid_key(&spec.key) {
         error(
             "key",
@@ -290,16 +396,85 @@ fn parse_spec(
         );
     }
 
+    let unit = match (&spec.unit, spec.kind) {
+        (None, _) => None,
+        (Some(raw), FieldKind::Number) if !matches!(form, FormUse::Registration(_)) => {
+            match bounded(&at("unit"), raw, 1, MAX_UNIT_CHARS) {
+                Ok(unit) => Some(unit),
+                Err(e) => {
+                    error("unit", "invalid_unit", e.message);
+                    None
+                }
+            }
+        }
+        (Some(_), _) => {
+            error(
+                "unit",
+                "not_applicable",
+                "只有问卷的数字字段可以设置单位".to_owned(),
+            );
+            None
+        }
+    };
+
+    if spec.kind == FieldKind::Section && spec.required {
+        error(
+            "required",
+            "not_applicable",
+            "分节标题不需要填写，不能设为必填".to_owned(),
+        );
+    }
+
+    if spec.kind == FieldKind::Repeat {
+        if spec.fields.is_empty() {
+            error(
+                "fields",
+                "rows_required",
+                "可重复行至少需要 1 个字段".to_owned(),
+            );
+        }
+        if spec
+            .max_rows
+            .is_some_and(|max| !(1..=MAX_ROWS_CAP).contains(&max))
+        {
+            error(
+                "max_rows",
+                "invalid_range",
+                format!("最多行数应在 1 到 {MAX_ROWS_CAP} 之间"),
+            );
+        }
+    } else {
+        for (attribute, set) in [
+            ("fields", !spec.fields.is_empty()),
+            ("max_rows", spec.max_rows.is_some()),
+        ] {
+            if set {
+                error(
+                    attribute,
+                    "not_applicable",
+                    "只有可重复行可以设置行字段和行数".to_owned(),
+                );
+            }
+        }
+    }
+    let fields = if spec.kind == FieldKind::Repeat {
+        parse_specs(&format!("{path}."), spec.fields, FormUse::Row, errors)
+    } else {
+        Vec::new()
+    };
+
     FieldSpec {
         label,
         help,
         options,
+        unit,
+        fields,
         ..spec
     }
 }
 
-/// `^[a-z][a-z0-9_]{0,31}$`.
-fn is_valid_key(key: &str) -> bool {
+/// Whether `key` may name a field (or a questionnaire rule): `^[a-z][a-z0-9_]{0,31}$`.
+pub fn is_valid_key(key: &str) -> bool {
     let bytes = key.as_bytes();
     bytes.len() <= MAX_KEY_LENGTH
         && bytes.first().is_some_and(u8::is_ascii_lowercase)
