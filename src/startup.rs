@@ -44,7 +44,8 @@ use crate::db::now;
 use crate::db::{Backend, Db};
 use crate::enterprises::exports::{export_enterprises_csv, export_enterprises_xlsx};
 use crate::enterprises::handlers::{
-    create_enterprise, find_enterprise, import_enterprises, list_enterprises, update_enterprise,
+    create_enterprise, find_enterprise, import_enterprises, list_enterprises,
+    reveal_enterprise_contact, update_enterprise,
 };
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
@@ -196,6 +197,7 @@ routes! {
         get [SIGNED_IN] => find_enterprise,
         patch [ADMIN] => update_enterprise,
     }
+    "/api/v1/enterprises/{id}/contact/reveal" { post [REVEALERS] => reveal_enterprise_contact }
     "/api/v1/enterprises/{id}/code" { get [SIGNED_IN] => find_code }
     "/api/v1/enterprises/{id}/code.png" { get [SIGNED_IN] => code_png }
     "/api/v1/enterprises/{id}/code.svg" { get [SIGNED_IN] => code_svg }
@@ -394,6 +396,28 @@ pub struct Application {
     login_window: TimeDelta,
 }
 
+/// The configured keys, or those of the data directory (created there, private,
+/// on first use).
+pub fn secrets(settings: &Settings) -> anyhow::Result<Secrets> {
+    let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
+    if needs_key_files {
+        create_private_dir(&settings.data_dir)?;
+    }
+    Secrets::load(
+        &settings.data_dir,
+        settings
+            .jwt_secret
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        settings.data_key.as_ref().map(ExposeSecret::expose_secret),
+    )
+}
+
+/// The vault of the data key (the server's, and the command line's imports).
+pub fn vault(secrets: &Secrets) -> anyhow::Result<Vault> {
+    Vault::new(&secrets.data_key, &[]).map_err(|e| anyhow::anyhow!("data key: {e}"))
+}
+
 impl Application {
     /// Connects the database (a bad URL fails here, before any file is created),
     /// migrates, loads or creates secrets, creates the first admin when there is none,
@@ -407,18 +431,7 @@ impl Application {
             settings.db_pool_size,
             settings.db_writers,
         )?;
-        let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
-        if needs_key_files {
-            create_private_dir(&settings.data_dir)?;
-        }
-        let secrets = Secrets::load(
-            &settings.data_dir,
-            settings
-                .jwt_secret
-                .as_ref()
-                .map(ExposeSecret::expose_secret),
-            settings.data_key.as_ref().map(ExposeSecret::expose_secret),
-        )?;
+        let secrets = secrets(&settings)?;
         let initial_admin_password = match db.write_blocking(|conn| {
             User::bootstrap_admin(
                 conn,
@@ -455,8 +468,7 @@ impl Application {
             )),
             metrics: Arc::new(Metrics::new()?),
             limits: Arc::clone(&limits),
-            vault: Vault::new(&secrets.data_key, &[])
-                .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
+            vault: vault(&secrets)?,
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
             code_forms: Arc::new(CodeForms::default()),

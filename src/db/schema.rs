@@ -122,6 +122,10 @@ diesel::table! {
         latitude -> Nullable<Double>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_person -> Text,
+        contact_phone_sealed -> Text,
+        contact_phone_index -> Text,
+        contact_phone_masked -> Text,
     }
 }
 

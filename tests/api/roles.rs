@@ -127,6 +127,7 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             (ENTERPRISE_KEEPERS, 200)
         }
         ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
+        ("post", "/api/v1/enterprises/{id}/contact/reveal") => (REVEALERS, 200),
         (
             "get",
             "/api/v1/survey/campaigns"
@@ -326,6 +327,9 @@ async fn request(
             Some(json!({ "auto_approve": false }))
         }
         ("post", "/api/v1/registrations/{id}/reveal") => Some(json!({ "reason": "门岗核验身份" })),
+        ("post", "/api/v1/enterprises/{id}/contact/reveal") => {
+            Some(json!({ "reason": "摸排需电话联系企业负责人" }))
+        }
         // Within every official's scope: the fixture's sector and park.
         ("post", "/api/v1/survey/campaigns") => Some(json!({
             "name": format!("矩阵摸排{n}"), "starts_on": "2026-12-07", "ends_on": "2026-12-31",

@@ -705,3 +705,106 @@ async fn starting_a_campaign_of_10000_enterprises_takes_under_2_seconds(app: Tes
     assert_eq!(coverage.body["total"]["unassigned"], 10_000);
 }
 api_test!(starting_a_campaign_of_10000_enterprises_takes_under_2_seconds);
+
+async fn a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases_to_the_pool(
+    app: TestApp,
+) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for name in ["a1", "a3", "a4"] {
+            let case = case_of(&app, &zone, &campaign, name).await;
+            ids.push(case["id"].as_str().unwrap().to_owned());
+        }
+        ids
+    };
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": ids, "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let token = zone.sv1.1.as_str();
+    // a3 (SA/P2) reached, a4 (SA/P2) tried once, a1 (SA/P1) not yet tried.
+    for (name, outcome) in [("a3", "completed"), ("a4", "no_answer")] {
+        let case = case_of(&app, &zone, &campaign, name).await;
+        let body = json!({ "method": "phone", "outcome": outcome,
+                           "client_id": format!("move-visit-{name}"), "case_version": case["version"] });
+        visit(&app, token, case["id"].as_str().unwrap(), body)
+            .await
+            .assert_status(201);
+    }
+
+    // To the team of park P1: a1 stays theirs, a4 goes back to the pool with its
+    // attempt, a3 (finished) stays theirs.
+    let user = format!("/api/v1/users/{}", zone.sv1.0);
+    let moved = app
+        .patch(
+            &user,
+            Some(&zone.admin),
+            json!({ "sector_ids": [], "park_ids": [zone.p1] }),
+        )
+        .await;
+    moved.assert_status(200);
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    let a4 = case_of(&app, &zone, &campaign, "a4").await;
+    assert_eq!(a1["assignee_id"], zone.sv1.0.as_str());
+    assert_eq!(a3["assignee_id"], zone.sv1.0.as_str());
+    assert_eq!(a3["state"], "reached");
+    assert_eq!(a4["assignee_id"], Value::Null);
+    assert_eq!(
+        (a4["state"].as_str(), a4["attempts"].as_i64()),
+        (Some("attempted"), Some(1))
+    );
+    // Its moved surveyor no longer sees it; another can take it.
+    let mine = app.get("/api/v1/me/cases?limit=100", Some(token)).await;
+    let mut mine: Vec<&str> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| case["enterprise_id"].as_str().unwrap())
+        .collect();
+    mine.sort_unstable();
+    let mut expected = vec![zone.enterprise("a1"), zone.enterprise("a3")];
+    expected.sort_unstable();
+    assert_eq!(mine, expected);
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": [a4["id"]], "surveyor_id": zone.sv2.0 }),
+    )
+    .await
+    .assert_status(200);
+
+    // Disabled: the untried a1 is unassigned again, the reached a3 stays theirs.
+    app.patch(&user, Some(&zone.admin), json!({ "active": false }))
+        .await
+        .assert_status(200);
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    assert_eq!(
+        (a1["assignee_id"].clone(), a1["state"].as_str()),
+        (Value::Null, Some("unassigned"))
+    );
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    assert_eq!(a3["assignee_id"], zone.sv1.0.as_str());
+    let audit = app
+        .get(
+            "/api/v1/audit?action=survey.case.release",
+            Some(&zone.admin),
+        )
+        .await;
+    let released: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(released.len(), 2, "{}", audit.text);
+    assert!(released.contains(&a1["id"].as_str().unwrap()));
+    assert!(released.contains(&a4["id"].as_str().unwrap()));
+}
+api_test!(a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases_to_the_pool);
