@@ -16,7 +16,7 @@ use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
     ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF,
-    SURVEY_FIELD, SURVEY_RUNNERS, require,
+    SURVEY_FIELD, SURVEY_RUNNERS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -78,6 +78,7 @@ use crate::survey::handlers::{
     assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
     list_campaigns, list_cases, list_my_cases, update_campaign,
 };
+use crate::survey::surveyors::import_surveyors;
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
 use crate::users::activation::bulk::{bulk_create_users, contacts_from_roster};
@@ -237,6 +238,7 @@ routes! {
     "/api/v1/survey/campaigns/{id}/cases" { get [SURVEY_RUNNERS] => list_cases }
     "/api/v1/survey/campaigns/{id}/cases/assign" { post [SURVEY_RUNNERS] => assign_cases }
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
+    "/api/v1/survey/surveyors/import" { post [TEAM_KEEPERS] => import_surveyors }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }
     "/api/v1/survey/cases/{id}/visits" { post [SURVEY_FIELD] => create_visit }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }

@@ -27,6 +27,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         enterprise_id -> Nullable<Text>,
+        phone_sealed -> Text,
+        phone_index -> Text,
+        phone_masked -> Text,
     }
 }
 

@@ -374,6 +374,18 @@ pub async fn import_enterprises(
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
     let slot = state.heavy.imports.take(caller.user_id.as_str())?;
+    let body = sheet_file(&req, payload).await?;
+    let options = ImportOptions {
+        dry_run: query.dry_run,
+        partial: query.partial,
+    };
+    let report = import_roster(&state, &caller, &slot, body, options).await?;
+    Ok(web::Json(report))
+}
+
+/// The body of an upload of a sheet: a CSV or XLSX file of at most [`IMPORT_LIMIT`]
+/// bytes (415 for another content type).
+pub async fn sheet_file(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -391,13 +403,7 @@ pub async fn import_enterprises(
             "请上传 CSV 或 XLSX 文件（Content-Type: text/csv 或 XLSX）",
         ));
     }
-    let body = body::read_limited(payload, IMPORT_LIMIT).await?;
-    let options = ImportOptions {
-        dry_run: query.dry_run,
-        partial: query.partial,
-    };
-    let report = import_roster(&state, &caller, &slot, body.into(), options).await?;
-    Ok(web::Json(report))
+    Ok(body::read_limited(payload, IMPORT_LIMIT).await?.into())
 }
 
 /// Imports a roster file (CSV or XLSX) as [`import_enterprises`] describes, for the

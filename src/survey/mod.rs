@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod cases;
 pub mod coverage;
 pub mod handlers;
+pub mod surveyors;
 pub mod visits;
 
 use crate::auth::caller::Caller;

@@ -35,6 +35,7 @@ const STAFF: Access = Access::Only(&[
     "park_official",
     "surveyor",
 ]);
+const TEAM_KEEPERS: Access = Access::Only(&["admin", "sector_official", "park_official"]);
 const SURVEY_RUNNERS: Access =
     Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
 const ROLES: [&str; 6] = [
@@ -138,6 +139,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/survey/campaigns") => (SURVEY_RUNNERS, 201),
         ("patch", "/api/v1/survey/campaigns/{id}") => (SURVEY_RUNNERS, 200),
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => (SURVEY_RUNNERS, 200),
+        // A dry run of a sheet with its header only.
+        ("post", "/api/v1/survey/surveyors/import") => (TEAM_KEEPERS, 200),
         // Surveyors see the fixture case: it is assigned to them.
         ("get", "/api/v1/me/cases" | "/api/v1/survey/cases/{id}") => (STAFF, 200),
         ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
@@ -385,6 +388,13 @@ async fn send(
                 "application/x-www-form-urlencoded",
                 form,
             )
+            .await;
+    }
+    if template == "/api/v1/survey/surveyors/import" {
+        let file = "姓名,手机号,所属行业或园区\n".as_bytes().to_vec();
+        let path = format!("{path}?dry_run=true");
+        return app
+            .call_raw(method_of(method), &path, token, "text/csv", file)
             .await;
     }
     if template == "/api/v1/enterprises/import" {

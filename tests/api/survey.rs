@@ -808,3 +808,177 @@ async fn a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases
     assert!(released.contains(&a4["id"].as_str().unwrap()));
 }
 api_test!(a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases_to_the_pool);
+
+/// A surveyors' sheet as CSV: the header, then `rows`.
+fn surveyor_sheet(rows: &[&str]) -> Vec<u8> {
+    let mut text = String::from("姓名,手机号,所属行业或园区\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+async fn import_sheet(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    file: Vec<u8>,
+) -> crate::helpers::TestResponse {
+    app.call_raw(
+        reqwest::Method::POST,
+        &format!("/api/v1/survey/surveyors/import{query}"),
+        Some(token),
+        content_type,
+        file,
+    )
+    .await
+}
+
+/// How many surveyor accounts the admin sees.
+async fn surveyor_count(app: &TestApp, admin: &str) -> usize {
+    let page = app
+        .get("/api/v1/users?role=surveyor&limit=100", Some(admin))
+        .await;
+    page.assert_status(200);
+    page.body["items"].as_array().unwrap().len()
+}
+
+/// The full numbers the sheets in these tests carry: never in an answer.
+const SHEET_PHONES: [&str; 3] = ["13812345678", "13912345678", "13712345678"];
+
+fn shows_no_full_phone(text: &str) -> bool {
+    SHEET_PHONES.iter().all(|phone| !text.contains(phone))
+}
+
+async fn a_surveyors_sheet_reports_every_bad_row_and_writes_nothing_until_it_is_clean(
+    app: TestApp,
+) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    let before = surveyor_count(&app, admin).await;
+    let bad = surveyor_sheet(&[
+        "林晓燕,13812345678,SA",
+        "王五,12345,SA",
+        "赵六,+86 138 1234 5678,SB行业",
+        "钱七,13712345678,不存在的园区",
+        ",13612345678,P1",
+    ]);
+    let report = import_sheet(&app, admin, "", "text/csv", bad).await;
+    report.assert_status(200);
+    assert_eq!(report.body["written"], false);
+    assert_eq!(report.body["rows"], 5);
+    let errors: Vec<(u64, &str, &str)> = report.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (3, "phone", "invalid_phone"),
+            (4, "phone", "duplicate_in_file"),
+            (5, "team", "unknown_team"),
+            (6, "name", "required"),
+        ],
+        "{}",
+        report.text
+    );
+    assert!(shows_no_full_phone(&report.text));
+    assert_eq!(surveyor_count(&app, admin).await, before);
+
+    // A clean sheet: a dry run plans the accounts and writes nothing.
+    let good = surveyor_sheet(&["林晓燕,13812345678,SA", "陈明,139-1234-5678,P1园区"]);
+    let dry = import_sheet(&app, admin, "?dry_run=true", "text/csv", good.clone()).await;
+    dry.assert_status(200);
+    assert_eq!(dry.body["written"], false);
+    assert_eq!(dry.body["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(dry.body["accounts"][0]["activation"], Value::Null);
+    assert_eq!(surveyor_count(&app, admin).await, before);
+
+    let created = import_sheet(&app, admin, "", "text/csv", good.clone()).await;
+    created.assert_status(201);
+    assert_eq!(created.body["written"], true);
+    assert!(shows_no_full_phone(&created.text));
+    let accounts = created.body["accounts"].as_array().unwrap();
+    assert_eq!(accounts[0]["role"], "surveyor");
+    assert_eq!(accounts[0]["sector_ids"], json!([zone.sa]));
+    assert_eq!(accounts[0]["phone"], "138****5678");
+    assert_eq!(accounts[1]["park_ids"], json!([zone.p1]));
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+    let listed = app
+        .get("/api/v1/users?role=surveyor&limit=100", Some(admin))
+        .await;
+    assert!(listed.text.contains("139****5678"));
+    assert!(shows_no_full_phone(&listed.text));
+
+    // Each code activates its account once, as the bulk accounts' do.
+    let username = accounts[0]["username"].as_str().unwrap();
+    let code = accounts[0]["activation"]["code"].as_str().unwrap();
+    let body =
+        json!({ "username": username, "code": code, "password": "Lantern-Orchid-61-Basalt" });
+    app.post("/api/v1/auth/activate", None, body)
+        .await
+        .assert_status(200);
+
+    // The same people again: their phones have accounts already.
+    let again = import_sheet(&app, admin, "", "text/csv", good).await;
+    again.assert_status(200);
+    let codes: Vec<&str> = again.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["phone_taken", "phone_taken"]);
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+}
+api_test!(a_surveyors_sheet_reports_every_bad_row_and_writes_nothing_until_it_is_clean);
+
+async fn an_official_imports_surveyors_for_their_own_teams_only(app: TestApp) {
+    let zone = zone(&app).await;
+    let official = zone.other_official.as_str();
+    let before = surveyor_count(&app, &zone.admin).await;
+    let sheet = surveyor_sheet(&["林晓燕,13812345678,SC", "陈明,13912345678,SA"]);
+    let refused = import_sheet(&app, official, "", "text/csv", sheet).await;
+    refused.assert_status(200);
+    assert_eq!(refused.body["written"], false);
+    assert_eq!(refused.body["errors"][0]["row"], 3);
+    assert_eq!(refused.body["errors"][0]["code"], "team_out_of_scope");
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before);
+
+    // Their own sector's team, from a workbook.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, text) in ["姓名", "手机号", "所属行业或园区"].into_iter().enumerate() {
+        sheet.write_string(0, col as u16, text).unwrap();
+    }
+    sheet.write_string(1, 0, "林晓燕").unwrap();
+    sheet.write_number(1, 1, 13_812_345_678.0).unwrap();
+    sheet.write_string(1, 2, "SC行业").unwrap();
+    let file = workbook.save_to_buffer().unwrap();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let created = import_sheet(&app, official, "", xlsx, file).await;
+    created.assert_status(201);
+    assert_eq!(created.body["accounts"][0]["sector_ids"], json!([zone.sc]));
+    assert!(shows_no_full_phone(&created.text));
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before + 1);
+
+    // Neither surveyors, the zone command nor contacts staff teams.
+    let sheet = surveyor_sheet(&["陈明,13912345678,SA"]);
+    for token in [&zone.sv1.1, &zone.regulator, &zone.contact] {
+        import_sheet(&app, token, "", "text/csv", sheet.clone())
+            .await
+            .assert_status(403);
+    }
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before + 1);
+}
+api_test!(an_official_imports_surveyors_for_their_own_teams_only);
