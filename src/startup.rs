@@ -78,7 +78,7 @@ use crate::survey::handlers::{
     assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
     list_campaigns, list_cases, list_my_cases, update_campaign,
 };
-use crate::survey::surveyors::import_surveyors;
+use crate::survey::surveyors::{import_surveyors, move_surveyor};
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
 use crate::users::activation::bulk::{bulk_create_users, contacts_from_roster};
@@ -239,6 +239,7 @@ routes! {
     "/api/v1/survey/campaigns/{id}/cases/assign" { post [SURVEY_RUNNERS] => assign_cases }
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
     "/api/v1/survey/surveyors/import" { post [TEAM_KEEPERS] => import_surveyors }
+    "/api/v1/survey/surveyors/{id}/team" { post [TEAM_KEEPERS] => move_surveyor }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }
     "/api/v1/survey/cases/{id}/visits" { post [SURVEY_FIELD] => create_visit }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }

@@ -5,6 +5,11 @@
 //! a team outside the caller's scope, a bad phone, a phone repeated in the sheet or
 //! already an account's), and nothing is written while one is bad. The phone is
 //! sealed under [`USER_PHONE`] and only ever shown masked.
+//!
+//! Also `POST /api/v1/survey/surveyors/{id}/team`: an admin, or an official within
+//! their own sectors or parks, moves a surveyor to another team, as the admin's user
+//! update does (visits and finished cases stay theirs, open cases the new team does
+//! not cover go back to the pool).
 
 use std::collections::HashMap;
 
@@ -16,7 +21,7 @@ use crate::auth::caller::Caller;
 use crate::db::DbConnection;
 use crate::db::schema::org_units;
 use crate::domain::account::{DisplayName, Role, Scope};
-use crate::domain::id::OrgUnitId;
+use crate::domain::id::{OrgUnitId, UserId};
 use crate::domain::person::Mobile;
 use crate::enterprises::handlers::sheet_file;
 use crate::enterprises::import::RowError;
@@ -25,9 +30,9 @@ use crate::error::{ApiError, FieldError};
 use crate::org::OrgKind;
 use crate::personal::Vault;
 use crate::state::AppState;
-use crate::users::USER_PHONE;
-use crate::users::User;
 use crate::users::activation::bulk::{AccountOutcome, BulkRow, MAX_ACCOUNTS, create_accounts};
+use crate::users::handlers::{UpdateBody, update_account};
+use crate::users::{USER_PHONE, User, UserView};
 
 /// A column of the surveyors' sheet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -325,4 +330,101 @@ pub async fn import_surveyors(
             })
         }
     }
+}
+
+/// Body of a team move: the new team, one sector or one park.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    #[serde(default)]
+    sector_id: Option<OrgUnitId>,
+    #[serde(default)]
+    park_id: Option<OrgUnitId>,
+}
+
+/// Whether `caller` staffs the team `scope` (one sector or one park).
+fn staffs(caller: &Caller, scope: &Scope) -> bool {
+    match caller.role {
+        Role::Admin => true,
+        Role::SectorOfficial => {
+            !scope.sector_ids.is_empty()
+                && scope
+                    .sector_ids
+                    .iter()
+                    .all(|id| caller.scope.sector_ids.contains(id))
+        }
+        Role::ParkOfficial => {
+            !scope.park_ids.is_empty()
+                && scope
+                    .park_ids
+                    .iter()
+                    .all(|id| caller.scope.park_ids.contains(id))
+        }
+        _ => false,
+    }
+}
+
+/// `POST /api/v1/survey/surveyors/{id}/team`: moves a surveyor to the team of one
+/// sector or one park. A surveyor whose team the caller does not staff is 404 (as is
+/// any other account); a new team the caller does not staff, or one that does not
+/// exist, is 422. Audited as the user update `user.update`, with each case returned
+/// to the pool as `survey.case.release`.
+pub async fn move_surveyor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+    body: web::Json<MoveBody>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let MoveBody { sector_id, park_id } = body.into_inner();
+    let team = match (sector_id, park_id) {
+        (Some(sector), None) => Scope {
+            sector_ids: vec![sector],
+            ..Scope::default()
+        },
+        (None, Some(park)) => Scope {
+            park_ids: vec![park],
+            ..Scope::default()
+        },
+        _ => {
+            return Err(ApiError::field(
+                "sector_id",
+                "invalid_value",
+                "请给出新的行业（sector_id）或园区（park_id）其中之一",
+            ));
+        }
+    };
+    let id = id.into_inner();
+    let checker = caller.clone();
+    let target = team.clone();
+    let id = state
+        .db
+        .read(move |conn| {
+            let (user, current) = User::find_with_scope(conn, &id)?;
+            if user.role != Role::Surveyor || !staffs(&checker, &current) {
+                return Err(ApiError::not_found());
+            }
+            User::check_scope(conn, &target)?.finish()?;
+            if !staffs(&checker, &target) {
+                let field = if target.sector_ids.is_empty() {
+                    "park_id"
+                } else {
+                    "sector_id"
+                };
+                return Err(ApiError::field(
+                    field,
+                    "team_out_of_scope",
+                    "不是您负责的行业或园区，不能把摸排人员调入",
+                ));
+            }
+            Ok(user.id)
+        })
+        .await?;
+    let update = UpdateBody {
+        sector_ids: Some(team.sector_ids),
+        park_ids: Some(team.park_ids),
+        ..UpdateBody::default()
+    };
+    update_account(&state, caller, id, update)
+        .await
+        .map(web::Json)
 }

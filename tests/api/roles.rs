@@ -141,6 +141,9 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => (SURVEY_RUNNERS, 200),
         // A dry run of a sheet with its header only.
         ("post", "/api/v1/survey/surveyors/import") => (TEAM_KEEPERS, 200),
+        // Without a new team: reaching validation proves access (which surveyor an
+        // official may move is tested in `survey`).
+        ("post", "/api/v1/survey/surveyors/{id}/team") => (TEAM_KEEPERS, 422),
         // Surveyors see the fixture case: it is assigned to them.
         ("get", "/api/v1/me/cases" | "/api/v1/survey/cases/{id}") => (STAFF, 200),
         ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
@@ -216,7 +219,9 @@ async fn request(
         _ => fixture.staff.park.clone(),
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
-    let id = if template.starts_with("/api/v1/survey/campaigns/") {
+    let id = if template.starts_with("/api/v1/survey/surveyors/") {
+        fixture.surveyor.clone()
+    } else if template.starts_with("/api/v1/survey/campaigns/") {
         fixture.campaign.clone()
     } else if template.starts_with("/api/v1/survey/cases/") {
         fixture.case.clone()
@@ -344,6 +349,7 @@ async fn request(
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => {
             Some(json!({ "case_ids": [fixture.case], "surveyor_id": fixture.surveyor }))
         }
+        ("post", "/api/v1/survey/surveyors/{id}/team") => Some(json!({})),
         ("post", "/api/v1/survey/cases/{id}/visits") => Some(json!({
             "method": "phone", "outcome": "call_back", "client_id": format!("matrix-visit-{n}"),
         })),

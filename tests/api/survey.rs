@@ -982,3 +982,97 @@ async fn an_official_imports_surveyors_for_their_own_teams_only(app: TestApp) {
     assert_eq!(surveyor_count(&app, &zone.admin).await, before + 1);
 }
 api_test!(an_official_imports_surveyors_for_their_own_teams_only);
+
+async fn an_official_moves_surveyors_only_between_their_own_teams(app: TestApp) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    // An official of sectors SA and SB, and one of SC only.
+    app.create_user(
+        admin,
+        "offab",
+        "sector_official",
+        &[&zone.sa, &zone.sb],
+        &[],
+    )
+    .await;
+    let official = app.tokens("offab", USER_PASSWORD).await.0;
+    let campaign = running_campaign(&app, &zone).await;
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    app.post(
+        &format!("/api/v1/survey/campaigns/{campaign}/cases/assign"),
+        Some(&zone.regulator),
+        json!({ "case_ids": [a1["id"]], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let path = format!("/api/v1/survey/surveyors/{}/team", zone.sv1.0);
+
+    // Not their team's surveyor (SC's official), not a surveyor, no such account: 404.
+    app.post(
+        &path,
+        Some(&zone.other_official),
+        json!({ "sector_id": zone.sc }),
+    )
+    .await
+    .assert_status(404);
+    let me = app.get("/api/v1/me", Some(&zone.regulator)).await;
+    for id in [
+        me.body["id"].as_str().unwrap(),
+        "019ac1f5-0000-7000-8000-000000000000",
+    ] {
+        app.post(
+            &format!("/api/v1/survey/surveyors/{id}/team"),
+            Some(&official),
+            json!({ "sector_id": zone.sb }),
+        )
+        .await
+        .assert_status(404);
+    }
+    // A team they do not staff, or both kinds at once: 422, nothing changes.
+    let outside = app
+        .post(&path, Some(&official), json!({ "sector_id": zone.sc }))
+        .await;
+    outside.assert_status(422);
+    assert_eq!(outside.body["errors"][0]["code"], "team_out_of_scope");
+    app.post(
+        &path,
+        Some(&official),
+        json!({ "sector_id": zone.sb, "park_id": zone.p1 }),
+    )
+    .await
+    .assert_status(422);
+
+    // To SB: a1 (SA) goes back to the pool, the account shows its new team.
+    let moved = app
+        .post(&path, Some(&official), json!({ "sector_id": zone.sb }))
+        .await;
+    moved.assert_status(200);
+    assert_eq!(moved.body["sector_ids"], json!([zone.sb]));
+    assert_eq!(moved.body["role"], "surveyor");
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    assert_eq!(
+        (a1["assignee_id"].clone(), a1["state"].as_str()),
+        (Value::Null, Some("unassigned"))
+    );
+    let audit = app
+        .get("/api/v1/audit?action=user.update", Some(admin))
+        .await;
+    assert!(audit.text.contains(zone.sv1.0.as_str()), "{}", audit.text);
+    // The admin moves anyone anywhere, parks included.
+    let to_park = app
+        .post(&path, Some(admin), json!({ "park_id": zone.p2 }))
+        .await;
+    to_park.assert_status(200);
+    assert_eq!(
+        (
+            to_park.body["sector_ids"].clone(),
+            to_park.body["park_ids"].clone()
+        ),
+        (json!([]), json!([zone.p2]))
+    );
+    // Now outside the sector official's teams: not found for them.
+    app.post(&path, Some(&official), json!({ "sector_id": zone.sa }))
+        .await
+        .assert_status(404);
+}
+api_test!(an_official_moves_surveyors_only_between_their_own_teams);
