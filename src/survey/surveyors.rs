@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ use crate::org::OrgKind;
 use crate::personal::Vault;
 use crate::state::AppState;
 use crate::users::activation::bulk::{AccountOutcome, BulkRow, MAX_ACCOUNTS, create_accounts};
+use crate::users::activation::handlers::{MAX_SHEET_USERS, print_taken};
 use crate::users::handlers::{UpdateBody, update_account};
 use crate::users::{USER_PHONE, User, UserView};
 
@@ -108,6 +110,9 @@ impl SurveyorColumn {
 pub struct ImportQuery {
     #[serde(default)]
     dry_run: bool,
+    /// Answer with the printed activation sheet of the accounts created.
+    #[serde(default)]
+    print: bool,
 }
 
 /// What an import did, or would do.
@@ -278,10 +283,12 @@ fn check(
     }
 }
 
-/// `POST /api/v1/survey/surveyors/import?dry_run=`: the body is the CSV or XLSX sheet.
-/// Admins import any team, a sector or park official only their own sectors or
-/// parks. 201 with the accounts and their codes when written; 200 with the accounts
-/// to be created on a dry run, or with every row's errors (nothing written).
+/// `POST /api/v1/survey/surveyors/import?dry_run=&print=`: the body is the CSV or
+/// XLSX sheet. Admins import any team, a sector or park official only their own
+/// sectors or parks. 201 with the accounts and their codes when written (with
+/// `print`, the printed activation sheet of those accounts instead, its codes
+/// issued afresh as the sheet always does); 200 with the accounts to be created on
+/// a dry run, or with every row's errors (nothing written).
 pub async fn import_surveyors(
     state: web::Data<AppState>,
     caller: Caller,
@@ -290,19 +297,30 @@ pub async fn import_surveyors(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let _slot = state.heavy.imports.take(caller.user_id.as_str())?;
+    let ImportQuery { dry_run, print } = query.into_inner();
+    // Taken before anything is written, so that printing the accounts is not refused.
+    let sheet = (print && !dry_run)
+        .then(|| state.heavy.sheets.take(caller.user_id.as_str()))
+        .transpose()?;
     let file = sheet_file(&req, payload).await?;
     let rows = web::block(move || read_as::<SurveyorColumn>(&file))
         .await
         .map_err(ApiError::internal)?
         .map_err(|error| ApiError::new(error.code(), error.message()))?;
-    if rows.len() > MAX_ACCOUNTS {
+    let most = if sheet.is_some() {
+        MAX_SHEET_USERS
+    } else {
+        MAX_ACCOUNTS
+    };
+    if rows.len() > most {
         return Err(ApiError::field(
             "rows",
             "too_many_accounts",
-            format!("一次最多导入 {MAX_ACCOUNTS} 名摸排人员，请拆分后分批导入"),
+            format!(
+                "一次最多导入 {most} 名摸排人员（打印激活单时最多 {MAX_SHEET_USERS} 名），请拆分后分批导入"
+            ),
         ));
     }
-    let dry_run = query.dry_run;
     let vault = state.vault.clone();
     let checker = caller.clone();
     let count = rows.len();
@@ -320,8 +338,16 @@ pub async fn import_surveyors(
     match checked {
         Err(errors) => Ok(HttpResponse::Ok().json(report(false, errors, Vec::new()))),
         Ok(accounts) => {
+            let printer = caller.clone();
             let outcome =
                 create_accounts(&state, caller, accounts, dry_run, "surveyor_sheet").await?;
+            if let Some(slot) = sheet {
+                let ids = outcome.accounts.into_iter().filter_map(|a| a.id).collect();
+                let printed = print_taken(&state, printer, slot, ids).await?;
+                let mut response = printed.into_response();
+                *response.status_mut() = StatusCode::CREATED;
+                return Ok(response);
+            }
             let created = report(!dry_run, Vec::new(), outcome.accounts);
             Ok(if dry_run {
                 HttpResponse::Ok().json(created)

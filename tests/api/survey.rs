@@ -1076,3 +1076,30 @@ async fn an_official_moves_surveyors_only_between_their_own_teams(app: TestApp) 
         .assert_status(404);
 }
 api_test!(an_official_moves_surveyors_only_between_their_own_teams);
+
+async fn a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet(app: TestApp) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    let before = surveyor_count(&app, admin).await;
+    let sheet = surveyor_sheet(&["林晓燕,13812345678,SA", "陈明,13912345678,P2"]);
+    let printed = import_sheet(&app, admin, "?print=true", "text/csv", sheet).await;
+    printed.assert_status(201);
+    assert_eq!(printed.header("content-type"), Some("image/png"));
+    assert!(printed.bytes.starts_with(b"\x89PNG"));
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+    let audit = app
+        .get("/api/v1/audit?action=user.activation_issue", Some(admin))
+        .await;
+    assert_eq!(
+        audit.body["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        audit.text
+    );
+    // A bad sheet prints nothing: the report, as without `print`.
+    let bad = surveyor_sheet(&["王五,12345,SA"]);
+    let refused = import_sheet(&app, admin, "?print=true", "text/csv", bad).await;
+    refused.assert_status(200);
+    assert_eq!(refused.body["errors"][0]["code"], "invalid_phone");
+}
+api_test!(a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet);
