@@ -11,7 +11,7 @@ use truckpass::domain::account::Username;
 use truckpass::enterprises::import::{self, ImportOptions};
 use truckpass::enterprises::roster;
 use truckpass::registrations::retention;
-use truckpass::startup::Application;
+use truckpass::startup::{self, Application};
 use truckpass::telemetry::init_tracing;
 use truckpass::users::User;
 use truckpass::{audit, audit::Actor, audit::Event};
@@ -138,9 +138,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let rows = roster::read(&bytes).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             let db = open_db(&settings)?;
+            let vault = startup::vault(&startup::secrets(&settings)?)?;
             let options = ImportOptions { dry_run, partial };
             let report = db
-                .write_blocking(|conn| import::run(conn, &Actor::system(), rows, options))
+                .write_blocking(|conn| import::run(conn, &vault, &Actor::system(), rows, options))
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             for error in &report.errors {
                 println!("第 {} 行 [{}] {}", error.row, error.header, error.message);

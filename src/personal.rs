@@ -12,6 +12,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::person::Mobile;
+
 /// Length of a data key in bytes (AES-256).
 const KEY_BYTES: usize = 32;
 /// Length of the random GCM nonce in bytes (96 bits).
@@ -31,6 +33,19 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct Vault {
     inner: Arc<Inner>,
+}
+
+/// A mobile number as a table stores it (see [`Vault::seal_mobile`]); `Debug` shows
+/// the sealed and masked forms only; the default is no number (empty text,
+/// as tables store it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SealedMobile {
+    /// Sealed with the vault.
+    pub sealed: String,
+    /// Blind index, for exact matches.
+    pub index: String,
+    /// `138****5678`.
+    pub masked: String,
 }
 
 /// The key material shared by clones of a [`Vault`].
@@ -165,6 +180,16 @@ impl Vault {
     /// unknown key ids and for values that are not sealed at all.
     pub fn needs_rotation(&self, sealed: &str) -> bool {
         parse(sealed).is_ok_and(|(id, _)| id != self.inner.current_id && self.cipher(id).is_some())
+    }
+
+    /// A mobile number as stored: sealed under `context`, its blind index (under the
+    /// same context) and its masked form.
+    pub fn seal_mobile(&self, context: &str, mobile: &Mobile) -> Result<SealedMobile, VaultError> {
+        Ok(SealedMobile {
+            sealed: self.seal(context, mobile.as_str())?,
+            index: self.blind_index(context, mobile.as_str()),
+            masked: mobile.masked(),
+        })
     }
 
     /// The cipher of a key id, when the vault holds that key.

@@ -16,7 +16,7 @@ use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
     ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF,
-    SURVEY_FIELD, SURVEY_RUNNERS, require,
+    SURVEY_FIELD, SURVEY_RUNNERS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -44,7 +44,8 @@ use crate::db::now;
 use crate::db::{Backend, Db};
 use crate::enterprises::exports::{export_enterprises_csv, export_enterprises_xlsx};
 use crate::enterprises::handlers::{
-    create_enterprise, find_enterprise, import_enterprises, list_enterprises, update_enterprise,
+    create_enterprise, find_enterprise, import_enterprises, list_enterprises,
+    reveal_enterprise_contact, update_enterprise,
 };
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
@@ -81,6 +82,7 @@ use crate::survey::handlers::{
     list_campaigns, list_cases, list_my_cases, list_photos, photo_picture, update_campaign,
     upload_photo,
 };
+use crate::survey::surveyors::{import_surveyors, move_surveyor};
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
 use crate::users::activation::bulk::{bulk_create_users, contacts_from_roster};
@@ -200,6 +202,7 @@ routes! {
         get [SIGNED_IN] => find_enterprise,
         patch [ADMIN] => update_enterprise,
     }
+    "/api/v1/enterprises/{id}/contact/reveal" { post [REVEALERS] => reveal_enterprise_contact }
     "/api/v1/enterprises/{id}/code" { get [SIGNED_IN] => find_code }
     "/api/v1/enterprises/{id}/code.png" { get [SIGNED_IN] => code_png }
     "/api/v1/enterprises/{id}/code.svg" { get [SIGNED_IN] => code_svg }
@@ -239,6 +242,8 @@ routes! {
     "/api/v1/survey/campaigns/{id}/cases" { get [SURVEY_RUNNERS] => list_cases }
     "/api/v1/survey/campaigns/{id}/cases/assign" { post [SURVEY_RUNNERS] => assign_cases }
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
+    "/api/v1/survey/surveyors/import" { post [TEAM_KEEPERS] => import_surveyors }
+    "/api/v1/survey/surveyors/{id}/team" { post [TEAM_KEEPERS] => move_surveyor }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }
     "/api/v1/survey/cases/{id}/visits" { post [SURVEY_FIELD] => create_visit }
     "/api/v1/survey/cases/{id}/photos" {
@@ -412,6 +417,28 @@ pub struct Application {
     login_window: TimeDelta,
 }
 
+/// The configured keys, or those of the data directory (created there, private,
+/// on first use).
+pub fn secrets(settings: &Settings) -> anyhow::Result<Secrets> {
+    let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
+    if needs_key_files {
+        create_private_dir(&settings.data_dir)?;
+    }
+    Secrets::load(
+        &settings.data_dir,
+        settings
+            .jwt_secret
+            .as_ref()
+            .map(ExposeSecret::expose_secret),
+        settings.data_key.as_ref().map(ExposeSecret::expose_secret),
+    )
+}
+
+/// The vault of the data key (the server's, and the command line's imports).
+pub fn vault(secrets: &Secrets) -> anyhow::Result<Vault> {
+    Vault::new(&secrets.data_key, &[]).map_err(|e| anyhow::anyhow!("data key: {e}"))
+}
+
 impl Application {
     /// Connects the database (a bad URL fails here, before any file is created),
     /// migrates, loads or creates secrets, creates the first admin when there is none,
@@ -425,18 +452,7 @@ impl Application {
             settings.db_pool_size,
             settings.db_writers,
         )?;
-        let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
-        if needs_key_files {
-            create_private_dir(&settings.data_dir)?;
-        }
-        let secrets = Secrets::load(
-            &settings.data_dir,
-            settings
-                .jwt_secret
-                .as_ref()
-                .map(ExposeSecret::expose_secret),
-            settings.data_key.as_ref().map(ExposeSecret::expose_secret),
-        )?;
+        let secrets = secrets(&settings)?;
         let initial_admin_password = match db.write_blocking(|conn| {
             User::bootstrap_admin(
                 conn,
@@ -473,8 +489,7 @@ impl Application {
             )),
             metrics: Arc::new(Metrics::new()?),
             limits: Arc::clone(&limits),
-            vault: Vault::new(&secrets.data_key, &[])
-                .map_err(|e| anyhow::anyhow!("data key: {e}"))?,
+            vault: vault(&secrets)?,
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
             code_forms: Arc::new(CodeForms::default()),

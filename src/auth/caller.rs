@@ -119,6 +119,10 @@ pub const SURVEY_FIELD: Policy = Policy::roles(&[
     Role::ParkOfficial,
     Role::Surveyor,
 ]);
+/// Who staffs survey teams: admins for every team, sector and park officials for
+/// their own sectors' or parks' teams (checked per team).
+pub const TEAM_KEEPERS: Policy =
+    Policy::roles(&[Role::Admin, Role::SectorOfficial, Role::ParkOfficial]);
 /// Admins and enterprise contacts (their own enterprise's code and form).
 pub const ENTERPRISE_KEEPERS: Policy = Policy::roles(&[Role::Admin, Role::EnterpriseContact]);
 /// Everyone who oversees enterprises: not enterprise contacts.

@@ -320,6 +320,9 @@ pub async fn enterprise_page(
             dt { "行业" } dd { (view.sector_name) }
             dt { "园区" } dd { (view.park_name) }
             dt { "地址" } dd { (view.address) }
+            dt { "联系人" } dd { (view.contact_person) }
+            // Masked: the full number only through the audited reveal.
+            dt { "联系电话" } dd { (view.contact_phone.as_deref().unwrap_or_default()) }
             dt { "重点企业" } dd { (if view.key_enterprise { "是" } else { "否" }) }
             dt { "状态" } dd { (view.status.label()) }
             @if let (Some(longitude), Some(latitude)) = (view.longitude, view.latitude) {

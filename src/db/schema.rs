@@ -27,6 +27,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         enterprise_id -> Nullable<Text>,
+        phone_sealed -> Text,
+        phone_index -> Text,
+        phone_masked -> Text,
     }
 }
 
@@ -122,6 +125,10 @@ diesel::table! {
         latitude -> Nullable<Double>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_person -> Text,
+        contact_phone_sealed -> Text,
+        contact_phone_index -> Text,
+        contact_phone_masked -> Text,
     }
 }
 

@@ -112,6 +112,11 @@ pub fn parse_address(raw: &str) -> Result<String, FieldError> {
     bounded("address", raw, 0, 200)
 }
 
+/// The roster's contact person (联系人): up to 50 characters, may be empty.
+pub fn parse_contact_person(raw: &str) -> Result<String, FieldError> {
+    bounded("contact_person", raw, 0, 50)
+}
+
 text_enum! {
     /// Whether an enterprise is operating.
     pub enum EnterpriseStatus {

@@ -108,6 +108,8 @@ fn export_row(e: EnterpriseView) -> ExportRow {
         sector: e.sector_name,
         park: e.park_name,
         address: e.address,
+        contact_person: e.contact_person,
+        contact_phone: e.contact_phone.unwrap_or_default(),
         key_enterprise: e.key_enterprise,
         longitude: e.longitude,
         latitude: e.latitude,

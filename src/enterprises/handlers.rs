@@ -3,7 +3,7 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
@@ -16,12 +16,14 @@ use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::enterprises::import::{self, ImportOptions, ImportReport};
 use crate::enterprises::roster;
 use crate::enterprises::{
-    Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise, Visibility,
+    CONTACT_PHONE, Enterprise, EnterpriseChanges, EnterpriseFilter, EnterpriseView, NewEnterprise,
+    Visibility,
 };
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::heavy::Slot;
 use crate::org::{OrgKind, OrgUnit};
 use crate::pagination::{Page, PageRequest};
+use crate::registrations::handlers::{RevealBody, reveal_reason};
 use crate::state::AppState;
 
 /// Largest roster file accepted.
@@ -237,6 +239,8 @@ pub async fn create_enterprise(
         key_enterprise: body.key_enterprise,
         status: body.status.unwrap_or(EnterpriseStatus::Operating),
         coordinates,
+        contact_person: String::new(),
+        contact_phone: None,
     };
     let view = state
         .db
@@ -295,6 +299,7 @@ pub async fn update_enterprise(
         key_enterprise: body.key_enterprise,
         status: body.status,
         coordinates: coordinates.flatten(),
+        ..EnterpriseChanges::default()
     };
     let visibility = Visibility::of(&caller);
     let view = state
@@ -314,6 +319,50 @@ pub async fn update_enterprise(
     Ok(web::Json(view))
 }
 
+/// An enterprise's contact in full, as the audited reveal gives it.
+#[derive(Debug, Serialize)]
+pub struct RevealedContact {
+    /// Contact person (联系人), empty when unknown.
+    pub contact_person: String,
+    /// The full mobile number; `None` when the roster gave none.
+    pub contact_phone: Option<String>,
+}
+
+/// `POST /api/v1/enterprises/{id}/contact/reveal`: the contact's full phone, for a
+/// stated reason that goes into the audit entry `enterprise.contact_reveal` (the
+/// reason only, never the number). Allowed to those who may reveal a driver's data
+/// (the zone command, and the enterprise's own contact); an enterprise outside the
+/// caller's view is 404.
+pub async fn reveal_enterprise_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+    body: web::Json<RevealBody>,
+) -> Result<web::Json<RevealedContact>, ApiError> {
+    let reason = reveal_reason(&body.into_inner().reason)?;
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let enterprise = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let event = Event::success("enterprise.contact_reveal", "enterprise", &enterprise.id)
+                .with_details(serde_json::json!({ "reason": reason }));
+            audit::append(conn, &caller.actor(), event)?;
+            Ok(enterprise)
+        })
+        .await?;
+    let contact_phone = enterprise
+        .sealed_contact_phone()
+        .map(|phone| state.vault.open(CONTACT_PHONE, &phone.sealed))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    Ok(web::Json(RevealedContact {
+        contact_person: enterprise.contact_person,
+        contact_phone,
+    }))
+}
+
 /// `POST /api/v1/enterprises/import?dry_run=&partial=`: the body is the CSV or XLSX
 /// file itself. Nothing is written when any row is bad, unless `partial=true`. One
 /// import per user and two in all at a time (429 `too_busy` past that).
@@ -325,6 +374,18 @@ pub async fn import_enterprises(
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, ApiError> {
     let slot = state.heavy.imports.take(caller.user_id.as_str())?;
+    let body = sheet_file(&req, payload).await?;
+    let options = ImportOptions {
+        dry_run: query.dry_run,
+        partial: query.partial,
+    };
+    let report = import_roster(&state, &caller, &slot, body, options).await?;
+    Ok(web::Json(report))
+}
+
+/// The body of an upload of a sheet: a CSV or XLSX file of at most [`IMPORT_LIMIT`]
+/// bytes (415 for another content type).
+pub async fn sheet_file(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -342,13 +403,7 @@ pub async fn import_enterprises(
             "请上传 CSV 或 XLSX 文件（Content-Type: text/csv 或 XLSX）",
         ));
     }
-    let body = body::read_limited(payload, IMPORT_LIMIT).await?;
-    let options = ImportOptions {
-        dry_run: query.dry_run,
-        partial: query.partial,
-    };
-    let report = import_roster(&state, &caller, &slot, body.into(), options).await?;
-    Ok(web::Json(report))
+    Ok(body::read_limited(payload, IMPORT_LIMIT).await?.into())
 }
 
 /// Imports a roster file (CSV or XLSX) as [`import_enterprises`] describes, for the
@@ -366,9 +421,10 @@ pub async fn import_roster(
         .map_err(ApiError::internal)?
         .map_err(|error| ApiError::new(error.code(), error.message()))?;
     let actor = caller.actor();
+    let vault = state.vault.clone();
     let report = state
         .db
-        .write(move |conn| import::run(conn, &actor, rows, options))
+        .write(move |conn| import::run(conn, &vault, &actor, rows, options))
         .await?;
     state.code_forms.forget_all();
     Ok(report)

@@ -2,6 +2,9 @@
 //! parks are matched by code or name. Every bad row is reported with its row number
 //! and column, and nothing is written unless there are none or the caller asked for
 //! a partial import. Runs inside one transaction.
+//!
+//! The contact phone is sealed before it is stored ([`CONTACT_PHONE`]); a masked
+//! number, as exports write it, keeps the stored number when it is that number's mask.
 
 use std::collections::HashMap;
 
@@ -12,12 +15,15 @@ use crate::audit::{self, Actor, Event};
 use crate::db::DbConnection;
 use crate::db::schema::org_units;
 use crate::domain::enterprise::{
-    Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address, parse_flag,
+    Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address, parse_contact_person,
+    parse_flag,
 };
 use crate::domain::id::{EnterpriseId, OrgUnitId};
+use crate::domain::person::Mobile;
 use crate::enterprises::roster::{Column, RawRow};
-use crate::enterprises::{Enterprise, EnterpriseChanges, NewEnterprise, Visibility};
+use crate::enterprises::{CONTACT_PHONE, Enterprise, EnterpriseChanges, NewEnterprise, Visibility};
 use crate::error::{ApiError, FieldError};
+use crate::personal::{SealedMobile, Vault};
 
 /// How to import.
 #[derive(Clone, Copy, Debug, Default)]
@@ -103,6 +109,59 @@ struct RowValues {
     key_enterprise: Option<bool>,
     status: Option<EnterpriseStatus>,
     coordinates: Option<Option<Coordinates>>,
+    contact_person: Option<String>,
+    contact_phone: Option<PhoneCell>,
+}
+
+/// A contact phone cell: a number, or the masked number an export wrote (which keeps
+/// the stored number when it still matches it, so an export imports back unchanged).
+enum PhoneCell {
+    Number(Mobile),
+    Masked(String),
+}
+
+impl PhoneCell {
+    fn parse(text: &str) -> Result<Self, FieldError> {
+        let text = text.trim();
+        if text.contains('*') {
+            return Ok(PhoneCell::Masked(text.to_owned()));
+        }
+        Mobile::parse(text).map(PhoneCell::Number)
+    }
+
+    /// The phone to store in place of `current`, or the row's error when a masked
+    /// number is not the stored one's.
+    fn resolve(
+        self,
+        vault: &Vault,
+        current: Option<SealedMobile>,
+        row: usize,
+    ) -> Result<Result<Option<SealedMobile>, RowError>, ApiError> {
+        match self {
+            PhoneCell::Number(mobile) => {
+                let index = vault.blind_index(CONTACT_PHONE, mobile.as_str());
+                match current.filter(|phone| phone.index == index) {
+                    Some(same) => Ok(Ok(Some(same))),
+                    None => Ok(Ok(Some(
+                        vault
+                            .seal_mobile(CONTACT_PHONE, &mobile)
+                            .map_err(ApiError::internal)?,
+                    ))),
+                }
+            }
+            PhoneCell::Masked(masked) => Ok(match current.filter(|phone| phone.masked == masked) {
+                Some(same) => Ok(Some(same)),
+                None => Err(RowError {
+                    row,
+                    column: Column::ContactPhone.key(),
+                    header: Column::ContactPhone.header(),
+                    code: "masked_phone",
+                    message: "联系电话是遮盖过的号码，与名录中的不一致：请填写完整的手机号码"
+                        .to_owned(),
+                }),
+            }),
+        }
+    }
 }
 
 fn parse_number(text: &str, field: &str) -> Result<f64, FieldError> {
@@ -153,6 +212,16 @@ fn parse_row(raw: &RawRow, sectors: &Units, parks: &Units) -> Result<RowValues, 
             .map_err(|e| record(Column::KeyEnterprise, e))
             .ok()
     });
+    let contact_person = cell(Column::ContactPerson).and_then(|text| {
+        parse_contact_person(text)
+            .map_err(|e| record(Column::ContactPerson, e))
+            .ok()
+    });
+    let contact_phone = cell(Column::ContactPhone).and_then(|text| {
+        PhoneCell::parse(text)
+            .map_err(|e| record(Column::ContactPhone, e))
+            .ok()
+    });
     let status = cell(Column::Status).map(|text| {
         EnterpriseStatus::parse(text)
             .map_err(|e| record(Column::Status, e))
@@ -201,6 +270,8 @@ fn parse_row(raw: &RawRow, sectors: &Units, parks: &Units) -> Result<RowValues, 
         key_enterprise: key_enterprise.flatten(),
         status: status.flatten(),
         coordinates,
+        contact_person,
+        contact_phone,
     })
 }
 
@@ -213,10 +284,19 @@ enum Plan {
 
 fn plan(
     conn: &mut DbConnection,
+    vault: &Vault,
     row: usize,
-    values: RowValues,
+    mut values: RowValues,
 ) -> Result<Result<Plan, Vec<RowError>>, ApiError> {
     let existing = Enterprise::find_by_credit_code(conn, &values.credit_code)?;
+    let current_phone = existing.as_ref().and_then(Enterprise::sealed_contact_phone);
+    let contact_phone = match values.contact_phone.take() {
+        Some(cell) => match cell.resolve(vault, current_phone, row)? {
+            Ok(phone) => phone,
+            Err(error) => return Ok(Err(vec![error])),
+        },
+        None => current_phone,
+    };
     let missing = |column: Column, label: &str| RowError {
         row,
         column: column.key(),
@@ -245,6 +325,8 @@ fn plan(
             key_enterprise: values.key_enterprise.unwrap_or(false),
             status: values.status.unwrap_or(EnterpriseStatus::Operating),
             coordinates: values.coordinates.flatten(),
+            contact_person: values.contact_person.unwrap_or_default(),
+            contact_phone,
         })));
     };
     let current_coordinates = match (current.longitude, current.latitude) {
@@ -268,6 +350,10 @@ fn plan(
             .or(Some(current.status))
             .unwrap_or(EnterpriseStatus::Operating),
         coordinates: values.coordinates.unwrap_or(current_coordinates),
+        contact_person: values
+            .contact_person
+            .unwrap_or_else(|| current.contact_person.clone()),
+        contact_phone,
     };
     let changes = EnterpriseChanges::between(&current, &wanted);
     Ok(Ok(if changes.is_empty() {
@@ -280,6 +366,7 @@ fn plan(
 /// Imports parsed rows inside the caller's transaction.
 pub fn run(
     conn: &mut DbConnection,
+    vault: &Vault,
     actor: &Actor,
     rows: Vec<RawRow>,
     options: ImportOptions,
@@ -309,7 +396,7 @@ pub fn run(
                     code: "duplicate_in_file",
                     message: format!("与第 {first} 行的统一社会信用代码重复"),
                 }]),
-                None => plan(conn, raw.row, values)?,
+                None => plan(conn, vault, raw.row, values)?,
             },
             Err(errors) => Err(errors),
         };

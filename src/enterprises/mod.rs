@@ -19,6 +19,7 @@ use crate::domain::account::Role;
 use crate::domain::enterprise::{Coordinates, CreditCode, EnterpriseName, EnterpriseStatus};
 use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::error::{ApiError, ErrorCode};
+use crate::personal::SealedMobile;
 
 /// Which enterprises a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +128,18 @@ pub struct Enterprise {
     pub created_at: NaiveDateTime,
     /// Last changed.
     pub updated_at: NaiveDateTime,
+    /// Contact person (联系人), empty when unknown.
+    pub contact_person: String,
+    /// Contact phone sealed under [`CONTACT_PHONE`], empty when unknown.
+    pub contact_phone_sealed: String,
+    /// Its blind index, empty when unknown.
+    pub contact_phone_index: String,
+    /// Its masked form, empty when unknown.
+    pub contact_phone_masked: String,
 }
+
+/// The vault context of an enterprise's contact phone.
+pub const CONTACT_PHONE: &str = "enterprises.contact_phone";
 
 /// A validated enterprise to create, or the full new state of one to update.
 #[derive(Clone, Debug)]
@@ -148,6 +160,10 @@ pub struct NewEnterprise {
     pub status: EnterpriseStatus,
     /// Map position.
     pub coordinates: Option<Coordinates>,
+    /// Contact person (may be empty).
+    pub contact_person: String,
+    /// Contact phone, sealed.
+    pub contact_phone: Option<SealedMobile>,
 }
 
 /// Validated changes; `None` leaves a field alone.
@@ -167,6 +183,10 @@ pub struct EnterpriseChanges {
     pub status: Option<EnterpriseStatus>,
     /// New position (`Some(None)` clears it).
     pub coordinates: Option<Option<Coordinates>>,
+    /// New contact person.
+    pub contact_person: Option<String>,
+    /// New contact phone (`Some(None)` clears it).
+    pub contact_phone: Option<Option<SealedMobile>>,
 }
 
 impl EnterpriseChanges {
@@ -185,6 +205,11 @@ impl EnterpriseChanges {
             coordinates: (differs(current.longitude, coordinates.map(|c| c.0))
                 || differs(current.latitude, coordinates.map(|c| c.1)))
             .then_some(new.coordinates),
+            contact_person: (current.contact_person != new.contact_person)
+                .then(|| new.contact_person.clone()),
+            contact_phone: (current.contact_phone_index
+                != new.contact_phone.as_ref().map_or("", |p| p.index.as_str()))
+            .then(|| new.contact_phone.clone()),
         }
     }
 
@@ -197,6 +222,8 @@ impl EnterpriseChanges {
             && self.key_enterprise.is_none()
             && self.status.is_none()
             && self.coordinates.is_none()
+            && self.contact_person.is_none()
+            && self.contact_phone.is_none()
     }
 }
 
@@ -227,6 +254,11 @@ pub struct EnterpriseView {
     pub longitude: Option<f64>,
     /// Latitude.
     pub latitude: Option<f64>,
+    /// Contact person (联系人), empty when unknown.
+    pub contact_person: String,
+    /// Contact phone, masked (`138****5678`); the full number only through the
+    /// audited reveal.
+    pub contact_phone: Option<String>,
     /// Created (UTC).
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed (UTC).
@@ -299,6 +331,22 @@ impl Enterprise {
             "status": self.status,
             "longitude": self.longitude,
             "latitude": self.latitude,
+            "contact_person": self.contact_person,
+            "contact_phone": self.contact_phone(),
+        })
+    }
+
+    /// The contact phone, masked; `None` when the roster gave none.
+    pub fn contact_phone(&self) -> Option<String> {
+        (!self.contact_phone_masked.is_empty()).then(|| self.contact_phone_masked.clone())
+    }
+
+    /// The contact phone as stored, `None` when the roster gave none.
+    pub fn sealed_contact_phone(&self) -> Option<SealedMobile> {
+        (!self.contact_phone_sealed.is_empty()).then(|| SealedMobile {
+            sealed: self.contact_phone_sealed.clone(),
+            index: self.contact_phone_index.clone(),
+            masked: self.contact_phone_masked.clone(),
         })
     }
 
@@ -463,6 +511,8 @@ impl Enterprise {
             .map(|e| EnterpriseView {
                 sector_name: name_of(&e.sector_id),
                 park_name: name_of(&e.park_id),
+                contact_phone: e.contact_phone(),
+                contact_person: e.contact_person,
                 id: e.id,
                 name: e.name,
                 credit_code: e.credit_code,
@@ -496,6 +546,7 @@ impl Enterprise {
         }
         let id = EnterpriseId::generate();
         let at = now();
+        let sealed = new.contact_phone.clone().unwrap_or_default();
         diesel::insert_into(enterprises::table)
             .values((
                 enterprises::id.eq(&id),
@@ -508,6 +559,10 @@ impl Enterprise {
                 enterprises::status.eq(new.status),
                 enterprises::longitude.eq(new.coordinates.map(|c| c.longitude)),
                 enterprises::latitude.eq(new.coordinates.map(|c| c.latitude)),
+                enterprises::contact_person.eq(&new.contact_person),
+                enterprises::contact_phone_sealed.eq(sealed.sealed),
+                enterprises::contact_phone_index.eq(sealed.index),
+                enterprises::contact_phone_masked.eq(sealed.masked),
                 enterprises::created_at.eq(at),
                 enterprises::updated_at.eq(at),
             ))
@@ -525,6 +580,12 @@ impl Enterprise {
         let coordinates = changes
             .coordinates
             .map(|c| (c.map(|c| c.longitude), c.map(|c| c.latitude)));
+        // `Some(None)` clears the phone: empty text, as tables store none.
+        let cleared = SealedMobile::default();
+        let phone = changes
+            .contact_phone
+            .as_ref()
+            .map(|phone| phone.as_ref().unwrap_or(&cleared));
         diesel::update(enterprises::table.find(id))
             .set((
                 changes
@@ -551,6 +612,13 @@ impl Enterprise {
                     .map(|status| enterprises::status.eq(status.as_str())),
                 coordinates.map(|(longitude, _)| enterprises::longitude.eq(longitude)),
                 coordinates.map(|(_, latitude)| enterprises::latitude.eq(latitude)),
+                changes
+                    .contact_person
+                    .as_ref()
+                    .map(|person| enterprises::contact_person.eq(person.clone())),
+                phone.map(|p| enterprises::contact_phone_sealed.eq(p.sealed.clone())),
+                phone.map(|p| enterprises::contact_phone_index.eq(p.index.clone())),
+                phone.map(|p| enterprises::contact_phone_masked.eq(p.masked.clone())),
                 enterprises::updated_at.eq(now()),
             ))
             .execute(conn)?;

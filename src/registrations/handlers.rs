@@ -84,11 +84,12 @@ pub struct RejectBody {
     reason: String,
 }
 
-/// Body of a reveal.
+/// Body of a reveal (of a filing's personal data, or of an enterprise's contact).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevealBody {
-    reason: String,
+    /// Why, as typed: goes into the audit entry.
+    pub reason: String,
 }
 
 /// The full personal data of one registration.
@@ -291,6 +292,11 @@ pub async fn reject_registration(
         .map(web::Json)
 }
 
+/// A reveal's reason as the audit entry keeps it: 2 to 200 characters.
+pub fn reveal_reason(raw: &str) -> Result<String, ApiError> {
+    Ok(bounded("reason", raw, 2, 200)?)
+}
+
 /// `POST /api/v1/registrations/{id}/reveal`: the full document number and phone,
 /// for a stated reason that goes into the audit log.
 pub async fn reveal_registration(
@@ -313,7 +319,7 @@ pub async fn reveal(
     id: RegistrationId,
     reason: String,
 ) -> Result<Revealed, ApiError> {
-    let reason = bounded("reason", &reason, 2, 200)?;
+    let reason = reveal_reason(&reason)?;
     let visibility = Visibility::of(&caller);
     let registration = state
         .db

@@ -14,6 +14,7 @@ use crate::db::schema::{enterprises, survey_campaigns, survey_cases};
 use crate::db::{DbConnection, MultiBackend, now, on_backend};
 use crate::domain::id::{CampaignId, CaseId, EnterpriseId, OrgUnitId, UserId};
 use crate::error::ApiError;
+use crate::survey::assignment::Surveyor;
 use crate::survey::{
     CampaignStatus, CaseState, ReviewState, SurveyScope, VisitMethod, VisitOutcome, display_names,
     stale_case, urgency,
@@ -455,5 +456,65 @@ impl Case {
             .collect();
         audit::append_all(conn, actor, events)?;
         Ok(moves.len())
+    }
+
+    /// Returns a surveyor's open cases (assigned or attempted) to their campaign's
+    /// pool when `team` no longer covers the enterprise, or all of them when `team`
+    /// is `None` (the surveyor was disabled or is one no longer): the case loses its
+    /// assignee, an untried one is unassigned again, and its attempts and visits stay
+    /// as they were (the visits keep their surveyor). Finished cases (reached, lost,
+    /// closed) stay theirs. Each release is a new version and an audit entry
+    /// (`survey.case.release`). Returns how many were released.
+    pub fn release(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        surveyor: &UserId,
+        team: Option<&Surveyor>,
+    ) -> Result<usize, ApiError> {
+        let rows: Vec<PlacedRow> = scoped(&SurveyScope::Assignee(surveyor.clone()))
+            .filter(
+                survey_cases::state
+                    .eq(CaseState::Assigned)
+                    .or(survey_cases::state.eq(CaseState::Attempted)),
+            )
+            .order(survey_cases::id.asc())
+            .select(Self::placed_columns())
+            .load(conn)?;
+        let released: Vec<Case> = rows
+            .into_iter()
+            .map(placed)
+            .filter(|c| !team.is_some_and(|team| team.covers(&c.sector_id, &c.park_id)))
+            .map(|c| c.case)
+            .collect();
+        let at = now();
+        for case in &released {
+            let state = match case.state {
+                CaseState::Assigned => CaseState::Unassigned,
+                other => other,
+            };
+            diesel::update(survey_cases::table.find(&case.id))
+                .set((
+                    survey_cases::assignee_id.eq(None::<UserId>),
+                    survey_cases::state.eq(state),
+                    survey_cases::urgency.eq(urgency(state, case.last_outcome)),
+                    survey_cases::version.eq(survey_cases::version + 1),
+                    survey_cases::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
+        let events = released
+            .iter()
+            .map(|case| {
+                Event::success("survey.case.release", "survey_case", &case.id).with_details(
+                    serde_json::json!({
+                        "campaign_id": case.campaign_id,
+                        "enterprise_id": case.enterprise_id,
+                        "from": surveyor,
+                    }),
+                )
+            })
+            .collect();
+        audit::append_all(conn, actor, events)?;
+        Ok(released.len())
     }
 }

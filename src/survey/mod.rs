@@ -22,6 +22,7 @@ pub mod handlers;
 pub mod photos;
 pub mod questionnaire;
 pub mod review;
+pub mod surveyors;
 pub mod visits;
 
 use std::collections::HashMap;

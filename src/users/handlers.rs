@@ -13,6 +13,8 @@ use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
+use crate::survey::assignment::Surveyor;
+use crate::survey::cases::Case;
 use crate::users::{NewUser, User, UserChanges, UserFilter, UserView, activation};
 
 /// Query of the list.
@@ -175,6 +177,10 @@ pub async fn create_account(
 /// changed role starts from an empty scope: name the new role's sectors, parks or
 /// enterprise in the same request.
 /// Disabling ends the user's sessions; the last enabled admin cannot be demoted or disabled.
+/// A surveyor moved to another team (new `sector_ids` or `park_ids`) or disabled keeps
+/// their history: visits stay theirs, finished cases too; their open cases whose
+/// enterprise the new team does not cover go back to the campaign's pool (audit
+/// `survey.case.release`).
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -245,6 +251,16 @@ pub async fn update_account(
                 User::end_sessions(conn, &user.id)?;
             }
             let (updated, scope) = User::find_with_scope(conn, &user.id)?;
+            // A surveyor moved to another team, or disabled, keeps the visits made and
+            // the cases finished; open cases the new team does not cover go back to
+            // their campaign's pool.
+            if current_role == Role::Surveyor && (scope_changed || body.active == Some(false)) {
+                let team = (updated.active && updated.role == Role::Surveyor).then(|| Surveyor {
+                    id: updated.id.clone(),
+                    scope: scope.clone(),
+                });
+                Case::release(conn, &caller.actor(), &user.id, team.as_ref())?;
+            }
             let after = UserView::new(updated, scope);
             let event = Event::success("user.update", "user", &user.id)
                 .with_details(audit::changes(&before.audited(), &after.audited()));

@@ -17,6 +17,7 @@ use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
 use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::org::OrgKind;
+use crate::personal::SealedMobile;
 
 /// A stored account.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -44,7 +45,13 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     /// The enterprise of an enterprise contact.
     pub enterprise_id: Option<EnterpriseId>,
+    /// The mobile, masked (empty when none): the full number is sealed under
+    /// [`USER_PHONE`] and never leaves the server.
+    pub phone_masked: String,
 }
+
+/// The vault context of a staff member's mobile.
+pub const USER_PHONE: &str = "users.phone";
 
 /// A new account, validated.
 #[derive(Debug)]
@@ -98,6 +105,8 @@ pub struct UserView {
     pub park_ids: Vec<OrgUnitId>,
     /// The enterprise (enterprise contacts).
     pub enterprise_id: Option<EnterpriseId>,
+    /// Mobile, masked (`138****5678`); `None` when none is known.
+    pub phone: Option<String>,
     /// Enabled.
     pub active: bool,
     /// Must pick a new password.
@@ -131,6 +140,7 @@ impl UserView {
             sector_ids: scope.sector_ids,
             park_ids: scope.park_ids,
             enterprise_id: scope.enterprise_id,
+            phone: (!user.phone_masked.is_empty()).then_some(user.phone_masked),
             active: user.active,
             must_change_password: user.must_change_password,
             created_at: user.created_at.and_utc(),
@@ -282,6 +292,35 @@ impl User {
             .execute(conn)?;
         Self::set_scope(conn, &id, &new.scope)?;
         Self::find(conn, &id)
+    }
+
+    /// Stores a user's mobile, sealed (see [`USER_PHONE`]).
+    pub fn set_phone(
+        conn: &mut DbConnection,
+        id: &UserId,
+        phone: &SealedMobile,
+    ) -> Result<(), ApiError> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::phone_sealed.eq(&phone.sealed),
+                users::phone_index.eq(&phone.index),
+                users::phone_masked.eq(&phone.masked),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Which of the blind indexes `indexes` (under [`USER_PHONE`]) an account has.
+    pub fn phones_taken(
+        conn: &mut DbConnection,
+        indexes: &[String],
+    ) -> Result<std::collections::HashSet<String>, ApiError> {
+        Ok(users::table
+            .filter(users::phone_index.eq_any(indexes))
+            .select(users::phone_index)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect())
     }
 
     /// What is wrong with a scope: sectors, parks or an enterprise that do not exist.

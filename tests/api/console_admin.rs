@@ -587,3 +587,32 @@ async fn admin_creates_contacts_for_the_roster_and_prints_their_activation_sheet
     }
 }
 api_test!(admin_creates_contacts_for_the_roster_and_prints_their_activation_sheet);
+
+async fn the_roster_import_preview_reports_a_bad_contact_phone_without_echoing_numbers(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    app.create_sector(&admin, "HG").await;
+    app.create_park(&admin, "EAST").await;
+    let file = format!(
+        "企业名称,统一社会信用代码,行业,园区,联系人,联系电话\n\
+         福州一号化工有限公司,{},HG,EAST,王经理,13812345678\n\
+         福州二号化工有限公司,{},HG,EAST,李四,0591-888\n",
+        credit_code("1"),
+        credit_code("2")
+    );
+    let mut console = Browser::session(&app, "admin", ADMIN_PASSWORD).await;
+    let preview = console
+        .upload("/console/roster/import", file.as_bytes(), true)
+        .await;
+    preview.assert_status(200);
+    assert!(
+        preview.text.contains("<td>3</td><td>联系电话</td>"),
+        "{}",
+        preview.text
+    );
+    assert!(preview.text.contains("有误<b>1</b>"));
+    assert!(!preview.text.contains("13812345678"));
+    assert_eq!(enterprise_count(&app, &admin).await, 0);
+}
+api_test!(the_roster_import_preview_reports_a_bad_contact_phone_without_echoing_numbers);

@@ -497,6 +497,8 @@ async fn xlsx_rosters_import_and_exports_read_back(app: TestApp) {
             sector: "JX行业".into(),
             park: "WEST".into(),
             address: format!("工业路 {i} 号"),
+            contact_person: format!("联系人{i}"),
+            contact_phone: format!("139{i:08}"),
             key_enterprise: i % 2 == 0,
             status: "在营".into(),
             longitude: Some(119.0 + f64::from(i) / 100.0),
@@ -834,3 +836,238 @@ async fn an_enterprise_change_is_audited_with_what_it_was_and_became(app: TestAp
     );
 }
 api_test!(an_enterprise_change_is_audited_with_what_it_was_and_became);
+
+/// The roster's contact columns: a full number in a test file, and what must never
+/// come back from the service.
+const CONTACT_PHONE: &str = "13812345678";
+
+fn contact_csv(rows: &[String]) -> Vec<u8> {
+    let mut text = String::from("企业名称,统一社会信用代码,行业,园区,联系人,联系电话\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+async fn roster_contacts_import_with_every_bad_phone_reported_and_a_dry_run_writing_nothing(
+    app: TestApp,
+) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin");
+    let own = credit_code("福州第一化工有限公司");
+    let rows = vec![
+        format!("福州第一化工有限公司,{own},S1,P1,王经理,+86 138-1234-5678"),
+        format!(
+            "福州联系化工有限公司,{},S1,P1,李四,12345",
+            credit_code("c2")
+        ),
+        format!(
+            "福州遮盖化工有限公司,{},S1,P1,赵五,138****5678",
+            credit_code("c3")
+        ),
+    ];
+    let dry = import(&app, admin, "?dry_run=true", "text/csv", contact_csv(&rows)).await;
+    dry.assert_status(200);
+    assert_eq!(dry.body["written"], false);
+    let errors: Vec<(u64, &str, &str)> = dry.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (3, "contact_phone", "invalid_phone"),
+            (4, "contact_phone", "masked_phone"),
+        ],
+        "{}",
+        dry.text
+    );
+    assert!(!dry.text.contains(CONTACT_PHONE));
+    // All or nothing: not even the good row's contact was written.
+    let path = format!("/api/v1/enterprises/{}", staff.enterprise);
+    let before = app.get(&path, Some(admin)).await;
+    assert_eq!(before.body["contact_person"], "");
+    assert_eq!(before.body["contact_phone"], Value::Null);
+
+    let written = import(&app, admin, "", "text/csv", contact_csv(&rows[..1])).await;
+    assert_eq!(
+        (
+            written.body["written"].as_bool(),
+            written.body["updated"].as_u64()
+        ),
+        (Some(true), Some(1)),
+        "{}",
+        written.text
+    );
+    let shown = app.get(&path, Some(admin)).await;
+    assert_eq!(shown.body["contact_person"], "王经理");
+    assert_eq!(shown.body["contact_phone"], "138****5678");
+    // The same number written differently, or masked as exports write it, is no change.
+    let again = [
+        format!("福州第一化工有限公司,{own},S1,P1,王经理,13812345678"),
+        format!("福州第一化工有限公司,{own},S1,P1,王经理,138****5678"),
+    ];
+    for row in again {
+        let report = import(&app, admin, "", "text/csv", contact_csv(&[row])).await;
+        assert_eq!(report.body["unchanged"], 1, "{}", report.text);
+    }
+    // The audit trail of the change holds the masked number only.
+    let audit = app
+        .get("/api/v1/audit?action=enterprise.import_update", Some(admin))
+        .await;
+    assert!(audit.text.contains("138****5678"), "{}", audit.text);
+    assert!(!audit.text.contains(CONTACT_PHONE));
+
+    // XLSX: the same columns, the phone given in full.
+    let sheet = vec![ExportRow {
+        name: "福州表格化工有限公司".into(),
+        credit_code: credit_code("xlsx-contact"),
+        sector: "S1".into(),
+        park: "P1".into(),
+        contact_person: "钱六".into(),
+        contact_phone: "13912345678".into(),
+        ..ExportRow::default()
+    }];
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let report = import(&app, admin, "", xlsx, write_xlsx(&sheet).unwrap()).await;
+    assert_eq!(report.body["inserted"], 1, "{}", report.text);
+    let bad = vec![ExportRow {
+        contact_phone: "0591-8888".into(),
+        ..sheet[0].clone()
+    }];
+    let refused = import(&app, admin, "", xlsx, write_xlsx(&bad).unwrap()).await;
+    assert_eq!(refused.body["errors"][0]["code"], "invalid_phone");
+    assert_eq!(refused.body["errors"][0]["header"], "联系电话");
+}
+api_test!(roster_contacts_import_with_every_bad_phone_reported_and_a_dry_run_writing_nothing);
+
+async fn a_contact_phone_is_masked_everywhere_and_revealed_only_with_a_reason_and_an_audit(
+    app: TestApp,
+) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin");
+    let row = format!(
+        "福州第一化工有限公司,{},S1,P1,王经理,{CONTACT_PHONE}",
+        credit_code("福州第一化工有限公司")
+    );
+    import(&app, admin, "", "text/csv", contact_csv(&[row]))
+        .await
+        .assert_status(200);
+    let detail = format!("/api/v1/enterprises/{}", staff.enterprise);
+    for role in [
+        "admin",
+        "regulator",
+        "sector_official",
+        "park_official",
+        "surveyor",
+        "enterprise_contact",
+    ] {
+        let token = staff.token(role);
+        for path in [
+            "/api/v1/enterprises",
+            detail.as_str(),
+            "/api/v1/enterprises/export.csv",
+            "/api/v1/enterprises/export.xlsx",
+        ] {
+            let response = app.get(path, Some(token)).await;
+            response.assert_status(200);
+            assert!(
+                !response.text.contains(CONTACT_PHONE),
+                "{role} {path} shows the full phone"
+            );
+        }
+        let csv = app.get("/api/v1/enterprises/export.csv", Some(token)).await;
+        assert!(csv.text.contains("王经理,138****5678"), "{}", csv.text);
+        let xlsx = app
+            .get("/api/v1/enterprises/export.xlsx", Some(token))
+            .await;
+        let rows = roster::read(&xlsx.bytes).unwrap();
+        assert_eq!(rows[0].cells[&roster::Column::ContactPhone], "138****5678");
+        let mut browser = crate::helpers::Browser::of(&app, role).await;
+        let page = browser
+            .get(&format!("/console/enterprises/{}", staff.enterprise))
+            .await;
+        page.assert_status(200);
+        assert!(page.text.contains("138****5678"), "{}", page.text);
+        assert!(!page.text.contains(CONTACT_PHONE));
+    }
+
+    let reveal = format!("/api/v1/enterprises/{}/contact/reveal", staff.enterprise);
+    let reason = json!({ "reason": "摸排需电话联系企业负责人" });
+    for role in ["regulator", "enterprise_contact"] {
+        let revealed = app
+            .post(&reveal, Some(staff.token(role)), reason.clone())
+            .await;
+        revealed.assert_status(200);
+        assert_eq!(revealed.header("cache-control"), Some("no-store"));
+        assert_eq!(
+            revealed.body,
+            json!({ "contact_person": "王经理", "contact_phone": CONTACT_PHONE })
+        );
+    }
+    for role in ["admin", "sector_official", "park_official", "surveyor"] {
+        let refused = app
+            .post(&reveal, Some(staff.token(role)), reason.clone())
+            .await;
+        refused.assert_status(403);
+    }
+    let no_reason = app
+        .post(
+            &reveal,
+            Some(staff.token("regulator")),
+            json!({ "reason": " " }),
+        )
+        .await;
+    no_reason.assert_status(422);
+    // Another enterprise's contact cannot find this one, nor anyone an unknown id.
+    let other = app
+        .create_enterprise(admin, "福州别家化工有限公司", &staff.sector, &staff.park)
+        .await;
+    app.create_contact(admin, "contact2", &other).await;
+    let stranger = app
+        .tokens("contact2", crate::helpers::USER_PASSWORD)
+        .await
+        .0;
+    app.post(&reveal, Some(&stranger), reason.clone())
+        .await
+        .assert_status(404);
+    app.post(
+        "/api/v1/enterprises/019ac1f4-2e7a-7b90-8c15-4d3f6a9e1b28/contact/reveal",
+        Some(staff.token("regulator")),
+        reason.clone(),
+    )
+    .await
+    .assert_status(404);
+    let nothing = app
+        .post(
+            &format!("/api/v1/enterprises/{other}/contact/reveal"),
+            Some(staff.token("regulator")),
+            reason,
+        )
+        .await;
+    assert_eq!(
+        nothing.body,
+        json!({ "contact_person": "", "contact_phone": null })
+    );
+
+    let audit = app
+        .get(
+            "/api/v1/audit?action=enterprise.contact_reveal",
+            Some(staff.token("regulator")),
+        )
+        .await;
+    let entries = audit.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{}", audit.text);
+    assert!(audit.text.contains("摸排需电话联系企业负责人"));
+    assert!(!audit.text.contains(CONTACT_PHONE));
+}
+api_test!(a_contact_phone_is_masked_everywhere_and_revealed_only_with_a_reason_and_an_audit);

@@ -35,6 +35,7 @@ const STAFF: Access = Access::Only(&[
     "park_official",
     "surveyor",
 ]);
+const TEAM_KEEPERS: Access = Access::Only(&["admin", "sector_official", "park_official"]);
 const SURVEY_RUNNERS: Access =
     Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
 const ROLES: [&str; 6] = [
@@ -127,6 +128,7 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             (ENTERPRISE_KEEPERS, 200)
         }
         ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
+        ("post", "/api/v1/enterprises/{id}/contact/reveal") => (REVEALERS, 200),
         (
             "get",
             "/api/v1/survey/campaigns"
@@ -144,6 +146,11 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/survey/campaigns") => (SURVEY_RUNNERS, 201),
         ("patch", "/api/v1/survey/campaigns/{id}") => (SURVEY_RUNNERS, 200),
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => (SURVEY_RUNNERS, 200),
+        // A dry run of a sheet with its header only.
+        ("post", "/api/v1/survey/surveyors/import") => (TEAM_KEEPERS, 200),
+        // Without a new team: reaching validation proves access (which surveyor an
+        // official may move is tested in `survey`).
+        ("post", "/api/v1/survey/surveyors/{id}/team") => (TEAM_KEEPERS, 422),
         // Surveyors see the fixture case: it is assigned to them.
         ("get", "/api/v1/me/cases" | "/api/v1/survey/cases/{id}") => (STAFF, 200),
         ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
@@ -223,7 +230,9 @@ async fn request(
         _ => fixture.staff.park.clone(),
     };
     let kind = template.split('/').nth(3).unwrap_or_default().to_owned();
-    let id = if template.starts_with("/api/v1/survey/campaigns/") {
+    let id = if template.starts_with("/api/v1/survey/surveyors/") {
+        fixture.surveyor.clone()
+    } else if template.starts_with("/api/v1/survey/campaigns/") {
         fixture.campaign.clone()
     } else if template.starts_with("/api/v1/survey/cases/") {
         fixture.case.clone()
@@ -339,6 +348,9 @@ async fn request(
             Some(json!({ "auto_approve": false }))
         }
         ("post", "/api/v1/registrations/{id}/reveal") => Some(json!({ "reason": "门岗核验身份" })),
+        ("post", "/api/v1/enterprises/{id}/contact/reveal") => {
+            Some(json!({ "reason": "摸排需电话联系企业负责人" }))
+        }
         // Within every official's scope: the fixture's sector and park.
         ("post", "/api/v1/survey/campaigns") => Some(json!({
             "name": format!("矩阵摸排{n}"), "starts_on": "2026-12-07", "ends_on": "2026-12-31",
@@ -350,6 +362,7 @@ async fn request(
         ("post", "/api/v1/survey/campaigns/{id}/cases/assign") => {
             Some(json!({ "case_ids": [fixture.case], "surveyor_id": fixture.surveyor }))
         }
+        ("post", "/api/v1/survey/surveyors/{id}/team") => Some(json!({})),
         ("post", "/api/v1/survey/cases/{id}/visits") => Some(json!({
             "method": "phone", "outcome": "call_back", "client_id": format!("matrix-visit-{n}"),
         })),
@@ -415,6 +428,13 @@ async fn send(
                 "application/x-www-form-urlencoded",
                 form,
             )
+            .await;
+    }
+    if template == "/api/v1/survey/surveyors/import" {
+        let file = "姓名,手机号,所属行业或园区\n".as_bytes().to_vec();
+        let path = format!("{path}?dry_run=true");
+        return app
+            .call_raw(method_of(method), &path, token, "text/csv", file)
             .await;
     }
     if template == "/api/v1/enterprises/import" {

@@ -1568,3 +1568,401 @@ async fn photos_are_upright_shrunk_stripped_idempotent_and_seen_only_with_their_
     assert_eq!(closed.code(), "campaign_not_running");
 }
 api_test!(photos_are_upright_shrunk_stripped_idempotent_and_seen_only_with_their_case);
+
+async fn a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases_to_the_pool(
+    app: TestApp,
+) {
+    let zone = zone(&app).await;
+    let campaign = running_campaign(&app, &zone).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for name in ["a1", "a3", "a4"] {
+            let case = case_of(&app, &zone, &campaign, name).await;
+            ids.push(case["id"].as_str().unwrap().to_owned());
+        }
+        ids
+    };
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": ids, "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let token = zone.sv1.1.as_str();
+    // a3 (SA/P2) reached, a4 (SA/P2) tried once, a1 (SA/P1) not yet tried.
+    for (name, outcome) in [("a3", "completed"), ("a4", "no_answer")] {
+        let case = case_of(&app, &zone, &campaign, name).await;
+        let body = json!({ "method": "phone", "outcome": outcome,
+                           "client_id": format!("move-visit-{name}"), "case_version": case["version"] });
+        visit(&app, token, case["id"].as_str().unwrap(), body)
+            .await
+            .assert_status(201);
+    }
+
+    // To the team of park P1: a1 stays theirs, a4 goes back to the pool with its
+    // attempt, a3 (finished) stays theirs.
+    let user = format!("/api/v1/users/{}", zone.sv1.0);
+    let moved = app
+        .patch(
+            &user,
+            Some(&zone.admin),
+            json!({ "sector_ids": [], "park_ids": [zone.p1] }),
+        )
+        .await;
+    moved.assert_status(200);
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    let a4 = case_of(&app, &zone, &campaign, "a4").await;
+    assert_eq!(a1["assignee_id"], zone.sv1.0.as_str());
+    assert_eq!(a3["assignee_id"], zone.sv1.0.as_str());
+    assert_eq!(a3["state"], "reached");
+    assert_eq!(a4["assignee_id"], Value::Null);
+    assert_eq!(
+        (a4["state"].as_str(), a4["attempts"].as_i64()),
+        (Some("attempted"), Some(1))
+    );
+    // Its moved surveyor no longer sees it; another can take it.
+    let mine = app.get("/api/v1/me/cases?limit=100", Some(token)).await;
+    let mut mine: Vec<&str> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| case["enterprise_id"].as_str().unwrap())
+        .collect();
+    mine.sort_unstable();
+    let mut expected = vec![zone.enterprise("a1"), zone.enterprise("a3")];
+    expected.sort_unstable();
+    assert_eq!(mine, expected);
+    app.post(
+        &assign,
+        Some(&zone.regulator),
+        json!({ "case_ids": [a4["id"]], "surveyor_id": zone.sv2.0 }),
+    )
+    .await
+    .assert_status(200);
+
+    // Disabled: the untried a1 is unassigned again, the reached a3 stays theirs.
+    app.patch(&user, Some(&zone.admin), json!({ "active": false }))
+        .await
+        .assert_status(200);
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    assert_eq!(
+        (a1["assignee_id"].clone(), a1["state"].as_str()),
+        (Value::Null, Some("unassigned"))
+    );
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    assert_eq!(a3["assignee_id"], zone.sv1.0.as_str());
+    let audit = app
+        .get(
+            "/api/v1/audit?action=survey.case.release",
+            Some(&zone.admin),
+        )
+        .await;
+    let released: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(released.len(), 2, "{}", audit.text);
+    assert!(released.contains(&a1["id"].as_str().unwrap()));
+    assert!(released.contains(&a4["id"].as_str().unwrap()));
+}
+api_test!(a_surveyor_moved_or_disabled_keeps_their_history_and_returns_open_cases_to_the_pool);
+
+/// A surveyors' sheet as CSV: the header, then `rows`.
+fn surveyor_sheet(rows: &[&str]) -> Vec<u8> {
+    let mut text = String::from("姓名,手机号,所属行业或园区\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+async fn import_sheet(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    file: Vec<u8>,
+) -> crate::helpers::TestResponse {
+    app.call_raw(
+        reqwest::Method::POST,
+        &format!("/api/v1/survey/surveyors/import{query}"),
+        Some(token),
+        content_type,
+        file,
+    )
+    .await
+}
+
+/// How many surveyor accounts the admin sees.
+async fn surveyor_count(app: &TestApp, admin: &str) -> usize {
+    let page = app
+        .get("/api/v1/users?role=surveyor&limit=100", Some(admin))
+        .await;
+    page.assert_status(200);
+    page.body["items"].as_array().unwrap().len()
+}
+
+/// The full numbers the sheets in these tests carry: never in an answer.
+const SHEET_PHONES: [&str; 3] = ["13812345678", "13912345678", "13712345678"];
+
+fn shows_no_full_phone(text: &str) -> bool {
+    SHEET_PHONES.iter().all(|phone| !text.contains(phone))
+}
+
+async fn a_surveyors_sheet_reports_every_bad_row_and_writes_nothing_until_it_is_clean(
+    app: TestApp,
+) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    let before = surveyor_count(&app, admin).await;
+    let bad = surveyor_sheet(&[
+        "林晓燕,13812345678,SA",
+        "王五,12345,SA",
+        "赵六,+86 138 1234 5678,SB行业",
+        "钱七,13712345678,不存在的园区",
+        ",13612345678,P1",
+    ]);
+    let report = import_sheet(&app, admin, "", "text/csv", bad).await;
+    report.assert_status(200);
+    assert_eq!(report.body["written"], false);
+    assert_eq!(report.body["rows"], 5);
+    let errors: Vec<(u64, &str, &str)> = report.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (3, "phone", "invalid_phone"),
+            (4, "phone", "duplicate_in_file"),
+            (5, "team", "unknown_team"),
+            (6, "name", "required"),
+        ],
+        "{}",
+        report.text
+    );
+    assert!(shows_no_full_phone(&report.text));
+    assert_eq!(surveyor_count(&app, admin).await, before);
+
+    // A clean sheet: a dry run plans the accounts and writes nothing.
+    let good = surveyor_sheet(&["林晓燕,13812345678,SA", "陈明,139-1234-5678,P1园区"]);
+    let dry = import_sheet(&app, admin, "?dry_run=true", "text/csv", good.clone()).await;
+    dry.assert_status(200);
+    assert_eq!(dry.body["written"], false);
+    assert_eq!(dry.body["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(dry.body["accounts"][0]["activation"], Value::Null);
+    assert_eq!(surveyor_count(&app, admin).await, before);
+
+    let created = import_sheet(&app, admin, "", "text/csv", good.clone()).await;
+    created.assert_status(201);
+    assert_eq!(created.body["written"], true);
+    assert!(shows_no_full_phone(&created.text));
+    let accounts = created.body["accounts"].as_array().unwrap();
+    assert_eq!(accounts[0]["role"], "surveyor");
+    assert_eq!(accounts[0]["sector_ids"], json!([zone.sa]));
+    assert_eq!(accounts[0]["phone"], "138****5678");
+    assert_eq!(accounts[1]["park_ids"], json!([zone.p1]));
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+    let listed = app
+        .get("/api/v1/users?role=surveyor&limit=100", Some(admin))
+        .await;
+    assert!(listed.text.contains("139****5678"));
+    assert!(shows_no_full_phone(&listed.text));
+
+    // Each code activates its account once, as the bulk accounts' do.
+    let username = accounts[0]["username"].as_str().unwrap();
+    let code = accounts[0]["activation"]["code"].as_str().unwrap();
+    let body =
+        json!({ "username": username, "code": code, "password": "Lantern-Orchid-61-Basalt" });
+    app.post("/api/v1/auth/activate", None, body)
+        .await
+        .assert_status(200);
+
+    // The same people again: their phones have accounts already.
+    let again = import_sheet(&app, admin, "", "text/csv", good).await;
+    again.assert_status(200);
+    let codes: Vec<&str> = again.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["phone_taken", "phone_taken"]);
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+}
+api_test!(a_surveyors_sheet_reports_every_bad_row_and_writes_nothing_until_it_is_clean);
+
+async fn an_official_imports_surveyors_for_their_own_teams_only(app: TestApp) {
+    let zone = zone(&app).await;
+    let official = zone.other_official.as_str();
+    let before = surveyor_count(&app, &zone.admin).await;
+    let sheet = surveyor_sheet(&["林晓燕,13812345678,SC", "陈明,13912345678,SA"]);
+    let refused = import_sheet(&app, official, "", "text/csv", sheet).await;
+    refused.assert_status(200);
+    assert_eq!(refused.body["written"], false);
+    assert_eq!(refused.body["errors"][0]["row"], 3);
+    assert_eq!(refused.body["errors"][0]["code"], "team_out_of_scope");
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before);
+
+    // Their own sector's team, from a workbook.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, text) in ["姓名", "手机号", "所属行业或园区"].into_iter().enumerate() {
+        sheet.write_string(0, col as u16, text).unwrap();
+    }
+    sheet.write_string(1, 0, "林晓燕").unwrap();
+    sheet.write_number(1, 1, 13_812_345_678.0).unwrap();
+    sheet.write_string(1, 2, "SC行业").unwrap();
+    let file = workbook.save_to_buffer().unwrap();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let created = import_sheet(&app, official, "", xlsx, file).await;
+    created.assert_status(201);
+    assert_eq!(created.body["accounts"][0]["sector_ids"], json!([zone.sc]));
+    assert!(shows_no_full_phone(&created.text));
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before + 1);
+
+    // Neither surveyors, the zone command nor contacts staff teams.
+    let sheet = surveyor_sheet(&["陈明,13912345678,SA"]);
+    for token in [&zone.sv1.1, &zone.regulator, &zone.contact] {
+        import_sheet(&app, token, "", "text/csv", sheet.clone())
+            .await
+            .assert_status(403);
+    }
+    assert_eq!(surveyor_count(&app, &zone.admin).await, before + 1);
+}
+api_test!(an_official_imports_surveyors_for_their_own_teams_only);
+
+async fn an_official_moves_surveyors_only_between_their_own_teams(app: TestApp) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    // An official of sectors SA and SB, and one of SC only.
+    app.create_user(
+        admin,
+        "offab",
+        "sector_official",
+        &[&zone.sa, &zone.sb],
+        &[],
+    )
+    .await;
+    let official = app.tokens("offab", USER_PASSWORD).await.0;
+    let campaign = running_campaign(&app, &zone).await;
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    app.post(
+        &format!("/api/v1/survey/campaigns/{campaign}/cases/assign"),
+        Some(&zone.regulator),
+        json!({ "case_ids": [a1["id"]], "surveyor_id": zone.sv1.0 }),
+    )
+    .await
+    .assert_status(200);
+    let path = format!("/api/v1/survey/surveyors/{}/team", zone.sv1.0);
+
+    // Not their team's surveyor (SC's official), not a surveyor, no such account: 404.
+    app.post(
+        &path,
+        Some(&zone.other_official),
+        json!({ "sector_id": zone.sc }),
+    )
+    .await
+    .assert_status(404);
+    let me = app.get("/api/v1/me", Some(&zone.regulator)).await;
+    for id in [
+        me.body["id"].as_str().unwrap(),
+        "019ac1f5-0000-7000-8000-000000000000",
+    ] {
+        app.post(
+            &format!("/api/v1/survey/surveyors/{id}/team"),
+            Some(&official),
+            json!({ "sector_id": zone.sb }),
+        )
+        .await
+        .assert_status(404);
+    }
+    // A team they do not staff, or both kinds at once: 422, nothing changes.
+    let outside = app
+        .post(&path, Some(&official), json!({ "sector_id": zone.sc }))
+        .await;
+    outside.assert_status(422);
+    assert_eq!(outside.body["errors"][0]["code"], "team_out_of_scope");
+    app.post(
+        &path,
+        Some(&official),
+        json!({ "sector_id": zone.sb, "park_id": zone.p1 }),
+    )
+    .await
+    .assert_status(422);
+
+    // To SB: a1 (SA) goes back to the pool, the account shows its new team.
+    let moved = app
+        .post(&path, Some(&official), json!({ "sector_id": zone.sb }))
+        .await;
+    moved.assert_status(200);
+    assert_eq!(moved.body["sector_ids"], json!([zone.sb]));
+    assert_eq!(moved.body["role"], "surveyor");
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    assert_eq!(
+        (a1["assignee_id"].clone(), a1["state"].as_str()),
+        (Value::Null, Some("unassigned"))
+    );
+    let audit = app
+        .get("/api/v1/audit?action=user.update", Some(admin))
+        .await;
+    assert!(audit.text.contains(zone.sv1.0.as_str()), "{}", audit.text);
+    // The admin moves anyone anywhere, parks included.
+    let to_park = app
+        .post(&path, Some(admin), json!({ "park_id": zone.p2 }))
+        .await;
+    to_park.assert_status(200);
+    assert_eq!(
+        (
+            to_park.body["sector_ids"].clone(),
+            to_park.body["park_ids"].clone()
+        ),
+        (json!([]), json!([zone.p2]))
+    );
+    // Now outside the sector official's teams: not found for them.
+    app.post(&path, Some(&official), json!({ "sector_id": zone.sa }))
+        .await
+        .assert_status(404);
+}
+api_test!(an_official_moves_surveyors_only_between_their_own_teams);
+
+async fn a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet(app: TestApp) {
+    let zone = zone(&app).await;
+    let admin = zone.admin.as_str();
+    let before = surveyor_count(&app, admin).await;
+    let sheet = surveyor_sheet(&["林晓燕,13812345678,SA", "陈明,13912345678,P2"]);
+    let printed = import_sheet(&app, admin, "?print=true", "text/csv", sheet).await;
+    printed.assert_status(201);
+    assert_eq!(printed.header("content-type"), Some("image/png"));
+    assert!(printed.bytes.starts_with(b"\x89PNG"));
+    assert_eq!(surveyor_count(&app, admin).await, before + 2);
+    let audit = app
+        .get("/api/v1/audit?action=user.activation_issue", Some(admin))
+        .await;
+    assert_eq!(
+        audit.body["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        audit.text
+    );
+    // A bad sheet prints nothing: the report, as without `print`.
+    let bad = surveyor_sheet(&["王五,12345,SA"]);
+    let refused = import_sheet(&app, admin, "?print=true", "text/csv", bad).await;
+    refused.assert_status(200);
+    assert_eq!(refused.body["errors"][0]["code"], "invalid_phone");
+}
+api_test!(a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet);

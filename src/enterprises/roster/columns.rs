@@ -16,6 +16,10 @@ pub enum Column {
     Park,
     /// 地址: the address.
     Address,
+    /// 联系人: the contact person.
+    ContactPerson,
+    /// 联系电话: the contact's mobile (personal data: sealed, exported masked).
+    ContactPhone,
     /// 重点企业: whether it is a key enterprise.
     KeyEnterprise,
     /// 状态: operating status.
@@ -28,19 +32,21 @@ pub enum Column {
 
 impl Column {
     /// Every column, in export order.
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 11] = [
         Column::Name,
         Column::CreditCode,
         Column::Sector,
         Column::Park,
         Column::Address,
+        Column::ContactPerson,
+        Column::ContactPhone,
         Column::KeyEnterprise,
         Column::Status,
         Column::Longitude,
         Column::Latitude,
     ];
 
-    /// The Chinese header used in exports and templates: 企业名称, 统一社会信用代码, 行业, 园区, 地址, 重点企业, 状态, 经度, 纬度
+    /// The Chinese header used in exports and templates: 企业名称, 统一社会信用代码, 行业, 园区, 地址, 联系人, 联系电话, 重点企业, 状态, 经度, 纬度
     pub fn header(self) -> &'static str {
         match self {
             Column::Name => "企业名称",
@@ -48,6 +54,8 @@ impl Column {
             Column::Sector => "行业",
             Column::Park => "园区",
             Column::Address => "地址",
+            Column::ContactPerson => "联系人",
+            Column::ContactPhone => "联系电话",
             Column::KeyEnterprise => "重点企业",
             Column::Status => "状态",
             Column::Longitude => "经度",
@@ -55,7 +63,7 @@ impl Column {
         }
     }
 
-    /// Stable English key for API error reports: name, credit_code, sector, park, address, key_enterprise, status, longitude, latitude
+    /// Stable English key for API error reports: name, credit_code, sector, park, address, contact_person, contact_phone, key_enterprise, status, longitude, latitude
     pub fn key(self) -> &'static str {
         match self {
             Column::Name => "name",
@@ -63,6 +71,8 @@ impl Column {
             Column::Sector => "sector",
             Column::Park => "park",
             Column::Address => "address",
+            Column::ContactPerson => "contact_person",
+            Column::ContactPhone => "contact_phone",
             Column::KeyEnterprise => "key_enterprise",
             Column::Status => "status",
             Column::Longitude => "longitude",
@@ -70,7 +80,7 @@ impl Column {
         }
     }
 
-    /// Recognises a header cell: the Chinese header, the English key, and common synonyms (e.g. 企业名称/名称/单位名称/企业名; 统一社会信用代码/信用代码/社会信用代码; 行业/所属行业/行业类别; 园区/所属园区/属地园区/属地; 地址/企业地址/详细地址; 重点企业/是否重点企业; 状态/经营状态/企业状态; 经度/lng/lon/longitude; 纬度/lat/latitude).
+    /// Recognises a header cell: the Chinese header, the English key, and common synonyms (e.g. 企业名称/名称/单位名称/企业名; 统一社会信用代码/信用代码/社会信用代码; 行业/所属行业/行业类别; 园区/所属园区/属地园区/属地; 地址/企业地址/详细地址; 联系人/企业联系人/联系人姓名; 联系电话/联系人电话/联系人手机/联系方式; 重点企业/是否重点企业; 状态/经营状态/企业状态; 经度/lng/lon/longitude; 纬度/lat/latitude).
     ///
     /// Also tolerated: surrounding whitespace, required-field stars (`*企业名称`, `企业名称＊`),
     /// a trailing note in brackets (`经度（WGS84）`, `企业名称(必填)`), and English words
@@ -131,6 +141,12 @@ fn lookup_header(text: &str) -> Option<Column> {
             Column::Park
         }
         "地址" | "企业地址" | "详细地址" | "address" => Column::Address,
+        "联系人" | "企业联系人" | "联系人姓名" | "contact" | "contact_person" => {
+            Column::ContactPerson
+        }
+        "联系电话" | "联系人电话" | "联系人手机" | "联系方式" | "contact_phone" => {
+            Column::ContactPhone
+        }
         "重点企业" | "是否重点企业" | "是否重点" | "key_enterprise" | "is_key_enterprise" => {
             Column::KeyEnterprise
         }
@@ -171,6 +187,11 @@ mod tests {
         );
         assert_eq!(Column::from_header("LNG"), Some(Column::Longitude));
         assert_eq!(Column::from_header("属地"), Some(Column::Park));
+        assert_eq!(Column::from_header("联系人"), Some(Column::ContactPerson));
+        assert_eq!(
+            Column::from_header("联系电话（手机）"),
+            Some(Column::ContactPhone)
+        );
         assert_eq!(Column::from_header("备注"), None);
         assert_eq!(Column::from_header(""), None);
         assert_eq!(Column::from_header("()"), None);

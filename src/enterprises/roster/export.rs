@@ -20,6 +20,10 @@ pub struct ExportRow {
     pub park: String,
     /// 地址.
     pub address: String,
+    /// 联系人.
+    pub contact_person: String,
+    /// 联系电话, masked (`138****5678`): exports never carry the full number.
+    pub contact_phone: String,
     /// 重点企业 (written as 是/否).
     pub key_enterprise: bool,
     /// 状态, as people read it.
@@ -32,7 +36,9 @@ pub struct ExportRow {
 
 /// The columns of [`Column::ALL`] with their widths; credit codes are text.
 static COLUMNS: LazyLock<Vec<SheetColumn>> = LazyLock::new(|| {
-    const WIDTHS: [f64; 9] = [36.0, 22.0, 16.0, 16.0, 40.0, 10.0, 10.0, 13.0, 13.0];
+    const WIDTHS: [f64; 11] = [
+        36.0, 22.0, 16.0, 16.0, 40.0, 12.0, 14.0, 10.0, 10.0, 13.0, 13.0,
+    ];
     Column::ALL
         .into_iter()
         .zip(WIDTHS)
@@ -46,13 +52,15 @@ static COLUMNS: LazyLock<Vec<SheetColumn>> = LazyLock::new(|| {
 
 impl ExportRow {
     /// The row's text cells in [`Column::ALL`] order; coordinates are `None` when absent.
-    fn texts(&self) -> [&str; 7] {
+    fn texts(&self) -> [&str; 9] {
         [
             &self.name,
             &self.credit_code,
             &self.sector,
             &self.park,
             &self.address,
+            &self.contact_person,
+            &self.contact_phone,
             if self.key_enterprise { "是" } else { "否" },
             &self.status,
         ]
@@ -119,7 +127,7 @@ mod tests {
         bytes.extend_from_slice(&rest);
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(text.starts_with(
-            "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态,经度,纬度\r\n"
+            "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,联系人,联系电话,重点企业,状态,经度,纬度\r\n"
         ));
         assert!(text.contains(",是,"));
         assert!(
@@ -134,14 +142,14 @@ mod tests {
     #[test]
     fn csv_bytes_quote_only_what_needs_quoting_and_guard_formulas() {
         let bytes = write_csv(&sample_rows(), true).unwrap();
-        let expected = "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态,经度,纬度\r\n\
-            江苏长江化工有限公司,91320100MA1XYZ1234,化工,新材料产业园,南京市江北新区长江路 88 号，2 号楼,是,在营,118.712345,32.2\r\n\
-            \"“引号”与 \"\"quotes\"\" 公司\",913201001234567890,,港口物流园,\"多行\n地址\",否,停产,120,\r\n\
-            \"'=HYPERLINK(\"\"http://evil\"\")\",92320100L12345678X,'-,,'@home,否,,,-33.5\r\n";
+        let expected = "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,联系人,联系电话,重点企业,状态,经度,纬度\r\n\
+            江苏长江化工有限公司,91320100MA1XYZ1234,化工,新材料产业园,南京市江北新区长江路 88 号，2 号楼,王经理,138****5678,是,在营,118.712345,32.2\r\n\
+            \"“引号”与 \"\"quotes\"\" 公司\",913201001234567890,,港口物流园,\"多行\n地址\",,,否,停产,120,\r\n\
+            \"'=HYPERLINK(\"\"http://evil\"\")\",92320100L12345678X,'-,,'@home,'+张,,否,,,-33.5\r\n";
         assert_eq!(std::str::from_utf8(&bytes).unwrap(), expected);
         assert_eq!(
             write_csv::<ExportRow>(&[], true).unwrap(),
-            "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,重点企业,状态,经度,纬度\r\n"
+            "\u{feff}企业名称,统一社会信用代码,行业,园区,地址,联系人,联系电话,重点企业,状态,经度,纬度\r\n"
                 .as_bytes()
         );
         assert_eq!(write_csv::<ExportRow>(&[], false).unwrap(), b"");
@@ -184,7 +192,7 @@ mod tests {
             matches!(range.get_value((2, 1)), Some(calamine::Data::String(s)) if s == "913201001234567890")
         );
         assert!(matches!(
-            range.get_value((1, 7)),
+            range.get_value((1, 9)),
             Some(calamine::Data::Float(_))
         ));
     }
@@ -199,6 +207,8 @@ mod tests {
                 sector: "化工".into(),
                 park: format!("第{}园区", i % 7),
                 address: format!("南京市江北新区长江路 {i} 号"),
+                contact_person: "王经理".into(),
+                contact_phone: "138****5678".into(),
                 key_enterprise: i % 3 == 0,
                 status: "在营".into(),
                 longitude: Some(118.0 + f64::from(i) / 100_000.0),

@@ -15,7 +15,8 @@ mod samples;
 pub use columns::Column;
 pub use export::ExportRow;
 pub use read::{
-    Format, MAX_COLUMNS, MAX_ROWS, MAX_XLSX_UNPACKED, RawRow, read, read_csv, read_xlsx,
+    Format, MAX_COLUMNS, MAX_ROWS, MAX_XLSX_UNPACKED, RawRow, SheetColumns, read, read_as,
+    read_csv, read_xlsx,
 };
 
 use std::fmt;
@@ -31,10 +32,10 @@ pub enum RosterError {
     UnreadableCsv(String),
     /// Not an XLSX workbook we can open; the detail is Chinese text for people.
     UnreadableXlsx(String),
-    /// The header row lacks these required columns.
-    MissingColumns(Vec<Column>),
-    /// This column's header appears more than once in the header row.
-    DuplicateColumn(Column),
+    /// The header row lacks the required columns with these headers.
+    MissingColumns(Vec<&'static str>),
+    /// The column with this header appears more than once in the header row.
+    DuplicateColumn(&'static str),
     /// More data rows than the given limit (always [`MAX_ROWS`]); reading stops at the first
     /// row over the limit, so the actual count is not known.
     TooManyRows(usize),
@@ -52,12 +53,11 @@ impl RosterError {
             RosterError::Empty => "文件是空的：没有找到表头行".to_owned(),
             RosterError::UnreadableCsv(detail) => format!("无法读取 CSV 文件：{detail}"),
             RosterError::UnreadableXlsx(detail) => format!("无法读取 Excel 文件：{detail}"),
-            RosterError::MissingColumns(columns) => {
-                let names: Vec<&str> = columns.iter().map(|c| c.header()).collect();
-                format!("缺少必需的列：{}", names.join("、"))
+            RosterError::MissingColumns(headers) => {
+                format!("缺少必需的列：{}", headers.join("、"))
             }
-            RosterError::DuplicateColumn(column) => {
-                format!("表头中“{}”列出现了不止一次", column.header())
+            RosterError::DuplicateColumn(header) => {
+                format!("表头中“{header}”列出现了不止一次")
             }
             RosterError::TooManyRows(limit) => {
                 format!("数据行太多：一个文件最多 {limit} 行，请拆分后分批导入")
@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn error_messages_and_codes() {
-        let missing = RosterError::MissingColumns(vec![Column::Name, Column::CreditCode]);
+        let missing =
+            RosterError::MissingColumns(vec![Column::Name.header(), Column::CreditCode.header()]);
         assert_eq!(
             missing.message(),
             "缺少必需的列：企业名称、统一社会信用代码"
@@ -126,11 +127,13 @@ mod tests {
             "unreadable_xlsx"
         );
         assert_eq!(
-            RosterError::DuplicateColumn(Column::Park).code().as_str(),
+            RosterError::DuplicateColumn(Column::Park.header())
+                .code()
+                .as_str(),
             "duplicate_column"
         );
         assert!(
-            RosterError::DuplicateColumn(Column::Park)
+            RosterError::DuplicateColumn(Column::Park.header())
                 .message()
                 .contains("园区")
         );

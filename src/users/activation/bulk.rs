@@ -20,6 +20,7 @@ use crate::db::schema::{enterprises, users};
 use crate::domain::account::{DisplayName, Role, Scope, Username};
 use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::personal::SealedMobile;
 use crate::state::AppState;
 use crate::users::activation::handlers::code_ttl;
 use crate::users::activation::{self, IssuedCode};
@@ -46,6 +47,24 @@ pub struct BulkRow {
     park_ids: Vec<OrgUnitId>,
     #[serde(default, deserialize_with = "body::non_null")]
     enterprise_id: Option<EnterpriseId>,
+    /// The mobile, sealed (from a surveyors' sheet; never from a request body).
+    #[serde(skip)]
+    phone: Option<SealedMobile>,
+}
+
+impl BulkRow {
+    /// A surveyor of one team (one sector or one park) with their sealed mobile.
+    pub fn surveyor(display_name: String, team: Scope, phone: SealedMobile) -> Self {
+        Self {
+            display_name,
+            username: None,
+            role: Role::Surveyor.as_str().to_owned(),
+            sector_ids: team.sector_ids,
+            park_ids: team.park_ids,
+            enterprise_id: None,
+            phone: Some(phone),
+        }
+    }
 }
 
 /// Body of `POST /api/v1/users/bulk`.
@@ -80,6 +99,7 @@ struct Planned {
     display_name: DisplayName,
     role: Role,
     scope: Scope,
+    phone: Option<SealedMobile>,
 }
 
 /// An account created (with its code) or, on a dry run, to be created.
@@ -98,6 +118,9 @@ pub struct AccountOutcome {
     park_ids: Vec<OrgUnitId>,
     /// The enterprise of a contact.
     pub enterprise_id: Option<EnterpriseId>,
+    /// The mobile, masked (accounts from a surveyors' sheet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     /// The code, shown this once; `null` on a dry run.
     pub activation: Option<IssuedCode>,
 }
@@ -211,6 +234,19 @@ pub async fn roster_contacts(
     .await
 }
 
+/// Creates the accounts of `rows` (checked already by the caller's own rules) with
+/// their activation codes in one transaction, or only plans them on a dry run, as
+/// the bulk calls do; `via` names the source in each `user.create` audit entry.
+pub async fn create_accounts(
+    state: &AppState,
+    caller: Caller,
+    rows: Vec<BulkRow>,
+    dry_run: bool,
+    via: &'static str,
+) -> Result<BulkOutcome, ApiError> {
+    run(state, caller, rows, dry_run, via, Vec::new(), 0).await
+}
+
 /// Plans the rows and, unless a dry run, creates them in one transaction.
 async fn run(
     state: &AppState,
@@ -266,6 +302,9 @@ fn create(
         must_change_password: true,
     };
     let user = User::create(conn, &new)?;
+    if let Some(phone) = &planned.phone {
+        User::set_phone(conn, &user.id, phone)?;
+    }
     let issued = activation::issue(conn, &user, ttl, base)?;
     let event = Event::success("user.create", "user", &user.id)
         .with_details(serde_json::json!({ "role": user.role.as_str(), "via": via }));
@@ -284,6 +323,7 @@ impl Planned {
             sector_ids: self.scope.sector_ids,
             park_ids: self.scope.park_ids,
             enterprise_id: self.scope.enterprise_id,
+            phone: self.phone.map(|phone| phone.masked),
             activation,
         }
     }
@@ -361,13 +401,20 @@ fn plan(conn: &mut DbConnection, rows: &[BulkRow]) -> Result<Vec<Planned>, ApiEr
         if let (Some(display_name), Some(username), Some(role), Some(scope)) =
             (display_name, username, role, scope)
         {
-            valid.push((index, display_name, username, role, scope));
+            valid.push((
+                index,
+                display_name,
+                username,
+                role,
+                scope,
+                row.phone.clone(),
+            ));
         }
     }
     errors.finish()?;
     let mut claimed: HashSet<String> = first_row_of.into_keys().collect();
     let mut planned = Vec::with_capacity(valid.len());
-    for (row, display_name, username, role, scope) in valid {
+    for (row, display_name, username, role, scope, phone) in valid {
         let username = match username {
             Some(username) => username,
             None => derive_username(conn, role, &scope, &mut claimed)?,
@@ -378,6 +425,7 @@ fn plan(conn: &mut DbConnection, rows: &[BulkRow]) -> Result<Vec<Planned>, ApiEr
             display_name,
             role,
             scope,
+            phone,
         });
     }
     Ok(planned)
@@ -495,6 +543,7 @@ fn without_contact(
             sector_ids: Vec::new(),
             park_ids: Vec::new(),
             enterprise_id: Some(id),
+            phone: None,
         })
         .collect();
     Ok((rows, skipped, remaining))

@@ -22,6 +22,7 @@ use crate::domain::account::NewPassword;
 use crate::domain::id::UserId;
 use crate::domain::zone;
 use crate::error::{ApiError, ErrorCode};
+use crate::heavy::Slot;
 use crate::state::AppState;
 use crate::users::activation::{self, IssuedCode};
 use crate::users::{User, UserChanges, UserView};
@@ -288,6 +289,18 @@ pub async fn print_sheet(
     let mut seen = std::collections::HashSet::new();
     user_ids.retain(|id| seen.insert(id.clone()));
     let slot = state.heavy.sheets.take(caller.user_id.as_str())?;
+    print_taken(state, caller, slot, user_ids).await
+}
+
+/// [`print_sheet`] for a caller who holds a sheet slot already (taken before the
+/// accounts were written, so that printing them is not refused as busy), for at most
+/// [`MAX_SHEET_USERS`] distinct accounts.
+pub async fn print_taken(
+    state: &AppState,
+    caller: Caller,
+    slot: Slot,
+    user_ids: Vec<UserId>,
+) -> Result<Printed, ApiError> {
     let ttl = code_ttl(state);
     let base = state.settings.public_base_url();
     let url_base = base.clone();

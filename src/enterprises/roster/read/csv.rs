@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::{MAX_COLUMNS, RawRow, SourceRow, assemble};
+use super::{MAX_COLUMNS, RawRow, SheetColumns, SourceRow, assemble};
 use crate::enterprises::roster::{RosterError, is_blank_char, trim_cell};
 use crate::exports::sheet::{UTF8_BOM, starts_like_formula};
 
@@ -15,6 +15,11 @@ use crate::exports::sheet::{UTF8_BOM, starts_like_formula};
 /// numbers a spreadsheet shows (blank lines count; a quoted cell spanning lines is one row).
 /// See [`read`](super::read) for the header rules.
 pub fn read_csv(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
+    read_csv_as(bytes)
+}
+
+/// Reads a CSV sheet with the columns `C`, as [`read_csv`] reads a roster.
+pub(super) fn read_csv_as<C: SheetColumns>(bytes: &[u8]) -> Result<Vec<RawRow<C>>, RosterError> {
     let text = decode_csv(bytes)?;
     if text.contains('\0') {
         return Err(RosterError::UnreadableCsv(

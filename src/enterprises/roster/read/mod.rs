@@ -16,16 +16,41 @@ pub use self::csv::read_csv;
 pub use self::xlsx::{MAX_XLSX_UNPACKED, read_xlsx};
 use super::{Column, RosterError};
 
+/// The columns of a kind of sheet (the roster's [`Column`], the surveyors' sheet …):
+/// how a header cell names one, and which must be there.
+pub trait SheetColumns: Copy + Ord + 'static {
+    /// Columns the header row must have.
+    const REQUIRED: &'static [Self];
+
+    /// The column a header cell names, if any.
+    fn from_header(text: &str) -> Option<Self>;
+
+    /// The Chinese header, for messages.
+    fn header(self) -> &'static str;
+}
+
+impl SheetColumns for Column {
+    const REQUIRED: &'static [Self] = &[Column::Name, Column::CreditCode];
+
+    fn from_header(text: &str) -> Option<Self> {
+        Column::from_header(text)
+    }
+
+    fn header(self) -> &'static str {
+        Column::header(self)
+    }
+}
+
 /// One data row as read: its row number in the file (1-based, counting the header row, i.e. what a person sees in Excel) and its non-empty trimmed cells by column.
 ///
 /// A row whose only content is in columns this module does not know has empty `cells`: it is
 /// still returned so that the importer can report it (rows with no content at all are skipped).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawRow {
+pub struct RawRow<C = Column> {
     /// 1-based row number as Excel shows it (the header row counts, blank rows count).
     pub row: usize,
     /// The row's non-empty, trimmed cells in known columns.
-    pub cells: BTreeMap<Column, String>,
+    pub cells: BTreeMap<C, String>,
 }
 
 /// Largest number of data rows accepted in one file.
@@ -66,8 +91,14 @@ impl Format {
 /// Rows with no content are skipped; rows above the header are ignored. A file with a header
 /// and no data rows gives `Ok` with no rows.
 pub fn read(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
+    read_as(bytes)
+}
+
+/// Reads a sheet of either kind with the columns `C`, by the rules of [`read`] (the
+/// required columns being `C::REQUIRED`).
+pub fn read_as<C: SheetColumns>(bytes: &[u8]) -> Result<Vec<RawRow<C>>, RosterError> {
     match Format::sniff(bytes) {
-        Format::Xlsx => read_xlsx(bytes),
+        Format::Xlsx => xlsx::read_xlsx_as(bytes),
         // The compound-file magic: a legacy .xls workbook or an encrypted .xlsx.
         Format::Csv if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") => {
             Err(RosterError::UnreadableXlsx(
@@ -75,7 +106,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
                     .to_owned(),
             ))
         }
-        Format::Csv => read_csv(bytes),
+        Format::Csv => csv::read_csv_as(bytes),
     }
 }
 
@@ -88,8 +119,9 @@ struct SourceRow {
 
 /// Finds the header among the first rows, maps the columns and turns the data rows into
 /// [`RawRow`]s.
-fn assemble<I>(mut rows: I) -> Result<Vec<RawRow>, RosterError>
+fn assemble<C, I>(mut rows: I) -> Result<Vec<RawRow<C>>, RosterError>
 where
+    C: SheetColumns,
     I: Iterator<Item = Result<SourceRow, RosterError>>,
 {
     let mut head = Vec::with_capacity(HEADER_SEARCH_ROWS);
@@ -107,10 +139,10 @@ where
         .position(|r| {
             r.cells
                 .iter()
-                .any(|(_, text)| Column::from_header(text).is_some())
+                .any(|(_, text)| C::from_header(text).is_some())
         })
         .unwrap_or(0);
-    let columns = map_header(&head[header_at])?;
+    let columns = map_header::<C>(&head[header_at])?;
 
     let mut out = Vec::new();
     for source in head.into_iter().skip(header_at + 1).map(Ok).chain(rows) {
@@ -132,14 +164,14 @@ where
 }
 
 /// The column each 0-based cell index holds (`None`: not one of ours).
-fn map_header(header: &SourceRow) -> Result<Vec<Option<Column>>, RosterError> {
+fn map_header<C: SheetColumns>(header: &SourceRow) -> Result<Vec<Option<C>>, RosterError> {
     let width = header.cells.last().map_or(0, |(index, _)| index + 1);
     let mut columns = vec![None; width];
     let mut seen = Vec::new();
     for (index, text) in &header.cells {
-        if let Some(column) = Column::from_header(text) {
+        if let Some(column) = C::from_header(text) {
             if seen.contains(&column) {
-                return Err(RosterError::DuplicateColumn(column));
+                return Err(RosterError::DuplicateColumn(column.header()));
             }
             seen.push(column);
             if let Some(slot) = columns.get_mut(*index) {
@@ -147,9 +179,10 @@ fn map_header(header: &SourceRow) -> Result<Vec<Option<Column>>, RosterError> {
             }
         }
     }
-    let missing: Vec<Column> = [Column::Name, Column::CreditCode]
-        .into_iter()
+    let missing: Vec<&'static str> = C::REQUIRED
+        .iter()
         .filter(|c| !seen.contains(c))
+        .map(|c| c.header())
         .collect();
     if missing.is_empty() {
         Ok(columns)
@@ -171,13 +204,15 @@ mod tests {
         assert_eq!(
             read_csv("行业,园区\n化工,东区\n".as_bytes()),
             Err(RosterError::MissingColumns(vec![
-                Column::Name,
-                Column::CreditCode
+                Column::Name.header(),
+                Column::CreditCode.header()
             ]))
         );
         assert_eq!(
             read_csv("企业名称,园区\n甲,东区\n".as_bytes()),
-            Err(RosterError::MissingColumns(vec![Column::CreditCode]))
+            Err(RosterError::MissingColumns(vec![
+                Column::CreditCode.header()
+            ]))
         );
     }
 
@@ -185,7 +220,7 @@ mod tests {
     fn duplicate_column() {
         assert_eq!(
             read_csv("企业名称,统一社会信用代码,单位名称\n甲,1,乙\n".as_bytes()),
-            Err(RosterError::DuplicateColumn(Column::Name))
+            Err(RosterError::DuplicateColumn(Column::Name.header()))
         );
     }
 

@@ -8,7 +8,7 @@ use std::io::Cursor;
 
 use calamine::{DataRef, Reader, SheetType, Xlsx};
 
-use super::{HEADER_SEARCH_ROWS, MAX_COLUMNS, MAX_ROWS, RawRow, SourceRow, assemble};
+use super::{HEADER_SEARCH_ROWS, MAX_COLUMNS, MAX_ROWS, RawRow, SheetColumns, SourceRow, assemble};
 use crate::enterprises::roster::{RosterError, trim_cell};
 
 /// Most bytes the parts of an XLSX may unpack to, together: the sheet of a roster of
@@ -22,6 +22,11 @@ pub const MAX_XLSX_UNPACKED: u64 = 128 * 1024 * 1024;
 /// `YYYY-MM-DD`; error cells as their code (`#N/A`) so that the importer reports them. Row
 /// numbers are the sheet's own.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
+    read_xlsx_as(bytes)
+}
+
+/// Reads an XLSX sheet with the columns `C`, as [`read_xlsx`] reads a roster.
+pub(super) fn read_xlsx_as<C: SheetColumns>(bytes: &[u8]) -> Result<Vec<RawRow<C>>, RosterError> {
     // calamine parses untrusted ZIP and XML; it is not meant to panic, but a crafted file
     // must never take the server down, so a panic there is reported as an unreadable file.
     std::panic::catch_unwind(|| read_xlsx_unguarded(bytes)).unwrap_or_else(|_| {
@@ -62,7 +67,7 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), RosterError> {
     Ok(())
 }
 
-fn read_xlsx_unguarded(bytes: &[u8]) -> Result<Vec<RawRow>, RosterError> {
+fn read_xlsx_unguarded<C: SheetColumns>(bytes: &[u8]) -> Result<Vec<RawRow<C>>, RosterError> {
     check_unpacked_size(bytes)?;
     let unreadable = |e: calamine::XlsxError| {
         RosterError::UnreadableXlsx(format!("文件已损坏或不是 .xlsx 工作簿（{e}）"))
