@@ -14,14 +14,14 @@ use crate::domain::id::{CampaignId, CaseId};
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::state::AppState;
-use crate::survey::answers::{Change, NewSubmission, Submission, SubmissionView, Submitted};
+use crate::survey::answers::{Change, NewSubmission, Submission, SubmissionView};
 use crate::survey::campaigns::Campaign;
 use crate::survey::cases::{Case, CaseView};
 use crate::survey::questionnaire::{
     Finding, Questionnaire, QuestionnaireBody, QuestionnaireVersion, Roster,
 };
 use crate::survey::review::{NewReview, Review, ReviewView, latest_comments};
-use crate::survey::{CampaignStatus, ReviewDecision, SurveyScope, visits};
+use crate::survey::{CampaignStatus, ReviewDecision, SurveyScope, visits, written_answer};
 
 /// `GET /api/v1/survey/campaigns/{id}/questionnaire`: the campaign's current
 /// questionnaire (fields and rules).
@@ -218,10 +218,7 @@ pub async fn submit_answers(
                 running,
                 &new,
             )?;
-            let (created, submission) = match submitted {
-                Submitted::Created(submission) => (true, submission),
-                Submitted::Replayed(submission) => (false, submission),
-            };
+            let (submission, created) = submitted.split();
             let view = Submission::views(conn, &campaign.id, &[submission])?
                 .pop()
                 .ok_or_else(ApiError::not_found)?;
@@ -236,11 +233,7 @@ pub async fn submit_answers(
             ))
         })
         .await?;
-    Ok(if created {
-        HttpResponse::Created().json(result)
-    } else {
-        HttpResponse::Ok().json(result)
-    })
+    Ok(written_answer(created, result))
 }
 
 /// Body of a review decision.

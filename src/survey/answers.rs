@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::personal::Vault;
 use crate::survey::cases::{Case, PlacedCase};
 use crate::survey::questionnaire::{Finding, QuestionnaireVersion, Roster};
-use crate::survey::{ReviewState, display_names, stale_case};
+use crate::survey::{ReviewState, Written, display_names, stale_case};
 
 /// Sealing context of the phones in answers.
 const PHONE_CONTEXT: &str = "survey.answers.phone";
@@ -66,15 +66,6 @@ pub struct NewSubmission {
     pub client_id: ClientId,
     /// The case's version the surveyor saw.
     pub case_version: i32,
-}
-
-/// What submitting did.
-#[derive(Debug)]
-pub enum Submitted {
-    /// A new version.
-    Created(Submission),
-    /// A retry of one stored before: nothing was written.
-    Replayed(Submission),
 }
 
 /// A submission as the API shows it: phones masked.
@@ -129,7 +120,7 @@ impl Submission {
         placed: &PlacedCase,
         running: bool,
         new: &NewSubmission,
-    ) -> Result<Submitted, ApiError> {
+    ) -> Result<Written<Submission>, ApiError> {
         let case = &placed.case;
         let body = json!({ "answers": new.answers, "explanations": new.explanations });
         let digest = vault.blind_index(DIGEST_CONTEXT, &body.to_string());
@@ -146,7 +137,7 @@ impl Submission {
                     "该 client_id 已用于另一次问卷提交，请为新的提交生成新的 client_id",
                 ));
             }
-            return Ok(Submitted::Replayed(earlier));
+            return Ok(Written::Replayed(earlier));
         }
         if !running {
             return Err(ApiError::new(
@@ -216,7 +207,7 @@ impl Submission {
                 "warnings": checked.warnings.iter().map(|w| &w.rule_id).collect::<Vec<_>>(),
             }));
         audit::append(conn, actor, event)?;
-        Ok(Submitted::Created(submission))
+        Ok(Written::Created(submission))
     }
 
     /// The case's last two submissions, newest first.

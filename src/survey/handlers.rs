@@ -23,10 +23,12 @@ use crate::survey::campaigns::{
 };
 use crate::survey::cases::{Case, CaseFilter, CaseView};
 use crate::survey::coverage::Coverage;
-use crate::survey::photos::{self, NewPhoto, Photo, PhotoView, Stored};
+use crate::survey::photos::{self, NewPhoto, Photo, PhotoView};
 use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
-use crate::survey::visits::{self, NewVisit, Recorded, Visit, VisitView};
-use crate::survey::{CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome};
+use crate::survey::visits::{self, NewVisit, Visit, VisitView};
+use crate::survey::{
+    CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome, written_answer,
+};
 
 /// Most surveyors one balanced assignment spreads cases over.
 pub const MAX_SURVEYORS: usize = 500;
@@ -657,10 +659,7 @@ pub async fn create_visit(
                 running,
                 &new,
             )?;
-            let (created, visit) = match recorded {
-                Recorded::Created(visit) => (true, visit),
-                Recorded::Replayed(visit) => (false, visit),
-            };
+            let (visit, created) = recorded.split();
             let case = visits::reload(conn, &placed)?;
             let result = VisitResult {
                 visit: Visit::views(conn, vec![visit])?
@@ -671,11 +670,7 @@ pub async fn create_visit(
             Ok((created, result))
         })
         .await?;
-    Ok(if recorded {
-        HttpResponse::Created().json(result)
-    } else {
-        HttpResponse::Ok().json(result)
-    })
+    Ok(written_answer(recorded, result))
 }
 
 /// Query of a photo upload.
@@ -753,21 +748,14 @@ pub async fn upload_photo(
                 running,
                 new,
             )?;
-            let (created, photo) = match stored {
-                Stored::Created(photo) => (true, photo),
-                Stored::Replayed(photo) => (false, photo),
-            };
+            let (photo, created) = stored.split();
             let view = Photo::views(conn, vec![photo])?
                 .pop()
                 .ok_or_else(ApiError::not_found)?;
             Ok((created, view))
         })
         .await?;
-    Ok(if created {
-        HttpResponse::Created().json(view)
-    } else {
-        HttpResponse::Ok().json(view)
-    })
+    Ok(written_answer(created, view))
 }
 
 /// `GET /api/v1/survey/cases/{id}/photos`: a case's photos, oldest first.

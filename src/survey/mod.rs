@@ -27,6 +27,7 @@ pub mod visits;
 
 use std::collections::HashMap;
 
+use actix_web::HttpResponse;
 use diesel::prelude::*;
 
 use crate::auth::caller::Caller;
@@ -49,6 +50,36 @@ pub fn display_names<'a>(
         .load::<(UserId, String)>(conn)?
         .into_iter()
         .collect())
+}
+
+/// What came of a device's write that carries a client id: a new record, or the one
+/// an earlier try with the same client id wrote (and nothing new is written).
+#[derive(Debug)]
+pub enum Written<T> {
+    /// Written now.
+    Created(T),
+    /// Written by an earlier try.
+    Replayed(T),
+}
+
+impl<T> Written<T> {
+    /// The record, and whether it was written now.
+    pub fn split(self) -> (T, bool) {
+        match self {
+            Written::Created(record) => (record, true),
+            Written::Replayed(record) => (record, false),
+        }
+    }
+}
+
+/// The answer to a device's write: 201 with `body` when it was written now, 200 with
+/// the same body for a retry.
+pub fn written_answer(created: bool, body: impl serde::Serialize) -> HttpResponse {
+    if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    }
 }
 
 /// 409 `case_version_conflict`: the case changed since the version the client saw.

@@ -17,12 +17,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{survey_photos, survey_visits, users};
+use crate::db::schema::{survey_photos, survey_visits};
 use crate::db::{DbConnection, now};
 use crate::domain::id::{CaseId, PhotoId, UserId, VisitId};
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
 use crate::survey::cases::PlacedCase;
+use crate::survey::{Written, display_names};
 
 /// Largest upload, in bytes (a phone camera's JPEG is 2–6 MB).
 pub const UPLOAD_LIMIT: usize = 12 * 1024 * 1024;
@@ -167,15 +168,6 @@ pub struct NewPhoto {
     pub picture: Processed,
 }
 
-/// What came of an upload.
-#[derive(Debug)]
-pub enum Stored {
-    /// A new photo.
-    Created(Photo),
-    /// The photo an earlier try with the same client id stored.
-    Replayed(Photo),
-}
-
 impl Photo {
     /// Stores a photo on `placed` (which the caller may see) in the caller's
     /// transaction: the same client id and upload again gives the earlier photo back
@@ -189,7 +181,7 @@ impl Photo {
         placed: &PlacedCase,
         running: bool,
         new: NewPhoto,
-    ) -> Result<Stored, ApiError> {
+    ) -> Result<Written<Photo>, ApiError> {
         let case = &placed.case;
         let earlier: Option<Photo> = survey_photos::table
             .filter(survey_photos::case_id.eq(&case.id))
@@ -204,7 +196,7 @@ impl Photo {
                     "该 client_id 已用于另一张照片，请为新的照片生成新的 client_id",
                 ));
             }
-            return Ok(Stored::Replayed(earlier));
+            return Ok(Written::Replayed(earlier));
         }
         if !running {
             return Err(ApiError::new(
@@ -274,7 +266,7 @@ impl Photo {
             }),
         );
         audit::append(conn, actor, event)?;
-        Ok(Stored::Created(photo))
+        Ok(Written::Created(photo))
     }
 
     /// The photos of a case, oldest first.
@@ -300,13 +292,7 @@ impl Photo {
 
     /// Adds the uploaders' names and the pictures' addresses for the API.
     pub fn views(conn: &mut DbConnection, rows: Vec<Photo>) -> Result<Vec<PhotoView>, ApiError> {
-        let ids: Vec<&UserId> = rows.iter().map(|p| &p.uploaded_by).collect();
-        let names: std::collections::HashMap<UserId, String> = users::table
-            .filter(users::id.eq_any(ids))
-            .select((users::id, users::display_name))
-            .load::<(UserId, String)>(conn)?
-            .into_iter()
-            .collect();
+        let names = display_names(conn, rows.iter().map(|p| &p.uploaded_by))?;
         Ok(rows
             .into_iter()
             .map(|p| PhotoView {

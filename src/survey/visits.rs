@@ -16,7 +16,7 @@ use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
 use crate::survey::cases::{Case, PlacedCase};
 use crate::survey::{
-    CaseState, VisitMethod, VisitOutcome, display_names, next_method, stale_case, urgency,
+    CaseState, VisitMethod, VisitOutcome, Written, display_names, next_method, stale_case, urgency,
 };
 
 /// A stored visit.
@@ -85,15 +85,6 @@ pub struct VisitView {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// What recording a visit did.
-#[derive(Debug)]
-pub enum Recorded {
-    /// A new visit.
-    Created(Visit),
-    /// A retry of a visit recorded before: nothing was written.
-    Replayed(Visit),
-}
-
 impl Visit {
     /// Records a visit of `recorder` on `case` (which the caller may see): a client id
     /// seen before on the case gives that visit back unchanged (422
@@ -110,7 +101,7 @@ impl Visit {
         placed: &PlacedCase,
         running: bool,
         new: &NewVisit,
-    ) -> Result<Recorded, ApiError> {
+    ) -> Result<Written<Visit>, ApiError> {
         let case = &placed.case;
         let earlier: Option<Visit> = survey_visits::table
             .filter(survey_visits::case_id.eq(&case.id))
@@ -129,7 +120,7 @@ impl Visit {
                     "该 client_id 已用于另一条走访记录，请为新的走访生成新的 client_id",
                 ));
             }
-            return Ok(Recorded::Replayed(earlier));
+            return Ok(Written::Replayed(earlier));
         }
         if !running {
             return Err(ApiError::new(
@@ -211,7 +202,7 @@ impl Visit {
             }),
         );
         audit::append(conn, actor, event)?;
-        Ok(Recorded::Created(visit))
+        Ok(Written::Created(visit))
     }
 
     /// The visits of a case, in the order they took place.
