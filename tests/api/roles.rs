@@ -660,10 +660,19 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
         };
         for role in roles {
             let (path, body, _) = request(&app, &fixture, method, template).await;
+            // The matrix's empty move proves access by failing validation; a valid one
+            // here, so that only the unknown surveyor can refuse it.
+            let body = match template.as_str() {
+                "/api/v1/survey/surveyors/{id}/team" => {
+                    Some(json!({ "sector_id": fixture.staff.sector }))
+                }
+                _ => body,
+            };
             let path = path
                 .replace(&fixture.campaign, FOREIGN_ID)
                 .replace(&fixture.case, FOREIGN_ID)
-                .replace(&fixture.photo, FOREIGN_ID);
+                .replace(&fixture.photo, FOREIGN_ID)
+                .replace(&fixture.surveyor, FOREIGN_ID);
             let token = fixture.staff.token(role);
             let response = send(&app, method, template, &path, Some(token), body, None).await;
             checked += 1;
