@@ -69,24 +69,6 @@ export TRUCKPASS_ADMIN_PASSWORD='Bench-Ledger-Kiln-47-Orbit'
 first_password='Copper-Meadow-29-Signal-Bench'
 password='Quartz-Violin-83-Harbor-Bench'
 seeded=$dir/seeded-$label
-ms() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"; }
-
-# api METHOD PATH TOKEN [JSON]: the API's answer, or the script stops.
-api() {
-    curl -fsS -X "$1" "$base$2" -H "authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
-}
-
-# account ADMIN_TOKEN USERNAME JSON_FIELDS: an account made through the API with its
-# first password changed, as every new account must.
-account() {
-    api POST /api/v1/users "$1" "{\"username\":\"$2\",\"display_name\":\"压测$2\",\"password\":\"$first_password\",$3}" >/dev/null
-    local first
-    first=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
-      -d "{\"username\":\"$2\",\"password\":\"$first_password\"}" | json "['access_token']")
-    api PUT /api/v1/me/password "$first" \
-      "{\"current_password\":\"$first_password\",\"new_password\":\"$password\"}" >/dev/null
-}
-
 # The service's own database, sectors, parks, admin and one enterprise with one
 # filing registered through the public API; the rest written straight into it.
 seed() {
@@ -134,31 +116,6 @@ console_session() {
     curl -fsS -b "$jar" -c "$jar" -o /dev/null "$base/console/login" \
       --data-urlencode "username=$1" --data-urlencode "password=$password" --data-urlencode "csrf=$csrf"
     awk '$6 == "tp_console" { print $7 }' "$jar"
-}
-
-# status_and_size COOKIE AUTHORIZATION PATH: "STATUS BYTES SECONDS" of one
-# uncompressed GET.
-status_and_size() {
-    curl -sS --max-time 300 -o /dev/null -w '%{http_code} %{size_download} %{time_total}\n' "$base$3" \
-      ${1:+-H "cookie: tp_console=$1"} ${2:+-H "authorization: $2"}
-}
-
-# page LABEL COOKIE AUTHORIZATION PATH
-page() {
-    local name=$1 cookie=$2 authorization=$3 path=$4 before
-    [[ $name =~ ${BENCH_ONLY:-.} ]] || return 0
-    before=$(status_and_size "$cookie" "$authorization" "$path")
-    [[ ${before%% *} == 200 ]] || { echo "$name: $path answered ${before%% *}" >&2; exit 1; }
-    BENCH_PATH=$path BENCH_COOKIE=$cookie BENCH_AUTHORIZATION=$authorization \
-      wrk -t2 -c"$connections" -d"${seconds}s" --timeout 30s --latency -s "$here/console.lua" "$base" >"$dir/wrk.txt"
-    local status bytes single rate p50 p99 ok other errors verdict=""
-    read -r status bytes single < <(status_and_size "$cookie" "$authorization" "$path")
-    [[ $status == 200 ]] || verdict+="  ANSWERED $status after the run"
-    read -r _ rate p50 p99 ok other errors < <(grep '^RESULT' "$dir/wrk.txt")
-    awk -v p="$p99" 'BEGIN { exit !(p >= 20) }' && verdict+="  p99 OVER 20 ms"
-    (( bytes >= 102400 )) && verdict+="  page OVER 100 KB"
-    printf '%-8s %-32s %6s req/s  p50 %6s ms  p99 %6s ms  non-2xx/3xx: %s  socket errors: %s  page: %s bytes  alone: %s ms%s\n' \
-      "$label" "$name" "$rate" "$p50" "$p99" "$other" "$errors" "$bytes" "$(ms 0 "$single")" "$verdict"
 }
 
 if [[ ! -s "$seeded" ]]; then

@@ -1,7 +1,7 @@
 # Shared by the benchmark scripts in deploy/bench (sourced, from the repository root):
 # starting and stopping the release build, seeding an enterprise code, fresh
-# PostgreSQL databases. Expects `bin`, `base` and `dir` to be set, and the server's
-# TRUCKPASS_* settings exported.
+# PostgreSQL databases, API calls and accounts, and a page measured with wrk. Expects
+# `bin`, `base` and `dir` to be set, and the server's TRUCKPASS_* settings exported.
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
@@ -72,4 +72,51 @@ drop_database() {
     local database=${1##*/} maintenance=${1%/*}/postgres
     database=${database%%\?*}
     psql "$maintenance" -qc "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)"
+}
+
+# ms START END: milliseconds between two `date +%s.%N` (or curl's seconds) readings.
+ms() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"; }
+
+# api METHOD PATH TOKEN [JSON]: the API's answer, or the script stops.
+api() {
+    curl -fsS -X "$1" "$base$2" -H "authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
+}
+
+# account ADMIN_TOKEN USERNAME JSON_FIELDS: an account made through the API with its
+# first password ($first_password) changed to $password, as every new account must.
+account() {
+    api POST /api/v1/users "$1" "{\"username\":\"$2\",\"display_name\":\"压测$2\",\"password\":\"$first_password\",$3}" >/dev/null
+    local first
+    first=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"username\":\"$2\",\"password\":\"$first_password\"}" | json "['access_token']")
+    api PUT /api/v1/me/password "$first" \
+      "{\"current_password\":\"$first_password\",\"new_password\":\"$password\"}" >/dev/null
+}
+
+# status_and_size COOKIE AUTHORIZATION PATH: "STATUS BYTES SECONDS" of one
+# uncompressed GET.
+status_and_size() {
+    curl -sS --max-time 300 -o /dev/null -w '%{http_code} %{size_download} %{time_total}\n' "$base$3" \
+      ${1:+-H "cookie: tp_console=$1"} ${2:+-H "authorization: $2"}
+}
+
+# page LABEL COOKIE AUTHORIZATION PATH: one page under wrk (console.lua) with
+# $connections connections for $seconds s, printed as one line with its verdict
+# against $page_p99_ms (20) and $page_max_bytes (102400). Skipped unless LABEL matches
+# BENCH_ONLY. Expects `label`, `connections`, `seconds` and `here` to be set.
+page() {
+    local name=$1 cookie=$2 authorization=$3 path=$4 before limit=${page_p99_ms:-20} most=${page_max_bytes:-102400}
+    [[ $name =~ ${BENCH_ONLY:-.} ]] || return 0
+    before=$(status_and_size "$cookie" "$authorization" "$path")
+    [[ ${before%% *} == 200 ]] || { echo "$name: $path answered ${before%% *}" >&2; exit 1; }
+    BENCH_PATH=$path BENCH_COOKIE=$cookie BENCH_AUTHORIZATION=$authorization \
+      wrk -t2 -c"$connections" -d"${seconds}s" --timeout 30s --latency -s "$here/console.lua" "$base" >"$dir/wrk.txt"
+    local status bytes single rate p50 p99 ok other errors verdict=""
+    read -r status bytes single < <(status_and_size "$cookie" "$authorization" "$path")
+    [[ $status == 200 ]] || verdict+="  ANSWERED $status after the run"
+    read -r _ rate p50 p99 ok other errors < <(grep '^RESULT' "$dir/wrk.txt")
+    awk -v p="$p99" -v l="$limit" 'BEGIN { exit !(p >= l) }' && verdict+="  p99 OVER $limit ms"
+    (( bytes >= most )) && verdict+="  page OVER $((most / 1024)) KB"
+    printf '%-8s %-32s %6s req/s  p50 %6s ms  p99 %6s ms  non-2xx/3xx: %s  socket errors: %s  page: %s bytes  alone: %s ms%s\n' \
+      "$label" "$name" "$rate" "$p50" "$p99" "$other" "$errors" "$bytes" "$(ms 0 "$single")" "$verdict"
 }
