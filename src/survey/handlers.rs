@@ -22,7 +22,7 @@ use crate::survey::campaigns::{
     Campaign, CampaignChanges, CampaignScope, CampaignView, NewCampaign,
 };
 use crate::survey::cases::{Case, CaseFilter, CaseView};
-use crate::survey::coverage::Coverage;
+use crate::survey::coverage::{Coverage, SurveyorFigureList, SurveyorFigures};
 use crate::survey::photos::{self, NewPhoto, Photo, PhotoView};
 use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
 use crate::survey::visits::{self, NewVisit, Visit, VisitView};
@@ -80,6 +80,7 @@ pub struct CaseListQuery {
     assignee_id: Option<UserId>,
     sector_id: Option<OrgUnitId>,
     park_id: Option<OrgUnitId>,
+    unreached: Option<bool>,
 }
 
 /// Query of a surveyor's own list.
@@ -343,6 +344,7 @@ pub async fn list_cases(
         assignee_id: query.assignee_id,
         sector_id: query.sector_id,
         park_id: query.park_id,
+        unreached: query.unreached,
     };
     let scope = SurveyScope::of(&caller);
     let id = id.into_inner();
@@ -537,6 +539,25 @@ pub async fn campaign_coverage(
         })
         .await?;
     Ok(web::Json(coverage))
+}
+
+/// `GET /api/v1/survey/campaigns/{id}/coverage/surveyors`: the figures of each
+/// surveyor with cases in the caller's scope.
+pub async fn campaign_surveyor_figures(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CampaignId>,
+) -> Result<web::Json<SurveyorFigureList>, ApiError> {
+    let scope = SurveyScope::of(&caller);
+    let id = id.into_inner();
+    let figures = state
+        .db
+        .read(move |conn| {
+            let campaign = Campaign::find(conn, &scope, &id)?;
+            SurveyorFigures::of(conn, &scope, &campaign.id)
+        })
+        .await?;
+    Ok(web::Json(figures))
 }
 
 /// `GET /api/v1/me/cases`: the caller's own cases in running campaigns, by what

@@ -135,6 +135,9 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/survey/campaigns/{id}"
             | "/api/v1/survey/campaigns/{id}/cases"
             | "/api/v1/survey/campaigns/{id}/coverage"
+            | "/api/v1/survey/campaigns/{id}/coverage.xlsx"
+            | "/api/v1/survey/campaigns/{id}/coverage.csv"
+            | "/api/v1/survey/campaigns/{id}/coverage/surveyors"
             | "/api/v1/survey/campaigns/{id}/questionnaire",
         ) => (SURVEY_RUNNERS, 200),
         // The fixture campaign runs: reaching the draft check proves access.
