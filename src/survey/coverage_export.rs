@@ -13,9 +13,8 @@ use crate::error::ApiError;
 use crate::exports::sheet::{Cell, Record, SheetColumn};
 use crate::exports::{self, Download, Table};
 use crate::state::AppState;
-use crate::survey::SurveyScope;
-use crate::survey::campaigns::Campaign;
 use crate::survey::coverage::{Counts, Coverage};
+use crate::survey::handlers::read_campaign;
 
 /// What stands in the sector or park column of a total's row.
 const TOTAL: &str = "合计";
@@ -133,15 +132,11 @@ async fn ledger(
     caller: &Caller,
     id: CampaignId,
 ) -> Result<(Table<LedgerRow>, Download), ApiError> {
-    let scope = SurveyScope::of(caller);
-    let (campaign, coverage) = state
-        .db
-        .read(move |conn| {
-            let campaign = Campaign::find(conn, &scope, &id)?;
-            let coverage = Coverage::of(conn, &scope, &campaign.id)?;
-            Ok((campaign, coverage))
-        })
-        .await?;
+    let (campaign, coverage) = read_campaign(state, caller, id, |conn, scope, campaign| {
+        let coverage = Coverage::of(conn, scope, &campaign.id)?;
+        Ok((campaign, coverage))
+    })
+    .await?;
     let download = Download {
         ascii_name: "coverage",
         name: Cow::Owned(format!("{}-摸排台账", campaign.name)),
