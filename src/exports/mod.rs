@@ -1,6 +1,7 @@
 //! Exports of what a list's filters show (the roster, the filings), as CSV or XLSX,
 //! read page by page and written as the pages arrive, so that an export holds one page
-//! of rows whatever the size of the list.
+//! of rows whatever the size of the list; and of small tables computed whole (the
+//! survey's coverage ledger) through the same writers ([`Table`]).
 //!
 //! A list takes part by being a [`Source`]: how many rows match, and the page after a
 //! key. Each page is a read of its own, so no connection is held while a client

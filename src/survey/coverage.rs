@@ -334,6 +334,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_surveyors_counts_take_the_settled_states_and_the_approved() {
+        let mut counts = SurveyorCounts::default();
+        counts.add(CaseState::Reached, ReviewState::Approved, 2, 3);
+        counts.add(CaseState::Attempted, ReviewState::Unsubmitted, 1, 2);
+        counts.add(CaseState::Closed, ReviewState::Unsubmitted, 1, 1);
+        counts.add(CaseState::Lost, ReviewState::Unsubmitted, 1, 4);
+        assert_eq!(
+            counts,
+            SurveyorCounts {
+                assigned: 5,
+                attempts: 10,
+                reached: 2,
+                lost: 1,
+                closed: 1,
+                returned: 0,
+                approved: 2,
+            }
+        );
+    }
+
+    #[test]
     fn states_partition_the_total() {
         let mut counts = Counts::default();
         counts.add(CaseState::Reached, ReviewState::Approved, 3);
