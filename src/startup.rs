@@ -77,10 +77,11 @@ use crate::state::AppState;
 use crate::survey::answer_handlers::{
     find_answers, find_questionnaire, review_case, submit_answers, update_questionnaire,
 };
+use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
 use crate::survey::handlers::{
-    assign_cases, campaign_coverage, create_campaign, create_visit, find_campaign, find_case,
-    list_campaigns, list_cases, list_my_cases, list_photos, photo_picture, update_campaign,
-    upload_photo,
+    assign_cases, campaign_coverage, campaign_surveyor_figures, create_campaign, create_visit,
+    find_campaign, find_case, list_campaigns, list_cases, list_my_cases, list_photos,
+    photo_picture, update_campaign, upload_photo,
 };
 use crate::survey::surveyors::{import_surveyors, move_surveyor};
 use crate::telemetry::{Metrics, observe};
@@ -242,6 +243,11 @@ routes! {
     "/api/v1/survey/campaigns/{id}/cases" { get [SURVEY_RUNNERS] => list_cases }
     "/api/v1/survey/campaigns/{id}/cases/assign" { post [SURVEY_RUNNERS] => assign_cases }
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
+    "/api/v1/survey/campaigns/{id}/coverage.xlsx" { get [SURVEY_RUNNERS] => export_coverage_xlsx }
+    "/api/v1/survey/campaigns/{id}/coverage.csv" { get [SURVEY_RUNNERS] => export_coverage_csv }
+    "/api/v1/survey/campaigns/{id}/coverage/surveyors" {
+        get [SURVEY_RUNNERS] => campaign_surveyor_figures,
+    }
     "/api/v1/survey/surveyors/import" { post [TEAM_KEEPERS] => import_surveyors }
     "/api/v1/survey/surveyors/{id}/team" { post [TEAM_KEEPERS] => move_surveyor }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }

@@ -2,6 +2,8 @@
 //! matching the filter, in the columns the import reads, streamed page by page by
 //! [`crate::exports`] and audited as `enterprise.export`.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpResponse, web};
 
 use crate::auth::caller::Caller;
@@ -16,9 +18,9 @@ use crate::state::AppState;
 /// The roster's downloads.
 const DOWNLOAD: Download = Download {
     ascii_name: "enterprises",
-    name: "企业名录",
+    name: Cow::Borrowed("企业名录"),
     action: "enterprise.export",
-    object: ("enterprise", "roster"),
+    object: ("enterprise", Cow::Borrowed("roster")),
 };
 
 /// The enterprises visible to a caller that match a filter, in the roster's order.

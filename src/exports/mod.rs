@@ -1,6 +1,7 @@
 //! Exports of what a list's filters show (the roster, the filings), as CSV or XLSX,
 //! read page by page and written as the pages arrive, so that an export holds one page
-//! of rows whatever the size of the list.
+//! of rows whatever the size of the list; and of small tables computed whole (the
+//! survey's coverage ledger) through the same writers ([`Table`]).
 //!
 //! A list takes part by being a [`Source`]: how many rows match, and the page after a
 //! key. Each page is a read of its own, so no connection is held while a client
@@ -15,6 +16,7 @@
 
 pub mod sheet;
 
+use std::borrow::Cow;
 use std::future::ready;
 use std::io::Write;
 use std::sync::Arc;
@@ -58,16 +60,16 @@ pub trait Source: Send + Sync + 'static {
 }
 
 /// What a download is called and how it is audited.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Download {
     /// The file's name without its extension, in ASCII (`enterprises`).
     pub ascii_name: &'static str,
     /// The file's name without its extension, as people read it (`企业名录`).
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// The audit action (`enterprise.export`).
     pub action: &'static str,
     /// The audit entry's object type and id.
-    pub object: (&'static str, &'static str),
+    pub object: (&'static str, Cow<'static, str>),
 }
 
 impl Download {
@@ -91,7 +93,7 @@ pub async fn csv_export<S: Source>(
 ) -> Result<HttpResponse, ApiError> {
     let export = Export::new(state, source);
     let (matching, first) = export.first(|rows| csv_page(&rows, true)).await?;
-    audit_export(state, caller, download, "csv", matching).await?;
+    audit_export(state, caller, &download, "csv", matching).await?;
     let rest = futures_util::stream::unfold((export, first.next), |(export, after)| async move {
         let after = after?;
         match export.page(after, |rows| csv_page(&rows, false)).await {
@@ -121,7 +123,7 @@ pub async fn xlsx_export<S: Source>(
 ) -> Result<HttpResponse, ApiError> {
     let export = Export::new(state, source);
     let (matching, first) = export.first(Ok).await?;
-    audit_export(state, caller, download, "xlsx", matching).await?;
+    audit_export(state, caller, &download, "xlsx", matching).await?;
 
     // Two pages at most wait for the writer, so reading never runs far ahead of it.
     let (feed, pages) = mpsc::channel(2);
@@ -153,6 +155,31 @@ pub async fn xlsx_export<S: Source>(
         ))
         .insert_header((CONTENT_DISPOSITION, download.disposition("xlsx")))
         .streaming(body))
+}
+
+/// A small table computed before its export begins (a ledger, a summary), exported
+/// through the same writers as a list: its pages are slices of it, and a page's key is
+/// the position after its last row.
+pub struct Table<R>(pub Vec<R>);
+
+impl<R: Record + Clone + Send + Sync + 'static> Source for Table<R> {
+    type Row = R;
+
+    fn count(&self, _: &mut DbConnection) -> Result<i64, ApiError> {
+        Ok(i64::try_from(self.0.len()).unwrap_or(i64::MAX))
+    }
+
+    fn page(
+        &self,
+        _: &mut DbConnection,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<R>, Option<String>), ApiError> {
+        let start = after.and_then(|key| key.parse().ok()).unwrap_or(0);
+        let rows: Vec<R> = self.0.iter().skip(start).take(limit).cloned().collect();
+        let next = (start + rows.len()).to_string();
+        Ok((rows, Some(next)))
+    }
 }
 
 /// What the handler hands the workbook writer.
@@ -283,18 +310,16 @@ fn csv_page<R: Record>(rows: &[R], with_header: bool) -> Result<Vec<u8>, ApiErro
 async fn audit_export(
     state: &AppState,
     caller: &Caller,
-    download: Download,
+    download: &Download,
     format: &'static str,
     rows: i64,
 ) -> Result<(), ApiError> {
     let actor = caller.actor();
+    let (object_type, object_id) = &download.object;
+    let event = Event::success(download.action, object_type, object_id.as_ref())
+        .with_details(serde_json::json!({ "format": format, "rows": rows }));
     state
         .db
-        .write(move |conn| {
-            let (object_type, object_id) = download.object;
-            let event = Event::success(download.action, object_type, object_id)
-                .with_details(serde_json::json!({ "format": format, "rows": rows }));
-            audit::append(conn, &actor, event).map(drop)
-        })
+        .write(move |conn| audit::append(conn, &actor, event).map(drop))
         .await
 }

@@ -2,6 +2,8 @@
 //! matches the list's filters, newest first, masked as the list shows it, streamed
 //! page by page by [`crate::exports`] and audited as `registration.export`.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpResponse, web};
 
 use crate::auth::caller::Caller;
@@ -18,9 +20,9 @@ use crate::state::AppState;
 /// The filings' downloads.
 const DOWNLOAD: Download = Download {
     ascii_name: "registrations",
-    name: "司机登记",
+    name: Cow::Borrowed("司机登记"),
     action: "registration.export",
-    object: ("registration", "list"),
+    object: ("registration", Cow::Borrowed("list")),
 };
 
 /// A column of the export: header, width, kept as text.

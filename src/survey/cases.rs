@@ -120,6 +120,8 @@ pub struct CaseFilter {
     pub sector_id: Option<OrgUnitId>,
     /// Of an enterprise in this park.
     pub park_id: Option<OrgUnitId>,
+    /// Not yet reached ([`CaseState::NOT_REACHED`]) when true, the others when false.
+    pub unreached: Option<bool>,
 }
 
 /// Cases joined to their enterprises, boxed.
@@ -243,6 +245,13 @@ impl Case {
         }
         if let Some(park) = &filter.park_id {
             query = query.filter(enterprises::park_id.eq(park.clone()));
+        }
+        match filter.unreached {
+            Some(true) => query = query.filter(survey_cases::state.eq_any(CaseState::NOT_REACHED)),
+            Some(false) => {
+                query = query.filter(survey_cases::state.ne_all(CaseState::NOT_REACHED));
+            }
+            None => {}
         }
         if let Some(after) = after {
             query = query.filter(survey_cases::id.gt(after.to_owned()));

@@ -1,6 +1,7 @@
 //! The coverage ledger (台账): a campaign's cases counted by state (and those whose
 //! answers are approved) in a sector × park matrix over the caller's scope, with the
-//! totals of each sector, each park and the whole, from one GROUP BY query.
+//! totals of each sector, each park and the whole, from one GROUP BY query; and the
+//! same cases' figures per surveyor ([`SurveyorFigures`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,21 +10,25 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::MultiBackend;
-use crate::db::schema::{enterprises, org_units, survey_cases};
+use crate::db::schema::{enterprises, org_units, survey_cases, survey_reviews};
 use crate::domain::id::CaseId;
-use crate::domain::id::{CampaignId, OrgUnitId};
+use crate::domain::id::{CampaignId, OrgUnitId, UserId};
 use crate::error::ApiError;
-use crate::survey::{CaseState, ReviewState, SurveyScope};
+use crate::survey::{CaseState, ReviewDecision, ReviewState, SurveyScope, display_names};
 
-/// The rows of the ledger's query.
-type Source = diesel::helper_types::InnerJoinQuerySource<survey_cases::table, enterprises::table>;
-
-/// The cases of `campaign` that `scope` sees, as a condition (a boxed query cannot be
-/// grouped).
-fn in_scope(
+/// The cases of `campaign` that `scope` sees, as a condition on a query of cases joined
+/// to their enterprises (a boxed query cannot be grouped).
+fn in_scope<Source>(
     scope: &SurveyScope,
     campaign: &CampaignId,
-) -> Box<dyn BoxableExpression<Source, MultiBackend, SqlType = diesel::sql_types::Bool>> {
+) -> Box<dyn BoxableExpression<Source, MultiBackend, SqlType = diesel::sql_types::Bool>>
+where
+    survey_cases::campaign_id: SelectableExpression<Source>,
+    diesel::dsl::AssumeNotNull<survey_cases::assignee_id>: SelectableExpression<Source>,
+    survey_cases::id: SelectableExpression<Source>,
+    enterprises::sector_id: SelectableExpression<Source>,
+    enterprises::park_id: SelectableExpression<Source>,
+{
     let of_campaign = survey_cases::campaign_id.eq(campaign.clone());
     match scope {
         SurveyScope::All => Box::new(of_campaign),
@@ -198,9 +203,156 @@ impl Coverage {
     }
 }
 
+/// One surveyor's figures over the cases of a campaign in the caller's scope that are
+/// assigned to them now (a reassigned case's figures move with it).
+#[derive(Clone, Debug, Serialize)]
+pub struct SurveyorFigures {
+    /// The surveyor.
+    pub surveyor_id: UserId,
+    /// Their display name.
+    pub surveyor_name: String,
+    /// Their figures.
+    #[serde(flatten)]
+    pub counts: SurveyorCounts,
+}
+
+/// What a surveyor's cases count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SurveyorCounts {
+    /// Cases assigned to them.
+    pub assigned: i64,
+    /// Visits recorded on those cases.
+    pub attempts: i64,
+    /// Of those cases, reached.
+    pub reached: i64,
+    /// Lost (失联).
+    pub lost: i64,
+    /// Closed, moved or not found.
+    pub closed: i64,
+    /// Times their answers were returned to them for changes.
+    pub returned: i64,
+    /// Cases whose answers are approved.
+    pub approved: i64,
+}
+
+/// The per-surveyor figures of a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct SurveyorFigureList {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// One per surveyor with cases in scope, by name.
+    pub items: Vec<SurveyorFigures>,
+}
+
+impl SurveyorCounts {
+    fn add(&mut self, state: CaseState, review: ReviewState, cases: i64, attempts: i64) {
+        self.assigned += cases;
+        self.attempts += attempts;
+        match state {
+            CaseState::Reached => self.reached += cases,
+            CaseState::Lost => self.lost += cases,
+            CaseState::Closed => self.closed += cases,
+            CaseState::Unassigned | CaseState::Assigned | CaseState::Attempted => {}
+        }
+        if review == ReviewState::Approved {
+            self.approved += cases;
+        }
+    }
+}
+
+impl SurveyorFigures {
+    /// The figures of each surveyor with cases of `campaign` that `scope` sees.
+    pub fn of(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+        campaign: &CampaignId,
+    ) -> Result<SurveyorFigureList, ApiError> {
+        type Row = (Option<UserId>, CaseState, ReviewState, i64, Option<i64>);
+        let rows: Vec<Row> = survey_cases::table
+            .inner_join(enterprises::table)
+            .filter(in_scope(scope, campaign))
+            .filter(survey_cases::assignee_id.is_not_null())
+            .group_by((
+                survey_cases::assignee_id,
+                survey_cases::state,
+                survey_cases::review,
+            ))
+            .select((
+                survey_cases::assignee_id,
+                survey_cases::state,
+                survey_cases::review,
+                diesel::dsl::count_star(),
+                diesel::dsl::sum(survey_cases::attempts),
+            ))
+            .load(conn)?;
+        let returns: Vec<(Option<UserId>, i64)> = survey_cases::table
+            .inner_join(enterprises::table)
+            .inner_join(survey_reviews::table)
+            .filter(in_scope(scope, campaign))
+            .filter(survey_reviews::decision.eq(ReviewDecision::Return))
+            .filter(survey_cases::assignee_id.is_not_null())
+            .group_by(survey_cases::assignee_id)
+            .select((survey_cases::assignee_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        let mut by_surveyor: BTreeMap<UserId, SurveyorCounts> = BTreeMap::new();
+        for (surveyor, state, review, cases, attempts) in rows {
+            if let Some(surveyor) = surveyor {
+                by_surveyor.entry(surveyor).or_default().add(
+                    state,
+                    review,
+                    cases,
+                    attempts.unwrap_or_default(),
+                );
+            }
+        }
+        for (surveyor, returned) in returns {
+            if let Some(counts) = surveyor.and_then(|id| by_surveyor.get_mut(&id)) {
+                counts.returned = returned;
+            }
+        }
+        let names = display_names(conn, by_surveyor.keys())?;
+        let mut items: Vec<SurveyorFigures> = by_surveyor
+            .into_iter()
+            .map(|(surveyor_id, counts)| SurveyorFigures {
+                surveyor_name: names.get(&surveyor_id).cloned().unwrap_or_default(),
+                surveyor_id,
+                counts,
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            (&a.surveyor_name, &a.surveyor_id).cmp(&(&b.surveyor_name, &b.surveyor_id))
+        });
+        Ok(SurveyorFigureList {
+            campaign_id: campaign.clone(),
+            items,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_surveyors_counts_take_the_settled_states_and_the_approved() {
+        let mut counts = SurveyorCounts::default();
+        counts.add(CaseState::Reached, ReviewState::Approved, 2, 3);
+        counts.add(CaseState::Attempted, ReviewState::Unsubmitted, 1, 2);
+        counts.add(CaseState::Closed, ReviewState::Unsubmitted, 1, 1);
+        counts.add(CaseState::Lost, ReviewState::Unsubmitted, 1, 4);
+        assert_eq!(
+            counts,
+            SurveyorCounts {
+                assigned: 5,
+                attempts: 10,
+                reached: 2,
+                lost: 1,
+                closed: 1,
+                returned: 0,
+                approved: 2,
+            }
+        );
+    }
 
     #[test]
     fn states_partition_the_total() {

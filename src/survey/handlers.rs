@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, audit_refusal};
 use crate::body;
-use crate::db::now;
+use crate::db::{DbConnection, now};
 use crate::domain::id::{CampaignId, CaseId, OrgUnitId, PhotoId, UserId, VisitId};
 use crate::domain::survey::{
     CampaignName, CampaignPeriod, ClientId, parse_campaign_day, parse_visit_notes, parse_visited_at,
@@ -22,7 +22,7 @@ use crate::survey::campaigns::{
     Campaign, CampaignChanges, CampaignScope, CampaignView, NewCampaign,
 };
 use crate::survey::cases::{Case, CaseFilter, CaseView};
-use crate::survey::coverage::Coverage;
+use crate::survey::coverage::{Coverage, SurveyorFigureList, SurveyorFigures};
 use crate::survey::photos::{self, NewPhoto, Photo, PhotoView};
 use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
 use crate::survey::visits::{self, NewVisit, Visit, VisitView};
@@ -80,6 +80,7 @@ pub struct CaseListQuery {
     assignee_id: Option<UserId>,
     sector_id: Option<OrgUnitId>,
     park_id: Option<OrgUnitId>,
+    unreached: Option<bool>,
 }
 
 /// Query of a surveyor's own list.
@@ -343,6 +344,7 @@ pub async fn list_cases(
         assignee_id: query.assignee_id,
         sector_id: query.sector_id,
         park_id: query.park_id,
+        unreached: query.unreached,
     };
     let scope = SurveyScope::of(&caller);
     let id = id.into_inner();
@@ -520,6 +522,28 @@ pub async fn assign_cases(
     Ok(web::Json(result))
 }
 
+/// Reads something of a campaign the caller sees (404 otherwise), over the caller's
+/// scope.
+pub async fn read_campaign<T, F>(
+    state: &AppState,
+    caller: &Caller,
+    id: CampaignId,
+    read: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &SurveyScope, Campaign) -> Result<T, ApiError> + Send + 'static,
+{
+    let scope = SurveyScope::of(caller);
+    state
+        .db
+        .read(move |conn| {
+            let campaign = Campaign::find(conn, &scope, &id)?;
+            read(conn, &scope, campaign)
+        })
+        .await
+}
+
 /// `GET /api/v1/survey/campaigns/{id}/coverage`: the sector × park ledger over the
 /// caller's scope.
 pub async fn campaign_coverage(
@@ -527,16 +551,25 @@ pub async fn campaign_coverage(
     caller: Caller,
     id: web::Path<CampaignId>,
 ) -> Result<web::Json<Coverage>, ApiError> {
-    let scope = SurveyScope::of(&caller);
-    let id = id.into_inner();
-    let coverage = state
-        .db
-        .read(move |conn| {
-            let campaign = Campaign::find(conn, &scope, &id)?;
-            Coverage::of(conn, &scope, &campaign.id)
-        })
-        .await?;
+    let coverage = read_campaign(&state, &caller, id.into_inner(), |conn, scope, campaign| {
+        Coverage::of(conn, scope, &campaign.id)
+    })
+    .await?;
     Ok(web::Json(coverage))
+}
+
+/// `GET /api/v1/survey/campaigns/{id}/coverage/surveyors`: the figures of each
+/// surveyor with cases in the caller's scope.
+pub async fn campaign_surveyor_figures(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CampaignId>,
+) -> Result<web::Json<SurveyorFigureList>, ApiError> {
+    let figures = read_campaign(&state, &caller, id.into_inner(), |conn, scope, campaign| {
+        SurveyorFigures::of(conn, scope, &campaign.id)
+    })
+    .await?;
+    Ok(web::Json(figures))
 }
 
 /// `GET /api/v1/me/cases`: the caller's own cases in running campaigns, by what

@@ -18,6 +18,7 @@ pub mod assignment;
 pub mod campaigns;
 pub mod cases;
 pub mod coverage;
+pub mod coverage_export;
 pub mod handlers;
 pub mod photos;
 pub mod questionnaire;
@@ -133,6 +134,15 @@ text_enum! {
         /// The enterprise closed, moved away or cannot be found.
         Closed = "closed" / "已关闭",
     }
+}
+
+impl CaseState {
+    /// The states of a case not yet reached: what the ledger's drill-down lists.
+    pub const NOT_REACHED: [CaseState; 3] = [
+        CaseState::Unassigned,
+        CaseState::Assigned,
+        CaseState::Attempted,
+    ];
 }
 
 text_enum! {

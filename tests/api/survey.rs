@@ -1966,3 +1966,341 @@ async fn a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet(app: Te
     assert_eq!(refused.body["errors"][0]["code"], "invalid_phone");
 }
 api_test!(a_surveyors_sheet_can_come_back_as_the_printed_activation_sheet);
+
+/// A ledger of sectors SA and SB: sv1 reaches a1 (its answers returned once, then
+/// approved), tries a2 and reaches a3; sv2 finds a4 closed; b1 waits unassigned. A park
+/// official of P2 sees a3 and a4 only. Returns (campaign, that official's token).
+async fn ledger_zone(app: &TestApp, zone: &Zone) -> (String, String) {
+    let campaign = running_campaign(app, zone).await;
+    let assign = format!("/api/v1/survey/campaigns/{campaign}/cases/assign");
+    let mut ids = std::collections::HashMap::new();
+    for (key, surveyor) in [
+        ("a1", &zone.sv1),
+        ("a2", &zone.sv1),
+        ("a3", &zone.sv1),
+        ("a4", &zone.sv2),
+    ] {
+        let case = case_of(app, zone, &campaign, key).await;
+        let id = case["id"].as_str().unwrap().to_owned();
+        app.post(
+            &assign,
+            Some(&zone.regulator),
+            json!({ "case_ids": [id], "surveyor_id": surveyor.0 }),
+        )
+        .await
+        .assert_status(200);
+        ids.insert(key, id);
+    }
+    for (key, surveyor, outcome) in [
+        ("a1", &zone.sv1, "completed"),
+        ("a2", &zone.sv1, "no_answer"),
+        ("a3", &zone.sv1, "completed"),
+        ("a4", &zone.sv2, "closed"),
+    ] {
+        let body = json!({ "method": "phone", "outcome": outcome,
+                           "client_id": format!("ledger-{key}") });
+        visit(app, &surveyor.1, &ids[key], body)
+            .await
+            .assert_status(201);
+    }
+    let a1 = ids["a1"].as_str();
+    for (n, decision) in [(1, "return"), (2, "approve")] {
+        let version = case_version(app, &zone.sv1.1, a1).await;
+        let body = json!({ "answers": answers(), "client_id": format!("ledger-answer-{n}"),
+                           "case_version": version });
+        submit(app, &zone.sv1.1, a1, body).await.assert_status(201);
+        let body = match decision {
+            "return" => json!({ "decision": "return",
+                                "comments": { "employees": "人数与社保记录不符，请核实" } }),
+            _ => json!({ "decision": decision }),
+        };
+        review(app, &zone.regulator, a1, body)
+            .await
+            .assert_status(200);
+    }
+    app.create_user(&zone.admin, "offp2", "park_official", &[], &[&zone.p2])
+        .await;
+    let official = app.tokens("offp2", USER_PASSWORD).await.0;
+    (campaign, official)
+}
+
+/// The enterprise keys of the cases a list shows, sorted.
+fn case_keys(zone: &Zone, cases: &[Value]) -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = cases
+        .iter()
+        .map(|case| {
+            zone.enterprises
+                .iter()
+                .find(|(_, id)| case["enterprise_id"] == id.as_str())
+                .map(|(key, _)| *key)
+                .unwrap()
+        })
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+async fn the_ledger_drills_down_to_the_cases_not_yet_reached(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, official) = ledger_zone(&app, &zone).await;
+    let cell = format!("&sector_id={}&park_id={}&unreached=true", zone.sa, zone.p1);
+    let unreached = cases(&app, &zone.regulator, &campaign, &cell).await;
+    assert_eq!(case_keys(&zone, &unreached), ["a2"]);
+    let all_unreached = cases(&app, &zone.regulator, &campaign, "&unreached=true").await;
+    assert_eq!(case_keys(&zone, &all_unreached), ["a2", "b1"]);
+    let settled = cases(&app, &zone.regulator, &campaign, "&unreached=false").await;
+    assert_eq!(case_keys(&zone, &settled), ["a1", "a3", "a4"]);
+    // Paged like any list.
+    let page = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/cases?limit=1&unreached=true"),
+            Some(&zone.regulator),
+        )
+        .await;
+    page.assert_status(200);
+    let cursor = page.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/cases?unreached=true&cursor={cursor}"),
+            Some(&zone.regulator),
+        )
+        .await;
+    rest.assert_status(200);
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
+    assert_ne!(rest.body["items"][0]["id"], page.body["items"][0]["id"]);
+
+    // The park official of P2 sees their cells only.
+    let theirs = cases(&app, &official, &campaign, "&unreached=false").await;
+    assert_eq!(case_keys(&zone, &theirs), ["a3", "a4"]);
+    assert!(
+        cases(&app, &official, &campaign, "&unreached=true")
+            .await
+            .is_empty()
+    );
+
+    // Bad filters are 422 with a stable code and a Chinese detail.
+    for query in ["unreached=maybe", "state=visited", "unreached="] {
+        let bad = app
+            .get(
+                &format!("/api/v1/survey/campaigns/{campaign}/cases?{query}"),
+                Some(&zone.regulator),
+            )
+            .await;
+        bad.assert_status(422);
+        assert_eq!(bad.code(), "validation_failed", "{query}");
+        assert_eq!(
+            field_codes(&bad),
+            vec![(String::new(), "invalid_query".to_owned())],
+            "{query}"
+        );
+    }
+}
+api_test!(the_ledger_drills_down_to_the_cases_not_yet_reached);
+
+/// One surveyor's figures: (assigned, attempts, reached, lost, closed, returned, approved).
+fn figures(list: &Value, surveyor: &str) -> [i64; 7] {
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["surveyor_id"] == surveyor)
+        .unwrap_or_else(|| panic!("{surveyor} in {list}"));
+    [
+        "assigned", "attempts", "reached", "lost", "closed", "returned", "approved",
+    ]
+    .map(|key| item[key].as_i64().unwrap())
+}
+
+async fn the_ledger_counts_each_surveyors_work_within_the_callers_scope(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, official) = ledger_zone(&app, &zone).await;
+    let path = format!("/api/v1/survey/campaigns/{campaign}/coverage/surveyors");
+
+    let all = app.get(&path, Some(&zone.regulator)).await;
+    all.assert_status(200);
+    assert_eq!(all.body["campaign_id"], campaign.as_str());
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        all.text
+    );
+    assert_eq!(figures(&all.body, &zone.sv1.0), [3, 3, 2, 0, 0, 1, 1]);
+    assert_eq!(figures(&all.body, &zone.sv2.0), [1, 1, 0, 0, 1, 0, 0]);
+    assert_eq!(all.body["items"][0]["surveyor_name"], "测试sv1");
+
+    // The park official of P2 sees sv1's a3 and sv2's a4, nothing of P1.
+    let theirs = app.get(&path, Some(&official)).await;
+    theirs.assert_status(200);
+    assert_eq!(figures(&theirs.body, &zone.sv1.0), [1, 1, 1, 0, 0, 0, 0]);
+    assert_eq!(figures(&theirs.body, &zone.sv2.0), [1, 1, 0, 0, 1, 0, 0]);
+
+    // An official outside the campaign, a surveyor, a contact, nobody.
+    app.get(&path, Some(&zone.other_official))
+        .await
+        .assert_status(404);
+    app.get(&path, Some(&zone.sv1.1)).await.assert_status(403);
+    app.get(&path, Some(&zone.contact)).await.assert_status(403);
+    app.get(&path, None).await.assert_status(401);
+}
+api_test!(the_ledger_counts_each_surveyors_work_within_the_callers_scope);
+
+/// An export's rows by their sector and park columns.
+fn ledger_rows(
+    rows: Vec<Vec<String>>,
+) -> std::collections::BTreeMap<(String, String), Vec<String>> {
+    rows.into_iter()
+        .map(|row| ((row[0].clone(), row[1].clone()), row[2..].to_vec()))
+        .collect()
+}
+
+async fn the_ledger_exports_as_the_office_files_it_named_and_audited(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, official) = ledger_zone(&app, &zone).await;
+    let path = format!("/api/v1/survey/campaigns/{campaign}/coverage");
+
+    let xlsx = app
+        .get(&format!("{path}.xlsx"), Some(&zone.regulator))
+        .await;
+    xlsx.assert_status(200);
+    let disposition = xlsx.header("content-disposition").unwrap();
+    assert!(
+        disposition.contains("filename=\"coverage.xlsx\""),
+        "{disposition}"
+    );
+    // The campaign's name, then 摸排台账.
+    assert!(
+        disposition.ends_with(
+            "2026%20%E5%B9%B4%E5%86%AC%E5%AD%A3%E4%BC%81%E4%B8%9A%E6%91%B8%E6%8E%92\
+             -%E6%91%B8%E6%8E%92%E5%8F%B0%E8%B4%A6.xlsx"
+        ),
+        "{disposition}"
+    );
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    use calamine::Reader;
+    let sheet = workbook.worksheet_range("摸排台账").unwrap();
+    let mut cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .collect();
+    let header = cells.remove(0);
+    assert_eq!(
+        header,
+        [
+            "行业",
+            "园区",
+            "企业总数",
+            "已分配",
+            "已尝试",
+            "已摸排",
+            "已审核通过",
+            "失联",
+            "已关闭",
+            "摸排率"
+        ]
+    );
+    // Each sector's cells come before its total; the parks' totals and the whole last.
+    let order: Vec<(&str, &str)> = cells
+        .iter()
+        .map(|row| (row[0].as_str(), row[1].as_str()))
+        .collect();
+    let at = |key: (&str, &str)| order.iter().position(|k| *k == key).unwrap();
+    assert!(
+        at(("SA行业", "P1园区")) < at(("SA行业", "合计"))
+            && at(("SA行业", "P2园区")) < at(("SA行业", "合计"))
+    );
+    assert!(at(("SB行业", "合计")) < at(("合计", "P1园区")));
+    assert_eq!(order.last(), Some(&("合计", "合计")));
+    let rows = ledger_rows(cells);
+    let expected = |sector: &str, park: &str, figures: [&str; 8]| {
+        let key = (sector.to_owned(), park.to_owned());
+        assert_eq!(rows[&key], figures.map(str::to_owned), "{sector} × {park}");
+    };
+    expected(
+        "SA行业",
+        "P1园区",
+        ["2", "0", "1", "1", "1", "0", "0", "50.0%"],
+    );
+    expected(
+        "SA行业",
+        "P2园区",
+        ["2", "0", "0", "1", "0", "0", "1", "100.0%"],
+    );
+    expected(
+        "SA行业",
+        "合计",
+        ["4", "0", "1", "2", "1", "0", "1", "75.0%"],
+    );
+    expected(
+        "SB行业",
+        "P1园区",
+        ["1", "0", "0", "0", "0", "0", "0", "0.0%"],
+    );
+    expected(
+        "SB行业",
+        "合计",
+        ["1", "0", "0", "0", "0", "0", "0", "0.0%"],
+    );
+    expected(
+        "合计",
+        "P1园区",
+        ["3", "0", "1", "1", "1", "0", "0", "33.3%"],
+    );
+    expected(
+        "合计",
+        "P2园区",
+        ["2", "0", "0", "1", "0", "0", "1", "100.0%"],
+    );
+    expected("合计", "合计", ["5", "0", "1", "2", "1", "0", "1", "60.0%"]);
+    assert_eq!(rows.len(), 8);
+
+    // The park official's CSV holds their cells only.
+    let csv = app.get(&format!("{path}.csv"), Some(&official)).await;
+    csv.assert_status(200);
+    assert!(csv.text.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "行业,园区,企业总数,已分配,已尝试,已摸排,已审核通过,失联,已关闭,摸排率",
+            "SA行业,P2园区,2,0,0,1,0,0,1,100.0%",
+            "SA行业,合计,2,0,0,1,0,0,1,100.0%",
+            "合计,P2园区,2,0,0,1,0,0,1,100.0%",
+            "合计,合计,2,0,0,1,0,0,1,100.0%",
+        ]
+    );
+
+    // Outside the campaign, not a runner, or nobody.
+    for ext in ["xlsx", "csv"] {
+        let export = format!("{path}.{ext}");
+        app.get(&export, Some(&zone.other_official))
+            .await
+            .assert_status(404);
+        app.get(&export, Some(&zone.sv1.1)).await.assert_status(403);
+        app.get(&export, None).await.assert_status(401);
+    }
+
+    // Each export is audited with its format and row count.
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=survey.coverage.export&object_id={campaign}"),
+            Some(&zone.admin),
+        )
+        .await;
+    audit.assert_status(200);
+    let mut details: Vec<(String, i64)> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["details"]["format"].as_str().unwrap().to_owned(),
+                entry["details"]["rows"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    details.sort();
+    assert_eq!(details, [("csv".to_owned(), 4), ("xlsx".to_owned(), 8)]);
+}
+api_test!(the_ledger_exports_as_the_office_files_it_named_and_audited);
