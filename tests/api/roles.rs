@@ -654,13 +654,9 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
     };
     let (mut failures, mut checked) = (Vec::new(), 0);
     let operations = CONTRACT.operations();
-    // A surveyor's id is a user's, and the team move checks its body first: that an
-    // unknown or other team's surveyor is 404 is tested in `survey`.
-    let by_id = operations.iter().filter(|(_, path)| {
-        path.starts_with("/api/v1/survey/")
-            && path.contains("{id}")
-            && !path.starts_with("/api/v1/survey/surveyors/")
-    });
+    let by_id = operations
+        .iter()
+        .filter(|(_, path)| path.starts_with("/api/v1/survey/") && path.contains("{id}"));
     for (method, template) in by_id {
         let Access::Only(roles) = expectation(method, template).0 else {
             panic!("{method} {template}: survey routes are for named roles");
