@@ -71,23 +71,24 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec
     Ok(body)
 }
 
+/// The request's `Content-Type`, trimmed and in lower case (empty when there is none
+/// or it is not text), for comparing with the media types a route takes.
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// A JSON body of at most `limit` bytes (the app-wide JSON limit is larger).
 pub async fn json<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let is_json = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !is_json {
+    if !media_type(req).starts_with("application/json") {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "请求体须为 JSON（Content-Type: application/json）",

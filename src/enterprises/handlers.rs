@@ -1,7 +1,6 @@
 //! `/api/v1/enterprises`: the roster, scoped to the caller, and its import (exports are
 //! in [`super::exports`]).
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -386,12 +385,7 @@ pub async fn import_enterprises(
 /// The body of an upload of a sheet: a CSV or XLSX file of at most [`IMPORT_LIMIT`]
 /// bytes (415 for another content type).
 pub async fn sheet_file(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = body::media_type(req);
     let accepted = [
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -735,12 +735,7 @@ pub async fn upload_photo(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let client_id = ClientId::parse(&query.client_id).map_err(|e| ApiError::validation(vec![e]))?;
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = body::media_type(&req);
     if !(content_type.starts_with("image/") || content_type.starts_with("application/octet-stream"))
     {
         return Err(ApiError::new(
