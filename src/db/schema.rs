@@ -284,6 +284,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         review -> Text,
+        sector_id -> Text,
+        park_id -> Text,
     }
 }
 

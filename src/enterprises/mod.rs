@@ -20,6 +20,7 @@ use crate::domain::enterprise::{Coordinates, CreditCode, EnterpriseName, Enterpr
 use crate::domain::id::{EnterpriseId, OrgUnitId};
 use crate::error::{ApiError, ErrorCode};
 use crate::personal::SealedMobile;
+use crate::survey::cases::Case;
 
 /// Which enterprises a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -622,6 +623,14 @@ impl Enterprise {
                 enterprises::updated_at.eq(now()),
             ))
             .execute(conn)?;
+        if changes.sector_id.is_some() || changes.park_id.is_some() {
+            Case::follow_enterprise(
+                conn,
+                id,
+                changes.sector_id.as_ref(),
+                changes.park_id.as_ref(),
+            )?;
+        }
         Self::find(conn, &Visibility::All, id)
     }
 }

@@ -79,7 +79,7 @@ pub fn balance(cases: &[PlacedCase], surveyors: &[Surveyor]) -> Plan {
             surveyors
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.covers(&case.sector_id, &case.park_id))
+                .filter(|(_, s)| s.covers(&case.case.sector_id, &case.case.park_id))
                 .map(|(index, _)| index)
                 .collect()
         })
@@ -89,7 +89,7 @@ pub fn balance(cases: &[PlacedCase], surveyors: &[Surveyor]) -> Plan {
         if eligible[index].is_empty() {
             plan.uncovered += 1;
         } else {
-            by_park.entry(&case.park_id).or_default().push(index);
+            by_park.entry(&case.case.park_id).or_default().push(index);
         }
     }
     let total = cases.len() - plan.uncovered;
@@ -104,8 +104,8 @@ pub fn balance(cases: &[PlacedCase], surveyors: &[Surveyor]) -> Plan {
     parks.sort_by_key(|group| std::cmp::Reverse(group.len()));
     for mut group in parks {
         group.sort_by(|a, b| {
-            (&cases[*a].sector_id, &cases[*a].case.id)
-                .cmp(&(&cases[*b].sector_id, &cases[*b].case.id))
+            (&cases[*a].case.sector_id, &cases[*a].case.id)
+                .cmp(&(&cases[*b].case.sector_id, &cases[*b].case.id))
         });
         let mut current: Option<usize> = None;
         for case in group {
@@ -151,15 +151,17 @@ mod tests {
     fn case(n: usize, sector: &str, park: &str) -> PlacedCase {
         let mut case = Case::new_unassigned(
             &CampaignId::from("c".to_owned()),
-            EnterpriseId::from(format!("e{n}")),
+            (
+                EnterpriseId::from(format!("e{n}")),
+                unit(sector),
+                unit(park),
+            ),
             crate::db::now(),
         );
         case.id = CaseId::from(format!("case{n:03}"));
         PlacedCase {
             case,
             enterprise_name: format!("企业{n}"),
-            sector_id: unit(sector),
-            park_id: unit(park),
         }
     }
 
@@ -195,7 +197,7 @@ mod tests {
         assert_eq!(loads(&plan, 2), vec![2, 2]);
         for (a, sa) in &plan.moves {
             for (b, sb) in &plan.moves {
-                if cases[*a].park_id == cases[*b].park_id {
+                if cases[*a].case.park_id == cases[*b].case.park_id {
                     assert_eq!(sa, sb, "a park was split");
                 }
             }
@@ -227,7 +229,7 @@ mod tests {
         let surveyors = vec![surveyor("s1", &["A"], &[]), surveyor("s2", &[], &["P2"])];
         let plan = balance(&cases, &surveyors);
         for (c, s) in &plan.moves {
-            assert!(surveyors[*s].covers(&cases[*c].sector_id, &cases[*c].park_id));
+            assert!(surveyors[*s].covers(&cases[*c].case.sector_id, &cases[*c].case.park_id));
         }
         assert_eq!(plan.moves.len(), 3);
     }

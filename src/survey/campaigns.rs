@@ -161,8 +161,8 @@ pub struct CampaignView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Rows one INSERT of [`Campaign::start`] writes: 14 columns each, well under the
-/// bind limits of both backends.
+/// Rows one INSERT of [`Campaign::start`] writes: 17 columns each, well under the
+/// bind limits of both backends (SQLite's 32,766, PostgreSQL's 65,535).
 const CASE_CHUNK: usize = 1000;
 
 impl Campaign {
@@ -423,15 +423,19 @@ impl Campaign {
         id: &CampaignId,
         scope: &CampaignScope,
     ) -> Result<usize, ApiError> {
-        let enterprise_ids: Vec<EnterpriseId> = scope
+        let places: Vec<(EnterpriseId, OrgUnitId, OrgUnitId)> = scope
             .enterprises()
             .order(enterprises::id.asc())
-            .select(enterprises::id)
+            .select((
+                enterprises::id,
+                enterprises::sector_id,
+                enterprises::park_id,
+            ))
             .load(conn)?;
         let at = now();
-        let cases: Vec<_> = enterprise_ids
+        let cases: Vec<_> = places
             .into_iter()
-            .map(|enterprise| Case::new_unassigned(id, enterprise, at))
+            .map(|place| Case::new_unassigned(id, place, at))
             .collect();
         for chunk in cases.chunks(CASE_CHUNK) {
             Case::insert_all(conn, chunk)?;

@@ -54,6 +54,10 @@ pub struct Case {
     pub updated_at: NaiveDateTime,
     /// Where its answers stand in review.
     pub review: ReviewState,
+    /// Its enterprise's sector, kept with the case for the ledger.
+    pub sector_id: OrgUnitId,
+    /// Its enterprise's park.
+    pub park_id: OrgUnitId,
 }
 
 /// A case as the API shows it: with its enterprise's name and place and the
@@ -103,10 +107,6 @@ pub struct PlacedCase {
     pub case: Case,
     /// Enterprise name.
     pub enterprise_name: String,
-    /// Enterprise's sector.
-    pub sector_id: OrgUnitId,
-    /// Enterprise's park.
-    pub park_id: OrgUnitId,
 }
 
 /// Filters of a campaign's case list.
@@ -142,36 +142,36 @@ fn scoped<'a>(scope: &SurveyScope) -> CaseQuery<'a> {
         .into_boxed();
     match scope {
         SurveyScope::All => query,
-        SurveyScope::Sectors(ids) => query.filter(enterprises::sector_id.eq_any(ids.clone())),
-        SurveyScope::Parks(ids) => query.filter(enterprises::park_id.eq_any(ids.clone())),
+        SurveyScope::Sectors(ids) => query.filter(survey_cases::sector_id.eq_any(ids.clone())),
+        SurveyScope::Parks(ids) => query.filter(survey_cases::park_id.eq_any(ids.clone())),
         SurveyScope::Assignee(user) => query.filter(survey_cases::assignee_id.eq(user.clone())),
         SurveyScope::Nothing => query.filter(survey_cases::id.eq_any(Vec::<CaseId>::new())),
     }
 }
 
 /// The columns of a [`PlacedCase`].
-type PlacedRow = (Case, String, OrgUnitId, OrgUnitId);
+type PlacedRow = (Case, String);
 
-fn placed((case, enterprise_name, sector_id, park_id): PlacedRow) -> PlacedCase {
+fn placed((case, enterprise_name): PlacedRow) -> PlacedCase {
     PlacedCase {
         case,
         enterprise_name,
-        sector_id,
-        park_id,
     }
 }
 
 impl Case {
-    /// A new, unassigned case of `enterprise` in `campaign`.
+    /// A new, unassigned case of an enterprise (with its sector and park) in `campaign`.
     pub fn new_unassigned(
         campaign: &CampaignId,
-        enterprise: EnterpriseId,
+        (enterprise, sector, park): (EnterpriseId, OrgUnitId, OrgUnitId),
         at: NaiveDateTime,
     ) -> Self {
         Self {
             id: CaseId::generate(),
             campaign_id: campaign.clone(),
             enterprise_id: enterprise,
+            sector_id: sector,
+            park_id: park,
             assignee_id: None,
             state: CaseState::Unassigned,
             next_method: VisitMethod::Phone,
@@ -185,6 +185,23 @@ impl Case {
             updated_at: at,
             review: ReviewState::Unsubmitted,
         }
+    }
+
+    /// Moves the cases of `enterprise` with it when the roster changes its sector or
+    /// park, so that the ledger counts them where the enterprise now is.
+    pub fn follow_enterprise(
+        conn: &mut DbConnection,
+        enterprise: &EnterpriseId,
+        sector: Option<&OrgUnitId>,
+        park: Option<&OrgUnitId>,
+    ) -> Result<(), ApiError> {
+        diesel::update(survey_cases::table.filter(survey_cases::enterprise_id.eq(enterprise)))
+            .set((
+                sector.map(|sector| survey_cases::sector_id.eq(sector.clone())),
+                park.map(|park| survey_cases::park_id.eq(park.clone())),
+            ))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Inserts new cases in one statement (the multi-backend connection has no
@@ -209,18 +226,8 @@ impl Case {
         Ok(placed(row))
     }
 
-    fn placed_columns() -> (
-        diesel::dsl::AsSelect<Case, MultiBackend>,
-        enterprises::name,
-        enterprises::sector_id,
-        enterprises::park_id,
-    ) {
-        (
-            Case::as_select(),
-            enterprises::name,
-            enterprises::sector_id,
-            enterprises::park_id,
-        )
+    fn placed_columns() -> (diesel::dsl::AsSelect<Case, MultiBackend>, enterprises::name) {
+        (Case::as_select(), enterprises::name)
     }
 
     /// The cases of `campaign` that `scope` sees, matching the filter, in id order
@@ -241,10 +248,10 @@ impl Case {
             query = query.filter(survey_cases::assignee_id.eq(assignee.clone()));
         }
         if let Some(sector) = &filter.sector_id {
-            query = query.filter(enterprises::sector_id.eq(sector.clone()));
+            query = query.filter(survey_cases::sector_id.eq(sector.clone()));
         }
         if let Some(park) = &filter.park_id {
-            query = query.filter(enterprises::park_id.eq(park.clone()));
+            query = query.filter(survey_cases::park_id.eq(park.clone()));
         }
         match filter.unreached {
             Some(true) => query = query.filter(survey_cases::state.eq_any(CaseState::NOT_REACHED)),
@@ -359,8 +366,8 @@ impl Case {
                     campaign_id: case.campaign_id,
                     enterprise_id: case.enterprise_id,
                     enterprise_name: row.enterprise_name,
-                    sector_id: row.sector_id,
-                    park_id: row.park_id,
+                    sector_id: case.sector_id,
+                    park_id: case.park_id,
                     assignee_id: case.assignee_id,
                     state: case.state,
                     next_method: case.next_method,
@@ -492,8 +499,8 @@ impl Case {
         let released: Vec<Case> = rows
             .into_iter()
             .map(placed)
-            .filter(|c| !team.is_some_and(|team| team.covers(&c.sector_id, &c.park_id)))
             .map(|c| c.case)
+            .filter(|c| !team.is_some_and(|team| team.covers(&c.sector_id, &c.park_id)))
             .collect();
         let at = now();
         for case in &released {

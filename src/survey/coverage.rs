@@ -10,14 +10,14 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::MultiBackend;
-use crate::db::schema::{enterprises, org_units, survey_cases, survey_reviews};
+use crate::db::schema::{org_units, survey_cases, survey_reviews};
 use crate::domain::id::CaseId;
 use crate::domain::id::{CampaignId, OrgUnitId, UserId};
 use crate::error::ApiError;
 use crate::survey::{CaseState, ReviewDecision, ReviewState, SurveyScope, display_names};
 
-/// The cases of `campaign` that `scope` sees, as a condition on a query of cases joined
-/// to their enterprises (a boxed query cannot be grouped).
+/// The cases of `campaign` that `scope` sees, as a condition on a query of cases (a
+/// boxed query cannot be grouped).
 fn in_scope<Source>(
     scope: &SurveyScope,
     campaign: &CampaignId,
@@ -26,17 +26,17 @@ where
     survey_cases::campaign_id: SelectableExpression<Source>,
     diesel::dsl::AssumeNotNull<survey_cases::assignee_id>: SelectableExpression<Source>,
     survey_cases::id: SelectableExpression<Source>,
-    enterprises::sector_id: SelectableExpression<Source>,
-    enterprises::park_id: SelectableExpression<Source>,
+    survey_cases::sector_id: SelectableExpression<Source>,
+    survey_cases::park_id: SelectableExpression<Source>,
 {
     let of_campaign = survey_cases::campaign_id.eq(campaign.clone());
     match scope {
         SurveyScope::All => Box::new(of_campaign),
         SurveyScope::Sectors(ids) => {
-            Box::new(of_campaign.and(enterprises::sector_id.eq_any(ids.clone())))
+            Box::new(of_campaign.and(survey_cases::sector_id.eq_any(ids.clone())))
         }
         SurveyScope::Parks(ids) => {
-            Box::new(of_campaign.and(enterprises::park_id.eq_any(ids.clone())))
+            Box::new(of_campaign.and(survey_cases::park_id.eq_any(ids.clone())))
         }
         SurveyScope::Assignee(user) => {
             Box::new(of_campaign.and(survey_cases::assignee_id.assume_not_null().eq(user.clone())))
@@ -137,17 +137,16 @@ impl Coverage {
         campaign: &CampaignId,
     ) -> Result<Coverage, ApiError> {
         let rows: Vec<(OrgUnitId, OrgUnitId, CaseState, ReviewState, i64)> = survey_cases::table
-            .inner_join(enterprises::table)
             .filter(in_scope(scope, campaign))
             .group_by((
-                enterprises::sector_id,
-                enterprises::park_id,
+                survey_cases::sector_id,
+                survey_cases::park_id,
                 survey_cases::state,
                 survey_cases::review,
             ))
             .select((
-                enterprises::sector_id,
-                enterprises::park_id,
+                survey_cases::sector_id,
+                survey_cases::park_id,
                 survey_cases::state,
                 survey_cases::review,
                 diesel::dsl::count_star(),
@@ -269,7 +268,6 @@ impl SurveyorFigures {
     ) -> Result<SurveyorFigureList, ApiError> {
         type Row = (Option<UserId>, CaseState, ReviewState, i64, Option<i64>);
         let rows: Vec<Row> = survey_cases::table
-            .inner_join(enterprises::table)
             .filter(in_scope(scope, campaign))
             .filter(survey_cases::assignee_id.is_not_null())
             .group_by((
@@ -286,7 +284,6 @@ impl SurveyorFigures {
             ))
             .load(conn)?;
         let returns: Vec<(Option<UserId>, i64)> = survey_cases::table
-            .inner_join(enterprises::table)
             .inner_join(survey_reviews::table)
             .filter(in_scope(scope, campaign))
             .filter(survey_reviews::decision.eq(ReviewDecision::Return))

@@ -481,7 +481,8 @@ pub async fn assign_cases(
                                 "该摸排对象不存在或不在您的范围内",
                             )),
                             Some(placed)
-                                if !surveyor.covers(&placed.sector_id, &placed.park_id) =>
+                                if !surveyor
+                                    .covers(&placed.case.sector_id, &placed.case.park_id) =>
                             {
                                 errors.push(FieldError::new(
                                     field,

@@ -2097,6 +2097,57 @@ async fn the_ledger_drills_down_to_the_cases_not_yet_reached(app: TestApp) {
 }
 api_test!(the_ledger_drills_down_to_the_cases_not_yet_reached);
 
+/// A cell's (total, approved) on the caller's ledger; (0, 0) when the cell is empty.
+async fn cell(app: &TestApp, token: &str, campaign: &str, sector: &str, park: &str) -> (i64, i64) {
+    let coverage = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/coverage"),
+            Some(token),
+        )
+        .await;
+    coverage.assert_status(200);
+    coverage.body["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cell| cell["sector_id"] == sector && cell["park_id"] == park)
+        .map_or((0, 0), |cell| {
+            (
+                cell["total"].as_i64().unwrap(),
+                cell["approved"].as_i64().unwrap(),
+            )
+        })
+}
+
+async fn an_enterprise_that_moves_takes_its_case_to_its_new_cell(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, p2_official) = ledger_zone(&app, &zone).await;
+    let (sa, p1, p2) = (zone.sa.as_str(), zone.p1.as_str(), zone.p2.as_str());
+    // a1 (approved) and a2 sit in SA × P1; a3 and a4 in SA × P2.
+    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p1).await, (2, 1));
+    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p2).await, (2, 0));
+    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (2, 0));
+
+    // The roster moves a1 to park P2: its case, approval included, goes with it.
+    app.patch(
+        &format!("/api/v1/enterprises/{}", zone.enterprise("a1")),
+        Some(&zone.admin),
+        json!({ "park_id": zone.p2 }),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p1).await, (1, 0));
+    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p2).await, (3, 1));
+    // The park's official now sees it, in the ledger and in the drill-down.
+    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (3, 1));
+    let theirs = cases(&app, &p2_official, &campaign, "&unreached=false").await;
+    assert_eq!(case_keys(&zone, &theirs), ["a1", "a3", "a4"]);
+    let in_p1 = format!("&sector_id={sa}&park_id={p1}");
+    let left = cases(&app, &zone.regulator, &campaign, &in_p1).await;
+    assert_eq!(case_keys(&zone, &left), ["a2"]);
+}
+api_test!(an_enterprise_that_moves_takes_its_case_to_its_new_cell);
+
 /// One surveyor's figures: (assigned, attempts, reached, lost, closed, returned, approved).
 fn figures(list: &Value, surveyor: &str) -> [i64; 7] {
     let item = list["items"]
