@@ -286,6 +286,7 @@ diesel::table! {
         review -> Text,
         sector_id -> Text,
         park_id -> Text,
+        active -> Bool,
     }
 }
 

@@ -31,6 +31,7 @@ use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, ErrorCode};
+use crate::survey::cases::Case;
 
 /// Version of the privacy notice drivers consent to; stored with each registration.
 pub const CONSENT_VERSION: &str = "2026-11-v1";
@@ -611,6 +612,9 @@ impl Registration {
             registrations::decided_by.eq(decided_by),
         ))
         .execute(conn)?;
+        if changed == 1 && to == RegistrationStatus::Approved {
+            Case::note_traffic(conn, id)?;
+        }
         Ok(changed == 1)
     }
 

@@ -23,6 +23,7 @@ use crate::registrations::open::{CodeForm, CodeForms, PAUSED, REPLACED};
 use crate::registrations::profiles::{self, DriverKey, Keeping, Profile};
 use crate::registrations::{CONSENT_VERSION, Pass, PassView, Registration, RegistrationStatus};
 use crate::state::AppState;
+use crate::survey::cases::Case;
 
 /// What registering needs: the database, the vault, the code forms, the scan tally,
 /// the rate limits and the settings.
@@ -491,6 +492,7 @@ fn store(
         }
     }
     if auto_approve {
+        Case::note_traffic(conn, &row.id)?;
         audit::append(
             conn,
             &Actor::system(),

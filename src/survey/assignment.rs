@@ -155,6 +155,7 @@ mod tests {
                 EnterpriseId::from(format!("e{n}")),
                 unit(sector),
                 unit(park),
+                false,
             ),
             crate::db::now(),
         );

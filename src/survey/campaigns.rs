@@ -8,14 +8,17 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::auth::caller::Caller;
-use crate::db::schema::{enterprises, org_units, survey_campaign_scope, survey_campaigns};
+use crate::db::schema::{
+    enterprises, org_units, registrations, survey_campaign_scope, survey_campaigns,
+};
 use crate::db::{DbConnection, MultiBackend, now};
-use crate::domain::id::{CampaignId, EnterpriseId, OrgUnitId, UserId};
+use crate::domain::id::{CampaignId, OrgUnitId, UserId};
 use crate::domain::survey::{CampaignName, CampaignPeriod};
 use crate::domain::zone;
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::org::{OrgKind, OrgUnit};
-use crate::survey::cases::Case;
+use crate::registrations::RegistrationStatus;
+use crate::survey::cases::{Case, Subject};
 use crate::survey::{CampaignStatus, SurveyScope};
 
 /// The sectors and parks a campaign covers. An enterprise is in it when its sector is
@@ -161,7 +164,7 @@ pub struct CampaignView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Rows one INSERT of [`Campaign::start`] writes: 17 columns each, well under the
+/// Rows one INSERT of [`Campaign::start`] writes: 18 columns each, well under the
 /// bind limits of both backends (SQLite's 32,766, PostgreSQL's 65,535).
 const CASE_CHUNK: usize = 1000;
 
@@ -423,19 +426,23 @@ impl Campaign {
         id: &CampaignId,
         scope: &CampaignScope,
     ) -> Result<usize, ApiError> {
-        let places: Vec<(EnterpriseId, OrgUnitId, OrgUnitId)> = scope
+        let approved = registrations::table
+            .filter(registrations::enterprise_id.eq(enterprises::id))
+            .filter(registrations::status.eq(RegistrationStatus::Approved));
+        let subjects: Vec<Subject> = scope
             .enterprises()
             .order(enterprises::id.asc())
             .select((
                 enterprises::id,
                 enterprises::sector_id,
                 enterprises::park_id,
+                diesel::dsl::exists(approved),
             ))
             .load(conn)?;
         let at = now();
-        let cases: Vec<_> = places
+        let cases: Vec<_> = subjects
             .into_iter()
-            .map(|place| Case::new_unassigned(id, place, at))
+            .map(|subject| Case::new_unassigned(id, subject, at))
             .collect();
         for chunk in cases.chunks(CASE_CHUNK) {
             Case::insert_all(conn, chunk)?;

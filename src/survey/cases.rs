@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::schema::{enterprises, survey_campaigns, survey_cases};
+use crate::db::schema::{enterprises, registrations, survey_campaigns, survey_cases};
 use crate::db::{DbConnection, MultiBackend, now, on_backend};
-use crate::domain::id::{CampaignId, CaseId, EnterpriseId, OrgUnitId, UserId};
+use crate::domain::id::{CampaignId, CaseId, EnterpriseId, OrgUnitId, RegistrationId, UserId};
 use crate::error::ApiError;
 use crate::survey::assignment::Surveyor;
 use crate::survey::{
@@ -58,7 +58,13 @@ pub struct Case {
     pub sector_id: OrgUnitId,
     /// Its enterprise's park.
     pub park_id: OrgUnitId,
+    /// Its enterprise has truck traffic (an approved filing).
+    pub active: bool,
 }
+
+/// What a new case is of: its enterprise, the enterprise's sector and park, and
+/// whether it has truck traffic.
+pub type Subject = (EnterpriseId, OrgUnitId, OrgUnitId, bool);
 
 /// A case as the API shows it: with its enterprise's name and place and the
 /// assignee's name.
@@ -160,10 +166,10 @@ fn placed((case, enterprise_name): PlacedRow) -> PlacedCase {
 }
 
 impl Case {
-    /// A new, unassigned case of an enterprise (with its sector and park) in `campaign`.
+    /// A new, unassigned case of `subject` in `campaign`.
     pub fn new_unassigned(
         campaign: &CampaignId,
-        (enterprise, sector, park): (EnterpriseId, OrgUnitId, OrgUnitId),
+        (enterprise, sector, park, active): Subject,
         at: NaiveDateTime,
     ) -> Self {
         Self {
@@ -172,6 +178,7 @@ impl Case {
             enterprise_id: enterprise,
             sector_id: sector,
             park_id: park,
+            active,
             assignee_id: None,
             state: CaseState::Unassigned,
             next_method: VisitMethod::Phone,
@@ -201,6 +208,25 @@ impl Case {
                 park.map(|park| survey_cases::park_id.eq(park.clone())),
             ))
             .execute(conn)?;
+        Ok(())
+    }
+
+    /// Marks the cases of the enterprise of `registration`, just approved, as having
+    /// truck traffic (the ledger's `active`).
+    pub fn note_traffic(
+        conn: &mut DbConnection,
+        registration: &RegistrationId,
+    ) -> Result<(), ApiError> {
+        let enterprise = registrations::table
+            .filter(registrations::id.eq(registration))
+            .select(registrations::enterprise_id);
+        diesel::update(
+            survey_cases::table
+                .filter(survey_cases::enterprise_id.eq_any(enterprise))
+                .filter(survey_cases::active.eq(false)),
+        )
+        .set(survey_cases::active.eq(true))
+        .execute(conn)?;
         Ok(())
     }
 

@@ -66,13 +66,21 @@ pub struct Counts {
     pub closed: i64,
     /// Whose answers are approved (across the states): only these count.
     pub approved: i64,
+    /// Whose enterprise has truck traffic (an approved filing), across the states.
+    pub active: i64,
 }
 
+/// A group of the ledger's query: cases of one place by state, review and activity.
+type Group = (OrgUnitId, OrgUnitId, CaseState, ReviewState, bool, i64);
+
 impl Counts {
-    fn add(&mut self, state: CaseState, review: ReviewState, count: i64) {
+    fn add(&mut self, &(_, _, state, review, active, count): &Group) {
         self.total += count;
         if review == ReviewState::Approved {
             self.approved += count;
+        }
+        if active {
+            self.active += count;
         }
         let slot = match state {
             CaseState::Unassigned => &mut self.unassigned,
@@ -136,19 +144,21 @@ impl Coverage {
         scope: &SurveyScope,
         campaign: &CampaignId,
     ) -> Result<Coverage, ApiError> {
-        let rows: Vec<(OrgUnitId, OrgUnitId, CaseState, ReviewState, i64)> = survey_cases::table
+        let rows: Vec<Group> = survey_cases::table
             .filter(in_scope(scope, campaign))
             .group_by((
                 survey_cases::sector_id,
                 survey_cases::park_id,
                 survey_cases::state,
                 survey_cases::review,
+                survey_cases::active,
             ))
             .select((
                 survey_cases::sector_id,
                 survey_cases::park_id,
                 survey_cases::state,
                 survey_cases::review,
+                survey_cases::active,
                 diesel::dsl::count_star(),
             ))
             .load(conn)?;
@@ -156,14 +166,15 @@ impl Coverage {
         let mut sectors: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
         let mut parks: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
         let mut total = Counts::default();
-        for (sector, park, state, review, count) in rows {
+        for group in &rows {
+            let (sector, park) = (&group.0, &group.1);
             cells
                 .entry((sector.clone(), park.clone()))
                 .or_default()
-                .add(state, review, count);
-            sectors.entry(sector).or_default().add(state, review, count);
-            parks.entry(park).or_default().add(state, review, count);
-            total.add(state, review, count);
+                .add(group);
+            sectors.entry(sector.clone()).or_default().add(group);
+            parks.entry(park.clone()).or_default().add(group);
+            total.add(group);
         }
         let unit_ids: Vec<&OrgUnitId> = sectors.keys().chain(parks.keys()).collect();
         let names: HashMap<OrgUnitId, String> = org_units::table
@@ -354,12 +365,24 @@ mod tests {
     #[test]
     fn states_partition_the_total() {
         let mut counts = Counts::default();
-        counts.add(CaseState::Reached, ReviewState::Approved, 3);
-        counts.add(CaseState::Reached, ReviewState::Received, 1);
-        counts.add(CaseState::Lost, ReviewState::Unsubmitted, 1);
-        counts.add(CaseState::Unassigned, ReviewState::Unsubmitted, 2);
+        let place = || {
+            (
+                OrgUnitId::from("SA".to_owned()),
+                OrgUnitId::from("P1".to_owned()),
+            )
+        };
+        for (state, review, active, count) in [
+            (CaseState::Reached, ReviewState::Approved, true, 3),
+            (CaseState::Reached, ReviewState::Received, false, 1),
+            (CaseState::Lost, ReviewState::Unsubmitted, true, 1),
+            (CaseState::Unassigned, ReviewState::Unsubmitted, false, 2),
+        ] {
+            let (sector, park) = place();
+            counts.add(&(sector, park, state, review, active, count));
+        }
         assert_eq!(counts.total, 7);
         assert_eq!(counts.approved, 3);
+        assert_eq!(counts.active, 4);
         assert_eq!(
             counts.unassigned
                 + counts.assigned

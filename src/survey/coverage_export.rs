@@ -96,6 +96,7 @@ const COLUMNS: &[SheetColumn] = &[
     column("已审核通过", 12.0),
     column("失联", 8.0),
     column("已关闭", 10.0),
+    column("有货车往来", 12.0),
     column("摸排率", 10.0),
 ];
 
@@ -120,6 +121,7 @@ impl Record for LedgerRow {
             number(c.approved),
             number(c.lost),
             number(c.closed),
+            number(c.active),
             Cell::Text(&self.rate),
         ]
     }

@@ -163,7 +163,7 @@ pub(crate) async fn registration_id(app: &TestApp, token: &str, plate: &str) -> 
 }
 
 /// Approves a registration (the operation takes no body).
-async fn approve(app: &TestApp, token: &str, id: &str) -> TestResponse {
+pub(crate) async fn approve(app: &TestApp, token: &str, id: &str) -> TestResponse {
     app.call(
         Method::POST,
         &format!("/api/v1/registrations/{id}/approve"),

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, USER_PASSWORD, api_test};
+use crate::registrations::{approve, plate, registered, registration_id};
 
 /// A zone for the survey: sectors SA, SB, SC and parks P1, P2; enterprises a1, a2
 /// (SA/P1), a3, a4 (SA/P2), b1 (SB/P1) and c1 (SC/P1); two surveyors of sector SA,
@@ -2097,8 +2098,14 @@ async fn the_ledger_drills_down_to_the_cases_not_yet_reached(app: TestApp) {
 }
 api_test!(the_ledger_drills_down_to_the_cases_not_yet_reached);
 
-/// A cell's (total, approved) on the caller's ledger; (0, 0) when the cell is empty.
-async fn cell(app: &TestApp, token: &str, campaign: &str, sector: &str, park: &str) -> (i64, i64) {
+/// A cell's (total, approved, active) on the caller's ledger; zeros when it is empty.
+async fn cell(
+    app: &TestApp,
+    token: &str,
+    campaign: &str,
+    sector: &str,
+    park: &str,
+) -> (i64, i64, i64) {
     let coverage = app
         .get(
             &format!("/api/v1/survey/campaigns/{campaign}/coverage"),
@@ -2111,11 +2118,9 @@ async fn cell(app: &TestApp, token: &str, campaign: &str, sector: &str, park: &s
         .unwrap()
         .iter()
         .find(|cell| cell["sector_id"] == sector && cell["park_id"] == park)
-        .map_or((0, 0), |cell| {
-            (
-                cell["total"].as_i64().unwrap(),
-                cell["approved"].as_i64().unwrap(),
-            )
+        .map_or((0, 0, 0), |cell| {
+            let count = |name: &str| cell[name].as_i64().unwrap();
+            (count("total"), count("approved"), count("active"))
         })
 }
 
@@ -2124,9 +2129,31 @@ async fn an_enterprise_that_moves_takes_its_case_to_its_new_cell(app: TestApp) {
     let (campaign, p2_official) = ledger_zone(&app, &zone).await;
     let (sa, p1, p2) = (zone.sa.as_str(), zone.p1.as_str(), zone.p2.as_str());
     // a1 (approved) and a2 sit in SA × P1; a3 and a4 in SA × P2.
-    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p1).await, (2, 1));
-    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p2).await, (2, 0));
-    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (2, 0));
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p1).await,
+        (2, 1, 0)
+    );
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p2).await,
+        (2, 0, 0)
+    );
+    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (2, 0, 0));
+
+    // A truck files for a1 and a2: only the approved filing makes a1 active.
+    for (key, n) in [("a1", 1), ("a2", 2)] {
+        let code = app.code_token(&zone.admin, zone.enterprise(key)).await;
+        registered(&app, &code, n).await;
+    }
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p1).await,
+        (2, 1, 0)
+    );
+    let filing = registration_id(&app, &zone.admin, &plate(1)).await;
+    approve(&app, &zone.admin, &filing).await.assert_status(200);
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p1).await,
+        (2, 1, 1)
+    );
 
     // The roster moves a1 to park P2: its case, approval included, goes with it.
     app.patch(
@@ -2136,10 +2163,16 @@ async fn an_enterprise_that_moves_takes_its_case_to_its_new_cell(app: TestApp) {
     )
     .await
     .assert_status(200);
-    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p1).await, (1, 0));
-    assert_eq!(cell(&app, &zone.regulator, &campaign, sa, p2).await, (3, 1));
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p1).await,
+        (1, 0, 0)
+    );
+    assert_eq!(
+        cell(&app, &zone.regulator, &campaign, sa, p2).await,
+        (3, 1, 1)
+    );
     // The park's official now sees it, in the ledger and in the drill-down.
-    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (3, 1));
+    assert_eq!(cell(&app, &p2_official, &campaign, sa, p2).await, (3, 1, 1));
     let theirs = cases(&app, &p2_official, &campaign, "&unreached=false").await;
     assert_eq!(case_keys(&zone, &theirs), ["a1", "a3", "a4"]);
     let in_p1 = format!("&sector_id={sa}&park_id={p1}");
@@ -2248,6 +2281,7 @@ async fn the_ledger_exports_as_the_office_files_it_named_and_audited(app: TestAp
             "已审核通过",
             "失联",
             "已关闭",
+            "有货车往来",
             "摸排率"
         ]
     );
@@ -2264,46 +2298,50 @@ async fn the_ledger_exports_as_the_office_files_it_named_and_audited(app: TestAp
     assert!(at(("SB行业", "合计")) < at(("合计", "P1园区")));
     assert_eq!(order.last(), Some(&("合计", "合计")));
     let rows = ledger_rows(cells);
-    let expected = |sector: &str, park: &str, figures: [&str; 8]| {
+    let expected = |sector: &str, park: &str, figures: [&str; 9]| {
         let key = (sector.to_owned(), park.to_owned());
         assert_eq!(rows[&key], figures.map(str::to_owned), "{sector} × {park}");
     };
     expected(
         "SA行业",
         "P1园区",
-        ["2", "0", "1", "1", "1", "0", "0", "50.0%"],
+        ["2", "0", "1", "1", "1", "0", "0", "0", "50.0%"],
     );
     expected(
         "SA行业",
         "P2园区",
-        ["2", "0", "0", "1", "0", "0", "1", "100.0%"],
+        ["2", "0", "0", "1", "0", "0", "1", "0", "100.0%"],
     );
     expected(
         "SA行业",
         "合计",
-        ["4", "0", "1", "2", "1", "0", "1", "75.0%"],
+        ["4", "0", "1", "2", "1", "0", "1", "0", "75.0%"],
     );
     expected(
         "SB行业",
         "P1园区",
-        ["1", "0", "0", "0", "0", "0", "0", "0.0%"],
+        ["1", "0", "0", "0", "0", "0", "0", "0", "0.0%"],
     );
     expected(
         "SB行业",
         "合计",
-        ["1", "0", "0", "0", "0", "0", "0", "0.0%"],
+        ["1", "0", "0", "0", "0", "0", "0", "0", "0.0%"],
     );
     expected(
         "合计",
         "P1园区",
-        ["3", "0", "1", "1", "1", "0", "0", "33.3%"],
+        ["3", "0", "1", "1", "1", "0", "0", "0", "33.3%"],
     );
     expected(
         "合计",
         "P2园区",
-        ["2", "0", "0", "1", "0", "0", "1", "100.0%"],
+        ["2", "0", "0", "1", "0", "0", "1", "0", "100.0%"],
     );
-    expected("合计", "合计", ["5", "0", "1", "2", "1", "0", "1", "60.0%"]);
+    expected(
+        "合计",
+        "合计",
+        ["5", "0", "1", "2", "1", "0", "1", "0", "60.0%"],
+    );
     assert_eq!(rows.len(), 8);
 
     // The park official's CSV holds their cells only.
@@ -2314,11 +2352,11 @@ async fn the_ledger_exports_as_the_office_files_it_named_and_audited(app: TestAp
     assert_eq!(
         lines,
         [
-            "行业,园区,企业总数,已分配,已尝试,已摸排,已审核通过,失联,已关闭,摸排率",
-            "SA行业,P2园区,2,0,0,1,0,0,1,100.0%",
-            "SA行业,合计,2,0,0,1,0,0,1,100.0%",
-            "合计,P2园区,2,0,0,1,0,0,1,100.0%",
-            "合计,合计,2,0,0,1,0,0,1,100.0%",
+            "行业,园区,企业总数,已分配,已尝试,已摸排,已审核通过,失联,已关闭,有货车往来,摸排率",
+            "SA行业,P2园区,2,0,0,1,0,0,1,0,100.0%",
+            "SA行业,合计,2,0,0,1,0,0,1,0,100.0%",
+            "合计,P2园区,2,0,0,1,0,0,1,0,100.0%",
+            "合计,合计,2,0,0,1,0,0,1,0,100.0%",
         ]
     );
 
