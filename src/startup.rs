@@ -79,8 +79,8 @@ use crate::survey::answer_handlers::{
 };
 use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
 use crate::survey::handlers::{
-    assign_cases, campaign_coverage, campaign_surveyor_figures, create_campaign, create_visit,
-    find_campaign, find_case, list_campaigns, list_cases, list_my_cases, list_photos,
+    assign_cases, campaign_coverage, campaign_progress, campaign_surveyor_figures, create_campaign,
+    create_visit, find_campaign, find_case, list_campaigns, list_cases, list_my_cases, list_photos,
     photo_picture, update_campaign, upload_photo,
 };
 use crate::survey::surveyors::{import_surveyors, move_surveyor};
@@ -245,6 +245,7 @@ routes! {
     "/api/v1/survey/campaigns/{id}/coverage" { get [SURVEY_RUNNERS] => campaign_coverage }
     "/api/v1/survey/campaigns/{id}/coverage.xlsx" { get [SURVEY_RUNNERS] => export_coverage_xlsx }
     "/api/v1/survey/campaigns/{id}/coverage.csv" { get [SURVEY_RUNNERS] => export_coverage_csv }
+    "/api/v1/survey/campaigns/{id}/coverage/progress" { get [SURVEY_RUNNERS] => campaign_progress }
     "/api/v1/survey/campaigns/{id}/coverage/surveyors" {
         get [SURVEY_RUNNERS] => campaign_surveyor_figures,
     }

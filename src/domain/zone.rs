@@ -54,9 +54,14 @@ pub fn day_start(day: NaiveDate) -> NaiveDateTime {
     to_utc(day.and_time(chrono::NaiveTime::MIN))
 }
 
+/// The zone's day of a UTC instant.
+pub fn date_of(utc: NaiveDateTime) -> NaiveDate {
+    local(utc).date()
+}
+
 /// The zone's day of a UTC instant, `YYYY-MM-DD`.
 pub fn day_of(utc: NaiveDateTime) -> String {
-    day_text(local(utc).date())
+    day_text(date_of(utc))
 }
 
 /// Today in the zone, `YYYY-MM-DD`.

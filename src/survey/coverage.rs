@@ -5,16 +5,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::MultiBackend;
-use crate::db::schema::{org_units, survey_cases, survey_reviews};
+use crate::db::schema::{org_units, survey_cases, survey_reviews, survey_visits};
 use crate::domain::id::CaseId;
 use crate::domain::id::{CampaignId, OrgUnitId, UserId};
+use crate::domain::zone;
 use crate::error::ApiError;
-use crate::survey::{CaseState, ReviewDecision, ReviewState, SurveyScope, display_names};
+use crate::survey::campaigns::Campaign;
+use crate::survey::{
+    CaseState, ReviewDecision, ReviewState, SurveyScope, VisitOutcome, display_names,
+};
 
 /// The cases of `campaign` that `scope` sees, as a condition on a query of cases (a
 /// boxed query cannot be grouped).
@@ -333,6 +338,123 @@ impl SurveyorFigures {
         Ok(SurveyorFigureList {
             campaign_id: campaign.clone(),
             items,
+        })
+    }
+}
+
+/// The visit outcomes that cover a case (摸排到): reached, or found closed, moved or
+/// gone.
+const COVERING: [VisitOutcome; 4] = [
+    VisitOutcome::Completed,
+    VisitOutcome::Closed,
+    VisitOutcome::Moved,
+    VisitOutcome::NotFound,
+];
+
+/// One zone day of a campaign's progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgressDay {
+    /// The zone day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Cases first covered that day.
+    pub covered: i64,
+    /// Cases covered by the end of the day.
+    pub covered_to_date: i64,
+    /// Approvals that day, less un-approvals.
+    pub approved: i64,
+    /// Cases approved by the end of the day.
+    pub approved_to_date: i64,
+}
+
+/// A campaign's progress over time in the caller's scope.
+#[derive(Clone, Debug, Serialize)]
+pub struct Progress {
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// Its cases in the caller's scope.
+    pub total: i64,
+    /// Every day from the campaign's first (or its first activity) to today, the
+    /// campaign's last or its last activity, whichever is latest of the last two.
+    pub days: Vec<ProgressDay>,
+}
+
+impl Progress {
+    /// The progress of `campaign` over the cases `scope` sees: when each case was first
+    /// covered, and each day's approvals.
+    pub fn of(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+        campaign: &Campaign,
+    ) -> Result<Progress, ApiError> {
+        let total: i64 = survey_cases::table
+            .filter(in_scope(scope, &campaign.id))
+            .count()
+            .get_result(conn)?;
+        let first_covered: Vec<Option<NaiveDateTime>> = survey_visits::table
+            .inner_join(survey_cases::table)
+            .filter(in_scope(scope, &campaign.id))
+            .filter(survey_visits::outcome.eq_any(COVERING))
+            .group_by(survey_visits::case_id)
+            .select(diesel::dsl::min(survey_visits::visited_at))
+            .load(conn)?;
+        let decisions: Vec<(ReviewDecision, NaiveDateTime)> = survey_reviews::table
+            .inner_join(survey_cases::table)
+            .filter(in_scope(scope, &campaign.id))
+            .filter(
+                survey_reviews::decision
+                    .eq_any([ReviewDecision::Approve, ReviewDecision::Unapprove]),
+            )
+            .select((survey_reviews::decision, survey_reviews::created_at))
+            .load(conn)?;
+        let mut by_day: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
+        for at in first_covered.into_iter().flatten() {
+            by_day.entry(zone::date_of(at)).or_default().0 += 1;
+        }
+        for (decision, at) in decisions {
+            let change = if decision == ReviewDecision::Approve {
+                1
+            } else {
+                -1
+            };
+            by_day.entry(zone::date_of(at)).or_default().1 += change;
+        }
+        let period = [&campaign.starts_on, &campaign.ends_on].map(|day| zone::parse_day(day));
+        let (Some(starts_on), Some(ends_on)) = (period[0], period[1]) else {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "a stored campaign period is not a day"
+            )));
+        };
+        let first = by_day
+            .keys()
+            .next()
+            .map_or(starts_on, |day| starts_on.min(*day));
+        let last = by_day
+            .keys()
+            .next_back()
+            .map_or(ends_on.min(zone::today()), |day| {
+                ends_on.min(zone::today()).max(*day)
+            });
+        let (mut covered_to_date, mut approved_to_date) = (0, 0);
+        let days = first
+            .iter_days()
+            .take_while(|day| *day <= last)
+            .map(|day| {
+                let (covered, approved) = by_day.get(&day).copied().unwrap_or_default();
+                covered_to_date += covered;
+                approved_to_date += approved;
+                ProgressDay {
+                    day: zone::day_text(day),
+                    covered,
+                    covered_to_date,
+                    approved,
+                    approved_to_date,
+                }
+            })
+            .collect();
+        Ok(Progress {
+            campaign_id: campaign.id.clone(),
+            total,
+            days,
         })
     }
 }

@@ -22,7 +22,7 @@ use crate::survey::campaigns::{
     Campaign, CampaignChanges, CampaignScope, CampaignView, NewCampaign,
 };
 use crate::survey::cases::{Case, CaseFilter, CaseView};
-use crate::survey::coverage::{Coverage, SurveyorFigureList, SurveyorFigures};
+use crate::survey::coverage::{Coverage, Progress, SurveyorFigureList, SurveyorFigures};
 use crate::survey::photos::{self, NewPhoto, Photo, PhotoView};
 use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
 use crate::survey::visits::{self, NewVisit, Visit, VisitView};
@@ -557,6 +557,20 @@ pub async fn campaign_coverage(
     })
     .await?;
     Ok(web::Json(coverage))
+}
+
+/// `GET /api/v1/survey/campaigns/{id}/coverage/progress`: the ledger over time, day by
+/// day, over the caller's scope.
+pub async fn campaign_progress(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CampaignId>,
+) -> Result<web::Json<Progress>, ApiError> {
+    let progress = read_campaign(&state, &caller, id.into_inner(), |conn, scope, campaign| {
+        Progress::of(conn, scope, &campaign)
+    })
+    .await?;
+    Ok(web::Json(progress))
 }
 
 /// `GET /api/v1/survey/campaigns/{id}/coverage/surveyors`: the figures of each

@@ -138,6 +138,7 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/survey/campaigns/{id}/coverage.xlsx"
             | "/api/v1/survey/campaigns/{id}/coverage.csv"
             | "/api/v1/survey/campaigns/{id}/coverage/surveyors"
+            | "/api/v1/survey/campaigns/{id}/coverage/progress"
             | "/api/v1/survey/campaigns/{id}/questionnaire",
         ) => (SURVEY_RUNNERS, 200),
         // The fixture campaign runs: reaching the draft check proves access.

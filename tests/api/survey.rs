@@ -2098,6 +2098,87 @@ async fn the_ledger_drills_down_to_the_cases_not_yet_reached(app: TestApp) {
 }
 api_test!(the_ledger_drills_down_to_the_cases_not_yet_reached);
 
+/// A campaign's progress as the caller sees it: (total, the days' covered counts, the
+/// last day's covered and approved to date), after checking the days run one after
+/// another and the running sums add up.
+async fn progress(app: &TestApp, token: &str, campaign: &str) -> (i64, Vec<i64>, i64, i64) {
+    let answer = app
+        .get(
+            &format!("/api/v1/survey/campaigns/{campaign}/coverage/progress"),
+            Some(token),
+        )
+        .await;
+    answer.assert_status(200);
+    let days = answer.body["days"].as_array().unwrap();
+    let day = |entry: &Value| {
+        chrono::NaiveDate::parse_from_str(entry["day"].as_str().unwrap(), "%Y-%m-%d").unwrap()
+    };
+    let (mut covered, mut approved) = (0, 0);
+    for (n, entry) in days.iter().enumerate() {
+        if n > 0 {
+            assert_eq!(day(entry), day(&days[n - 1]).succ_opt().unwrap());
+        }
+        covered += entry["covered"].as_i64().unwrap();
+        approved += entry["approved"].as_i64().unwrap();
+        assert_eq!(entry["covered_to_date"], covered);
+        assert_eq!(entry["approved_to_date"], approved);
+    }
+    (
+        answer.body["total"].as_i64().unwrap(),
+        days.iter()
+            .map(|entry| entry["covered"].as_i64().unwrap())
+            .collect(),
+        covered,
+        approved,
+    )
+}
+
+async fn the_ledger_shows_progress_day_by_day_within_the_callers_scope(app: TestApp) {
+    let zone = zone(&app).await;
+    let (campaign, p2_official) = ledger_zone(&app, &zone).await;
+    // a1 and a3 were reached and a4 found closed (a2 only rang out): three covered
+    // cases, on the day of their visits; a1 approved.
+    let (total, days, covered, approved) = progress(&app, &zone.regulator, &campaign).await;
+    assert_eq!((total, covered, approved), (5, 3, 1));
+    assert_eq!(days.iter().filter(|count| **count > 0).count(), 1);
+    // A second covering visit does not count the case again.
+    let a3 = case_of(&app, &zone, &campaign, "a3").await;
+    let body = json!({ "method": "site_visit", "outcome": "completed",
+                       "client_id": "progress-again" });
+    visit(&app, &zone.sv1.1, a3["id"].as_str().unwrap(), body)
+        .await
+        .assert_status(201);
+    assert_eq!(progress(&app, &zone.regulator, &campaign).await.2, 3);
+    // The park official of P2 sees a3 and a4 only.
+    assert_eq!(
+        progress(&app, &p2_official, &campaign).await,
+        (
+            2,
+            days.iter().map(|count| count.min(&2)).copied().collect(),
+            2,
+            0
+        )
+    );
+    // An un-approval takes the approval back.
+    let a1 = case_of(&app, &zone, &campaign, "a1").await;
+    decided_with_a_reason(
+        &app,
+        &zone.regulator,
+        a1["id"].as_str().unwrap(),
+        "unapprove",
+        "营业收入口径有误，重新审核",
+    )
+    .await;
+    assert_eq!(progress(&app, &zone.regulator, &campaign).await.3, 0);
+    // Outside the campaign's scope, or not a runner: not found / forbidden.
+    let path = format!("/api/v1/survey/campaigns/{campaign}/coverage/progress");
+    app.get(&path, Some(&zone.other_official))
+        .await
+        .assert_status(404);
+    app.get(&path, Some(&zone.sv1.1)).await.assert_status(403);
+}
+api_test!(the_ledger_shows_progress_day_by_day_within_the_callers_scope);
+
 /// A cell's (total, approved, active) on the caller's ledger; zeros when it is empty.
 async fn cell(
     app: &TestApp,
