@@ -437,7 +437,7 @@ async fn overdue_and_closure_rates_are_counted_per_sector_park_and_unit(app: Tes
         ids
     };
     let overdue = demands(&app, &zone.regulator, &campaign, "&overdue=true").await;
-    assert_eq!(ids(overdue.clone()), [a1_loan.clone()]);
+    assert_eq!(ids(overdue.clone()), [a1_loan.as_str()]);
     assert_eq!(overdue[0]["overdue"], true);
     assert_eq!(
         demands(&app, &zone.regulator, &campaign, "&overdue=false")
@@ -462,7 +462,7 @@ async fn overdue_and_closure_rates_are_counted_per_sector_park_and_unit(app: Tes
         &format!("&park_id={}", zone.p2),
     )
     .await;
-    assert_eq!(ids(in_p2), [a3_road.clone()]);
+    assert_eq!(ids(in_p2), [a3_road.as_str()]);
     let in_sb = demands(
         &app,
         &zone.regulator,
@@ -677,5 +677,16 @@ async fn bad_input_is_refused_with_field_errors_and_writes_nothing(app: TestApp)
     assert_eq!(detail.body["demand"]["unit_id"], Value::Null);
     assert!(detail.body["notes"].as_array().unwrap().is_empty());
     assert_eq!(audited(&app, &zone, "survey.demand.assign", &road).await, 0);
+
+    // A unit that holds a demand is not deleted from under it.
+    let p9 = app.create_park(&zone.admin, "P9").await;
+    assign(&app, &zone.regulator, &road, &p9, &day_from_today(3))
+        .await
+        .assert_status(200);
+    let deleted = app
+        .delete(&format!("/api/v1/parks/{p9}"), Some(&zone.admin))
+        .await;
+    deleted.assert_status(409);
+    assert_eq!(deleted.code(), "org_unit_in_use");
 }
 api_test!(bad_input_is_refused_with_field_errors_and_writes_nothing);
