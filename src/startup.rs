@@ -78,6 +78,9 @@ use crate::survey::answer_handlers::{
     find_answers, find_questionnaire, review_case, submit_answers, update_questionnaire,
 };
 use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
+use crate::survey::demand_handlers::{
+    assign_demand, close_demand, create_demand_note, demand_summary, find_demand, list_demands,
+};
 use crate::survey::handlers::{
     assign_cases, campaign_coverage, campaign_progress, campaign_surveyor_figures, create_campaign,
     create_visit, find_campaign, find_case, list_campaigns, list_cases, list_my_cases, list_photos,
@@ -267,6 +270,13 @@ routes! {
         post [SURVEY_FIELD] => submit_answers,
     }
     "/api/v1/survey/cases/{id}/review" { post [SURVEY_RUNNERS] => review_case }
+    "/api/v1/survey/demands" { get [SURVEY_RUNNERS] => list_demands }
+    // Before `/api/v1/survey/demands/{id}`, which would take the path for an id.
+    "/api/v1/survey/demands/summary" { get [SURVEY_RUNNERS] => demand_summary }
+    "/api/v1/survey/demands/{id}" { get [SURVEY_RUNNERS] => find_demand }
+    "/api/v1/survey/demands/{id}/assign" { post [SURVEY_RUNNERS] => assign_demand }
+    "/api/v1/survey/demands/{id}/notes" { post [SURVEY_RUNNERS] => create_demand_note }
+    "/api/v1/survey/demands/{id}/close" { post [SURVEY_RUNNERS] => close_demand }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
     // The staff console: its pages find their user by the session cookie

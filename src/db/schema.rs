@@ -373,6 +373,45 @@ diesel::joinable!(survey_questionnaires -> survey_campaigns (campaign_id));
 diesel::joinable!(survey_answers -> survey_cases (case_id));
 diesel::joinable!(survey_reviews -> survey_cases (case_id));
 
+diesel::table! {
+    survey_demands (id) {
+        id -> Text,
+        campaign_id -> Text,
+        case_id -> Text,
+        enterprise_id -> Text,
+        sector_id -> Text,
+        park_id -> Text,
+        row_digest -> Text,
+        answer_version -> Integer,
+        category -> Text,
+        description -> Text,
+        state -> Text,
+        unit_id -> Nullable<Text>,
+        due_on -> Nullable<Text>,
+        assigned_by -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+        closed_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_demand_notes (id) {
+        id -> Text,
+        demand_id -> Text,
+        author_id -> Text,
+        text -> Text,
+        client_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(survey_demand_notes -> survey_demands (demand_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -400,6 +439,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_questionnaires,
     survey_answers,
     survey_reviews,
+    survey_demands,
+    survey_demand_notes,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

@@ -23,4 +23,6 @@ id_type! {
     VisitId;
     /// A photo taken on a survey case.
     PhotoId;
+    /// A demand or problem of the survey's issue ledger (诉求台账).
+    DemandId;
 }

@@ -118,9 +118,50 @@ pub fn parse_visited_at(raw: &str, now: NaiveDateTime) -> Result<NaiveDateTime, 
     Ok(at)
 }
 
+/// How far ahead a demand's deadline may lie.
+const DEADLINE_HORIZON_DAYS: i64 = 366;
+
+/// A demand's deadline (`due_on`): a zone day, counted to its end, so it may be
+/// `today` (still ahead until midnight) but not before it, nor more than a year ahead.
+pub fn parse_demand_deadline(raw: &str, today: NaiveDate) -> Result<NaiveDate, FieldError> {
+    let day = parse_campaign_day("due_on", raw)?;
+    if day < today || day > today + TimeDelta::days(DEADLINE_HORIZON_DAYS) {
+        return Err(FieldError::new(
+            "due_on",
+            "out_of_range",
+            "办理期限不能早于今天，也不能晚于一年后",
+        ));
+    }
+    Ok(day)
+}
+
+/// A progress note on a demand, or the resolution it is closed with (`field`): 1 to
+/// 1000 characters, trimmed.
+pub fn parse_demand_text(field: &str, raw: &str) -> Result<String, FieldError> {
+    bounded(field, raw, 1, 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_lies_between_today_and_a_year_ahead() {
+        let today = parse_campaign_day("d", "2026-12-03").unwrap_or_default();
+        assert!(parse_demand_deadline("2026-12-03", today).is_ok());
+        assert!(parse_demand_deadline("2027-12-04", today).is_ok());
+        for (raw, code) in [
+            ("2026-12-02", "out_of_range"),
+            ("2027-12-05", "out_of_range"),
+            ("12/31/2026", "invalid_date"),
+        ] {
+            assert_eq!(
+                parse_demand_deadline(raw, today).map_err(|e| (e.field, e.code)),
+                Err(("due_on".to_owned(), code)),
+                "{raw}"
+            );
+        }
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -91,7 +91,7 @@ error_codes! {
     /// Another enterprise has the credit code.
     CreditCodeTaken = "credit_code_taken", CONFLICT;
     /// The object's status does not allow the change (a registration's, a survey
-    /// campaign's).
+    /// campaign's, a closed survey demand's).
     InvalidTransition = "invalid_transition", CONFLICT;
     /// The code or its enterprise takes no registrations now.
     NotAccepting = "not_accepting", CONFLICT;

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{enterprises, org_units, user_scopes};
+use crate::db::schema::{enterprises, org_units, survey_demands, user_scopes};
 use crate::db::{DbConnection, now};
 use crate::domain::id::OrgUnitId;
 use crate::domain::org::{OrgCode, OrgName};
@@ -215,7 +215,8 @@ impl OrgUnit {
         Self::find(conn, kind, id)
     }
 
-    /// Deletes a unit no account and no enterprise belongs to; otherwise 409.
+    /// Deletes a unit no account, no enterprise and no survey demand belongs to;
+    /// otherwise 409.
     pub fn delete(conn: &mut DbConnection, kind: OrgKind, id: &OrgUnitId) -> Result<(), ApiError> {
         Self::find(conn, kind, id)?;
         let users: i64 = user_scopes::table
@@ -230,6 +231,21 @@ impl OrgUnit {
             )
             .count()
             .get_result(conn)?;
+        let demands: i64 = survey_demands::table
+            .filter(
+                survey_demands::unit_id
+                    .eq(id)
+                    .or(survey_demands::sector_id.eq(id))
+                    .or(survey_demands::park_id.eq(id)),
+            )
+            .count()
+            .get_result(conn)?;
+        if demands > 0 {
+            return Err(ApiError::new(
+                ErrorCode::OrgUnitInUse,
+                format!("该{}仍有 {demands} 条摸排诉求，不能删除", kind.label()),
+            ));
+        }
         if users > 0 || members > 0 {
             return Err(ApiError::new(
                 ErrorCode::OrgUnitInUse,

@@ -99,9 +99,9 @@ impl Counts {
     }
 }
 
-/// One cell of the matrix.
+/// One cell of a sector × park matrix (of cases by default).
 #[derive(Clone, Debug, Serialize)]
-pub struct Cell {
+pub struct Cell<C = Counts> {
     /// Sector.
     pub sector_id: OrgUnitId,
     /// Sector name.
@@ -110,21 +110,111 @@ pub struct Cell {
     pub park_id: OrgUnitId,
     /// Park name.
     pub park_name: String,
-    /// Its cases.
+    /// What it counts.
     #[serde(flatten)]
-    pub counts: Counts,
+    pub counts: C,
 }
 
-/// A row or column total: one sector's or one park's cases.
+/// A row or column total (one sector's or one park's), or one unit's figures.
 #[derive(Clone, Debug, Serialize)]
-pub struct Line {
+pub struct Line<C = Counts> {
     /// The sector or park.
     pub id: OrgUnitId,
     /// Its name.
     pub name: String,
-    /// Its cases.
+    /// What it counts.
     #[serde(flatten)]
-    pub counts: Counts,
+    pub counts: C,
+}
+
+/// A sector × park matrix being counted: each row of a GROUP BY query adds to its
+/// cell, its sector's and its park's totals and the whole.
+#[derive(Debug)]
+pub struct Matrix<C> {
+    cells: BTreeMap<(OrgUnitId, OrgUnitId), C>,
+    sectors: BTreeMap<OrgUnitId, C>,
+    parks: BTreeMap<OrgUnitId, C>,
+    total: C,
+}
+
+/// A counted matrix, named: non-empty cells by sector then park, the sectors' and the
+/// parks' totals, and the whole.
+pub type Tallied<C> = (Vec<Cell<C>>, Vec<Line<C>>, Vec<Line<C>>, C);
+
+impl<C: Default> Default for Matrix<C> {
+    fn default() -> Self {
+        Self {
+            cells: BTreeMap::new(),
+            sectors: BTreeMap::new(),
+            parks: BTreeMap::new(),
+            total: C::default(),
+        }
+    }
+}
+
+impl<C: Default> Matrix<C> {
+    /// Adds to the cell of `sector` × `park` and its totals.
+    pub fn add(&mut self, sector: &OrgUnitId, park: &OrgUnitId, add: impl Fn(&mut C)) {
+        add(self
+            .cells
+            .entry((sector.clone(), park.clone()))
+            .or_default());
+        add(self.sectors.entry(sector.clone()).or_default());
+        add(self.parks.entry(park.clone()).or_default());
+        add(&mut self.total);
+    }
+
+    /// The counted matrix with the units' names.
+    pub fn finish(self, conn: &mut DbConnection) -> Result<Tallied<C>, ApiError> {
+        let names = unit_names(conn, self.sectors.keys().chain(self.parks.keys()))?;
+        let name_of = |id: &OrgUnitId| names.get(id).cloned().unwrap_or_default();
+        let cells = self
+            .cells
+            .into_iter()
+            .map(|((sector_id, park_id), counts)| Cell {
+                sector_name: name_of(&sector_id),
+                park_name: name_of(&park_id),
+                sector_id,
+                park_id,
+                counts,
+            })
+            .collect();
+        Ok((
+            cells,
+            lines(self.sectors, &names),
+            lines(self.parks, &names),
+            self.total,
+        ))
+    }
+}
+
+/// The names of sectors and parks, by id.
+pub fn unit_names<'a>(
+    conn: &mut DbConnection,
+    ids: impl Iterator<Item = &'a OrgUnitId>,
+) -> Result<HashMap<OrgUnitId, String>, ApiError> {
+    let ids: Vec<&OrgUnitId> = ids.collect();
+    Ok(org_units::table
+        .filter(org_units::id.eq_any(ids))
+        .select((org_units::id, org_units::name))
+        .load::<(OrgUnitId, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Counts by unit as named lines, in id order.
+pub fn lines<C>(
+    counts: BTreeMap<OrgUnitId, C>,
+    names: &HashMap<OrgUnitId, String>,
+) -> Vec<Line<C>> {
+    counts
+        .into_iter()
+        .map(|(id, counts)| Line {
+            name: names.get(&id).cloned().unwrap_or_default(),
+            id,
+            counts,
+        })
+        .collect()
 }
 
 /// The ledger of a campaign.
@@ -167,52 +257,16 @@ impl Coverage {
                 diesel::dsl::count_star(),
             ))
             .load(conn)?;
-        let mut cells: BTreeMap<(OrgUnitId, OrgUnitId), Counts> = BTreeMap::new();
-        let mut sectors: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
-        let mut parks: BTreeMap<OrgUnitId, Counts> = BTreeMap::new();
-        let mut total = Counts::default();
+        let mut matrix = Matrix::<Counts>::default();
         for group in &rows {
-            let (sector, park) = (&group.0, &group.1);
-            cells
-                .entry((sector.clone(), park.clone()))
-                .or_default()
-                .add(group);
-            sectors.entry(sector.clone()).or_default().add(group);
-            parks.entry(park.clone()).or_default().add(group);
-            total.add(group);
+            matrix.add(&group.0, &group.1, |counts| counts.add(group));
         }
-        let unit_ids: Vec<&OrgUnitId> = sectors.keys().chain(parks.keys()).collect();
-        let names: HashMap<OrgUnitId, String> = org_units::table
-            .filter(org_units::id.eq_any(unit_ids))
-            .select((org_units::id, org_units::name))
-            .load::<(OrgUnitId, String)>(conn)?
-            .into_iter()
-            .collect();
-        let name_of = |id: &OrgUnitId| names.get(id).cloned().unwrap_or_default();
-        let lines = |counts: BTreeMap<OrgUnitId, Counts>| {
-            counts
-                .into_iter()
-                .map(|(id, counts)| Line {
-                    name: name_of(&id),
-                    id,
-                    counts,
-                })
-                .collect()
-        };
+        let (cells, sectors, parks, total) = matrix.finish(conn)?;
         Ok(Coverage {
             campaign_id: campaign.clone(),
-            cells: cells
-                .into_iter()
-                .map(|((sector_id, park_id), counts)| Cell {
-                    sector_name: name_of(&sector_id),
-                    park_name: name_of(&park_id),
-                    sector_id,
-                    park_id,
-                    counts,
-                })
-                .collect(),
-            sectors: lines(sectors),
-            parks: lines(parks),
+            cells,
+            sectors,
+            parks,
             total,
         })
     }

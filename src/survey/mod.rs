@@ -4,8 +4,9 @@
 //! up the escalation ladder ([`visits`]), the photos taken on a case ([`photos`]), the
 //! campaign's questionnaire with its three tiers of validation rules
 //! ([`questionnaire`]), the answers a surveyor submits and their review ([`answers`],
-//! [`review`]), and the sector × park coverage ledger ([`coverage`]). The JSON API is
-//! in [`handlers`] and [`answer_handlers`].
+//! [`review`]), the sector × park coverage ledger ([`coverage`]), and the issue ledger
+//! of the demands raised in approved answers ([`demands`]). The JSON API is in
+//! [`handlers`], [`answer_handlers`] and [`demand_handlers`].
 //!
 //! Who sees what: admins and the zone command see every campaign and case; a sector
 //! or park official sees the campaigns that reach into their sectors or parks and the
@@ -19,6 +20,8 @@ pub mod campaigns;
 pub mod cases;
 pub mod coverage;
 pub mod coverage_export;
+pub mod demand_handlers;
+pub mod demands;
 pub mod handlers;
 pub mod photos;
 pub mod questionnaire;

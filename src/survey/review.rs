@@ -1,6 +1,8 @@
 //! Review of a case's answers by an official in scope: approve, return to the surveyor
 //! with comments per field (the case reopens for them), reject, or un-approve. Every
-//! decision is kept and audited; only approved answers count.
+//! decision is kept and audited; only approved answers count. Approving takes the
+//! answers' demands into the issue ledger, un-approving retracts those not yet
+//! started on ([`Demand`]).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::forms::fields::FieldKind;
 use crate::survey::answers::Submission;
 use crate::survey::cases::{Case, PlacedCase};
+use crate::survey::demands::Demand;
 use crate::survey::questionnaire::QuestionnaireVersion;
 use crate::survey::{ReviewDecision, display_names, stale_case};
 
@@ -160,6 +163,15 @@ impl Review {
             .values(&review)
             .execute(conn)?;
         Case::move_review(conn, case, to, at)?;
+        let demands = match new.decision {
+            ReviewDecision::Approve => {
+                json!({ "taken": Demand::take(conn, actor, reviewer, placed, &latest)? })
+            }
+            ReviewDecision::Unapprove => {
+                json!({ "retracted": Demand::retract(conn, actor, &case.id)? })
+            }
+            ReviewDecision::Return | ReviewDecision::Reject => json!({}),
+        };
         let event =
             Event::success("survey.case.review", "survey_case", &case.id).with_details(json!({
                 "enterprise_id": case.enterprise_id,
@@ -168,6 +180,7 @@ impl Review {
                 "to": to,
                 "answer_version": latest.version,
                 "commented_fields": comments.keys().collect::<Vec<_>>(),
+                "demands": demands,
             }));
         audit::append(conn, actor, event)?;
         Ok(review)

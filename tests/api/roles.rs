@@ -160,6 +160,17 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/survey/cases/{id}/visits") => (STAFF, 201),
         ("get", "/api/v1/survey/cases/{id}/photos" | "/api/v1/survey/photos/{id}") => (STAFF, 200),
         ("post", "/api/v1/survey/cases/{id}/photos") => (STAFF, 201),
+        (
+            "get",
+            "/api/v1/survey/demands"
+            | "/api/v1/survey/demands/summary"
+            | "/api/v1/survey/demands/{id}",
+        ) => (SURVEY_RUNNERS, 200),
+        // Officials hold the fixture enterprise, so each may assign, note and close.
+        ("post", "/api/v1/survey/demands/{id}/assign" | "/api/v1/survey/demands/{id}/close") => {
+            (SURVEY_RUNNERS, 200)
+        }
+        ("post", "/api/v1/survey/demands/{id}/notes") => (SURVEY_RUNNERS, 201),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -184,6 +195,10 @@ struct Fixture {
     surveyor: String,
     /// A photo on the case.
     photo: String,
+    /// A demand of the fixture enterprise, assigned to the fixture's sector.
+    demand: String,
+    /// The case (of a second campaign) whose approvals raise demands.
+    demand_case: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -242,6 +257,8 @@ async fn request(
         fixture.case.clone()
     } else if template.starts_with("/api/v1/survey/photos/") {
         fixture.photo.clone()
+    } else if template.starts_with("/api/v1/survey/demands/") {
+        fixture.demand.clone()
     } else {
         id_for(&kind)
     };
@@ -377,18 +394,31 @@ async fn request(
         ("put", "/api/v1/survey/campaigns/{id}/questionnaire") => Some(json!({
             "fields": [{ "key": "employees", "label": "从业人员", "type": "number", "unit": "人" }],
         })),
-        ("post", "/api/v1/survey/cases/{id}/answers") => Some(answers_body(app, fixture, n).await),
+        ("post", "/api/v1/survey/cases/{id}/answers") => {
+            Some(answers_body(app, &fixture.case, n).await)
+        }
         // A fresh submission (by the admin) for the caller to return.
         ("post", "/api/v1/survey/cases/{id}/review") => {
             let admin = app.admin_token().await;
             app.post(
                 &format!("/api/v1/survey/cases/{}/answers", fixture.case),
                 Some(&admin),
-                answers_body(app, fixture, n).await,
+                answers_body(app, &fixture.case, n).await,
             )
             .await
             .assert_status(201);
             Some(json!({ "decision": "return", "comments": { "employees": "请核实人数" } }))
+        }
+        ("post", "/api/v1/survey/demands/{id}/assign") => Some(json!({
+            "unit_id": fixture.staff.sector, "due_on": matrix_deadline(),
+        })),
+        ("post", "/api/v1/survey/demands/{id}/notes") => Some(json!({
+            "text": format!("矩阵进展{n}"), "client_id": format!("matrix-note-{n}"),
+        })),
+        // A fresh demand each time: a closed one cannot be closed again.
+        ("post", "/api/v1/survey/demands/{id}/close") => {
+            path = template.replace("{id}", &fresh_demand(app, fixture, n).await);
+            Some(json!({ "resolution": "已协调解决" }))
         }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
@@ -468,14 +498,11 @@ fn method_of(name: &str) -> Method {
     Method::from_bytes(name.to_uppercase().as_bytes()).unwrap()
 }
 
-/// Answers to the default questionnaire on the fixture case, at its current version.
-async fn answers_body(app: &TestApp, fixture: &Fixture, n: usize) -> Value {
+/// Answers to the default questionnaire on a case, at its current version.
+async fn answers_body(app: &TestApp, case: &str, n: usize) -> Value {
     let admin = app.admin_token().await;
     let case = app
-        .get(
-            &format!("/api/v1/survey/cases/{}", fixture.case),
-            Some(&admin),
-        )
+        .get(&format!("/api/v1/survey/cases/{case}"), Some(&admin))
         .await;
     case.assert_status(200);
     json!({
@@ -531,6 +558,92 @@ async fn survey_fixture(app: &TestApp, staff: &Staff) -> (String, String, String
     (campaign, case, surveyor, photo)
 }
 
+/// A deadline a month ahead.
+fn matrix_deadline() -> String {
+    (truckpass::domain::zone::today() + chrono::TimeDelta::days(30))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The admin approves answers on `case` raising one demand described so; its id.
+async fn approved_demand(app: &TestApp, case: &str, description: &str, n: usize) -> String {
+    let admin = app.admin_token().await;
+    let mut body = answers_body(app, case, n).await;
+    body["answers"]["demands"] = json!([{ "category": "其他", "description": description }]);
+    let path = format!("/api/v1/survey/cases/{case}");
+    app.post(&format!("{path}/answers"), Some(&admin), body)
+        .await
+        .assert_status(201);
+    app.post(
+        &format!("{path}/review"),
+        Some(&admin),
+        json!({ "decision": "approve" }),
+    )
+    .await
+    .assert_status(200);
+    let open = app
+        .get("/api/v1/survey/demands?state=open&limit=100", Some(&admin))
+        .await;
+    open.assert_status(200);
+    open.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["description"] == description)
+        .and_then(|d| d["id"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// A new open demand on the fixture's demand case (un-approving its answers first,
+/// which retracts the fresh demands nobody closed).
+async fn fresh_demand(app: &TestApp, fixture: &Fixture, n: usize) -> String {
+    let admin = app.admin_token().await;
+    let case = &fixture.demand_case;
+    app.post(
+        &format!("/api/v1/survey/cases/{case}/review"),
+        Some(&admin),
+        json!({ "decision": "unapprove", "note": "矩阵重新审核" }),
+    )
+    .await
+    .assert_status(200);
+    approved_demand(app, case, &format!("矩阵诉求{n}"), n).await
+}
+
+/// A second running campaign over the fixture's sector and park, whose case of the
+/// fixture enterprise has approved answers raising a demand, assigned to the
+/// fixture's sector: (demand, case).
+async fn demand_fixture(app: &TestApp, staff: &Staff) -> (String, String) {
+    let admin = staff.token("admin");
+    let body = json!({
+        "name": "矩阵诉求", "starts_on": "2026-12-07", "ends_on": "2026-12-31",
+        "sector_ids": [staff.sector], "park_ids": [staff.park],
+    });
+    let created = app
+        .post("/api/v1/survey/campaigns", Some(admin), body)
+        .await;
+    created.assert_status(201);
+    let path = format!(
+        "/api/v1/survey/campaigns/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    app.patch(&path, Some(admin), json!({ "status": "running" }))
+        .await
+        .assert_status(200);
+    let cases = app.get(&format!("{path}/cases"), Some(admin)).await;
+    cases.assert_status(200);
+    let case = cases.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let demand = approved_demand(app, &case, "矩阵诉求", usize::MAX).await;
+    app.post(
+        &format!("/api/v1/survey/demands/{demand}/assign"),
+        Some(admin),
+        json!({ "unit_id": staff.sector, "due_on": matrix_deadline() }),
+    )
+    .await
+    .assert_status(200);
+    (demand, case)
+}
+
 async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     let staff = app.staff().await;
     let admin = staff.token("admin").to_owned();
@@ -551,6 +664,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     let registration =
         registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
     let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
+    let (demand, demand_case) = demand_fixture(&app, &staff).await;
     let fixture = Fixture {
         staff,
         target_user,
@@ -559,6 +673,8 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         case,
         surveyor,
         photo,
+        demand,
+        demand_case,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();
@@ -643,6 +759,7 @@ const FOREIGN_ID: &str = "019ae3b1-0000-7000-8000-000000000000";
 async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
     let staff = app.staff().await;
     let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
+    let (demand, demand_case) = demand_fixture(&app, &staff).await;
     let fixture = Fixture {
         staff,
         target_user: String::new(),
@@ -651,6 +768,8 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
         case,
         surveyor,
         photo,
+        demand,
+        demand_case,
         counter: Default::default(),
     };
     let (mut failures, mut checked) = (Vec::new(), 0);
@@ -671,6 +790,12 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
                     Some(json!({ "sector_id": fixture.staff.sector }))
                 }
                 _ => body,
+            };
+            // A closure's path names the fresh demand it made.
+            let path = if template.starts_with("/api/v1/survey/demands/{id}") {
+                template.replace("{id}", FOREIGN_ID)
+            } else {
+                path
             };
             let path = path
                 .replace(&fixture.campaign, FOREIGN_ID)

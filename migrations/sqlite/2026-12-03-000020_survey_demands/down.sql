@@ -1,0 +1,2 @@
+DROP TABLE survey_demand_notes;
+DROP TABLE survey_demands;
