@@ -3,18 +3,20 @@
 //! totals of each sector, each park and the whole, from one GROUP BY query; and the
 //! same cases' figures per surveyor ([`SurveyorFigures`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::MultiBackend;
-use crate::db::schema::{enterprises, org_units, survey_cases, survey_reviews};
+use crate::db::schema::{enterprises, survey_cases, survey_reviews};
 use crate::domain::id::CaseId;
 use crate::domain::id::{CampaignId, OrgUnitId, UserId};
 use crate::error::ApiError;
-use crate::survey::{CaseState, ReviewDecision, ReviewState, SurveyScope, display_names};
+use crate::survey::{
+    CaseState, ReviewDecision, ReviewState, SurveyScope, display_names, unit_names,
+};
 
 /// The cases of `campaign` that `scope` sees, as a condition on a query of cases joined
 /// to their enterprises (a boxed query cannot be grouped).
@@ -166,13 +168,7 @@ impl Coverage {
             parks.entry(park).or_default().add(state, review, count);
             total.add(state, review, count);
         }
-        let unit_ids: Vec<&OrgUnitId> = sectors.keys().chain(parks.keys()).collect();
-        let names: HashMap<OrgUnitId, String> = org_units::table
-            .filter(org_units::id.eq_any(unit_ids))
-            .select((org_units::id, org_units::name))
-            .load::<(OrgUnitId, String)>(conn)?
-            .into_iter()
-            .collect();
+        let names = unit_names(conn, sectors.keys().chain(parks.keys()))?;
         let name_of = |id: &OrgUnitId| names.get(id).cloned().unwrap_or_default();
         let lines = |counts: BTreeMap<OrgUnitId, Counts>| {
             counts
