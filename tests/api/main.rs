@@ -29,4 +29,5 @@ mod registrations;
 mod roles;
 mod sign_in;
 mod survey;
+mod survey_scoring;
 mod users;

@@ -10,24 +10,24 @@ use crate::helpers::{TestApp, USER_PASSWORD, api_test};
 /// A zone for the survey: sectors SA, SB, SC and parks P1, P2; enterprises a1, a2
 /// (SA/P1), a3, a4 (SA/P2), b1 (SB/P1) and c1 (SC/P1); two surveyors of sector SA,
 /// an official of sector SC, the zone's regulator and a1's contact.
-struct Zone {
-    admin: String,
-    regulator: String,
-    other_official: String,
-    contact: String,
-    sv1: (String, String),
-    sv2: (String, String),
-    sa: String,
-    sb: String,
-    sc: String,
-    p1: String,
-    p2: String,
+pub(crate) struct Zone {
+    pub(crate) admin: String,
+    pub(crate) regulator: String,
+    pub(crate) other_official: String,
+    pub(crate) contact: String,
+    pub(crate) sv1: (String, String),
+    pub(crate) sv2: (String, String),
+    pub(crate) sa: String,
+    pub(crate) sb: String,
+    pub(crate) sc: String,
+    pub(crate) p1: String,
+    pub(crate) p2: String,
     /// Enterprise ids by name.
-    enterprises: Vec<(&'static str, String)>,
+    pub(crate) enterprises: Vec<(&'static str, String)>,
 }
 
 impl Zone {
-    fn enterprise(&self, name: &str) -> &str {
+    pub(crate) fn enterprise(&self, name: &str) -> &str {
         self.enterprises
             .iter()
             .find(|(n, _)| *n == name)
@@ -36,7 +36,7 @@ impl Zone {
     }
 }
 
-async fn zone(app: &TestApp) -> Zone {
+pub(crate) async fn zone(app: &TestApp) -> Zone {
     let admin = app.admin_token().await;
     let sa = app.create_sector(&admin, "SA").await;
     let sb = app.create_sector(&admin, "SB").await;
@@ -84,7 +84,7 @@ async fn zone(app: &TestApp) -> Zone {
 }
 
 /// A campaign of the regulator over sectors SA and SB (every park), started.
-async fn running_campaign(app: &TestApp, zone: &Zone) -> String {
+pub(crate) async fn running_campaign(app: &TestApp, zone: &Zone) -> String {
     let created = app
         .post(
             "/api/v1/survey/campaigns",
@@ -125,7 +125,7 @@ async fn cases(app: &TestApp, token: &str, campaign: &str, query: &str) -> Vec<V
 }
 
 /// The case of an enterprise.
-async fn case_of(app: &TestApp, zone: &Zone, campaign: &str, enterprise: &str) -> Value {
+pub(crate) async fn case_of(app: &TestApp, zone: &Zone, campaign: &str, enterprise: &str) -> Value {
     cases(app, &zone.regulator, campaign, "")
         .await
         .into_iter()
@@ -703,7 +703,7 @@ async fn starting_a_campaign_of_10000_enterprises_makes_every_case(app: TestApp)
 api_test!(starting_a_campaign_of_10000_enterprises_makes_every_case);
 
 /// The answers to the default questionnaire of a small operating enterprise.
-fn answers() -> Value {
+pub(crate) fn answers() -> Value {
     json!({
         "name": "福州甲一化工有限公司", "credit_code": "91350100MA2XXXXX1Y",
         "contact_person": "王敏", "contact_phone": "+86 138 0013 8000",
@@ -730,7 +730,7 @@ async fn a1_assigned(app: &TestApp, zone: &Zone) -> (String, String) {
 }
 
 /// Submits answers on a case.
-async fn submit(
+pub(crate) async fn submit(
     app: &TestApp,
     token: &str,
     case: &str,
@@ -745,7 +745,7 @@ async fn submit(
 }
 
 /// A review decision on a case.
-async fn review(
+pub(crate) async fn review(
     app: &TestApp,
     token: &str,
     case: &str,
@@ -795,7 +795,7 @@ async fn case_version(app: &TestApp, token: &str, case: &str) -> i64 {
 }
 
 /// `(field, code)` of a problem's errors.
-fn field_codes(response: &crate::helpers::TestResponse) -> Vec<(String, String)> {
+pub(crate) fn field_codes(response: &crate::helpers::TestResponse) -> Vec<(String, String)> {
     response.body["errors"]
         .as_array()
         .unwrap()
