@@ -185,8 +185,8 @@ fn day(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<chrono::Naive
 }
 
 /// `POST /api/v1/survey/campaigns`: a draft campaign, with the zone's default
-/// questionnaire and scoring rules as their version 1. Admins and the zone command create any; an official
-/// only one within their sectors or parks (403).
+/// questionnaire and scoring rules as their version 1. Admins and the zone command
+/// create any; an official only one within their sectors or parks (403).
 pub async fn create_campaign(
     state: web::Data<AppState>,
     caller: Caller,

@@ -4,6 +4,7 @@
 //! explanations, each scoped to the caller ([`SurveyScope`]).
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -62,7 +63,7 @@ pub async fn update_scoring(
                         .rules()
                         .iter()
                         .map(|rule| (rule.indicator.as_str(), rule.weight))
-                        .collect::<std::collections::BTreeMap<_, _>>(),
+                        .collect::<BTreeMap<_, _>>(),
                 }));
             audit::append(conn, &writer.actor(), event)?;
             Ok(saved)
@@ -296,7 +297,8 @@ async fn score_table(
         class: query.class,
     };
     let (campaign, views) = scores(state, caller, id, query.version, filter, None).await?;
-    let ids: Vec<OrgUnitId> = views
+    // Each sector and park once: thousands of scores name a few dozen of them.
+    let ids: BTreeSet<OrgUnitId> = views
         .iter()
         .flat_map(|v| [v.sector_id.clone(), v.park_id.clone()])
         .collect();
