@@ -86,6 +86,9 @@ use crate::survey::handlers::{
     create_visit, find_campaign, find_case, list_campaigns, list_cases, list_my_cases, list_photos,
     photo_picture, update_campaign, upload_photo,
 };
+use crate::survey::scoring_handlers::{
+    export_scores_csv, export_scores_xlsx, find_scoring, list_scores, run_scoring, update_scoring,
+};
 use crate::survey::surveyors::{import_surveyors, move_surveyor};
 use crate::telemetry::{Metrics, observe};
 use crate::users::User;
@@ -252,6 +255,14 @@ routes! {
     "/api/v1/survey/campaigns/{id}/coverage/surveyors" {
         get [SURVEY_RUNNERS] => campaign_surveyor_figures,
     }
+    "/api/v1/survey/campaigns/{id}/scoring" {
+        get [SURVEY_RUNNERS] => find_scoring,
+        put [SURVEY_RUNNERS] => update_scoring,
+    }
+    "/api/v1/survey/campaigns/{id}/scoring/run" { post [SURVEY_RUNNERS] => run_scoring }
+    "/api/v1/survey/campaigns/{id}/scores" { get [SURVEY_RUNNERS] => list_scores }
+    "/api/v1/survey/campaigns/{id}/scores.xlsx" { get [SURVEY_RUNNERS] => export_scores_xlsx }
+    "/api/v1/survey/campaigns/{id}/scores.csv" { get [SURVEY_RUNNERS] => export_scores_csv }
     "/api/v1/survey/surveyors/import" { post [TEAM_KEEPERS] => import_surveyors }
     "/api/v1/survey/surveyors/{id}/team" { post [TEAM_KEEPERS] => move_surveyor }
     "/api/v1/survey/cases/{id}" { get [SURVEY_FIELD] => find_case }

@@ -14,13 +14,18 @@
 #     (16) users on loopback (wrk -t2) for BENCH_SECONDS (10): requests/s, p50 and p99
 #     (target p99 under 50 ms), checked to answer 200 before and after, as console.sh
 #     measures its pages. The server is warmed up for 3 s first, unreported.
+#   - scoring every enterprise (POST /api/v1/survey/campaigns/{id}/scoring/run as the
+#     regulator, the default rules over BENCH_ENTERPRISES approved submissions), one
+#     request, in ms (target under 1 s), twice: the first run writes the version's
+#     scores, the second replaces them.
 # Seeding: sectors, parks and the regulator through the API; the surveyors through
 # the team sheet import (POST /api/v1/survey/surveyors/import, one CSV), the one
 # measured activating their account with the code it gave; the roster straight into
 # the database (survey_seed.py); the campaign created, started and assigned through
 # the API (the two timed figures come from this, on the freshly seeded database);
 # then the visits straight into the database over the past 30 days, each moving its
-# case as the service would have (survey_seed.py).
+# case as the service would have, and one approved submission on every case
+# (survey_seed.py).
 # SQLite (synchronous=FULL, the default); PostgreSQL instead when BENCH_POSTGRES_URL
 # names a database the script DROPS and recreates (its user needs CREATEDB), e.g.
 # postgres://postgres@127.0.0.1:5432/truckpass_survey.
@@ -141,6 +146,11 @@ seed() {
     read -r surveyor username cases < <(python3 "$here/survey_seed.py" visits "$database" "$campaign" "$visits" 30)
     t1=$(date +%s.%N)
     echo "seeded $visits visits by direct inserts: $(ms "$t0" "$t1") ms"
+    t0=$(date +%s.%N)
+    local approved
+    approved=$(python3 "$here/survey_seed.py" answers "$database" "$campaign")
+    t1=$(date +%s.%N)
+    echo "seeded $approved approved submissions by direct inserts: $(ms "$t0" "$t1") ms"
 
     start_server "$dir/seed.log"
     code=$(python3 -c "import json,sys; print(next(a['activation']['code'] for a in json.load(sys.stdin)['accounts'] if a['id'] == sys.argv[1]))" \
@@ -184,5 +194,12 @@ BENCH_PATH="/api/v1/survey/campaigns/$campaign/coverage" BENCH_AUTHORIZATION=$re
 
 page "regulator coverage ledger" "" "$regulator" "/api/v1/survey/campaigns/$campaign/coverage"
 page "surveyor my cases" "" "$mine" /api/v1/me/cases
+for attempt in first again; do
+    scored=$(timed POST "/api/v1/survey/campaigns/$campaign/scoring/run" "${regulator#Bearer }" '{}')
+    [[ ${scored%% *} == 200 ]] || { echo "scoring answered ${scored%% *}:" >&2; cat "$dir/answer.json" >&2; exit 1; }
+    (( ${scored#* } < 1000 )) && over="" || over="  OVER 1000 ms"
+    printf '%-8s %-32s %6s ms  scored: %s  classes: %s%s\n' "$label" "scoring run ($attempt)" "${scored#* }" \
+      "$(json "['scored']" <"$dir/answer.json")" "$(json "['classes']" <"$dir/answer.json")" "$over"
+done
 stop_server
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

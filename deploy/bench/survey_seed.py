@@ -18,6 +18,13 @@ into the database the service created (its migrations, sectors, parks and admin)
       written for them (the hash chain is the service's), as console_seed.py writes
       none for its filings. Prints one line: the surveyor with about the average
       number of cases (id, username) and their number of cases.
+  answers DATABASE CAMPAIGN
+      one approved submission of the default questionnaire on every case of CAMPAIGN
+      (whatever the case's state: the scoring benchmark scores them all), by the
+      case's surveyor, with figures spread as a zone's would be (revenue, its year
+      before, tax, land, employees, R&D, high-tech) and a sealed-looking phone of the
+      stored size, as POST /api/v1/survey/cases/{id}/answers and an approval would
+      leave them (the case's review `approved`; no review rows or audit entries).
 
 SQLite: one transaction of executemany, no ANALYZE (the service never runs it);
 PostgreSQL: COPY through psql, the cases updated from a COPY'd table, then VACUUM
@@ -25,6 +32,7 @@ ANALYZE, as autovacuum would have done.
 
 Usage: survey_seed.py enterprises DATABASE ENTERPRISES
        survey_seed.py visits DATABASE CAMPAIGN VISITS DAYS
+       survey_seed.py answers DATABASE CAMPAIGN
    DATABASE: a SQLite file, or a postgres:// URL (psql must be on the PATH)
 """
 
@@ -32,6 +40,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import random
 import sqlite3
 import subprocess
@@ -224,9 +233,51 @@ def seed_visits(campaign, visit_count, days):
     print(typical, username, cases_of[typical])
 
 
+def seed_answers(campaign):
+    cases = query(f"SELECT c.id, COALESCE(c.assignee_id, c.created_by), e.name, e.credit_code "
+                  f"FROM (SELECT survey_cases.*, survey_campaigns.created_by FROM survey_cases "
+                  f"JOIN survey_campaigns ON survey_campaigns.id = survey_cases.campaign_id "
+                  f"WHERE survey_cases.campaign_id = '{campaign}') c "
+                  f"JOIN enterprises e ON e.id = c.enterprise_id ORDER BY c.id")
+    names = ["id", "case_id", "version", "questionnaire_version", "answers", "explanations", "warnings",
+             "client_id", "digest", "submitted_by", "created_at"]
+    rows = []
+    for case_id, surveyor, name, credit_code in cases:
+        revenue = round(random.lognormvariate(7, 1.2), 1)
+        answers = {
+            "name": name, "credit_code": credit_code, "contact_person": "王敏",
+            "contact_phone": {"masked": "138****0000", "sealed": "v1." + "A" * 76, "index": "f" * 64},
+            "status": "正常经营", "employees": random.randint(3, 400), "revenue": revenue,
+            "tax": round(revenue * random.uniform(0.01, 0.08), 1),
+            "land_area": round(random.uniform(2, 120), 1),
+            "products": [{"name": "主导产品", "annual_output": revenue}],
+            "receives_trucks": True, "trucks_per_day": random.randint(0, 40),
+            "demands": [], "revenue_prior": round(revenue / random.uniform(0.7, 1.5), 1),
+            "rd_spend": round(revenue * random.uniform(0, 0.08), 1),
+            "high_tech": random.random() < 0.2, "expansion_plan": "无",
+        }
+        at = stamp(now - dt.timedelta(days=random.uniform(1, 20)))
+        rows.append((uuid7(now), case_id, 1, 1, json.dumps(answers, ensure_ascii=False), "{}", "[]",
+                     str(uuid.uuid4()), "bench", surveyor, at))
+    approve = f"UPDATE survey_cases SET review = 'approved' WHERE campaign_id = '{campaign}'"
+    if postgres:
+        psql_script(f"COPY survey_answers ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N');\n"
+                    + csv_rows(rows) + "\\.\n" + approve + ";\n")
+        subprocess.run(["psql", database, "-qc", "VACUUM ANALYZE"], check=True)
+    else:
+        db = sqlite3.connect(database)
+        with db:
+            write("survey_answers", names, rows, db)
+            db.execute(approve)
+        db.close()
+    print(len(rows))
+
+
 if stage == "enterprises":
     seed_enterprises(int(sys.argv[3]))
 elif stage == "visits":
     seed_visits(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+elif stage == "answers":
+    seed_answers(sys.argv[3])
 else:
     sys.exit(__doc__)

@@ -363,6 +363,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    survey_scoring_rules (id) {
+        id -> Text,
+        campaign_id -> Text,
+        version -> Integer,
+        rules -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_scores (campaign_id, version, case_id) {
+        campaign_id -> Text,
+        version -> Integer,
+        case_id -> Text,
+        enterprise_id -> Text,
+        sector_id -> Text,
+        park_id -> Text,
+        answer_version -> Integer,
+        score -> Integer,
+        grade -> Text,
+        rank -> Integer,
+        sector_rank -> Integer,
+        park_rank -> Integer,
+        explanation -> Text,
+        scored_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(survey_cases -> survey_campaigns (campaign_id));
 diesel::joinable!(survey_cases -> enterprises (enterprise_id));
 diesel::joinable!(survey_cases -> users (assignee_id));
@@ -372,6 +402,8 @@ diesel::joinable!(survey_photos -> survey_cases (case_id));
 diesel::joinable!(survey_questionnaires -> survey_campaigns (campaign_id));
 diesel::joinable!(survey_answers -> survey_cases (case_id));
 diesel::joinable!(survey_reviews -> survey_cases (case_id));
+diesel::joinable!(survey_scoring_rules -> survey_campaigns (campaign_id));
+diesel::joinable!(survey_scores -> enterprises (enterprise_id));
 
 diesel::table! {
     survey_demands (id) {
@@ -441,6 +473,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_reviews,
     survey_demands,
     survey_demand_notes,
+    survey_scoring_rules,
+    survey_scores,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

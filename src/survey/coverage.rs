@@ -11,14 +11,14 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::MultiBackend;
-use crate::db::schema::{org_units, survey_cases, survey_reviews, survey_visits};
+use crate::db::schema::{survey_cases, survey_reviews, survey_visits};
 use crate::domain::id::CaseId;
 use crate::domain::id::{CampaignId, OrgUnitId, UserId};
 use crate::domain::zone;
 use crate::error::ApiError;
 use crate::survey::campaigns::Campaign;
 use crate::survey::{
-    CaseState, ReviewDecision, ReviewState, SurveyScope, VisitOutcome, display_names,
+    CaseState, ReviewDecision, ReviewState, SurveyScope, VisitOutcome, display_names, unit_names,
 };
 
 /// The cases of `campaign` that `scope` sees, as a condition on a query of cases (a
@@ -186,20 +186,6 @@ impl<C: Default> Matrix<C> {
             self.total,
         ))
     }
-}
-
-/// The names of sectors and parks, by id.
-pub fn unit_names<'a>(
-    conn: &mut DbConnection,
-    ids: impl Iterator<Item = &'a OrgUnitId>,
-) -> Result<HashMap<OrgUnitId, String>, ApiError> {
-    let ids: Vec<&OrgUnitId> = ids.collect();
-    Ok(org_units::table
-        .filter(org_units::id.eq_any(ids))
-        .select((org_units::id, org_units::name))
-        .load::<(OrgUnitId, String)>(conn)?
-        .into_iter()
-        .collect())
 }
 
 /// Counts by unit as named lines, in id order.

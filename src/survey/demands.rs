@@ -34,7 +34,8 @@ use crate::domain::zone;
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::survey::answers::Submission;
 use crate::survey::cases::PlacedCase;
-use crate::survey::coverage::{Cell, Line, Matrix, lines, unit_names};
+use crate::survey::coverage::{Cell, Line, Matrix, lines};
+use crate::survey::unit_names;
 use crate::survey::{SurveyScope, Written, display_names};
 
 /// The questionnaire's field whose rows are demands, and the keys of a row.

@@ -25,6 +25,7 @@ use crate::survey::cases::{Case, CaseFilter, CaseView};
 use crate::survey::coverage::{Coverage, Progress, SurveyorFigureList, SurveyorFigures};
 use crate::survey::photos::{self, NewPhoto, Photo, PhotoView};
 use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
+use crate::survey::scoring::{ScoringRules, ScoringVersion};
 use crate::survey::visits::{self, NewVisit, Visit, VisitView};
 use crate::survey::{
     CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome, written_answer,
@@ -161,7 +162,7 @@ pub struct VisitResult {
 
 /// Audits a refusal by scope (403 `forbidden`: a campaign outside an official's
 /// sectors or parks) as the route policies audit theirs; passes anything else on.
-async fn audit_if_refused<T>(
+pub async fn audit_if_refused<T>(
     state: &AppState,
     caller: &Caller,
     route: &'static str,
@@ -184,8 +185,8 @@ fn day(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<chrono::Naive
 }
 
 /// `POST /api/v1/survey/campaigns`: a draft campaign, with the zone's default
-/// questionnaire as its version 1. Admins and the zone command create any; an official
-/// only one within their sectors or parks (403).
+/// questionnaire and scoring rules as their version 1. Admins and the zone command
+/// create any; an official only one within their sectors or parks (403).
 pub async fn create_campaign(
     state: web::Data<AppState>,
     caller: Caller,
@@ -221,6 +222,12 @@ pub async fn create_campaign(
                 conn,
                 &campaign.id,
                 &Questionnaire::zone_default()?,
+                &caller.user_id,
+            )?;
+            ScoringVersion::save(
+                conn,
+                &campaign.id,
+                &ScoringRules::zone_default()?,
                 &caller.user_id,
             )?;
             let event = Event::success("survey.campaign.create", "survey_campaign", &campaign.id)

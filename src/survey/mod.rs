@@ -4,9 +4,10 @@
 //! up the escalation ladder ([`visits`]), the photos taken on a case ([`photos`]), the
 //! campaign's questionnaire with its three tiers of validation rules
 //! ([`questionnaire`]), the answers a surveyor submits and their review ([`answers`],
-//! [`review`]), the sector × park coverage ledger ([`coverage`]), and the issue ledger
-//! of the demands raised in approved answers ([`demands`]). The JSON API is in
-//! [`handlers`], [`answer_handlers`] and [`demand_handlers`].
+//! [`review`]), the sector × park coverage ledger ([`coverage`]), the issue ledger of
+//! the demands raised in approved answers ([`demands`]) and the scoring of potential
+//! enterprises ([`scoring`]). The JSON API is in [`handlers`], [`answer_handlers`],
+//! [`demand_handlers`] and [`scoring_handlers`].
 //!
 //! Who sees what: admins and the zone command see every campaign and case; a sector
 //! or park official sees the campaigns that reach into their sectors or parks and the
@@ -26,6 +27,8 @@ pub mod handlers;
 pub mod photos;
 pub mod questionnaire;
 pub mod review;
+pub mod scoring;
+pub mod scoring_handlers;
 pub mod surveyors;
 pub mod visits;
 
@@ -37,7 +40,7 @@ use diesel::prelude::*;
 use crate::auth::caller::Caller;
 use crate::db::DbConnection;
 use crate::db::mapping::text_enum;
-use crate::db::schema::users;
+use crate::db::schema::{org_units, users};
 use crate::domain::account::Role;
 use crate::domain::id::{OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode};
@@ -52,6 +55,20 @@ pub fn display_names<'a>(
         .filter(users::id.eq_any(ids))
         .select((users::id, users::display_name))
         .load::<(UserId, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The names of sectors and parks, by id (for the API's views and exports).
+pub fn unit_names<'a>(
+    conn: &mut DbConnection,
+    ids: impl Iterator<Item = &'a OrgUnitId>,
+) -> Result<HashMap<OrgUnitId, String>, ApiError> {
+    let ids: Vec<&OrgUnitId> = ids.collect();
+    Ok(org_units::table
+        .filter(org_units::id.eq_any(ids))
+        .select((org_units::id, org_units::name))
+        .load::<(OrgUnitId, String)>(conn)?
         .into_iter()
         .collect())
 }

@@ -673,6 +673,7 @@ fn default_body() -> Value {
                 {"key": "description", "label": "具体内容", "type": "text", "required": true, "max_length": 500}
             ]},
             {"key": "cultivation", "label": "五、培育指标", "type": "section"},
+            {"key": "revenue_prior", "label": "前年营业收入", "type": "number", "unit": "万元", "min": 0},
             {"key": "rd_spend", "label": "上年研发投入", "type": "number", "unit": "万元", "min": 0},
             {"key": "high_tech", "label": "是否高新技术企业", "type": "yes_no"},
             {"key": "expansion_plan", "label": "扩产或新建计划", "type": "single_choice",

@@ -30,4 +30,5 @@ mod roles;
 mod sign_in;
 mod survey;
 mod survey_demands;
+mod survey_scoring;
 mod users;

@@ -139,8 +139,15 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/survey/campaigns/{id}/coverage.csv"
             | "/api/v1/survey/campaigns/{id}/coverage/surveyors"
             | "/api/v1/survey/campaigns/{id}/coverage/progress"
-            | "/api/v1/survey/campaigns/{id}/questionnaire",
+            | "/api/v1/survey/campaigns/{id}/questionnaire"
+            | "/api/v1/survey/campaigns/{id}/scoring"
+            | "/api/v1/survey/campaigns/{id}/scores"
+            | "/api/v1/survey/campaigns/{id}/scores.xlsx"
+            | "/api/v1/survey/campaigns/{id}/scores.csv",
         ) => (SURVEY_RUNNERS, 200),
+        // The fixture campaign lies within every official's scope: each may run it.
+        ("put", "/api/v1/survey/campaigns/{id}/scoring")
+        | ("post", "/api/v1/survey/campaigns/{id}/scoring/run") => (SURVEY_RUNNERS, 200),
         // The fixture campaign runs: reaching the draft check proves access.
         ("put", "/api/v1/survey/campaigns/{id}/questionnaire") => (OVERSIGHT, 409),
         // Surveyors answer, officials review (the matrix returns each fresh submission).
@@ -397,6 +404,9 @@ async fn request(
         ("post", "/api/v1/survey/cases/{id}/answers") => {
             Some(answers_body(app, &fixture.case, n).await)
         }
+        ("put", "/api/v1/survey/campaigns/{id}/scoring") => Some(json!({
+            "rules": [{ "indicator": "revenue", "weight": 100, "bands": [{ "min": 0, "points": 100 }] }],
+        })),
         // A fresh submission (by the admin) for the caller to return.
         ("post", "/api/v1/survey/cases/{id}/review") => {
             let admin = app.admin_token().await;

@@ -1,0 +1,2 @@
+DROP TABLE survey_scores;
+DROP TABLE survey_scoring_rules;
