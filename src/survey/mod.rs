@@ -14,6 +14,56 @@
 //! cases of their enterprises ([`SurveyScope`]); a surveyor sees only the cases
 //! assigned to them. Anything else is not found.
 
+/// The reads every versioned document of a campaign shares (its questionnaire, its
+/// scoring rules): a table with one row a version, keyed by `campaign_id` and
+/// `version`. Implements `current`, `at` and `next_version` on `$document` from the
+/// calling module's `StoredRow`, `stored_columns()` and `$document::of_row`.
+macro_rules! campaign_versions {
+    ($document:ty, $table:ident) => {
+        impl $document {
+            /// The campaign's newest version.
+            pub fn current(
+                conn: &mut DbConnection,
+                campaign: &CampaignId,
+            ) -> Result<Self, ApiError> {
+                let row: StoredRow = $table::table
+                    .filter($table::campaign_id.eq(campaign))
+                    .order($table::version.desc())
+                    .select(stored_columns())
+                    .first(conn)?;
+                Self::of_row(campaign, row)
+            }
+
+            /// A given version (404 when the campaign has no such version).
+            pub fn at(
+                conn: &mut DbConnection,
+                campaign: &CampaignId,
+                version: i32,
+            ) -> Result<Self, ApiError> {
+                let row: StoredRow = $table::table
+                    .filter($table::campaign_id.eq(campaign))
+                    .filter($table::version.eq(version))
+                    .select(stored_columns())
+                    .first(conn)?;
+                Self::of_row(campaign, row)
+            }
+
+            /// The number the campaign's next version takes (1 when it has none).
+            fn next_version(
+                conn: &mut DbConnection,
+                campaign: &CampaignId,
+            ) -> Result<i32, ApiError> {
+                let newest: Option<i32> = $table::table
+                    .filter($table::campaign_id.eq(campaign))
+                    .select(diesel::dsl::max($table::version))
+                    .first(conn)?;
+                Ok(newest.unwrap_or(0) + 1)
+            }
+        }
+    };
+}
+pub(crate) use campaign_versions;
+
 pub mod answer_handlers;
 pub mod answers;
 pub mod assignment;

@@ -565,6 +565,8 @@ fn stored_columns() -> (
     )
 }
 
+super::campaign_versions!(QuestionnaireVersion, survey_questionnaires);
+
 impl QuestionnaireVersion {
     fn of_row(
         campaign: &CampaignId,
@@ -578,30 +580,6 @@ impl QuestionnaireVersion {
         })
     }
 
-    /// The campaign's newest version.
-    pub fn current(conn: &mut DbConnection, campaign: &CampaignId) -> Result<Self, ApiError> {
-        let row: StoredRow = survey_questionnaires::table
-            .filter(survey_questionnaires::campaign_id.eq(campaign))
-            .order(survey_questionnaires::version.desc())
-            .select(stored_columns())
-            .first(conn)?;
-        Self::of_row(campaign, row)
-    }
-
-    /// A given version of the campaign's questionnaire.
-    pub fn at(
-        conn: &mut DbConnection,
-        campaign: &CampaignId,
-        version: i32,
-    ) -> Result<Self, ApiError> {
-        let row: StoredRow = survey_questionnaires::table
-            .filter(survey_questionnaires::campaign_id.eq(campaign))
-            .filter(survey_questionnaires::version.eq(version))
-            .select(stored_columns())
-            .first(conn)?;
-        Self::of_row(campaign, row)
-    }
-
     /// Saves `questionnaire` as the campaign's next version (1 when it has none).
     pub fn save(
         conn: &mut DbConnection,
@@ -609,11 +587,7 @@ impl QuestionnaireVersion {
         questionnaire: &Questionnaire,
         author: &UserId,
     ) -> Result<Self, ApiError> {
-        let newest: Option<i32> = survey_questionnaires::table
-            .filter(survey_questionnaires::campaign_id.eq(campaign))
-            .select(diesel::dsl::max(survey_questionnaires::version))
-            .first(conn)?;
-        let version = newest.unwrap_or(0) + 1;
+        let version = Self::next_version(conn, campaign)?;
         let fields = serde_json::to_string(&questionnaire.fields).map_err(ApiError::internal)?;
         let rules = serde_json::to_string(&questionnaire.rules).map_err(ApiError::internal)?;
         let at = now();

@@ -429,6 +429,8 @@ fn stored_columns() -> (
     )
 }
 
+super::campaign_versions!(ScoringVersion, survey_scoring_rules);
+
 impl ScoringVersion {
     fn of_row(
         campaign: &CampaignId,
@@ -445,30 +447,6 @@ impl ScoringVersion {
         })
     }
 
-    /// The campaign's newest version.
-    pub fn current(conn: &mut DbConnection, campaign: &CampaignId) -> Result<Self, ApiError> {
-        let row: StoredRow = survey_scoring_rules::table
-            .filter(survey_scoring_rules::campaign_id.eq(campaign))
-            .order(survey_scoring_rules::version.desc())
-            .select(stored_columns())
-            .first(conn)?;
-        Self::of_row(campaign, row)
-    }
-
-    /// A given version (404 when the campaign has no such version).
-    pub fn at(
-        conn: &mut DbConnection,
-        campaign: &CampaignId,
-        version: i32,
-    ) -> Result<Self, ApiError> {
-        let row: StoredRow = survey_scoring_rules::table
-            .filter(survey_scoring_rules::campaign_id.eq(campaign))
-            .filter(survey_scoring_rules::version.eq(version))
-            .select(stored_columns())
-            .first(conn)?;
-        Self::of_row(campaign, row)
-    }
-
     /// Saves `rules` as the campaign's next version (1 when it has none).
     pub fn save(
         conn: &mut DbConnection,
@@ -476,11 +454,7 @@ impl ScoringVersion {
         rules: &ScoringRules,
         author: &UserId,
     ) -> Result<Self, ApiError> {
-        let newest: Option<i32> = survey_scoring_rules::table
-            .filter(survey_scoring_rules::campaign_id.eq(campaign))
-            .select(diesel::dsl::max(survey_scoring_rules::version))
-            .first(conn)?;
-        let version = newest.unwrap_or(0) + 1;
+        let version = Self::next_version(conn, campaign)?;
         let text = serde_json::to_string(rules).map_err(ApiError::internal)?;
         let at = now();
         diesel::insert_into(survey_scoring_rules::table)
