@@ -9,9 +9,10 @@ use crate::auth::caller::Caller;
 use crate::body;
 use crate::db::DbConnection;
 use crate::domain::enterprise::{
-    Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address,
+    Coordinates, CreditCode, EnterpriseName, EnterpriseStatus, parse_address, parse_contact_person,
 };
 use crate::domain::id::{EnterpriseId, OrgUnitId};
+use crate::domain::person::Mobile;
 use crate::enterprises::import::{self, ImportOptions, ImportReport};
 use crate::enterprises::roster;
 use crate::enterprises::{
@@ -22,6 +23,7 @@ use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
 use crate::heavy::Slot;
 use crate::org::{OrgKind, OrgUnit};
 use crate::pagination::{Page, PageRequest};
+use crate::personal::SealedMobile;
 use crate::registrations::handlers::{RevealBody, reveal_reason};
 use crate::state::AppState;
 
@@ -85,6 +87,10 @@ pub struct CreateBody {
     status: Option<EnterpriseStatus>,
     longitude: Option<f64>,
     latitude: Option<f64>,
+    #[serde(default)]
+    contact_person: String,
+    #[serde(default, deserialize_with = "body::non_null")]
+    contact_phone: Option<String>,
 }
 
 /// Body of an update; absent fields stay as they are.
@@ -108,6 +114,11 @@ pub struct UpdateBody {
     longitude: Option<Option<f64>>,
     #[serde(default, deserialize_with = "body::nullable")]
     latitude: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "body::non_null")]
+    contact_person: Option<String>,
+    /// `null` clears the contact phone.
+    #[serde(default, deserialize_with = "body::nullable")]
+    contact_phone: Option<Option<String>>,
 }
 
 /// Query of the import.
@@ -212,6 +223,14 @@ pub async fn visible_enterprise(
         .await
 }
 
+/// A contact phone sealed as the roster stores it.
+fn seal_contact_phone(state: &AppState, mobile: &Mobile) -> Result<SealedMobile, ApiError> {
+    state
+        .vault
+        .seal_mobile(CONTACT_PHONE, mobile)
+        .map_err(ApiError::internal)
+}
+
 /// `POST /api/v1/enterprises`: adds an enterprise and issues its code.
 pub async fn create_enterprise(
     state: web::Data<AppState>,
@@ -224,11 +243,21 @@ pub async fn create_enterprise(
     let credit_code = errors.check(CreditCode::parse(&body.credit_code));
     let address = errors.check(parse_address(&body.address));
     let coordinates = errors.check(Coordinates::parse(body.longitude, body.latitude));
-    let (Some(name), Some(credit_code), Some(address), Some(coordinates)) =
-        (name, credit_code, address, coordinates)
+    let contact_person = errors.check(parse_contact_person(&body.contact_person));
+    let contact_phone = body
+        .contact_phone
+        .as_deref()
+        .map(|raw| errors.check(Mobile::parse(raw).map_err(|e| e.named("contact_phone"))));
+    let (Some(name), Some(credit_code), Some(address), Some(coordinates), Some(contact_person)) =
+        (name, credit_code, address, coordinates, contact_person)
     else {
         return Err(errors.into_error());
     };
+    errors.finish()?;
+    let contact_phone = contact_phone
+        .flatten()
+        .map(|mobile| seal_contact_phone(&state, &mobile))
+        .transpose()?;
     let new = NewEnterprise {
         name,
         credit_code,
@@ -238,8 +267,8 @@ pub async fn create_enterprise(
         key_enterprise: body.key_enterprise,
         status: body.status.unwrap_or(EnterpriseStatus::Operating),
         coordinates,
-        contact_person: String::new(),
-        contact_phone: None,
+        contact_person,
+        contact_phone,
     };
     let view = state
         .db
@@ -289,7 +318,23 @@ pub async fn update_enterprise(
             None
         }
     };
+    let contact_person = body
+        .contact_person
+        .as_deref()
+        .map(|raw| errors.check(parse_contact_person(raw)));
+    let contact_phone = body.contact_phone.map(|phone| {
+        phone.map(|raw| errors.check(Mobile::parse(&raw).map_err(|e| e.named("contact_phone"))))
+    });
     errors.finish()?;
+    let contact_phone = match contact_phone {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(mobile)) => Some(
+            mobile
+                .map(|mobile| seal_contact_phone(&state, &mobile))
+                .transpose()?,
+        ),
+    };
     let changes = EnterpriseChanges {
         name: name.flatten(),
         sector_id: body.sector_id,
@@ -298,7 +343,8 @@ pub async fn update_enterprise(
         key_enterprise: body.key_enterprise,
         status: body.status,
         coordinates: coordinates.flatten(),
-        ..EnterpriseChanges::default()
+        contact_person: contact_person.flatten(),
+        contact_phone,
     };
     let visibility = Visibility::of(&caller);
     let view = state
@@ -306,6 +352,7 @@ pub async fn update_enterprise(
         .write(move |conn| {
             let before = Enterprise::find(conn, &visibility, &id)?;
             check_units(conn, changes.sector_id.as_ref(), changes.park_id.as_ref())?;
+            let changes = changes.keeping_phone_of(&before);
             let enterprise = Enterprise::update(conn, &before.id, &changes)?;
             let event = Event::success("enterprise.update", "enterprise", &enterprise.id)
                 .with_details(audit::changes(&before.audited(), &enterprise.audited()));

@@ -214,6 +214,17 @@ impl EnterpriseChanges {
         }
     }
 
+    /// The same changes, except a contact phone equal to `current`'s (the same number
+    /// sealed anew), which is left alone rather than re-sealed and audited as a change.
+    pub fn keeping_phone_of(mut self, current: &Enterprise) -> Self {
+        if let Some(Some(phone)) = &self.contact_phone
+            && phone.index == current.contact_phone_index
+        {
+            self.contact_phone = None;
+        }
+        self
+    }
+
     /// True when nothing would change.
     pub fn is_empty(&self) -> bool {
         self.name.is_none()

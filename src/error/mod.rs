@@ -40,6 +40,15 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// The same error filed under `field` (a domain parser's error, named as the body
+    /// names the value).
+    pub fn named(self, field: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            ..self
+        }
+    }
 }
 
 /// Collects the field errors of a whole body, so the client learns every problem at once.

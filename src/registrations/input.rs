@@ -110,10 +110,7 @@ impl DriverField {
 
     /// A domain parser's error, filed under this field.
     fn at<T>(self, result: Result<T, FieldError>) -> Result<T, FieldError> {
-        result.map_err(|error| FieldError {
-            field: self.name().to_owned(),
-            ..error
-        })
+        result.map_err(|error| error.named(self.name()))
     }
 }
 

@@ -623,6 +623,8 @@ fn default_body() -> Value {
             {"key": "credit_code", "label": "统一社会信用代码", "type": "text", "required": true,
              "min_length": 18, "max_length": 18},
             {"key": "address", "label": "经营地址", "type": "text", "max_length": 200},
+            {"key": "location", "label": "企业位置", "type": "location",
+             "help": "在企业门口点“获取位置”"},
             {"key": "legal_representative", "label": "法定代表人", "type": "text", "max_length": 30},
             {"key": "contact_person", "label": "联系人", "type": "text", "required": true, "max_length": 30},
             {"key": "contact_phone", "label": "联系电话", "type": "phone", "required": true},

@@ -331,7 +331,9 @@ impl<'a> Writer<'a> {
             }
             // Questionnaires' kinds: a registration form never holds them
             // (`Fields::parse` refuses them).
-            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat => html! {},
+            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat | FieldKind::Location => {
+                html! {}
+            }
         }
     }
 

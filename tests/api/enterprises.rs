@@ -1071,3 +1071,94 @@ async fn a_contact_phone_is_masked_everywhere_and_revealed_only_with_a_reason_an
     assert!(!audit.text.contains(CONTACT_PHONE));
 }
 api_test!(a_contact_phone_is_masked_everywhere_and_revealed_only_with_a_reason_and_an_audit);
+
+async fn a_contact_is_set_on_create_and_changed_or_cleared_on_update_sealed_and_audited(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    let sector = app.create_sector(&admin, "HG").await;
+    let park = app.create_park(&admin, "EAST").await;
+    let body = |phone: &str| {
+        json!({
+            "name": "福州恒信化工有限公司",
+            "credit_code": credit_code("恒信"),
+            "sector_id": sector,
+            "park_id": park,
+            "contact_person": " 王经理 ",
+            "contact_phone": phone,
+        })
+    };
+    let refused = app
+        .post("/api/v1/enterprises", Some(&admin), body("0591-8888"))
+        .await;
+    refused.assert_status(422);
+    assert_eq!(refused.body["errors"][0]["field"], "contact_phone");
+    assert_eq!(refused.body["errors"][0]["code"], "invalid_phone");
+    let created = app
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            body("+86 138 1234 5678"),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["contact_person"], "王经理");
+    assert_eq!(created.body["contact_phone"], "138****5678");
+    assert!(!created.text.contains(CONTACT_PHONE));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/enterprises/{id}");
+
+    // The same number again is no change; a new one is, audited masked.
+    let same = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "contact_phone": CONTACT_PHONE }),
+        )
+        .await;
+    same.assert_status(200);
+    let changed = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "contact_person": "李主任", "contact_phone": "13912345678" }),
+        )
+        .await;
+    changed.assert_status(200);
+    assert_eq!(changed.body["contact_person"], "李主任");
+    assert_eq!(changed.body["contact_phone"], "139****5678");
+    let audit = app
+        .get(
+            &format!("/api/v1/audit?action=enterprise.update&object_id={id}"),
+            Some(&admin),
+        )
+        .await;
+    let entries = audit.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{}", audit.text);
+    assert_eq!(
+        entries[0]["details"]["before"]["contact_phone"],
+        "138****5678"
+    );
+    assert_eq!(
+        entries[0]["details"]["after"]["contact_phone"],
+        "139****5678"
+    );
+    assert!(
+        entries[1]["details"]["after"]
+            .get("contact_phone")
+            .is_none()
+    );
+    assert!(!audit.text.contains(CONTACT_PHONE) && !audit.text.contains("13912345678"));
+
+    let bad = app
+        .patch(&path, Some(&admin), json!({ "contact_phone": "12345" }))
+        .await;
+    bad.assert_status(422);
+    let cleared = app
+        .patch(&path, Some(&admin), json!({ "contact_phone": null }))
+        .await;
+    cleared.assert_status(200);
+    assert_eq!(cleared.body["contact_phone"], Value::Null);
+    assert_eq!(cleared.body["contact_person"], "李主任");
+}
+api_test!(a_contact_is_set_on_create_and_changed_or_cleared_on_update_sealed_and_audited);

@@ -2,9 +2,10 @@
 //! normalising them (text, numbers, dates, dates with times, choices, yes/no).
 
 use chrono::{NaiveDate, NaiveTime};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Number, Value, json};
 
 use super::spec::{DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields};
+use crate::domain::enterprise::Coordinates;
 use crate::domain::person::Mobile;
 use crate::domain::zone;
 use crate::error::FieldError;
@@ -154,6 +155,7 @@ fn answer(spec: &FieldSpec, value: &Value) -> Answer {
         FieldKind::MultipleChoice => multiple_choice_answer(spec, value),
         FieldKind::YesNo => yes_no_answer(value),
         FieldKind::Phone => phone_answer(value),
+        FieldKind::Location => location_answer(value),
         // Headings are skipped and rows checked by the caller.
         FieldKind::Section | FieldKind::Repeat => Ok(None),
     }
@@ -349,6 +351,41 @@ fn phone_answer(value: &Value) -> Answer {
     Ok(Some(Value::String(mobile.as_str().to_owned())))
 }
 
+/// `{"longitude": 119.3, "latitude": 26.08}`, or the text `119.3,26.08` a plain form
+/// sends; stored as the object.
+fn location_answer(value: &Value) -> Answer {
+    let invalid = |message: String| Invalid("invalid_location", message);
+    let (longitude, latitude) = match value {
+        Value::Object(point) => {
+            let number = |key: &str| point.get(key).and_then(Value::as_f64);
+            match (number("longitude"), number("latitude")) {
+                (Some(longitude), Some(latitude)) if point.len() == 2 => (longitude, latitude),
+                _ => {
+                    return Err(invalid(
+                        "位置应为经度 longitude 和纬度 latitude 两个数".into(),
+                    ));
+                }
+            }
+        }
+        Value::String(_) => {
+            let Some(text) = trimmed(value).map_err(|()| invalid(String::new()))? else {
+                return Ok(None);
+            };
+            let parsed = text
+                .split_once([',', '，'])
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+            parsed.ok_or_else(|| invalid("位置应写作“经度,纬度”".into()))?
+        }
+        _ => return Err(invalid("位置应为经度和纬度".into())),
+    };
+    let point = Coordinates::parse(Some(longitude), Some(latitude))
+        .map_err(|e| invalid(e.message))?
+        .ok_or_else(|| invalid("位置应为经度和纬度".into()))?;
+    Ok(Some(
+        json!({ "longitude": point.longitude, "latitude": point.latitude }),
+    ))
+}
+
 fn yes_no_answer(value: &Value) -> Answer {
     let invalid = || Invalid("invalid_yes_no", "请选择 是 或 否".into());
     let answer = match value {
@@ -394,6 +431,37 @@ mod tests {
     /// The normalised answer to `key`, which must be accepted.
     fn accepted(key: &str, value: Value) -> Option<Value> {
         check(key, value).unwrap().get(key).cloned()
+    }
+
+    #[test]
+    fn locations_are_two_coordinates_from_an_object_or_a_form_text() {
+        let place = spec("place", FieldKind::Location);
+        let stored = json!({"longitude": 119.3, "latitude": 26.08});
+        for raw in [
+            stored.clone(),
+            json!(" 119.3, 26.08 "),
+            json!("119.3，26.08"),
+        ] {
+            assert_eq!(
+                answer(&place, &raw).ok().flatten(),
+                Some(stored.clone()),
+                "{raw}"
+            );
+        }
+        assert_eq!(answer(&place, &json!(" ")).ok().flatten(), None);
+        for raw in [
+            json!("119.3"),
+            json!("东,北"),
+            json!({"longitude": 119.3}),
+            json!({"longitude": 190, "latitude": 26}),
+            json!({"longitude": 119.3, "latitude": 26.08, "altitude": 3}),
+            json!(5),
+        ] {
+            assert!(
+                matches!(answer(&place, &raw), Err(Invalid("invalid_location", _))),
+                "{raw}"
+            );
+        }
     }
 
     /// The error of `key`, which must be the only one.

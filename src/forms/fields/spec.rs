@@ -36,6 +36,9 @@ pub enum FieldKind {
     /// Repeat rows (可重复行): a list of rows, each answering the spec's own `fields`
     /// (questionnaires only; the rows' fields are of the plain kinds).
     Repeat,
+    /// A point on the map (位置): longitude and latitude, as the phone's location gives
+    /// them (questionnaires only).
+    Location,
 }
 
 impl FieldKind {
@@ -47,7 +50,7 @@ impl FieldKind {
     fn is_plain(self) -> bool {
         !matches!(
             self,
-            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat
+            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat | FieldKind::Location
         )
     }
 }
