@@ -301,6 +301,8 @@ diesel::table! {
         visited_at -> Timestamp,
         client_id -> Text,
         created_at -> Timestamp,
+        longitude -> Nullable<Double>,
+        latitude -> Nullable<Double>,
     }
 }
 

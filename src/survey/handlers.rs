@@ -10,6 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, audit_refusal};
 use crate::body;
 use crate::db::{DbConnection, now};
+use crate::domain::enterprise::Coordinates;
 use crate::domain::id::{CampaignId, CaseId, OrgUnitId, PhotoId, UserId, VisitId};
 use crate::domain::survey::{
     CampaignName, CampaignPeriod, ClientId, parse_campaign_day, parse_visit_notes, parse_visited_at,
@@ -139,6 +140,8 @@ pub struct VisitBody {
     client_id: String,
     #[serde(default, deserialize_with = "body::non_null")]
     case_version: Option<i32>,
+    longitude: Option<f64>,
+    latitude: Option<f64>,
 }
 
 /// A case with its visits.
@@ -664,6 +667,7 @@ impl VisitBody {
             None => Some(None),
         };
         let client_id = errors.check(ClientId::parse(&self.client_id));
+        let coordinates = errors.check(Coordinates::parse(self.longitude, self.latitude));
         if self.case_version.is_some_and(|version| version < 1) {
             errors.push(FieldError::new(
                 "case_version",
@@ -671,8 +675,14 @@ impl VisitBody {
                 "case_version 须为正整数",
             ));
         }
-        let (Some(method), Some(outcome), Some(notes), Some(visited_at), Some(client_id)) =
-            (method, outcome, notes, visited_at, client_id)
+        let (
+            Some(method),
+            Some(outcome),
+            Some(notes),
+            Some(visited_at),
+            Some(client_id),
+            Some(coordinates),
+        ) = (method, outcome, notes, visited_at, client_id, coordinates)
         else {
             return Err(errors.into_error());
         };
@@ -684,6 +694,7 @@ impl VisitBody {
             visited_at,
             client_id,
             case_version: self.case_version,
+            coordinates,
         })
     }
 }

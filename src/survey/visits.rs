@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::{survey_cases, survey_visits};
 use crate::db::{DbConnection, now};
+use crate::domain::enterprise::Coordinates;
 use crate::domain::id::{CaseId, UserId, VisitId};
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode};
@@ -41,6 +42,10 @@ pub struct Visit {
     pub client_id: String,
     /// Recorded.
     pub created_at: NaiveDateTime,
+    /// Where, as the phone located it.
+    pub longitude: Option<f64>,
+    /// Where, as the phone located it.
+    pub latitude: Option<f64>,
 }
 
 /// A validated visit to record.
@@ -58,6 +63,8 @@ pub struct NewVisit {
     pub client_id: ClientId,
     /// The case's version the surveyor saw, if the device sent it.
     pub case_version: Option<i32>,
+    /// Where it took place, if the phone located it.
+    pub coordinates: Option<Coordinates>,
 }
 
 /// A visit as the API shows it.
@@ -83,6 +90,10 @@ pub struct VisitView {
     pub client_id: String,
     /// Recorded (UTC).
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Where, as the phone located it.
+    pub longitude: Option<f64>,
+    /// Where, as the phone located it.
+    pub latitude: Option<f64>,
 }
 
 impl Visit {
@@ -113,7 +124,9 @@ impl Visit {
             let same = earlier.method == new.method
                 && earlier.outcome == new.outcome
                 && new.visited_at.is_none_or(|at| at == earlier.visited_at)
-                && earlier.notes == new.notes;
+                && earlier.notes == new.notes
+                && earlier.longitude == new.coordinates.map(|c| c.longitude)
+                && earlier.latitude == new.coordinates.map(|c| c.latitude);
             if !same {
                 return Err(ApiError::new(
                     ErrorCode::IdempotencyKeyReused,
@@ -143,6 +156,8 @@ impl Visit {
             visited_at,
             client_id: new.client_id.as_str().to_owned(),
             created_at: at,
+            longitude: new.coordinates.map(|c| c.longitude),
+            latitude: new.coordinates.map(|c| c.latitude),
         };
         diesel::insert_into(survey_visits::table)
             .values(&visit)
@@ -230,6 +245,8 @@ impl Visit {
                 visited_at: v.visited_at.and_utc(),
                 client_id: v.client_id,
                 created_at: v.created_at.and_utc(),
+                longitude: v.longitude,
+                latitude: v.latitude,
             })
             .collect())
     }

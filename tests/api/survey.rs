@@ -408,6 +408,7 @@ async fn visits_climb_the_ladder_retry_once_and_conflict_when_stale(app: TestApp
     assert_eq!(recorded.body["case"]["state"], "attempted");
     assert_eq!(recorded.body["case"]["next_method"], "phone");
     assert_eq!(recorded.body["case"]["version"], 3);
+    assert_eq!(recorded.body["visit"]["longitude"], Value::Null);
     let visit_id = recorded.body["visit"]["id"].clone();
 
     // The same visit again (the phone lost the answer): the same visit, nothing new.
@@ -427,11 +428,26 @@ async fn visits_climb_the_ladder_retry_once_and_conflict_when_stale(app: TestApp
     conflict.assert_status(409);
     assert_eq!(conflict.code(), "case_version_conflict");
 
+    // A location comes as both coordinates, in range, or not at all.
+    for (place, field) in [
+        (json!({ "longitude": 119.3 }), "latitude"),
+        (json!({ "longitude": 119.3, "latitude": 95.0 }), "latitude"),
+    ] {
+        let mut located = json!({ "method": "phone", "outcome": "no_answer",
+                                  "client_id": "visit-0002", "case_version": 3 });
+        located.as_object_mut().unwrap().extend(place.as_object().unwrap().clone());
+        let refused = visit(&app, token, &id, located).await;
+        refused.assert_status(422);
+        assert_eq!(refused.body["errors"][0]["field"], field, "{}", refused.text);
+    }
+
     // The second failed call asks for a site visit.
     let second = json!({ "method": "phone", "outcome": "no_answer", "client_id": "visit-0002",
-                         "case_version": 3 });
+                         "case_version": 3, "longitude": 119.2965, "latitude": 26.0745 });
     let recorded = visit(&app, token, &id, second).await;
     recorded.assert_status(201);
+    assert_eq!(recorded.body["visit"]["longitude"], json!(119.2965));
+    assert_eq!(recorded.body["visit"]["latitude"], json!(26.0745));
     assert_eq!(recorded.body["case"]["next_method"], "site_visit");
     assert_eq!(recorded.body["case"]["attempts"], 2);
 

@@ -1,0 +1,2 @@
+ALTER TABLE survey_visits DROP COLUMN latitude;
+ALTER TABLE survey_visits DROP COLUMN longitude;
