@@ -77,6 +77,7 @@ use crate::state::AppState;
 use crate::survey::answer_handlers::{
     find_answers, find_questionnaire, review_case, submit_answers, update_questionnaire,
 };
+use crate::survey::coverage::LedgerCache;
 use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
 use crate::survey::demand_handlers::{
     assign_demand, close_demand, create_demand_note, demand_summary, find_demand, list_demands,
@@ -521,6 +522,7 @@ impl Application {
             pass_qrs: Arc::new(PassQrs::default()),
             scans: Arc::clone(&scans),
             code_forms: Arc::new(CodeForms::default()),
+            ledgers: Arc::new(LedgerCache::default()),
             heavy: Arc::new(HeavyWork::new()),
             verification: Arc::new(VerificationCache::default()),
             hashing: HashingLimit::new(settings.password_hash_concurrency),

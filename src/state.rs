@@ -13,6 +13,7 @@ use crate::heavy::HeavyWork;
 use crate::personal::Vault;
 use crate::ratelimit::RateLimiter;
 use crate::registrations::open::CodeForms;
+use crate::survey::coverage::LedgerCache;
 use crate::telemetry::Metrics;
 use crate::web::pass_qr::PassQrs;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub scans: Arc<ScanTally>,
     /// The registration forms behind scanned tokens, a moment ago.
     pub code_forms: Arc<CodeForms>,
+    /// The survey ledger's counts of each campaign, while its cases are unchanged.
+    pub ledgers: Arc<LedgerCache>,
     /// Limits of poster bundles and roster imports.
     pub heavy: Arc<HeavyWork>,
     /// The last verification of the audit chain.

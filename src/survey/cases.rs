@@ -206,6 +206,7 @@ impl Case {
             .set((
                 sector.map(|sector| survey_cases::sector_id.eq(sector.clone())),
                 park.map(|park| survey_cases::park_id.eq(park.clone())),
+                survey_cases::updated_at.eq(now()),
             ))
             .execute(conn)?;
         Ok(())
@@ -225,7 +226,10 @@ impl Case {
                 .filter(survey_cases::enterprise_id.eq_any(enterprise))
                 .filter(survey_cases::active.eq(false)),
         )
-        .set(survey_cases::active.eq(true))
+        .set((
+            survey_cases::active.eq(true),
+            survey_cases::updated_at.eq(now()),
+        ))
         .execute(conn)?;
         Ok(())
     }
@@ -480,6 +484,7 @@ impl Case {
             .set((
                 survey_cases::state.eq(CaseState::Assigned),
                 survey_cases::urgency.eq(urgency(CaseState::Assigned, None)),
+                survey_cases::updated_at.eq(at),
             ))
             .execute(conn)?;
         }

@@ -1,9 +1,12 @@
 //! The coverage ledger (台账): a campaign's cases counted by state (and those whose
 //! answers are approved) in a sector × park matrix over the caller's scope, with the
-//! totals of each sector, each park and the whole, from one GROUP BY query; and the
-//! same cases' figures per surveyor ([`SurveyorFigures`]).
+//! totals of each sector, each park and the whole, from one GROUP BY query (kept
+//! between requests while the campaign's cases stay unchanged, [`LedgerCache`]); and
+//! the same cases' figures per surveyor ([`SurveyorFigures`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -218,14 +221,113 @@ pub struct Coverage {
     pub total: Counts,
 }
 
+/// How long a campaign's groups may be served without being read again even when its
+/// cases look unchanged: the bound on a stale ledger should two writers' clocks and
+/// commits cross (one reads its time, another commits a later one first).
+const LEDGER_FRESH_FOR: Duration = Duration::from_secs(5);
+/// Most campaigns kept; past it the cache starts over.
+const LEDGER_CAMPAIGNS: usize = 64;
+
+/// The ledger's groups of each campaign's cases (the whole campaign, any scope cut
+/// from it in memory), with the newest `updated_at` of its cases when they were read:
+/// every change of a case sets it (and a new case has it), so a request first reads
+/// that one value through the index `survey_cases_changed` and reuses the groups
+/// while it is the same. Each replica keeps its own; none can serve a change late by
+/// more than [`LEDGER_FRESH_FOR`].
+#[derive(Debug, Default)]
+pub struct LedgerCache {
+    entries: Mutex<HashMap<CampaignId, CachedGroups>>,
+}
+
+#[derive(Debug)]
+struct CachedGroups {
+    stamp: Option<NaiveDateTime>,
+    read_at: Instant,
+    groups: Arc<Vec<Group>>,
+}
+
+impl LedgerCache {
+    fn entries(&self) -> MutexGuard<'_, HashMap<CampaignId, CachedGroups>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The groups of every case of `campaign`, from the cache while they are current.
+    fn groups(
+        &self,
+        conn: &mut DbConnection,
+        campaign: &CampaignId,
+    ) -> Result<Arc<Vec<Group>>, ApiError> {
+        let stamp: Option<NaiveDateTime> = survey_cases::table
+            .filter(survey_cases::campaign_id.eq(campaign))
+            .select(diesel::dsl::max(survey_cases::updated_at))
+            .first(conn)?;
+        let hit = self
+            .entries()
+            .get(campaign)
+            .filter(|cached| cached.stamp == stamp && cached.read_at.elapsed() < LEDGER_FRESH_FOR)
+            .map(|cached| Arc::clone(&cached.groups));
+        if let Some(groups) = hit {
+            return Ok(groups);
+        }
+        let groups = Arc::new(Coverage::groups(conn, &SurveyScope::All, campaign)?);
+        let mut entries = self.entries();
+        if entries.len() >= LEDGER_CAMPAIGNS {
+            entries.clear();
+        }
+        let cached = CachedGroups {
+            stamp,
+            read_at: Instant::now(),
+            groups: Arc::clone(&groups),
+        };
+        entries.insert(campaign.clone(), cached);
+        Ok(groups)
+    }
+}
+
 impl Coverage {
-    /// The ledger of `campaign` over the cases `scope` sees.
+    /// The ledger of `campaign` over the cases `scope` sees: a sector's or a park's
+    /// official gets the cells of their units cut from the whole campaign's groups
+    /// (which `cache` keeps); a surveyor's own cases are counted afresh.
     pub fn of(
         conn: &mut DbConnection,
+        cache: &LedgerCache,
         scope: &SurveyScope,
         campaign: &CampaignId,
     ) -> Result<Coverage, ApiError> {
-        let rows: Vec<Group> = survey_cases::table
+        let groups = match scope {
+            SurveyScope::Assignee(_) | SurveyScope::Nothing => {
+                Arc::new(Self::groups(conn, scope, campaign)?)
+            }
+            SurveyScope::All | SurveyScope::Sectors(_) | SurveyScope::Parks(_) => {
+                cache.groups(conn, campaign)?
+            }
+        };
+        let sees = |(sector, park, ..): &&Group| match scope {
+            SurveyScope::Sectors(ids) => ids.contains(sector),
+            SurveyScope::Parks(ids) => ids.contains(park),
+            SurveyScope::All | SurveyScope::Assignee(_) | SurveyScope::Nothing => true,
+        };
+        let mut matrix = Matrix::<Counts>::default();
+        for group in groups.iter().filter(sees) {
+            matrix.add(&group.0, &group.1, |counts| counts.add(group));
+        }
+        let (cells, sectors, parks, total) = matrix.finish(conn)?;
+        Ok(Coverage {
+            campaign_id: campaign.clone(),
+            cells,
+            sectors,
+            parks,
+            total,
+        })
+    }
+
+    /// The cases of `campaign` that `scope` sees, by place, state, review and activity.
+    fn groups(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+        campaign: &CampaignId,
+    ) -> Result<Vec<Group>, ApiError> {
+        Ok(survey_cases::table
             .filter(in_scope(scope, campaign))
             .group_by((
                 survey_cases::sector_id,
@@ -242,19 +344,7 @@ impl Coverage {
                 survey_cases::active,
                 diesel::dsl::count_star(),
             ))
-            .load(conn)?;
-        let mut matrix = Matrix::<Counts>::default();
-        for group in &rows {
-            matrix.add(&group.0, &group.1, |counts| counts.add(group));
-        }
-        let (cells, sectors, parks, total) = matrix.finish(conn)?;
-        Ok(Coverage {
-            campaign_id: campaign.clone(),
-            cells,
-            sectors,
-            parks,
-            total,
-        })
+            .load(conn)?)
     }
 }
 

@@ -4,6 +4,7 @@
 //! export engine ([`crate::exports`]) and audited as `survey.coverage.export`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 
@@ -134,8 +135,9 @@ async fn ledger(
     caller: &Caller,
     id: CampaignId,
 ) -> Result<(Table<LedgerRow>, Download), ApiError> {
-    let (campaign, coverage) = read_campaign(state, caller, id, |conn, scope, campaign| {
-        let coverage = Coverage::of(conn, scope, &campaign.id)?;
+    let ledgers = Arc::clone(&state.ledgers);
+    let (campaign, coverage) = read_campaign(state, caller, id, move |conn, scope, campaign| {
+        let coverage = Coverage::of(conn, &ledgers, scope, &campaign.id)?;
         Ok((campaign, coverage))
     })
     .await?;

@@ -2,6 +2,8 @@
 //! assignment, visits and their photos, and the coverage ledger, each scoped to the caller
 //! ([`SurveyScope`]).
 
+use std::sync::Arc;
+
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -562,9 +564,13 @@ pub async fn campaign_coverage(
     caller: Caller,
     id: web::Path<CampaignId>,
 ) -> Result<web::Json<Coverage>, ApiError> {
-    let coverage = read_campaign(&state, &caller, id.into_inner(), |conn, scope, campaign| {
-        Coverage::of(conn, scope, &campaign.id)
-    })
+    let ledgers = Arc::clone(&state.ledgers);
+    let coverage = read_campaign(
+        &state,
+        &caller,
+        id.into_inner(),
+        move |conn, scope, campaign| Coverage::of(conn, &ledgers, scope, &campaign.id),
+    )
     .await?;
     Ok(web::Json(coverage))
 }

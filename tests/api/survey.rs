@@ -435,10 +435,17 @@ async fn visits_climb_the_ladder_retry_once_and_conflict_when_stale(app: TestApp
     ] {
         let mut located = json!({ "method": "phone", "outcome": "no_answer",
                                   "client_id": "visit-0002", "case_version": 3 });
-        located.as_object_mut().unwrap().extend(place.as_object().unwrap().clone());
+        located
+            .as_object_mut()
+            .unwrap()
+            .extend(place.as_object().unwrap().clone());
         let refused = visit(&app, token, &id, located).await;
         refused.assert_status(422);
-        assert_eq!(refused.body["errors"][0]["field"], field, "{}", refused.text);
+        assert_eq!(
+            refused.body["errors"][0]["field"], field,
+            "{}",
+            refused.text
+        );
     }
 
     // The second failed call asks for a site visit.
