@@ -290,8 +290,14 @@ impl NewDiscovery {
             && earlier.name == self.name.as_str()
             && earlier.credit_code.as_deref() == self.credit_code.as_ref().map(CreditCode::as_str)
             && earlier.address == self.address
-            && self.sector_id.as_ref().is_none_or(|id| id == &earlier.sector_id)
-            && self.park_id.as_ref().is_none_or(|id| id == &earlier.park_id)
+            && self
+                .sector_id
+                .as_ref()
+                .is_none_or(|id| id == &earlier.sector_id)
+            && self
+                .park_id
+                .as_ref()
+                .is_none_or(|id| id == &earlier.park_id)
             && earlier.contact_person == self.contact_person
             && earlier.contact_phone_index
                 == self.contact_phone.as_ref().map_or("", |p| p.index.as_str())
@@ -480,11 +486,7 @@ fn place(
         }
         Some(id)
     };
-    let sector = unit(
-        OrgKind::Sector,
-        new.sector_id.as_ref(),
-        &team.sector_ids,
-    );
+    let sector = unit(OrgKind::Sector, new.sector_id.as_ref(), &team.sector_ids);
     let park = unit(OrgKind::Park, new.park_id.as_ref(), &team.park_ids);
     match (sector, park) {
         (Some(sector), Some(park)) => Ok((sector, park)),
@@ -785,7 +787,10 @@ impl Discovery {
         if case.assignee_id.is_none()
             && let Ok(surveyors) = Surveyor::load_all(conn, reporter, "reported_by", false)
         {
-            let moves = surveyors.into_iter().map(|s| (case.clone(), s.id)).collect();
+            let moves = surveyors
+                .into_iter()
+                .map(|s| (case.clone(), s.id))
+                .collect();
             Case::assign(conn, actor, moves)?;
         }
         Ok(id)
@@ -862,7 +867,10 @@ impl Discovery {
             .zip(candidates)
             .map(|(d, candidates)| DiscoveryView {
                 reported_by_name: people.get(&d.reported_by).cloned(),
-                resolved_by_name: d.resolved_by.as_ref().and_then(|id| people.get(id).cloned()),
+                resolved_by_name: d
+                    .resolved_by
+                    .as_ref()
+                    .and_then(|id| people.get(id).cloned()),
                 candidates: candidates
                     .into_iter()
                     .map(|c| {
@@ -925,14 +933,10 @@ mod tests {
 
     fn found(name: &str, address: &str) -> Vec<(String, MatchReason)> {
         let roster = roster();
-        match_names(
-            name,
-            address,
-            roster.iter().map(|(id, n, a)| (id, *n, *a)),
-        )
-        .into_iter()
-        .map(|c| (c.enterprise_id.to_string(), c.reason))
-        .collect()
+        match_names(name, address, roster.iter().map(|(id, n, a)| (id, *n, *a)))
+            .into_iter()
+            .map(|c| (c.enterprise_id.to_string(), c.reason))
+            .collect()
     }
 
     #[test]
@@ -970,7 +974,10 @@ mod tests {
             park_ids: parks,
         };
         assert!(team_reaches(&team, &campaign(vec![], vec![])));
-        assert!(team_reaches(&team, &campaign(vec![unit("s1")], vec![unit("p1")])));
+        assert!(team_reaches(
+            &team,
+            &campaign(vec![unit("s1")], vec![unit("p1")])
+        ));
         assert!(!team_reaches(&team, &campaign(vec![unit("s2")], vec![])));
     }
 }

@@ -122,7 +122,10 @@ async fn an_enterprise_like_none_on_the_roster_joins_it_and_the_campaign_at_once
     // On the roster, with its contact sealed and masked.
     let enterprise = discovery["enterprise_id"].as_str().unwrap();
     let on_roster = app
-        .get(&format!("/api/v1/enterprises/{enterprise}"), Some(&zone.admin))
+        .get(
+            &format!("/api/v1/enterprises/{enterprise}"),
+            Some(&zone.admin),
+        )
         .await;
     on_roster.assert_status(200);
     assert_eq!(on_roster.body["name"], "福州闽侯新材料有限公司");
@@ -135,13 +138,19 @@ async fn an_enterprise_like_none_on_the_roster_joins_it_and_the_campaign_at_once
     assert_eq!(found["assignee_id"], zone.sv1.0.as_str());
     assert_eq!(found["state"], "assigned");
     app.get(
-        &format!("/api/v1/survey/cases/{}", discovery["case_id"].as_str().unwrap()),
+        &format!(
+            "/api/v1/survey/cases/{}",
+            discovery["case_id"].as_str().unwrap()
+        ),
         Some(&zone.sv1.1),
     )
     .await
     .assert_status(200);
     assert_eq!(audited(&app, &zone, "survey.discovery.report", id).await, 1);
-    assert_eq!(audited(&app, &zone, "enterprise.create", enterprise).await, 1);
+    assert_eq!(
+        audited(&app, &zone, "enterprise.create", enterprise).await,
+        1
+    );
 
     // A retry is the same discovery; the same client id for another one is refused.
     let again = report(&app, &zone.sv1.1, &campaign, body.clone()).await;
@@ -198,12 +207,32 @@ async fn possible_duplicates_wait_for_an_official_who_merges_or_adds_each_once(a
 
     // Who sees what: surveyors their own, officials their units', no one else.
     let pending = "&state=pending_review";
-    assert_eq!(listed(&app, &zone.sv1.1, &campaign, "").await, [by_code.clone()]);
-    assert_eq!(listed(&app, &zone.sv2.1, &campaign, "").await, [by_name.clone()]);
-    assert_eq!(listed(&app, &zone.regulator, &campaign, pending).await.len(), 2);
-    assert_eq!(listed(&app, &sector_official, &campaign, pending).await.len(), 2);
+    assert_eq!(
+        listed(&app, &zone.sv1.1, &campaign, "").await,
+        [by_code.as_str()]
+    );
+    assert_eq!(
+        listed(&app, &zone.sv2.1, &campaign, "").await,
+        [by_name.as_str()]
+    );
+    assert_eq!(
+        listed(&app, &zone.regulator, &campaign, pending)
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        listed(&app, &sector_official, &campaign, pending)
+            .await
+            .len(),
+        2
+    );
     assert!(listed(&app, &park_official, &campaign, "").await.is_empty());
-    assert!(listed(&app, &zone.regulator, &campaign, "&state=added").await.is_empty());
+    assert!(
+        listed(&app, &zone.regulator, &campaign, "&state=added")
+            .await
+            .is_empty()
+    );
     let path = |id: &str| format!("/api/v1/survey/discoveries/{id}");
     app.get(&path(&by_code), Some(&zone.sv2.1))
         .await
@@ -256,7 +285,13 @@ async fn possible_duplicates_wait_for_an_official_who_merges_or_adds_each_once(a
     );
 
     // The name match has no credit code: merging needs a known enterprise, adding a code.
-    let no_target = resolve(&app, &sector_official, &by_name, json!({ "action": "merge" })).await;
+    let no_target = resolve(
+        &app,
+        &sector_official,
+        &by_name,
+        json!({ "action": "merge" }),
+    )
+    .await;
     no_target.assert_status(422);
     assert_eq!(
         field_codes(&no_target),
@@ -298,7 +333,11 @@ async fn possible_duplicates_wait_for_an_official_who_merges_or_adds_each_once(a
     let again = resolve(&app, &sector_official, &by_name, json!({ "action": "add" })).await;
     again.assert_status(409);
     assert_eq!(again.code(), "invalid_transition");
-    assert!(listed(&app, &zone.regulator, &campaign, pending).await.is_empty());
+    assert!(
+        listed(&app, &zone.regulator, &campaign, pending)
+            .await
+            .is_empty()
+    );
 }
 api_test!(possible_duplicates_wait_for_an_official_who_merges_or_adds_each_once);
 
@@ -399,7 +438,11 @@ async fn bad_reports_are_refused_with_field_codes_and_write_nothing(app: TestApp
     bad_state.assert_status(422);
 
     // Nothing was written.
-    assert!(listed(&app, &zone.regulator, &campaign, "").await.is_empty());
+    assert!(
+        listed(&app, &zone.regulator, &campaign, "")
+            .await
+            .is_empty()
+    );
     assert!(listed(&app, &zone.regulator, draft, "").await.is_empty());
 }
 api_test!(bad_reports_are_refused_with_field_codes_and_write_nothing);
