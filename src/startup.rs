@@ -16,7 +16,7 @@ use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
     ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF,
-    SURVEY_FIELD, SURVEY_RUNNERS, TEAM_KEEPERS, require,
+    SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -81,6 +81,9 @@ use crate::survey::coverage::LedgerCache;
 use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
 use crate::survey::demand_handlers::{
     assign_demand, close_demand, create_demand_note, demand_summary, find_demand, list_demands,
+};
+use crate::survey::discovery_handlers::{
+    create_discovery, find_discovery, list_discoveries, resolve_discovery,
 };
 use crate::survey::handlers::{
     assign_cases, campaign_coverage, campaign_progress, campaign_surveyor_figures, create_campaign,
@@ -289,6 +292,12 @@ routes! {
     "/api/v1/survey/demands/{id}/assign" { post [SURVEY_RUNNERS] => assign_demand }
     "/api/v1/survey/demands/{id}/notes" { post [SURVEY_RUNNERS] => create_demand_note }
     "/api/v1/survey/demands/{id}/close" { post [SURVEY_RUNNERS] => close_demand }
+    "/api/v1/survey/campaigns/{id}/discoveries" {
+        get [SURVEY_FIELD] => list_discoveries,
+        post [SURVEYORS] => create_discovery,
+    }
+    "/api/v1/survey/discoveries/{id}" { get [SURVEY_FIELD] => find_discovery }
+    "/api/v1/survey/discoveries/{id}/resolve" { post [SURVEY_RUNNERS] => resolve_discovery }
     "/api/v1/audit" { get [OVERSIGHT] => list_audit }
     "/api/v1/audit/verify" { get [OVERSIGHT] => verify_audit }
     // The staff console: its pages find their user by the session cookie

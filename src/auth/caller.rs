@@ -119,6 +119,9 @@ pub const SURVEY_FIELD: Policy = Policy::roles(&[
     Role::ParkOfficial,
     Role::Surveyor,
 ]);
+/// Who reports enterprises found in the field: surveyors (the case of an enterprise
+/// they report is theirs).
+pub const SURVEYORS: Policy = Policy::roles(&[Role::Surveyor]);
 /// Who staffs survey teams: admins for every team, sector and park officials for
 /// their own sectors' or parks' teams (checked per team).
 pub const TEAM_KEEPERS: Policy =

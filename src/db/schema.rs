@@ -446,6 +446,33 @@ diesel::table! {
 
 diesel::joinable!(survey_demand_notes -> survey_demands (demand_id));
 
+diesel::table! {
+    survey_discoveries (id) {
+        id -> Text,
+        campaign_id -> Text,
+        reported_by -> Text,
+        client_id -> Text,
+        name -> Text,
+        credit_code -> Nullable<Text>,
+        address -> Text,
+        sector_id -> Text,
+        park_id -> Text,
+        contact_person -> Text,
+        contact_phone_sealed -> Text,
+        contact_phone_index -> Text,
+        contact_phone_masked -> Text,
+        notes -> Text,
+        state -> Text,
+        candidates -> Text,
+        enterprise_id -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -475,6 +502,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_reviews,
     survey_demands,
     survey_demand_notes,
+    survey_discoveries,
     survey_scoring_rules,
     survey_scores,
 );

@@ -25,4 +25,6 @@ id_type! {
     PhotoId;
     /// A demand or problem of the survey's issue ledger (诉求台账).
     DemandId;
+    /// An enterprise a surveyor found in the field that was not on the roster.
+    DiscoveryId;
 }

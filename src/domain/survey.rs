@@ -141,6 +141,12 @@ pub fn parse_demand_text(field: &str, raw: &str) -> Result<String, FieldError> {
     bounded(field, raw, 1, 1000)
 }
 
+/// The address of an enterprise found in the field (where the surveyor stood): 1 to
+/// 200 characters, trimmed.
+pub fn parse_discovery_address(raw: &str) -> Result<String, FieldError> {
+    bounded("address", raw, 1, 200)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

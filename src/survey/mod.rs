@@ -5,9 +5,10 @@
 //! campaign's questionnaire with its three tiers of validation rules
 //! ([`questionnaire`]), the answers a surveyor submits and their review ([`answers`],
 //! [`review`]), the sector × park coverage ledger ([`coverage`]), the issue ledger of
-//! the demands raised in approved answers ([`demands`]) and the scoring of potential
+//! the demands raised in approved answers ([`demands`]), the enterprises found in the
+//! field that are not on the roster ([`discoveries`]) and the scoring of potential
 //! enterprises ([`scoring`]). The JSON API is in [`handlers`], [`answer_handlers`],
-//! [`demand_handlers`] and [`scoring_handlers`].
+//! [`demand_handlers`], [`discovery_handlers`] and [`scoring_handlers`].
 //!
 //! Who sees what: admins and the zone command see every campaign and case; a sector
 //! or park official sees the campaigns that reach into their sectors or parks and the
@@ -73,6 +74,8 @@ pub mod coverage;
 pub mod coverage_export;
 pub mod demand_handlers;
 pub mod demands;
+pub mod discoveries;
+pub mod discovery_handlers;
 pub mod handlers;
 pub mod photos;
 pub mod questionnaire;

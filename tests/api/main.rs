@@ -30,5 +30,6 @@ mod roles;
 mod sign_in;
 mod survey;
 mod survey_demands;
+mod survey_discoveries;
 mod survey_scoring;
 mod users;

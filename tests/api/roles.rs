@@ -38,6 +38,7 @@ const STAFF: Access = Access::Only(&[
 const TEAM_KEEPERS: Access = Access::Only(&["admin", "sector_official", "park_official"]);
 const SURVEY_RUNNERS: Access =
     Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
+const SURVEYORS: Access = Access::Only(&["surveyor"]);
 const ROLES: [&str; 6] = [
     "regulator",
     "sector_official",
@@ -178,6 +179,14 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             (SURVEY_RUNNERS, 200)
         }
         ("post", "/api/v1/survey/demands/{id}/notes") => (SURVEY_RUNNERS, 201),
+        // The fixture discovery is the surveyor's, in the fixture's sector and park.
+        (
+            "get",
+            "/api/v1/survey/campaigns/{id}/discoveries" | "/api/v1/survey/discoveries/{id}",
+        ) => (STAFF, 200),
+        ("post", "/api/v1/survey/campaigns/{id}/discoveries") => (SURVEYORS, 201),
+        // A fresh discovery in the merge queue each time: a resolved one is not again.
+        ("post", "/api/v1/survey/discoveries/{id}/resolve") => (SURVEY_RUNNERS, 200),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -206,6 +215,8 @@ struct Fixture {
     demand: String,
     /// The case (of a second campaign) whose approvals raise demands.
     demand_case: String,
+    /// The surveyor's discovery in the campaign, waiting in the merge queue.
+    discovery: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -266,6 +277,8 @@ async fn request(
         fixture.photo.clone()
     } else if template.starts_with("/api/v1/survey/demands/") {
         fixture.demand.clone()
+    } else if template.starts_with("/api/v1/survey/discoveries/") {
+        fixture.discovery.clone()
     } else {
         id_for(&kind)
     };
@@ -429,6 +442,18 @@ async fn request(
         ("post", "/api/v1/survey/demands/{id}/close") => {
             path = template.replace("{id}", &fresh_demand(app, fixture, n).await);
             Some(json!({ "resolution": "已协调解决" }))
+        }
+        ("post", "/api/v1/survey/campaigns/{id}/discoveries") => Some(json!({
+            "client_id": format!("matrix-discovery-{n}"),
+            "name": format!("矩阵{n}新材料有限公司"),
+            "credit_code": credit_code(&format!("matrix-discovery{n}")),
+            "address": format!("矩阵新区 {n} 号"),
+            "park_id": fixture.staff.park,
+        })),
+        ("post", "/api/v1/survey/discoveries/{id}/resolve") => {
+            let fresh = pending_discovery(app, &fixture.staff, &fixture.campaign, n).await;
+            path = template.replace("{id}", &fresh);
+            Some(json!({ "action": "merge", "enterprise_id": fixture.staff.enterprise }))
         }
         ("delete", "/api/v1/sectors/{id}") => {
             let admin = app.admin_token().await;
@@ -654,6 +679,30 @@ async fn demand_fixture(app: &TestApp, staff: &Staff) -> (String, String) {
     (demand, case)
 }
 
+/// A discovery by the surveyor (signed in afresh: the matrix signs each role out) in
+/// `campaign` with the fixture enterprise's credit code, so that it waits in the merge
+/// queue: its id.
+async fn pending_discovery(app: &TestApp, staff: &Staff, campaign: &str, n: usize) -> String {
+    let surveyor = app.tokens("surveyor1", USER_PASSWORD).await.0;
+    let body = json!({
+        "client_id": format!("matrix-pending-{n}"),
+        "name": "福州第一化工二厂",
+        "credit_code": credit_code("福州第一化工有限公司"),
+        "address": "矩阵待核对路 1 号",
+        "park_id": staff.park,
+    });
+    let reported = app
+        .post(
+            &format!("/api/v1/survey/campaigns/{campaign}/discoveries"),
+            Some(&surveyor),
+            body,
+        )
+        .await;
+    reported.assert_status(201);
+    assert_eq!(reported.body["state"], "pending_review");
+    reported.body["id"].as_str().unwrap().to_owned()
+}
+
 async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     let staff = app.staff().await;
     let admin = staff.token("admin").to_owned();
@@ -675,6 +724,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         registrations::registration_id(&app, &admin, &registrations::plate(99_999)).await;
     let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
     let (demand, demand_case) = demand_fixture(&app, &staff).await;
+    let discovery = pending_discovery(&app, &staff, &campaign, usize::MAX).await;
     let fixture = Fixture {
         staff,
         target_user,
@@ -685,6 +735,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         photo,
         demand,
         demand_case,
+        discovery,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();
@@ -770,6 +821,7 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
     let staff = app.staff().await;
     let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
     let (demand, demand_case) = demand_fixture(&app, &staff).await;
+    let discovery = pending_discovery(&app, &staff, &campaign, usize::MAX).await;
     let fixture = Fixture {
         staff,
         target_user: String::new(),
@@ -780,6 +832,7 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
         photo,
         demand,
         demand_case,
+        discovery,
         counter: Default::default(),
     };
     let (mut failures, mut checked) = (Vec::new(), 0);
@@ -801,8 +854,10 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
                 }
                 _ => body,
             };
-            // A closure's path names the fresh demand it made.
-            let path = if template.starts_with("/api/v1/survey/demands/{id}") {
+            // A closure's (a resolution's) path names the fresh demand (discovery) it made.
+            let path = if template.starts_with("/api/v1/survey/demands/{id}")
+                || template.starts_with("/api/v1/survey/discoveries/{id}")
+            {
                 template.replace("{id}", FOREIGN_ID)
             } else {
                 path
