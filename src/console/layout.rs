@@ -4,7 +4,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::auth::caller::{OFFICIALS, OVERSIGHT};
+use crate::auth::caller::{OFFICIALS, OVERSIGHT, SURVEY_RUNNERS};
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
 use crate::console::code::CODE_PATH;
@@ -17,6 +17,7 @@ use crate::console::registrations::LIST_PATH;
 use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::settings::SETTINGS_PATH;
+use crate::console::survey::CAMPAIGNS_PATH;
 use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -72,6 +73,9 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if OFFICIALS.allows(role) {
         entries.push((DASHBOARD_PATH, "数据看板"));
+    }
+    if SURVEY_RUNNERS.allows(role) {
+        entries.push((CAMPAIGNS_PATH, "企业摸排"));
     }
     if OVERSIGHT.allows(role) {
         entries.push((AUDIT_PATH, "审计日志"));
