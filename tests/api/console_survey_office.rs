@@ -32,25 +32,30 @@ async fn case_id(app: &TestApp, zone: &Zone, campaign: &str, key: &str) -> Strin
         .to_owned()
 }
 
-/// The surveyor sv1 records a completed phone call on `case` and submits `answers`.
-async fn surveyed(app: &TestApp, zone: &Zone, case: &str, answers: serde_json::Value, n: u32) {
+/// The surveyor of `token` records a completed phone call on `case` and submits
+/// `answers` (the `n`-th submission of the test).
+pub(crate) async fn surveyed(
+    app: &TestApp,
+    token: &str,
+    case: &str,
+    answers: serde_json::Value,
+    n: u32,
+) {
     app.post(
         &format!("/api/v1/survey/cases/{case}/visits"),
-        Some(&zone.sv1.1),
+        Some(token),
         json!({ "method": "phone", "outcome": "completed", "client_id": format!("office-visit-{n}") }),
     )
     .await;
-    let version = crate::survey::case_version(app, &zone.sv1.1, case).await;
+    let version = crate::survey::case_version(app, token, case).await;
     let body = json!({ "answers": answers, "client_id": format!("office-answers-{n}"), "case_version": version });
-    submit(app, &zone.sv1.1, case, body)
-        .await
-        .assert_status(201);
+    submit(app, token, case, body).await.assert_status(201);
 }
 
 async fn the_office_pages_show_for_the_runners_only(app: TestApp) {
     let zone = office_zone(&app).await;
     let (campaign, case) = a1_assigned(&app, &zone).await;
-    surveyed(&app, &zone, &case, answers(), 1).await;
+    surveyed(&app, &zone.sv1.1, &case, answers(), 1).await;
     let sa_p1 = format!(
         "/console/survey/campaigns/{campaign}/ledger/cases?sector_id={}&park_id={}",
         zone.sa, zone.p1
@@ -358,7 +363,7 @@ api_test!(an_official_creates_starts_and_assigns_a_campaign);
 async fn an_official_returns_a_case_then_approves_it_and_the_ledger_counts_it(app: TestApp) {
     let zone = office_zone(&app).await;
     let (campaign, case) = a1_assigned(&app, &zone).await;
-    surveyed(&app, &zone, &case, answers(), 1).await;
+    surveyed(&app, &zone.sv1.1, &case, answers(), 1).await;
     let mut official = session(&app, "offa").await;
     let review_path = format!("/console/survey/review/{case}");
     let ledger_path = format!("/console/survey/campaigns/{campaign}/ledger");
@@ -424,7 +429,7 @@ async fn an_official_returns_a_case_then_approves_it_and_the_ledger_counts_it(ap
     // Fixed by the surveyor: the page shows what changed; then approved.
     let mut fixed = answers();
     fixed["employees"] = json!(24);
-    surveyed(&app, &zone, &case, fixed, 2).await;
+    surveyed(&app, &zone.sv1.1, &case, fixed, 2).await;
     let queue = official
         .get(&format!("/console/survey/campaigns/{campaign}/review"))
         .await;

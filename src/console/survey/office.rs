@@ -157,7 +157,7 @@ pub async fn campaigns_page(
                 p { a href={ (CAMPAIGNS_PATH) "?cursor=" (next) } { "下一页" } }
             }
         }
-        form.card method="post" action=(CAMPAIGNS_PATH) {
+        form.card #create method="post" action=(CAMPAIGNS_PATH) {
             h2 { "新建摸排任务" }
             (signed.csrf_field())
             div.f { label for="name" { "名称" }
@@ -391,7 +391,7 @@ fn surveyor_label(surveyor: &UserView, units: &Units) -> String {
 /// surveyors ticked.
 fn balanced_form(signed: &Signed, path: &str, surveyors: &[UserView], units: &Units) -> Markup {
     html! {
-        form.card method="post" action={ (path) "/assign" } {
+        form.card #balanced method="post" action={ (path) "/assign" } {
             h2 { "自动均衡分配" }
             (signed.csrf_field())
             input type="hidden" name="mode" value="balanced";
@@ -450,7 +450,7 @@ fn manual_form(
                 }
                 button.btn.alt type="submit" { "筛选" }
             }
-            form method="post" action={ (path) "/assign" } {
+            form #manual method="post" action={ (path) "/assign" } {
                 (signed.csrf_field())
                 input type="hidden" name="mode" value="manual";
                 @if cases.items.is_empty() {

@@ -257,7 +257,7 @@ fn decision_form(signed: &Signed, found: &CaseAnswers) -> Markup {
     };
     let received = case.review == ReviewState::Received;
     html! {
-        form.card method="post" action=(case_path(&case.id)) {
+        form.card #decide method="post" action=(case_path(&case.id)) {
             h2 { "问卷答案" }
             (signed.csrf_field())
             input type="hidden" name="case_version" value=(case.version);
