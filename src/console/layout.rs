@@ -54,7 +54,9 @@ svg.chart{width:100%;height:auto;font-size:20px}\
 fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fieldset.row legend{font-weight:600;color:#0f4c81;padding-top:.6rem}details{margin:.5rem 0}\
 .err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.preview{border:0;padding:0;margin:0;min-width:0}.preview .opts{display:flex;flex-wrap:wrap;gap:.5rem}\
 .preview .help,.preview .lead{color:#555;font-size:.9rem}.preview .f .opt{display:inline-flex;font-weight:normal}\
-.s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
+.qa{display:grid;gap:.3rem 1rem;align-items:start;padding:.6rem 0;border-bottom:1px solid #e3e8ee}.qa p{margin:.3rem 0 0}.qa textarea{width:100%}\
+@media(min-width:60rem){.qa{grid-template-columns:12rem minmax(0,1fr) minmax(0,1fr)}}\
+.s-received,.s-returned{color:#b45309}.s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {

@@ -265,22 +265,26 @@ fn decision_form(signed: &Signed, found: &CaseAnswers) -> Markup {
                 @if spec.kind == FieldKind::Section {
                     h2 { (spec.label) }
                 } @else {
-                    div.f {
-                        label { (spec.label) }
-                        div { (current.answers.get(&spec.key).map_or_else(|| "—".to_owned(), shown)) }
-                        @if let Some(explained) = current.explanations.get(&spec.key) {
-                            p.muted { "说明：" (explained) }
-                        }
-                        @for finding in current.warnings.iter().filter(|finding| finding.field == spec.key) {
-                            p.err { (finding.message) }
-                        }
-                        @if let Some(comment) = found.comments.get(&spec.key) {
-                            p.notice { "上次退回意见：" (comment) }
+                    div.qa {
+                        b { (spec.label) }
+                        div {
+                            (current.answers.get(&spec.key).map_or_else(|| "—".to_owned(), shown))
+                            @if let Some(explained) = current.explanations.get(&spec.key) {
+                                p.muted { "说明：" (explained) }
+                            }
+                            @for finding in current.warnings.iter().filter(|finding| finding.field == spec.key) {
+                                p.err { (finding.message) }
+                            }
+                            @if let Some(comment) = found.comments.get(&spec.key) {
+                                p.notice { "上次退回意见：" (comment) }
+                            }
                         }
                         @if received {
-                            input type="hidden" name="comment_key" value=(spec.key);
-                            textarea name="comment" rows="1" maxlength="500"
-                                aria-label={ (spec.label) " 的退回意见" } placeholder="退回意见（可选）" {}
+                            div {
+                                input type="hidden" name="comment_key" value=(spec.key);
+                                textarea name="comment" rows="1" maxlength="500"
+                                    aria-label={ (spec.label) " 的退回意见" } placeholder="退回意见（可选）" {}
+                            }
                         }
                     }
                 }
