@@ -38,7 +38,7 @@ use crate::console::{
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
     survey::ledger as survey_ledger, survey::office as survey_office,
-    survey::review as survey_review, users as console_users,
+    survey::review as survey_review, survey::scores as survey_scores, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -386,6 +386,10 @@ routes! {
     "/console/survey/campaigns/{id}/ledger/coverage.xlsx" { get => survey_ledger::export_xlsx }
     "/console/survey/campaigns/{id}/ledger/coverage.csv" { get => survey_ledger::export_csv }
     "/console/survey/campaigns/{id}/review" { get => survey_review::queue_page }
+    "/console/survey/campaigns/{id}/scores" { get => survey_scores::scores_page }
+    "/console/survey/campaigns/{id}/scores/run" { post => survey_scores::run }
+    "/console/survey/campaigns/{id}/scores.xlsx" { get => survey_scores::export_xlsx }
+    "/console/survey/campaigns/{id}/scores.csv" { get => survey_scores::export_csv }
     "/console/survey/review/photos/{id}" { get => survey_review::photo }
     "/console/survey/review/{id}" {
         get => survey_review::case_page,

@@ -1,7 +1,7 @@
 //! The survey's office pages under `/console/survey/` through HTTP as a browser uses
 //! them (the session cookie, the CSRF token on every form): campaigns created,
 //! started and assigned, the ledger and its drill-down, the review queue and a case
-//! returned with a comment, fixed and approved; every page for the admin, the zone
+//! returned with a comment, fixed and approved, the scores ranked and exported; every page for the admin, the zone
 //! command and the official of the campaign's sector, the 404 page for surveyors,
 //! contacts and an official of another sector; bad input is the console's error
 //! page, never a 500.
@@ -495,3 +495,71 @@ async fn an_official_returns_a_case_then_approves_it_and_the_ledger_counts_it(ap
     assert_eq!(decisions, 3, "{}", audit.text);
 }
 api_test!(an_official_returns_a_case_then_approves_it_and_the_ledger_counts_it);
+
+async fn the_scores_page_ranks_the_approved_answers_and_exports_them(app: TestApp) {
+    let zone = office_zone(&app).await;
+    let (campaign, case) = a1_assigned(&app, &zone).await;
+    surveyed(&app, &zone.sv1.1, &case, answers(), 1).await;
+    crate::survey::review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "approve" }),
+    )
+    .await
+    .assert_status(200);
+    let path = format!("/console/survey/campaigns/{campaign}/scores");
+    let mut regulator = session(&app, "reg").await;
+    let before = regulator.get(&path).await;
+    before.assert_status(200);
+    assert!(before.text.contains("还没有评分"));
+    regulator
+        .post(&format!("{path}/run"), &[])
+        .await
+        .assert_status(403);
+    let run = regulator.post_csrf(&format!("{path}/run"), &[]).await;
+    run.assert_status(303);
+    assert_eq!(run.header("location"), Some(path.as_str()));
+
+    let mut official = session(&app, "offa").await;
+    let scores = official.get(&path).await;
+    scores.assert_status(200);
+    assert!(scores.text.contains("id=\"scores\""));
+    assert!(scores.text.contains("福州甲一化工有限公司"));
+    assert!(
+        scores.text.contains("A 类（重点培育）"),
+        "one score, the top class"
+    );
+    let none = official.get(&format!("{path}?class=D")).await;
+    assert!(!none.text.contains("id=\"scores\""));
+    official
+        .get(&format!("{path}?class=Z"))
+        .await
+        .assert_status(422);
+    official
+        .get(&format!(
+            "/console/survey/campaigns/{campaign}/scores.csv?class=Z"
+        ))
+        .await
+        .assert_status(422);
+    for export in ["scores.xlsx", "scores.csv?class=A"] {
+        official
+            .get(&format!("/console/survey/campaigns/{campaign}/{export}"))
+            .await
+            .assert_status(200);
+    }
+
+    for username in ["sv1", "offc"] {
+        let mut other = session(&app, username).await;
+        other.get(&path).await.assert_status(404);
+        other
+            .get(&format!("/console/survey/campaigns/{campaign}/scores.xlsx"))
+            .await
+            .assert_status(404);
+        other
+            .post_csrf(&format!("{path}/run"), &[])
+            .await
+            .assert_status(404);
+    }
+}
+api_test!(the_scores_page_ranks_the_approved_answers_and_exports_them);
