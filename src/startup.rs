@@ -37,8 +37,9 @@ use crate::console::{
     enterprises as console_enterprises, fields as console_fields, home::home_page,
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
-    survey::ledger as survey_ledger, survey::office as survey_office,
-    survey::review as survey_review, survey::scores as survey_scores, users as console_users,
+    survey::demands as survey_demands, survey::ledger as survey_ledger,
+    survey::office as survey_office, survey::review as survey_review,
+    survey::scores as survey_scores, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -390,6 +391,11 @@ routes! {
     "/console/survey/campaigns/{id}/scores/run" { post => survey_scores::run }
     "/console/survey/campaigns/{id}/scores.xlsx" { get => survey_scores::export_xlsx }
     "/console/survey/campaigns/{id}/scores.csv" { get => survey_scores::export_csv }
+    "/console/survey/campaigns/{id}/demands" { get => survey_demands::demands_page }
+    "/console/survey/demands/{id}" { get => survey_demands::demand_page }
+    "/console/survey/demands/{id}/assign" { post => survey_demands::assign }
+    "/console/survey/demands/{id}/notes" { post => survey_demands::note }
+    "/console/survey/demands/{id}/close" { post => survey_demands::close }
     "/console/survey/review/photos/{id}" { get => survey_review::photo }
     "/console/survey/review/{id}" {
         get => survey_review::case_page,

@@ -563,3 +563,122 @@ async fn the_scores_page_ranks_the_approved_answers_and_exports_them(app: TestAp
     }
 }
 api_test!(the_scores_page_ranks_the_approved_answers_and_exports_them);
+
+async fn an_official_assigns_notes_and_closes_a_demand(app: TestApp) {
+    let zone = office_zone(&app).await;
+    let (campaign, case) = a1_assigned(&app, &zone).await;
+    surveyed(&app, &zone.sv1.1, &case, answers(), 1).await;
+    crate::survey::review(
+        &app,
+        &zone.regulator,
+        &case,
+        json!({ "decision": "approve" }),
+    )
+    .await
+    .assert_status(200);
+    let listed = app
+        .get(
+            &format!("/api/v1/survey/demands?campaign_id={campaign}"),
+            Some(&zone.regulator),
+        )
+        .await;
+    let demand = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let list_path = format!("/console/survey/campaigns/{campaign}/demands");
+    let path = format!("/console/survey/demands/{demand}");
+    let due_on = (chrono::Utc::now() + chrono::TimeDelta::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let mut official = session(&app, "offa").await;
+    let ledger = official.get(&list_path).await;
+    ledger.assert_status(200);
+    assert!(ledger.text.contains("园区道路限高影响货车进出") && ledger.text.contains(&path));
+    official
+        .get(&format!("{list_path}?state=open&overdue=true"))
+        .await
+        .assert_status(200);
+    official
+        .get(&format!("{list_path}?state=bogus"))
+        .await
+        .assert_status(422);
+    official.get(&path).await.assert_status(200);
+
+    for form in [
+        vec![("due_on", due_on.as_str())],
+        vec![("unit_id", zone.sa.as_str()), ("due_on", "2020-01-01")],
+        vec![("unit_id", zone.sa.as_str()), ("due_on", "明天")],
+    ] {
+        official
+            .post_csrf(&format!("{path}/assign"), &form)
+            .await
+            .assert_status(422);
+    }
+    official
+        .post_csrf(
+            &format!("{path}/assign"),
+            &[("unit_id", &zone.sa), ("due_on", &due_on)],
+        )
+        .await
+        .assert_status(303);
+    for _ in 0..2 {
+        official
+            .post_csrf(
+                &format!("{path}/notes"),
+                &[
+                    ("text", "已联系交通部门现场查看"),
+                    ("client_id", "console-note-1"),
+                ],
+            )
+            .await
+            .assert_status(303);
+    }
+    official
+        .post_csrf(
+            &format!("{path}/notes"),
+            &[("text", ""), ("client_id", "console-note-2")],
+        )
+        .await
+        .assert_status(422);
+    official
+        .post_csrf(&format!("{path}/close"), &[])
+        .await
+        .assert_status(422);
+    official
+        .post_csrf(&format!("{path}/close"), &[("resolution", "限高架已调整")])
+        .await
+        .assert_status(303);
+    let page = official.get(&path).await;
+    assert!(page.text.contains("已销号") && page.text.contains("限高架已调整"));
+    assert_eq!(
+        page.text.matches("已联系交通部门现场查看").count(),
+        1,
+        "one note"
+    );
+    official
+        .post_csrf(&format!("{path}/close"), &[("resolution", "再次销号")])
+        .await
+        .assert_status(409);
+
+    for username in ["sv1", "offc"] {
+        let mut other = session(&app, username).await;
+        other.get(&path).await.assert_status(404);
+        other
+            .post_csrf(
+                &format!("{path}/notes"),
+                &[("text", "越权"), ("client_id", "console-note-3")],
+            )
+            .await
+            .assert_status(404);
+    }
+    session(&app, "sv1")
+        .await
+        .get(&list_path)
+        .await
+        .assert_status(404);
+    session(&app, "offc")
+        .await
+        .get(&list_path)
+        .await
+        .assert_status(404);
+}
+api_test!(an_official_assigns_notes_and_closes_a_demand);

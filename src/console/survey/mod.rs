@@ -1,10 +1,12 @@
 //! The survey's console pages for the officials who run it (sector and park
 //! officials, the zone command, admins): campaigns and their assignment
 //! ([`office`]), the coverage ledger ([`ledger`]), the review of answers
-//! ([`review`]) and the potential-enterprise scores ([`scores`]). Every page calls the survey API's own handlers and services, so it
+//! ([`review`]), the potential-enterprise scores ([`scores`]) and the issue ledger
+//! ([`demands`]). Every page calls the survey API's own handlers and services, so it
 //! sees, writes and audits exactly what the API does; any other role gets the 404
 //! page.
 
+pub mod demands;
 pub mod ledger;
 pub mod office;
 pub mod review;
@@ -60,6 +62,7 @@ pub fn campaign_links(id: &CampaignId) -> Markup {
             a href={ (path) "/ledger" } { "台账" }
             a href={ (path) "/review" } { "审核" }
             a href={ (path) "/scores" } { "评分" }
+            a href={ (path) "/demands" } { "诉求" }
         }
     }
 }

@@ -37,13 +37,16 @@ const CAMPAIGN_ROWS: i64 = 100;
 const UNITS_OFFERED: i64 = 500;
 
 /// The sectors and parks of the zone, for names and choices.
-struct Units {
-    sectors: Vec<OrgUnit>,
-    parks: Vec<OrgUnit>,
+pub struct Units {
+    /// The sectors.
+    pub sectors: Vec<OrgUnit>,
+    /// The parks.
+    pub parks: Vec<OrgUnit>,
 }
 
 impl Units {
-    async fn load(state: &AppState) -> Result<Units, ApiError> {
+    /// Every sector and park (up to a few hundred of each).
+    pub async fn load(state: &AppState) -> Result<Units, ApiError> {
         state
             .db
             .read(|conn| {
@@ -66,7 +69,8 @@ impl Units {
         }
     }
 
-    fn name<'a>(&'a self, id: &OrgUnitId) -> &'a str {
+    /// The name of a sector or park.
+    pub fn name<'a>(&'a self, id: &OrgUnitId) -> &'a str {
         self.sectors
             .iter()
             .chain(&self.parks)
