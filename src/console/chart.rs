@@ -1,7 +1,7 @@
 //! Charts drawn on the server as inline SVG, so that no chart script is needed: one
 //! bar a day over a run of zone days, labelled horizontal bars, and lines of running
-//! totals a day. Each bar carries
-//! its count as a tooltip and as text; the chart's `aria-label` says what it shows.
+//! totals a day. Each bar and point carries its count as a tooltip (a bar also as
+//! text); the chart's `aria-label` says what it shows.
 
 use std::collections::HashMap;
 

@@ -50,22 +50,17 @@ pub async fn demands_page(
     runners_only(&signed)?;
     let id = id.into_inner();
     let query = Posted::parse(req.query_string().as_bytes());
-    let given = |name: &str| {
-        query
-            .value(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let chosen = given("state")
+    let chosen = query
+        .text("state")?
         .map(|raw| {
             DemandState::from_stored(&raw)
                 .ok_or_else(|| ApiError::field("state", "invalid_value", "没有这种状态"))
         })
         .transpose()?;
-    let overdue = given("overdue").is_some_and(|raw| raw == "true");
+    let overdue = query.text("overdue")?.is_some_and(|raw| raw == "true");
     let listed = DemandListQuery {
         limit: Some(CASE_ROWS),
-        cursor: given("cursor"),
+        cursor: query.text("cursor")?,
         campaign_id: Some(id.clone()),
         state: chosen,
         overdue: overdue.then_some(true),

@@ -239,17 +239,12 @@ pub async fn cell_page(
     runners_only(&signed)?;
     let id = id.into_inner();
     let query = Posted::parse(req.query_string().as_bytes());
-    let given = |name: &str| {
-        query
-            .value(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let (sector, park) = (query.text("sector_id")?, query.text("park_id")?);
     let listed = CaseListQuery {
         limit: Some(CASE_ROWS),
-        cursor: given("cursor"),
-        sector_id: given("sector_id").map(OrgUnitId::from),
-        park_id: given("park_id").map(OrgUnitId::from),
+        cursor: query.text("cursor")?,
+        sector_id: sector.clone().map(OrgUnitId::from),
+        park_id: park.clone().map(OrgUnitId::from),
         unreached: Some(true),
         ..CaseListQuery::default()
     };
@@ -267,9 +262,9 @@ pub async fn cell_page(
     .into_inner();
     let next = cases.next_cursor.as_ref().map(|cursor| {
         let mut more = url::form_urlencoded::Serializer::new(String::new());
-        for name in ["sector_id", "park_id"] {
-            if let Some(value) = given(name) {
-                more.append_pair(name, &value);
+        for (name, value) in [("sector_id", &sector), ("park_id", &park)] {
+            if let Some(value) = value {
+                more.append_pair(name, value);
             }
         }
         more.append_pair("cursor", cursor);

@@ -108,15 +108,6 @@ fn within<'a>(units: &'a [OrgUnit], own: Option<&[OrgUnitId]>) -> Vec<&'a OrgUni
         .collect()
 }
 
-/// A text field of a query string or form, `None` when blank.
-fn given(posted: &Posted, name: &str) -> Option<String> {
-    posted
-        .value(name)
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .map(str::to_owned)
-}
-
 /// `GET /console/survey/campaigns`: the campaigns the caller sees and the form that
 /// creates one.
 pub async fn campaigns_page(
@@ -128,7 +119,7 @@ pub async fn campaigns_page(
     let query = Posted::parse(req.query_string().as_bytes());
     let listed = CampaignListQuery {
         limit: Some(CAMPAIGN_ROWS),
-        cursor: given(&query, "cursor"),
+        cursor: query.text("cursor")?,
     };
     let page = list_campaigns(state.clone(), signed.caller.clone(), web::Query(listed))
         .await?
@@ -234,7 +225,8 @@ struct CaseQuery {
 impl CaseQuery {
     fn read(req: &HttpRequest) -> Result<CaseQuery, ApiError> {
         let query = Posted::parse(req.query_string().as_bytes());
-        let state = given(&query, "state")
+        let state = query
+            .text("state")?
             .map(|raw| {
                 CaseState::from_stored(&raw)
                     .ok_or_else(|| ApiError::field("state", "invalid_value", "没有这种状态"))
@@ -242,9 +234,9 @@ impl CaseQuery {
             .transpose()?;
         Ok(CaseQuery {
             state,
-            sector_id: given(&query, "sector_id").map(OrgUnitId::from),
-            park_id: given(&query, "park_id").map(OrgUnitId::from),
-            cursor: given(&query, "cursor"),
+            sector_id: query.text("sector_id")?.map(OrgUnitId::from),
+            park_id: query.text("park_id")?.map(OrgUnitId::from),
+            cursor: query.text("cursor")?,
         })
     }
 

@@ -38,13 +38,8 @@ struct Filters {
 impl Filters {
     fn read(req: &HttpRequest) -> Result<Filters, ApiError> {
         let query = Posted::parse(req.query_string().as_bytes());
-        let given = |name: &str| {
-            query
-                .value(name)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let class = given("class")
+        let class = query
+            .text("class")?
             .map(|raw| {
                 ScoreClass::from_stored(&raw).ok_or_else(|| {
                     ApiError::field("class", "invalid_value", "类别须为 A、B、C 或 D")
@@ -52,10 +47,10 @@ impl Filters {
             })
             .transpose()?;
         Ok(Filters {
-            sector_id: given("sector_id").map(OrgUnitId::from),
-            park_id: given("park_id").map(OrgUnitId::from),
+            sector_id: query.text("sector_id")?.map(OrgUnitId::from),
+            park_id: query.text("park_id")?.map(OrgUnitId::from),
             class,
-            cursor: given("cursor"),
+            cursor: query.text("cursor")?,
         })
     }
 
