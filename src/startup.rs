@@ -37,7 +37,9 @@ use crate::console::{
     enterprises as console_enterprises, fields as console_fields, home::home_page,
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
-    users as console_users,
+    survey::demands as survey_demands, survey::ledger as survey_ledger,
+    survey::office as survey_office, survey::review as survey_review,
+    survey::scores as survey_scores, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -381,6 +383,34 @@ routes! {
         post => console_roster::preview,
     }
     "/console/roster/import/confirm" { post => console_roster::confirm }
+    // The survey's office pages (campaigns, assignment, ledger, review) for the
+    // officials who run it: src/console/survey/.
+    "/console/survey/campaigns" {
+        get => survey_office::campaigns_page,
+        post => survey_office::create_campaign,
+    }
+    "/console/survey/campaigns/{id}" { get => survey_office::campaign_page }
+    "/console/survey/campaigns/{id}/status" { post => survey_office::set_status }
+    "/console/survey/campaigns/{id}/assign" { post => survey_office::assign }
+    "/console/survey/campaigns/{id}/ledger" { get => survey_ledger::ledger_page }
+    "/console/survey/campaigns/{id}/ledger/cases" { get => survey_ledger::cell_page }
+    "/console/survey/campaigns/{id}/ledger/coverage.xlsx" { get => survey_ledger::export_xlsx }
+    "/console/survey/campaigns/{id}/ledger/coverage.csv" { get => survey_ledger::export_csv }
+    "/console/survey/campaigns/{id}/review" { get => survey_review::queue_page }
+    "/console/survey/campaigns/{id}/scores" { get => survey_scores::scores_page }
+    "/console/survey/campaigns/{id}/scores/run" { post => survey_scores::run }
+    "/console/survey/campaigns/{id}/scores.xlsx" { get => survey_scores::export_xlsx }
+    "/console/survey/campaigns/{id}/scores.csv" { get => survey_scores::export_csv }
+    "/console/survey/campaigns/{id}/demands" { get => survey_demands::demands_page }
+    "/console/survey/demands/{id}" { get => survey_demands::demand_page }
+    "/console/survey/demands/{id}/assign" { post => survey_demands::assign }
+    "/console/survey/demands/{id}/notes" { post => survey_demands::note }
+    "/console/survey/demands/{id}/close" { post => survey_demands::close }
+    "/console/survey/review/photos/{id}" { get => survey_review::photo }
+    "/console/survey/review/{id}" {
+        get => survey_review::case_page,
+        post => survey_review::decide,
+    }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/` (and `/console`, typed

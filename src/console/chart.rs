@@ -1,6 +1,7 @@
 //! Charts drawn on the server as inline SVG, so that no chart script is needed: one
-//! bar a day over a run of zone days, and labelled horizontal bars. Each bar carries
-//! its count as a tooltip and as text; the chart's `aria-label` says what it shows.
+//! bar a day over a run of zone days, labelled horizontal bars, and lines of running
+//! totals a day. Each bar and point carries its count as a tooltip (a bar also as
+//! text); the chart's `aria-label` says what it shows.
 
 use std::collections::HashMap;
 
@@ -98,6 +99,70 @@ pub fn bars(rows: &[(&str, i64)], unit: &str, label: &str) -> Markup {
                     text x=(NAME - 10) y=(y + ROW / 2 + 7) text-anchor="end" fill="#555" { (name) }
                     rect x=(NAME) y=(y + 5) width=(length) height=(ROW - 10) fill=(BAR_FILL) {}
                     text x=(NAME + length + 8) y=(y + ROW / 2 + 7) fill="#1a1a1a" { (count) }
+                }
+            }
+        }
+    }
+}
+
+/// The colour of the running total of what was covered (the console's blue).
+pub const COVERED: &str = BAR_FILL;
+/// The colour of the running total of what was approved (green).
+pub const APPROVED: &str = "#047857";
+
+/// Lines of running totals, one point a day, on a scale from 0 to `whole` (drawn as a
+/// dashed line at the top): each series `(name, colour, values by day)` a polyline
+/// with its last value at its end and a legend; the first day and every seventh are
+/// labelled. `days` are `YYYY-MM-DD`.
+pub fn running(
+    days: &[String],
+    series: &[(&str, &str, &[i64])],
+    whole: i64,
+    label: &str,
+) -> Markup {
+    const STEP: i64 = 24;
+    const TOP: i64 = 40;
+    const HEIGHT: i64 = 140;
+    const BOTTOM: i64 = 26;
+    const LABEL_EVERY: usize = 7;
+    let top = series
+        .iter()
+        .flat_map(|(_, _, values)| values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(whole)
+        .max(1);
+    let width = STEP * step(days.len().saturating_sub(1)).max(1);
+    let y = |value: i64| TOP + HEIGHT - value * HEIGHT / top;
+    let short = |day: &str| day.get(5..).unwrap_or(day).to_owned();
+    html! {
+        div.scroll {
+            svg.chart viewBox={ "-24 0 " (width + 96) " " (TOP + HEIGHT + BOTTOM) }
+                role="img" aria-label=(label) {
+                line x1="0" y1=(TOP + HEIGHT) x2=(width) y2=(TOP + HEIGHT) stroke="#9aa5b1" {}
+                line x1="0" y1=(y(whole)) x2=(width) y2=(y(whole)) stroke="#9aa5b1" stroke-dasharray="4 4" {}
+                text x=(width + 6) y=(y(whole) + 6) fill="#555" { (whole) }
+                @for (index, (name, colour, _)) in series.iter().enumerate() {
+                    @let x = 110 * step(index);
+                    rect x=(x) y="6" width="14" height="14" fill=(colour) {}
+                    text x=(x + 20) y="19" fill="#1a1a1a" { (name) }
+                }
+                @for (index, day) in days.iter().enumerate() {
+                    @if index % LABEL_EVERY == 0 {
+                        text x=(STEP * step(index)) y=(TOP + HEIGHT + 21) text-anchor="middle" fill="#555" { (short(day)) }
+                    }
+                }
+                @for (name, colour, values) in series {
+                    @let points: Vec<String> = values.iter().enumerate().map(|(index, value)| format!("{},{}", STEP * step(index), y(*value))).collect();
+                    g {
+                        title { (name) "：" (values.last().copied().unwrap_or(0)) " / " (whole) }
+                        polyline points=(points.join(" ")) fill="none" stroke=(colour) stroke-width="3" {}
+                        @for (index, value) in values.iter().enumerate() {
+                            circle cx=(STEP * step(index)) cy=(y(*value)) r="3" fill=(colour) {
+                                title { (short(&days.get(index).cloned().unwrap_or_default())) " " (name) "：" (value) }
+                            }
+                        }
+                    }
                 }
             }
         }

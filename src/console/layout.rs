@@ -4,7 +4,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::auth::caller::{OFFICIALS, OVERSIGHT};
+use crate::auth::caller::{OFFICIALS, OVERSIGHT, SURVEY_RUNNERS};
 use crate::console::assets::htmx_path;
 use crate::console::audit::AUDIT_PATH;
 use crate::console::code::CODE_PATH;
@@ -17,6 +17,7 @@ use crate::console::registrations::LIST_PATH;
 use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::settings::SETTINGS_PATH;
+use crate::console::survey::CAMPAIGNS_PATH;
 use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -53,7 +54,9 @@ svg.chart{width:100%;height:auto;font-size:20px}\
 fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fieldset.row legend{font-weight:600;color:#0f4c81;padding-top:.6rem}details{margin:.5rem 0}\
 .err{color:#b91c1c;margin:.25rem 0 0;font-size:.95rem}.preview{border:0;padding:0;margin:0;min-width:0}.preview .opts{display:flex;flex-wrap:wrap;gap:.5rem}\
 .preview .help,.preview .lead{color:#555;font-size:.9rem}.preview .f .opt{display:inline-flex;font-weight:normal}\
-.s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
+.qa{display:grid;gap:.3rem 1rem;align-items:start;padding:.6rem 0;border-bottom:1px solid #e3e8ee}.qa p{margin:.3rem 0 0}.qa textarea{width:100%}\
+@media(min-width:60rem){.qa{grid-template-columns:12rem minmax(0,1fr) minmax(0,1fr)}}\
+.s-received,.s-returned{color:#b45309}.s-pending{color:#b45309}.s-approved{color:#047857}.s-rejected,.s-expired{color:#b91c1c}.s-cancelled{color:#555}";
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
@@ -72,6 +75,9 @@ fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if OFFICIALS.allows(role) {
         entries.push((DASHBOARD_PATH, "数据看板"));
+    }
+    if SURVEY_RUNNERS.allows(role) {
+        entries.push((CAMPAIGNS_PATH, "企业摸排"));
     }
     if OVERSIGHT.allows(role) {
         entries.push((AUDIT_PATH, "审计日志"));

@@ -17,6 +17,8 @@
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
 //! - [`dashboard`]: the officials' dashboard of their scope, its charts from [`chart`];
 //! - [`audit`]: the audit log and its verification, for the oversight roles.
+//! - [`survey`]: the survey's campaigns, assignment, ledger and review, for the
+//!   officials who run it.
 //! - [`users`], [`activation`], [`org`], [`roster`], [`posters`]: the admin's pages.
 
 pub mod account;
@@ -37,6 +39,7 @@ pub mod registrations;
 pub mod roster;
 pub mod session;
 pub mod settings;
+pub mod survey;
 pub mod users;
 
 use actix_web::body::BoxBody;

@@ -240,13 +240,17 @@ pub async fn submit_answers(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
-    decision: ReviewDecision,
+    /// The decision.
+    pub decision: ReviewDecision,
+    /// Comments by field key (a return).
     #[serde(default)]
-    comments: BTreeMap<String, String>,
+    pub comments: BTreeMap<String, String>,
+    /// A note (the reason of a rejection or an un-approval).
     #[serde(default)]
-    note: String,
+    pub note: String,
+    /// The case version the reviewer saw.
     #[serde(default, deserialize_with = "crate::body::non_null")]
-    case_version: Option<i32>,
+    pub case_version: Option<i32>,
 }
 
 /// What a decision gives back.

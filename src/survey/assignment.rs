@@ -8,8 +8,12 @@ use crate::db::DbConnection;
 use crate::domain::account::{Role, Scope};
 use crate::domain::id::{OrgUnitId, UserId};
 use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::survey::SurveyScope;
 use crate::survey::cases::PlacedCase;
-use crate::users::User;
+use crate::users::{User, UserFilter, UserView};
+
+/// Most surveyors [`Surveyor::of_scope`] lists.
+const MAX_LISTED: i64 = 1000;
 
 /// A surveyor and their team (one sector or one park).
 #[derive(Clone, Debug)]
@@ -24,6 +28,29 @@ impl Surveyor {
     /// Whether the surveyor's team covers an enterprise of `sector` in `park`.
     pub fn covers(&self, sector: &OrgUnitId, park: &OrgUnitId) -> bool {
         self.scope.sector_ids.contains(sector) || self.scope.park_ids.contains(park)
+    }
+
+    /// The active surveyors whose team is one of the units `scope` sees (every team for
+    /// the whole zone, none for anyone else): who an official may give cases to.
+    pub fn of_scope(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+    ) -> Result<Vec<UserView>, ApiError> {
+        let filter = UserFilter {
+            role: Some(Role::Surveyor),
+            active: Some(true),
+            q: None,
+        };
+        let listed = User::list(conn, &filter, None, MAX_LISTED)?;
+        Ok(listed
+            .into_iter()
+            .filter(|user| match scope {
+                SurveyScope::All => true,
+                SurveyScope::Sectors(ids) => user.sector_ids.iter().any(|id| ids.contains(id)),
+                SurveyScope::Parks(ids) => user.park_ids.iter().any(|id| ids.contains(id)),
+                SurveyScope::Assignee(_) | SurveyScope::Nothing => false,
+            })
+            .collect())
     }
 
     /// The active surveyors `ids`, in order; any other id is a field error

@@ -128,6 +128,8 @@ pub struct CaseFilter {
     pub park_id: Option<OrgUnitId>,
     /// Not yet reached ([`CaseState::NOT_REACHED`]) when true, the others when false.
     pub unreached: Option<bool>,
+    /// Whose answers stand so in review.
+    pub review: Option<ReviewState>,
 }
 
 /// Cases joined to their enterprises, boxed.
@@ -282,6 +284,9 @@ impl Case {
         }
         if let Some(park) = &filter.park_id {
             query = query.filter(survey_cases::park_id.eq(park.clone()));
+        }
+        if let Some(review) = filter.review {
+            query = query.filter(survey_cases::review.eq(review));
         }
         match filter.unreached {
             Some(true) => query = query.filter(survey_cases::state.eq_any(CaseState::NOT_REACHED)),

@@ -22,15 +22,24 @@ use crate::survey::{SurveyScope, written_answer};
 /// Query of the demand list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct DemandListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    campaign_id: Option<CampaignId>,
-    state: Option<DemandState>,
-    sector_id: Option<OrgUnitId>,
-    park_id: Option<OrgUnitId>,
-    unit_id: Option<OrgUnitId>,
-    overdue: Option<bool>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
+    /// Of this campaign.
+    pub campaign_id: Option<CampaignId>,
+    /// In this state.
+    pub state: Option<DemandState>,
+    /// Of this sector.
+    pub sector_id: Option<OrgUnitId>,
+    /// Of this park.
+    pub park_id: Option<OrgUnitId>,
+    /// Assigned to this unit.
+    pub unit_id: Option<OrgUnitId>,
+    /// Open past the deadline.
+    pub overdue: Option<bool>,
 }
 
 /// Query of the summary.
@@ -44,23 +53,28 @@ pub struct DemandSummaryQuery {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssignDemandBody {
-    unit_id: OrgUnitId,
-    due_on: String,
+    /// The unit that deals with it.
+    pub unit_id: OrgUnitId,
+    /// Its deadline, `YYYY-MM-DD`.
+    pub due_on: String,
 }
 
 /// Body of a progress note.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemandNoteBody {
-    text: String,
-    client_id: String,
+    /// The note.
+    pub text: String,
+    /// The device's id for it (a retry is the same note).
+    pub client_id: String,
 }
 
 /// Body of a closure.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloseDemandBody {
-    resolution: String,
+    /// How it was resolved.
+    pub resolution: String,
 }
 
 /// A demand with its progress notes.

@@ -31,7 +31,7 @@ use crate::survey::questionnaire::{Questionnaire, QuestionnaireVersion};
 use crate::survey::scoring::{ScoringRules, ScoringVersion};
 use crate::survey::visits::{self, NewVisit, Visit, VisitView};
 use crate::survey::{
-    CampaignStatus, CaseState, SurveyScope, VisitMethod, VisitOutcome, written_answer,
+    CampaignStatus, CaseState, ReviewState, SurveyScope, VisitMethod, VisitOutcome, written_answer,
 };
 
 /// Most surveyors one balanced assignment spreads cases over.
@@ -43,48 +43,69 @@ pub const MAX_CASES: usize = 1000;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaignBody {
-    name: String,
-    starts_on: String,
-    ends_on: String,
+    /// Name.
+    pub name: String,
+    /// First day, `YYYY-MM-DD`.
+    pub starts_on: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub ends_on: String,
+    /// Sectors of the scope (none and no parks: the whole zone).
     #[serde(default)]
-    sector_ids: Vec<OrgUnitId>,
+    pub sector_ids: Vec<OrgUnitId>,
+    /// Parks of the scope.
     #[serde(default)]
-    park_ids: Vec<OrgUnitId>,
+    pub park_ids: Vec<OrgUnitId>,
 }
 
 /// Body of an update; absent fields stay as they are.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCampaignBody {
+    /// New name.
     #[serde(default, deserialize_with = "body::non_null")]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// New first day.
     #[serde(default, deserialize_with = "body::non_null")]
-    starts_on: Option<String>,
+    pub starts_on: Option<String>,
+    /// New last day.
     #[serde(default, deserialize_with = "body::non_null")]
-    ends_on: Option<String>,
+    pub ends_on: Option<String>,
+    /// New status (starting creates the cases).
     #[serde(default, deserialize_with = "body::non_null")]
-    status: Option<CampaignStatus>,
+    pub status: Option<CampaignStatus>,
 }
 
 /// Query of the campaign list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
 }
 
 /// Query of a campaign's case list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct CaseListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    state: Option<CaseState>,
-    assignee_id: Option<UserId>,
-    sector_id: Option<OrgUnitId>,
-    park_id: Option<OrgUnitId>,
-    unreached: Option<bool>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
+    /// In this state.
+    pub state: Option<CaseState>,
+    /// Assigned to this surveyor.
+    pub assignee_id: Option<UserId>,
+    /// Of this sector.
+    pub sector_id: Option<OrgUnitId>,
+    /// Of this park.
+    pub park_id: Option<OrgUnitId>,
+    /// Not yet reached (or, false, the others).
+    pub unreached: Option<bool>,
+    /// Whose answers stand so in review.
+    pub review: Option<ReviewState>,
 }
 
 /// Query of a surveyor's own list.
@@ -110,14 +131,18 @@ pub enum AssignMode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
+    /// How (by hand when absent).
     #[serde(default, deserialize_with = "body::non_null")]
-    mode: Option<AssignMode>,
+    pub mode: Option<AssignMode>,
+    /// Balanced: the surveyors to spread over.
     #[serde(default, deserialize_with = "body::non_null")]
-    surveyor_ids: Option<Vec<UserId>>,
+    pub surveyor_ids: Option<Vec<UserId>>,
+    /// By hand: the cases.
     #[serde(default, deserialize_with = "body::non_null")]
-    case_ids: Option<Vec<CaseId>>,
+    pub case_ids: Option<Vec<CaseId>>,
+    /// By hand: who takes them.
     #[serde(default, deserialize_with = "body::non_null")]
-    surveyor_id: Option<UserId>,
+    pub surveyor_id: Option<UserId>,
 }
 
 /// What an assignment did.
@@ -197,7 +222,18 @@ pub async fn create_campaign(
     caller: Caller,
     body: web::Json<CreateCampaignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let view = create(&state, &caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates a draft campaign as [`create_campaign`] does (the API's and the console's
+/// use case): checked, written with its version 1 questionnaire and scoring rules,
+/// audited.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    body: CreateCampaignBody,
+) -> Result<CampaignView, ApiError> {
     let mut errors = FieldErrors::default();
     let name = errors.check(CampaignName::parse(&body.name));
     let starts_on = day(&mut errors, "starts_on", &body.starts_on);
@@ -245,8 +281,7 @@ pub async fn create_campaign(
             Campaign::view(conn, campaign)
         })
         .await;
-    let view = audit_if_refused(&state, &caller, "POST /api/v1/survey/campaigns", written).await?;
-    Ok(HttpResponse::Created().json(view))
+    audit_if_refused(state, caller, "POST /api/v1/survey/campaigns", written).await
 }
 
 /// `GET /api/v1/survey/campaigns`: the campaigns the caller sees, oldest first.
@@ -357,6 +392,7 @@ pub async fn list_cases(
         sector_id: query.sector_id,
         park_id: query.park_id,
         unreached: query.unreached,
+        review: query.review,
     };
     let scope = SurveyScope::of(&caller);
     let id = id.into_inner();
@@ -756,7 +792,8 @@ pub struct PhotoQuery {
 /// The photos of a case.
 #[derive(Debug, Serialize)]
 pub struct PhotoList {
-    items: Vec<PhotoView>,
+    /// The photos, oldest first.
+    pub items: Vec<PhotoView>,
 }
 
 /// `POST /api/v1/survey/cases/{id}/photos?client_id=&visit_id=`: the body is the

@@ -143,7 +143,8 @@ pub struct Photo {
 /// A photo as the API shows it.
 #[derive(Debug, Serialize)]
 pub struct PhotoView {
-    id: PhotoId,
+    /// Id.
+    pub id: PhotoId,
     case_id: CaseId,
     visit_id: Option<VisitId>,
     uploaded_by: UserId,

@@ -112,22 +112,32 @@ pub async fn run_scoring(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    version: Option<i32>,
-    sector_id: Option<OrgUnitId>,
-    park_id: Option<OrgUnitId>,
-    class: Option<ScoreClass>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
+    /// The rule version (the current one when absent).
+    pub version: Option<i32>,
+    /// Of this sector.
+    pub sector_id: Option<OrgUnitId>,
+    /// Of this park.
+    pub park_id: Option<OrgUnitId>,
+    /// Of this class.
+    pub class: Option<ScoreClass>,
 }
 
 /// Query of a score export: the list's filters.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreExportQuery {
-    version: Option<i32>,
-    sector_id: Option<OrgUnitId>,
-    park_id: Option<OrgUnitId>,
-    class: Option<ScoreClass>,
+    /// The rule version (the current one when absent).
+    pub version: Option<i32>,
+    /// Of this sector.
+    pub sector_id: Option<OrgUnitId>,
+    /// Of this park.
+    pub park_id: Option<OrgUnitId>,
+    /// Of this class.
+    pub class: Option<ScoreClass>,
 }
 
 /// The scores of a campaign the caller sees (404 otherwise) under `version` (the

@@ -34,6 +34,79 @@ struct Objects {
     own_filing: String,
     foreign_filing: String,
     user: String,
+    survey: SurveyObjects,
+}
+
+/// A zone-wide running campaign, the staff enterprise's case in it (visited by the
+/// surveyor, with a photo, its answers approved), and the demand they raised.
+struct SurveyObjects {
+    campaign: String,
+    case: String,
+    photo: String,
+    demand: String,
+}
+
+async fn survey_objects(app: &TestApp, staff: &Staff, surveyor_id: &str) -> SurveyObjects {
+    use serde_json::json;
+    let admin = staff.token("admin");
+    let surveyor = staff.token("surveyor");
+    let created = app
+        .post(
+            "/api/v1/survey/campaigns",
+            Some(admin),
+            json!({ "name": "全园区摸排", "starts_on": "2026-12-07", "ends_on": "2026-12-31" }),
+        )
+        .await;
+    let campaign = created.body["id"].as_str().unwrap().to_owned();
+    app.patch(
+        &format!("/api/v1/survey/campaigns/{campaign}"),
+        Some(admin),
+        json!({ "status": "running" }),
+    )
+    .await
+    .assert_status(200);
+    let case = crate::survey::cases(app, admin, &campaign, "")
+        .await
+        .into_iter()
+        .find(|case| case["enterprise_id"] == staff.enterprise.as_str())
+        .map(|case| case["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    app.post(
+        &format!("/api/v1/survey/campaigns/{campaign}/cases/assign"),
+        Some(admin),
+        json!({ "case_ids": [case], "surveyor_id": surveyor_id }),
+    )
+    .await
+    .assert_status(200);
+    crate::console_survey_office::surveyed(app, surveyor, &case, crate::survey::answers(), 1).await;
+    let picture = crate::helpers::picture(64, 48, image::ImageFormat::Png);
+    let photo = crate::survey::photo(
+        app,
+        surveyor,
+        &case,
+        "client_id=pages-photo-1",
+        "image/png",
+        picture,
+    )
+    .await;
+    photo.assert_status(201);
+    let photo = photo.body["id"].as_str().unwrap().to_owned();
+    crate::survey::review(app, admin, &case, json!({ "decision": "approve" }))
+        .await
+        .assert_status(200);
+    let demands = app
+        .get(
+            &format!("/api/v1/survey/demands?campaign_id={campaign}"),
+            Some(admin),
+        )
+        .await;
+    let demand = demands.body["items"][0]["id"].as_str().unwrap().to_owned();
+    SurveyObjects {
+        campaign,
+        case,
+        photo,
+        demand,
+    }
 }
 
 async fn objects(app: &TestApp) -> Objects {
@@ -56,12 +129,21 @@ async fn objects(app: &TestApp) -> Objects {
         .find(|u| u["username"] == "regulator1")
         .map(|u| u["id"].as_str().unwrap().to_owned())
         .expect("the regulator's account");
+    let surveyor = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "surveyor1")
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .expect("the surveyor's account");
+    let survey = survey_objects(app, &staff, &surveyor).await;
     Objects {
         staff,
         foreign,
         own_filing,
         foreign_filing,
         user,
+        survey,
     }
 }
 
@@ -70,7 +152,7 @@ async fn objects(app: &TestApp) -> Objects {
 /// roster is everyone's, scoped: a contact's is its own enterprise, as in the API.)
 fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
     let own = &o.staff.enterprise;
-    vec![
+    let mut pages = vec![
         ("/console/", "/console/".into(), EVERYONE),
         ("/console/dashboard", "/console/dashboard".into(), OFFICIALS),
         ("/console/password", "/console/password".into(), EVERYONE),
@@ -191,6 +273,85 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
             "/console/posters.zip",
             format!("/console/posters.zip?park_id={}", o.staff.park),
             ADMIN,
+        ),
+    ];
+    pages.extend(survey_pages(&o.survey));
+    pages
+}
+
+/// The survey's office pages, for the officials who run it.
+fn survey_pages(s: &SurveyObjects) -> Vec<(&'static str, String, &'static [&'static str])> {
+    let campaign = format!("/console/survey/campaigns/{}", s.campaign);
+    vec![
+        (
+            "/console/survey/campaigns",
+            "/console/survey/campaigns".into(),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}",
+            campaign.clone(),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/ledger",
+            format!("{campaign}/ledger"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/ledger/cases",
+            format!("{campaign}/ledger/cases"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/ledger/coverage.xlsx",
+            format!("{campaign}/ledger/coverage.xlsx"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/ledger/coverage.csv",
+            format!("{campaign}/ledger/coverage.csv"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/review",
+            format!("{campaign}/review?review=approved"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/scores",
+            format!("{campaign}/scores"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/scores.xlsx",
+            format!("{campaign}/scores.xlsx"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/scores.csv",
+            format!("{campaign}/scores.csv"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/demands",
+            format!("{campaign}/demands"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/demands/{id}",
+            format!("/console/survey/demands/{}", s.demand),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/review/{id}",
+            format!("/console/survey/review/{}", s.case),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/review/photos/{id}",
+            format!("/console/survey/review/photos/{}", s.photo),
+            OFFICIALS,
         ),
     ]
 }

@@ -1354,7 +1354,7 @@ fn camera_jpeg(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// Uploads a photo to a case.
-async fn photo(
+pub(crate) async fn photo(
     app: &TestApp,
     token: &str,
     case: &str,
