@@ -37,7 +37,7 @@ use crate::console::{
     enterprises as console_enterprises, fields as console_fields, home::home_page,
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
-    users as console_users,
+    survey::field as survey_field, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -371,6 +371,12 @@ routes! {
         post => console_roster::preview,
     }
     "/console/roster/import/confirm" { post => console_roster::confirm }
+    // The survey's field pages: the surveyor's own cases on the phone.
+    "/console/survey/my" { get => survey_field::my_cases_page }
+    "/console/survey/cases/{id}" { get => survey_field::case_page }
+    "/console/survey/cases/{id}/visits" { post => survey_field::record_attempt }
+    "/console/survey/cases/{id}/answers" { post => survey_field::submit_questionnaire }
+    "/console/survey/cases/{id}/photos" { post => survey_field::upload_photo }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/` (and `/console`, typed

@@ -37,6 +37,7 @@ pub mod registrations;
 pub mod roster;
 pub mod session;
 pub mod settings;
+pub mod survey;
 pub mod users;
 
 use actix_web::body::BoxBody;

@@ -1,0 +1,4 @@
+//! The survey's console pages.
+
+pub mod field;
+pub mod questionnaire;
