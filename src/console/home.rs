@@ -1,7 +1,6 @@
 //! The home page: today's numbers over the caller's scope (pending and approved
 //! filings arriving today or later, expected arrivals today and tomorrow in the zone's
-//! days) and the pending filings that wait for a decision. Surveyors go to their
-//! own cases instead.
+//! days) and the pending filings that wait for a decision.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -10,9 +9,7 @@ use maud::html;
 
 use crate::console::registrations::{LIST_PATH, rows};
 use crate::console::session::Signed;
-use crate::console::survey::field::MY_PATH;
-use crate::console::{HOME_PATH, PageError, layout, render, see_other};
-use crate::domain::account::Role;
+use crate::console::{HOME_PATH, PageError, layout, render};
 use crate::domain::zone;
 use crate::enterprises::Visibility;
 use crate::registrations::{Registration, RegistrationFilter, RegistrationStatus};
@@ -26,10 +23,6 @@ pub async fn home_page(
     state: web::Data<AppState>,
     signed: Signed,
 ) -> Result<HttpResponse, PageError> {
-    // Surveyors work from their own cases.
-    if signed.caller.role == Role::Surveyor {
-        return Ok(see_other(MY_PATH));
-    }
     let visibility = Visibility::of(&signed.caller);
     let today = zone::today();
     let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);

@@ -58,10 +58,10 @@ fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fields
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
-    if role == Role::Surveyor {
-        return vec![(MY_PATH, "我的摸排"), (ROSTER_PATH, "企业名录")];
-    }
     let mut entries = vec![(HOME_PATH, "首页"), (LIST_PATH, "登记")];
+    if role == Role::Surveyor {
+        entries.insert(0, (MY_PATH, "我的摸排"));
+    }
     if role == Role::EnterpriseContact {
         entries.push((CODE_PATH, "企业码"));
     }

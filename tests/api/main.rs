@@ -18,6 +18,7 @@ mod console_contact;
 mod console_dashboard;
 mod console_oversight;
 mod console_pages;
+mod console_survey_field;
 mod contract;
 mod database;
 mod driver_pages;

@@ -443,8 +443,10 @@ async fn answer(
         false,
         if conflict {
             "这家企业的任务在您填写期间已被更新（如已被审核或另一台设备已提交）。您填写的内容仍在下方，请核对最新情况后再提交。".to_owned()
-        } else {
+        } else if error.field_errors().is_empty() {
             error.message()
+        } else {
+            "未保存：请按各项下的提示修改后再提交。".to_owned()
         },
     ));
     Ok(render(status, case_markup(state, signed, &found, &shown)))
