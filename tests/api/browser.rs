@@ -40,7 +40,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Where the app says it is: the pass's QR code carries this.
 const PUBLIC_BASE_URL: &str = "http://truckpass.test";
 /// How long any one wait for the page may take.
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A wrong check character, and the right one (the last character).
 const WRONG_ID: &str = "110105194912310021";
@@ -49,14 +49,14 @@ const RIGHT_ID: &str = "11010519491231002X";
 /// The size of the browser's viewport, in CSS pixels, and whether it is a phone
 /// (touch, mobile user agent and viewport rules, as Chromium emulates them).
 #[derive(Clone, Copy, Debug)]
-struct Screen {
+pub(crate) struct Screen {
     width: u32,
     height: u32,
     phone: bool,
 }
 
 /// A common phone.
-const PHONE: Screen = Screen {
+pub(crate) const PHONE: Screen = Screen {
     width: 390,
     height: 844,
     phone: true,
@@ -177,7 +177,7 @@ impl Drop for ChromeDriver {
 /// app (set up by `configure`), one ChromeDriver for them all; says how long each
 /// took. The flow runs as its own task so that a failed assertion still closes the
 /// browser session before the panic goes on.
-async fn at_sizes<F, Fut>(screens: &[Screen], configure: impl Fn(&mut Settings), flow: F)
+pub(crate) async fn at_sizes<F, Fut>(screens: &[Screen], configure: impl Fn(&mut Settings), flow: F)
 where
     F: Fn(Client, TestApp, Screen) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -474,7 +474,7 @@ async fn driver_flow(client: Client, app: TestApp, screen: Screen) {
 }
 
 /// Waits until `css` matches, then returns the element.
-async fn wait_for(client: &Client, css: &str) -> Element {
+pub(crate) async fn wait_for(client: &Client, css: &str) -> Element {
     match client
         .wait()
         .at_most(WAIT)
@@ -490,7 +490,7 @@ async fn wait_for(client: &Client, css: &str) -> Element {
     }
 }
 
-async fn find(client: &Client, css: &str) -> Element {
+pub(crate) async fn find(client: &Client, css: &str) -> Element {
     client
         .find(Locator::Css(css))
         .await
@@ -529,13 +529,13 @@ async fn select(client: &Client, name: &str, value: &str) {
         .unwrap_or_else(|e| panic!("{name}: no option {value}: {e}"));
 }
 
-async fn script(client: &Client, source: &str) -> Value {
+pub(crate) async fn script(client: &Client, source: &str) -> Value {
     client.execute(source, vec![]).await.unwrap()
 }
 
 /// The page needs no horizontal scrolling, and is laid out for the screen's width
 /// (a phone widens its layout to fit a page that overflows).
-async fn assert_fits(client: &Client, screen: Screen) {
+pub(crate) async fn assert_fits(client: &Client, screen: Screen) {
     let url = client.current_url().await.map(|url| url.to_string());
     let width = script(client, "return document.documentElement.scrollWidth").await;
     assert!(
@@ -623,7 +623,7 @@ async fn open_from_navigation(client: &Client, path: &str, css: &str) {
     wait_for(client, css).await;
 }
 
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     find(client, css).await.click().await.unwrap();
 }
 

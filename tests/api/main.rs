@@ -11,6 +11,7 @@ mod activation;
 mod audit;
 mod auth;
 mod browser;
+mod browser_survey_field;
 mod codes;
 mod console;
 mod console_admin;

@@ -197,11 +197,14 @@
         canvas.width = Math.round(img.width * scale);
         canvas.height = Math.round(img.height * scale);
         canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-        URL.revokeObjectURL(img.src);
         resolve(canvas.toDataURL("image/jpeg", 0.8));
       };
       img.onerror = reject;
-      img.src = URL.createObjectURL(file);
+      // A data: address (the console's policy allows no blob: images).
+      var reader = new FileReader();
+      reader.onload = function () { img.src = reader.result; };
+      reader.onerror = reject;
+      reader.readAsDataURL(file);
     });
   }
 
@@ -217,7 +220,11 @@
     };
     var photos = form.querySelector("input[type=file]");
     var files = photos ? Array.prototype.slice.call(photos.files) : [];
-    return Promise.all(files.map(shrink)).then(function (pictures) {
+    var shrunk = Promise.all(files.map(shrink)).catch(function () {
+      alert("照片无法读取，走访记录将不带照片保存。");
+      return [];
+    });
+    return shrunk.then(function (pictures) {
       var queue = load();
       queue.push(item);
       pictures.forEach(function (data) {

@@ -7,13 +7,14 @@
 //! away and sends them with `Accept: application/json`, to which these routes answer
 //! as the API does (201 new, 200 the same again, problem+json otherwise).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::console::assets::survey_js_path;
 use crate::console::session::{Posted, Signed};
@@ -33,6 +34,7 @@ use crate::survey::handlers::{
     CaseDetail, PhotoUpload, VisitBody, case_detail, record_visit, store_photo,
 };
 use crate::survey::photos::Photo;
+use crate::survey::questionnaire::Roster;
 use crate::survey::{
     CaseState, ReviewState, SurveyScope, VisitMethod, VisitOutcome, unit_names, written_answer,
 };
@@ -363,12 +365,15 @@ fn answers_form(
     let (values, errors): (&Values, &[FieldError]) = match posted {
         Some((values, errors)) => (values, errors),
         None => {
-            stored = answers
-                .current
-                .as_ref()
-                .map_or_else(Values::default, |current| {
+            // The last answers, or the roster's facts to start from.
+            stored = match &answers.current {
+                Some(current) => {
                     Values::of_answers(fields, &current.answers, &current.explanations)
-                });
+                }
+                None => {
+                    Values::of_answers(fields, &roster_facts(&answers.roster), &BTreeMap::new())
+                }
+            };
             (&stored, &[])
         }
     };
@@ -407,6 +412,19 @@ fn answers_form(
             }
         }
     }
+}
+
+/// The roster's facts as answers to the default questionnaire's fields of the same
+/// keys (a questionnaire without them takes none).
+fn roster_facts(roster: &Roster) -> Map<String, Value> {
+    [
+        ("name", &roster.name),
+        ("credit_code", &roster.credit_code),
+        ("address", &roster.address),
+    ]
+    .into_iter()
+    .map(|(key, fact)| (key.to_owned(), Value::String(fact.clone())))
+    .collect()
 }
 
 /// What came of a write from one of the page's forms.

@@ -258,27 +258,29 @@ impl QuestionnaireForm<'_> {
     /// HTML.
     fn field(&self, spec: &FieldSpec, prefix: &str) -> Markup {
         let name = format!("{prefix}{}", spec.key);
+        // A blank repeat row is dropped, so its fields are not required in the browser.
+        let required = spec.required && prefix.is_empty();
         let input = match spec.kind {
             FieldKind::Section => return html! { h3.section { (spec.label) } },
             FieldKind::Repeat => return self.repeat(spec, &name),
             FieldKind::Text => {
                 let max = spec.max_length.unwrap_or(DEFAULT_MAX_LENGTH);
                 html! { input #(name) type="text" name=(name) value=(self.values.get(&name))
-                maxlength=(max) required[spec.required]; }
+                maxlength=(max) required[required]; }
             }
             FieldKind::Number => html! {
                 span.unit {
                     input #(name) type="text" inputmode="decimal" name=(name)
-                        value=(self.values.get(&name)) required[spec.required];
+                        value=(self.values.get(&name)) required[required];
                     @if let Some(unit) = &spec.unit { span { (unit) } }
                 }
             },
-            FieldKind::Date => self.typed(&name, "date", spec.required),
-            FieldKind::DateTime => self.typed(&name, "datetime-local", spec.required),
+            FieldKind::Date => self.typed(&name, "date", required),
+            FieldKind::DateTime => self.typed(&name, "datetime-local", required),
             FieldKind::Phone => html! {
                 input #(name) type="tel" inputmode="tel" autocomplete="off" name=(name)
                     value=(self.values.get(&name)) placeholder="11 位手机号码"
-                    required[spec.required];
+                    required[required];
             },
             FieldKind::SingleChoice => self.choices(&name, &spec.options, "radio"),
             FieldKind::MultipleChoice => self.choices(&name, &spec.options, "checkbox"),
