@@ -371,7 +371,7 @@ impl QuestionnaireForm<'_> {
                 let field = format!("{EXPLAIN_PREFIX}{}", rule.id);
                 let asked = self.notes.explain.get(&rule.id);
                 let given = self.values.get(&field);
-                (asked.is_some() || !given.is_empty()).then(|| (field, rule, asked, given))
+                (asked.is_some() || !given.is_empty()).then_some((field, rule, asked, given))
             });
         html! {
             @for message in self.notes.errors.get(name).into_iter().flatten() {
