@@ -37,9 +37,9 @@ use crate::console::{
     enterprises as console_enterprises, fields as console_fields, home::home_page,
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
-    survey::demands as survey_demands, survey::ledger as survey_ledger,
-    survey::office as survey_office, survey::review as survey_review,
-    survey::scores as survey_scores, users as console_users,
+    survey::demands as survey_demands, survey::field as survey_field,
+    survey::ledger as survey_ledger, survey::office as survey_office,
+    survey::review as survey_review, survey::scores as survey_scores, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -411,6 +411,12 @@ routes! {
         get => survey_review::case_page,
         post => survey_review::decide,
     }
+    // The survey's field pages: the surveyor's own cases on the phone.
+    "/console/survey/my" { get => survey_field::my_cases_page }
+    "/console/survey/cases/{id}" { get => survey_field::case_page }
+    "/console/survey/cases/{id}/visits" { post => survey_field::record_attempt }
+    "/console/survey/cases/{id}/answers" { post => survey_field::submit_questionnaire }
+    "/console/survey/cases/{id}/photos" { post => survey_field::upload_photo }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/` (and `/console`, typed

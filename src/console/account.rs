@@ -10,7 +10,9 @@ use maud::{Markup, html};
 use crate::audit::{self, Event};
 use crate::auth::handlers::{Credentials, PasswordChange, change_password, sign_in};
 use crate::console::session::{self, Account, CSRF_FIELD, Posted, Signed, same_secret};
+use crate::console::survey::field::MY_PATH;
 use crate::console::{ACTIVATE_PATH, HOME_PATH, LOGIN_PATH, PageError, layout, render, see_other};
+use crate::domain::account::Role;
 use crate::domain::text::random_token;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -84,15 +86,22 @@ pub async fn submit_login(
     };
     let secure = state.settings.is_https();
     let signed_in = sign_in(&state, &req, credentials, LOGIN_PATH, |conn, user| {
-        session::open(conn, &user)
+        session::open(conn, &user).map(|session| (session, user.role))
     })
     .await;
     match signed_in {
         Ok(signed_in) => {
+            let (session, role) = signed_in.session;
+            // Surveyors work from their own cases, on the phone.
+            let landing = if role == Role::Surveyor {
+                MY_PATH
+            } else {
+                HOME_PATH
+            };
             let mut response = HttpResponse::SeeOther();
             response
-                .insert_header((actix_web::http::header::LOCATION, HOME_PATH))
-                .cookie(session::cookie(signed_in.session, secure))
+                .insert_header((actix_web::http::header::LOCATION, landing))
+                .cookie(session::cookie(session, secure))
                 .cookie(expire(login_cookie(LOGIN_PATH, String::new(), secure)));
             if let Some(device) = signed_in.device_cookie {
                 response.cookie(device);

@@ -18,6 +18,7 @@ use crate::console::roster::IMPORT_PATH;
 use crate::console::session::{CSRF_HEADER, Signed};
 use crate::console::settings::SETTINGS_PATH;
 use crate::console::survey::CAMPAIGNS_PATH;
+use crate::console::survey::field::MY_PATH;
 use crate::console::users::USERS_PATH;
 use crate::console::{HOME_PATH, PASSWORD_PATH};
 use crate::domain::account::Role;
@@ -61,6 +62,9 @@ fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fields
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut entries = vec![(HOME_PATH, "首页"), (LIST_PATH, "登记")];
+    if role == Role::Surveyor {
+        entries.insert(0, (MY_PATH, "我的摸排"));
+    }
     if role == Role::EnterpriseContact {
         entries.push((CODE_PATH, "企业码"));
     }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
+use crate::db::DbConnection;
 use crate::domain::id::{CampaignId, CaseId};
 use crate::domain::survey::ClientId;
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
@@ -117,46 +118,59 @@ pub async fn find_answers(
     let id = id.into_inner();
     let found = state
         .db
-        .read(move |conn| {
-            let placed = Case::find(conn, &scope, &id)?;
-            let campaign = placed.case.campaign_id.clone();
-            let questionnaire = QuestionnaireVersion::current(conn, &campaign)?;
-            let latest = Submission::latest_two(conn, &placed.case.id)?;
-            let diff = match latest.as_slice() {
-                [new, old] => new.diff(conn, &campaign, old)?,
-                _ => Vec::new(),
-            };
-            let roster = Roster::of(conn, &placed.case.enterprise_id)?;
-            let reviews = Review::of_case(conn, &placed.case.id)?;
-            let reviews = Review::views(conn, reviews)?;
-            Ok(CaseAnswers {
-                case: Case::view(conn, placed)?,
-                questionnaire,
-                roster,
-                previous_version: latest.get(1).map(|s| s.version),
-                current: Submission::views(conn, &campaign, &latest[..latest.len().min(1)])?.pop(),
-                diff,
-                comments: latest_comments(&reviews),
-                reviews,
-            })
-        })
+        .read(move |conn| case_answers(conn, &scope, &id))
         .await?;
     Ok(web::Json(found))
+}
+
+/// A case's questionnaire, answers and review as [`find_answers`] shows them, for
+/// `scope` (404 for a case it does not see).
+pub fn case_answers(
+    conn: &mut DbConnection,
+    scope: &SurveyScope,
+    id: &CaseId,
+) -> Result<CaseAnswers, ApiError> {
+    let placed = Case::find(conn, scope, id)?;
+    let campaign = placed.case.campaign_id.clone();
+    let questionnaire = QuestionnaireVersion::current(conn, &campaign)?;
+    let latest = Submission::latest_two(conn, &placed.case.id)?;
+    let diff = match latest.as_slice() {
+        [new, old] => new.diff(conn, &campaign, old)?,
+        _ => Vec::new(),
+    };
+    let roster = Roster::of(conn, &placed.case.enterprise_id)?;
+    let reviews = Review::of_case(conn, &placed.case.id)?;
+    let reviews = Review::views(conn, reviews)?;
+    Ok(CaseAnswers {
+        case: Case::view(conn, placed)?,
+        questionnaire,
+        roster,
+        previous_version: latest.get(1).map(|s| s.version),
+        current: Submission::views(conn, &campaign, &latest[..latest.len().min(1)])?.pop(),
+        diff,
+        comments: latest_comments(&reviews),
+        reviews,
+    })
 }
 
 /// Body of a submission.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnswersBody {
-    answers: Map<String, Value>,
+    /// Answers by field key.
+    pub answers: Map<String, Value>,
+    /// Explanations by rule id.
     #[serde(default)]
-    explanations: BTreeMap<String, String>,
-    client_id: String,
-    case_version: i32,
+    pub explanations: BTreeMap<String, String>,
+    /// The device's id for the submission.
+    pub client_id: String,
+    /// The case's version the answers were built on.
+    pub case_version: i32,
 }
 
 impl AnswersBody {
-    fn parse(self) -> Result<NewSubmission, ApiError> {
+    /// The validated submission.
+    pub fn parse(self) -> Result<NewSubmission, ApiError> {
         let mut errors = FieldErrors::default();
         let client_id = errors.check(ClientId::parse(&self.client_id));
         if self.case_version < 1 {
@@ -200,10 +214,21 @@ pub async fn submit_answers(
     body: web::Json<AnswersBody>,
 ) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().parse()?;
+    let (created, result) = submit(&state, caller, id.into_inner(), new).await?;
+    Ok(written_answer(created, result))
+}
+
+/// Submits answers on case `id` of the caller's scope (the API's and the surveyor's
+/// page's one way): whether they were new, and what [`submit_answers`] gives back.
+pub async fn submit(
+    state: &AppState,
+    caller: Caller,
+    id: CaseId,
+    new: NewSubmission,
+) -> Result<(bool, SubmitResult), ApiError> {
     let scope = SurveyScope::of(&caller);
-    let id = id.into_inner();
     let vault = state.vault.clone();
-    let (created, result) = state
+    state
         .db
         .write(move |conn| {
             let placed = Case::find(conn, &scope, &id)?;
@@ -232,8 +257,7 @@ pub async fn submit_answers(
                 },
             ))
         })
-        .await?;
-    Ok(written_answer(created, result))
+        .await
 }
 
 /// Body of a review decision.

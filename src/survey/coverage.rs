@@ -233,7 +233,8 @@ const LEDGER_CAMPAIGNS: usize = 64;
 /// every change of a case sets it (and a new case has it), so a request first reads
 /// that one value through the index `survey_cases_changed` and reuses the groups
 /// while it is the same. Each replica keeps its own; none can serve a change late by
-/// more than [`LEDGER_FRESH_FOR`].
+/// more than [`LEDGER_FRESH_FOR`] (and the one request then reading them again, while
+/// the others go on with the kept ones).
 #[derive(Debug, Default)]
 pub struct LedgerCache {
     entries: Mutex<HashMap<CampaignId, CachedGroups>>,
@@ -244,6 +245,8 @@ struct CachedGroups {
     stamp: Option<NaiveDateTime>,
     read_at: Instant,
     groups: Arc<Vec<Group>>,
+    /// A request is reading the unchanged groups again, past their time.
+    renewing: bool,
 }
 
 impl LedgerCache {
@@ -261,15 +264,24 @@ impl LedgerCache {
             .filter(survey_cases::campaign_id.eq(campaign))
             .select(diesel::dsl::max(survey_cases::updated_at))
             .first(conn)?;
-        let hit = self
-            .entries()
-            .get(campaign)
-            .filter(|cached| cached.stamp == stamp && cached.read_at.elapsed() < LEDGER_FRESH_FOR)
-            .map(|cached| Arc::clone(&cached.groups));
-        if let Some(groups) = hit {
-            return Ok(groups);
+        if let Some(cached) = self.entries().get_mut(campaign)
+            && cached.stamp == stamp
+        {
+            if cached.read_at.elapsed() < LEDGER_FRESH_FOR || cached.renewing {
+                return Ok(Arc::clone(&cached.groups));
+            }
+            cached.renewing = true;
         }
-        let groups = Arc::new(Coverage::groups(conn, &SurveyScope::All, campaign)?);
+        let groups = match Coverage::groups(conn, &SurveyScope::All, campaign) {
+            Ok(groups) => Arc::new(groups),
+            Err(error) => {
+                // The next request renews them instead.
+                if let Some(cached) = self.entries().get_mut(campaign) {
+                    cached.renewing = false;
+                }
+                return Err(error);
+            }
+        };
         let mut entries = self.entries();
         if entries.len() >= LEDGER_CAMPAIGNS {
             entries.clear();
@@ -278,6 +290,7 @@ impl LedgerCache {
             stamp,
             read_at: Instant::now(),
             groups: Arc::clone(&groups),
+            renewing: false,
         };
         entries.insert(campaign.clone(), cached);
         Ok(groups)

@@ -158,17 +158,25 @@ pub struct AssignResult {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VisitBody {
-    method: String,
-    outcome: String,
+    /// `phone`, `site_visit` or `door_knock`.
+    pub method: String,
+    /// The outcome's stored name.
+    pub outcome: String,
+    /// Notes.
     #[serde(default)]
-    notes: String,
+    pub notes: String,
+    /// When (RFC 3339); absent for now.
     #[serde(default, deserialize_with = "body::non_null")]
-    visited_at: Option<String>,
-    client_id: String,
+    pub visited_at: Option<String>,
+    /// The device's id for the visit.
+    pub client_id: String,
+    /// The case's version the surveyor saw.
     #[serde(default, deserialize_with = "body::non_null")]
-    case_version: Option<i32>,
-    longitude: Option<f64>,
-    latitude: Option<f64>,
+    pub case_version: Option<i32>,
+    /// Where (both or neither), as the phone located it.
+    pub longitude: Option<f64>,
+    /// Where (both or neither), as the phone located it.
+    pub latitude: Option<f64>,
 }
 
 /// A case with its visits.
@@ -670,21 +678,28 @@ pub async fn find_case(
     let id = id.into_inner();
     let detail = state
         .db
-        .read(move |conn| {
-            let placed = Case::find(conn, &scope, &id)?;
-            let visits = Visit::of_case(conn, &placed.case.id)?;
-            Ok(CaseDetail {
-                case: Case::view(conn, placed)?,
-                visits: Visit::views(conn, visits)?,
-            })
-        })
+        .read(move |conn| case_detail(conn, &scope, &id))
         .await?;
     Ok(web::Json(detail))
 }
 
+/// A case `scope` sees, with its visits (404 otherwise).
+pub fn case_detail(
+    conn: &mut DbConnection,
+    scope: &SurveyScope,
+    id: &CaseId,
+) -> Result<CaseDetail, ApiError> {
+    let placed = Case::find(conn, scope, id)?;
+    let visits = Visit::of_case(conn, &placed.case.id)?;
+    Ok(CaseDetail {
+        case: Case::view(conn, placed)?,
+        visits: Visit::views(conn, visits)?,
+    })
+}
+
 impl VisitBody {
     /// The validated visit, every invalid field reported at once.
-    fn parse(self) -> Result<NewVisit, ApiError> {
+    pub fn parse(self) -> Result<NewVisit, ApiError> {
         let mut errors = FieldErrors::default();
         let method = VisitMethod::from_stored(&self.method);
         if method.is_none() {
@@ -751,9 +766,20 @@ pub async fn create_visit(
     body: web::Json<VisitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().parse()?;
+    let (recorded, result) = record_visit(&state, caller, id.into_inner(), new).await?;
+    Ok(written_answer(recorded, result))
+}
+
+/// Records a visit on case `id` of the caller's scope (the API's and the surveyor's
+/// page's one way): whether it was new, the visit and the case after it.
+pub async fn record_visit(
+    state: &AppState,
+    caller: Caller,
+    id: CaseId,
+    new: NewVisit,
+) -> Result<(bool, VisitResult), ApiError> {
     let scope = SurveyScope::of(&caller);
-    let id = id.into_inner();
-    let (recorded, result) = state
+    state
         .db
         .write(move |conn| {
             let placed = Case::find(conn, &scope, &id)?;
@@ -777,8 +803,7 @@ pub async fn create_visit(
             };
             Ok((created, result))
         })
-        .await?;
-    Ok(written_answer(recorded, result))
+        .await
 }
 
 /// Query of a photo upload.
@@ -811,7 +836,35 @@ pub async fn upload_photo(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let client_id = ClientId::parse(&query.client_id).map_err(|e| ApiError::validation(vec![e]))?;
-    let content_type = body::media_type(&req);
+    let upload = PhotoUpload {
+        client_id,
+        visit_id: query.visit_id,
+    };
+    let (created, view) =
+        store_photo(&state, caller, &req, id.into_inner(), upload, payload).await?;
+    Ok(written_answer(created, view))
+}
+
+/// What names an uploaded photo: the device's id for it and, if any, its visit.
+#[derive(Debug)]
+pub struct PhotoUpload {
+    /// The device's id for the photo.
+    pub client_id: ClientId,
+    /// The visit it belongs to.
+    pub visit_id: Option<VisitId>,
+}
+
+/// Stores the picture of the request's body on case `id` of the caller's scope (the
+/// API's and the surveyor's page's one way): whether it was new, and the photo.
+pub async fn store_photo(
+    state: &AppState,
+    caller: Caller,
+    req: &HttpRequest,
+    id: CaseId,
+    upload: PhotoUpload,
+    payload: web::Payload,
+) -> Result<(bool, PhotoView), ApiError> {
+    let content_type = body::media_type(req);
     if !(content_type.starts_with("image/") || content_type.starts_with("application/octet-stream"))
     {
         return Err(ApiError::new(
@@ -820,7 +873,6 @@ pub async fn upload_photo(
         ));
     }
     let scope = SurveyScope::of(&caller);
-    let id = id.into_inner();
     // A case the caller cannot see is 404 before any picture is read.
     let (seen_scope, seen_id) = (scope.clone(), id.clone());
     state
@@ -828,17 +880,17 @@ pub async fn upload_photo(
         .read(move |conn| Case::find(conn, &seen_scope, &seen_id).map(drop))
         .await?;
     let slot = state.heavy.photos.take(caller.user_id.as_str())?;
-    let upload = body::read_limited(payload, photos::UPLOAD_LIMIT).await?;
-    let picture = web::block(move || photos::process(&upload))
+    let bytes = body::read_limited(payload, photos::UPLOAD_LIMIT).await?;
+    let picture = web::block(move || photos::process(&bytes))
         .await
         .map_err(ApiError::internal)??;
     drop(slot);
     let new = NewPhoto {
-        client_id,
-        visit_id: query.visit_id,
+        client_id: upload.client_id,
+        visit_id: upload.visit_id,
         picture,
     };
-    let (created, view) = state
+    state
         .db
         .write(move |conn| {
             let placed = Case::find(conn, &scope, &id)?;
@@ -858,8 +910,7 @@ pub async fn upload_photo(
                 .ok_or_else(ApiError::not_found)?;
             Ok((created, view))
         })
-        .await?;
-    Ok(written_answer(created, view))
+        .await
 }
 
 /// `GET /api/v1/survey/cases/{id}/photos`: a case's photos, oldest first.

@@ -164,7 +164,7 @@ pub enum Check {
 
 impl Check {
     /// The field a finding is shown at.
-    fn field(&self) -> &str {
+    pub fn field(&self) -> &str {
         match self {
             Check::Required { field }
             | Check::Compare { field, .. }

@@ -40,7 +40,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Where the app says it is: the pass's QR code carries this.
 const PUBLIC_BASE_URL: &str = "http://truckpass.test";
 /// How long any one wait for the page may take.
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A wrong check character, and the right one (the last character).
 const WRONG_ID: &str = "110105194912310021";

@@ -25,6 +25,7 @@ const ADMIN: &[&str] = &["admin"];
 const OFFICIALS: &[&str] = &["admin", "regulator", "sector_official", "park_official"];
 const KEEPERS: &[&str] = &["admin", "enterprise_contact"];
 const CONTACT: &[&str] = &["enterprise_contact"];
+const SURVEYOR: &[&str] = &["surveyor"];
 
 /// The objects the pages are about: the staff's own enterprise (S1/P1) and one
 /// outside every scoped role's scope, a filing at each, a user.
@@ -269,6 +270,13 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
             ADMIN,
         ),
         ("/console/posters", "/console/posters".into(), ADMIN),
+        ("/console/survey/my", "/console/survey/my".into(), SURVEYOR),
+        // A case nobody here is assigned: the 404 page for everyone.
+        (
+            "/console/survey/cases/{id}",
+            "/console/survey/cases/0192f0c8-0000-7000-8000-000000000000".into(),
+            &[],
+        ),
         (
             "/console/posters.zip",
             format!("/console/posters.zip?park_id={}", o.staff.park),

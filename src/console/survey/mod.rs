@@ -2,13 +2,16 @@
 //! officials, the zone command, admins): campaigns and their assignment
 //! ([`office`]), the coverage ledger ([`ledger`]), the review of answers
 //! ([`review`]), the potential-enterprise scores ([`scores`]) and the issue ledger
-//! ([`demands`]). Every page calls the survey API's own handlers and services, so it
-//! sees, writes and audits exactly what the API does; any other role gets the 404
-//! page.
+//! ([`demands`]); and the surveyors' phone pages: their cases and a case with its
+//! attempts and questionnaire ([`field`], [`questionnaire`]). Every page calls the
+//! survey API's own handlers and services, so it sees, writes and audits exactly what
+//! the API does; any other role gets the 404 page.
 
 pub mod demands;
+pub mod field;
 pub mod ledger;
 pub mod office;
+pub mod questionnaire;
 pub mod review;
 pub mod scores;
 

@@ -9,7 +9,8 @@ mod answers;
 mod spec;
 
 pub use spec::{
-    DEFAULT_MAX_LENGTH, FieldKind, FieldSpec, Fields, MAX_FIELDS, MAX_LENGTH_CAP, is_valid_key,
+    DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields, MAX_FIELDS, MAX_LENGTH_CAP,
+    is_valid_key,
 };
 
 /// Specs, templates and error helpers shared by the unit tests of both sides.
