@@ -126,6 +126,8 @@ async fn an_attempt_and_the_answers_are_recorded_once_per_client_id(app: TestApp
         ("outcome", "no_answer"),
         ("visited_at", ""),
         ("notes", "无人接听"),
+        ("longitude", "119.296500"),
+        ("latitude", "26.074500"),
     ];
     let path = format!("{}/visits", case_page(&case));
     let recorded = sv1.post_csrf(&path, &attempt).await;
@@ -139,7 +141,10 @@ async fn an_attempt_and_the_answers_are_recorded_once_per_client_id(app: TestApp
     let again = post_json(&sv1, &path, &attempt).await;
     again.assert_status(200);
     assert_eq!(again.body["visit"]["client_id"], "visit-0001");
-    assert_eq!(visits(&app, token, &case).await.len(), 1);
+    let recorded = visits(&app, token, &case).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["longitude"], json!(119.2965));
+    assert_eq!(recorded[0]["latitude"], json!(26.0745));
 
     let page = sv1.get(&format!("{}?saved=visit", case_page(&case))).await;
     assert!(page.text.contains("走访记录已保存"));
@@ -147,7 +152,11 @@ async fn an_attempt_and_the_answers_are_recorded_once_per_client_id(app: TestApp
 
     // The questionnaire, on the case's version after the visit.
     let version = case_version(&app, token, &case).await.to_string();
-    let mut form = vec![("client_id", "answers-0001"), ("case_version", &version)];
+    let mut form = vec![
+        ("client_id", "answers-0001"),
+        ("case_version", &version),
+        ("location", "119.2965, 26.0745"),
+    ];
     form.extend(answer_fields());
     let path = format!("{}/answers", case_page(&case));
     let submitted = sv1.post_csrf(&path, &form).await;
@@ -161,6 +170,10 @@ async fn an_attempt_and_the_answers_are_recorded_once_per_client_id(app: TestApp
     assert_eq!(stored.body["case"]["review"], "received");
     let answers = &stored.body["current"]["answers"];
     assert_eq!(answers["employees"], 20);
+    assert_eq!(
+        answers["location"],
+        json!({"longitude": 119.2965, "latitude": 26.0745})
+    );
     assert_eq!(answers["receives_trucks"], true);
     assert_eq!(
         answers["products"],
@@ -228,10 +241,13 @@ async fn bad_input_is_shown_at_its_fields_not_a_server_error(app: TestApp) {
                 ("case_version", &version),
                 ("method", "pigeon"),
                 ("visited_at", "not a time"),
+                ("longitude", "东经"),
+                ("latitude", "26.07"),
             ],
         )
         .await;
     visit.assert_status(422);
+    assert!(visit.text.contains("经度应在 -180 到 180 之间"), "{}", visit.text);
     assert!(visit.text.contains("走访方式须为"), "{}", visit.text);
     assert!(visit.text.contains("client_id 须为"));
     assert!(visits(&app, token, &case).await.is_empty());
