@@ -247,7 +247,11 @@ async fn bad_input_is_shown_at_its_fields_not_a_server_error(app: TestApp) {
         )
         .await;
     visit.assert_status(422);
-    assert!(visit.text.contains("经度应在 -180 到 180 之间"), "{}", visit.text);
+    assert!(
+        visit.text.contains("经度应在 -180 到 180 之间"),
+        "{}",
+        visit.text
+    );
     assert!(visit.text.contains("走访方式须为"), "{}", visit.text);
     assert!(visit.text.contains("client_id 须为"));
     assert!(visits(&app, token, &case).await.is_empty());

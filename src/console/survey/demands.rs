@@ -10,7 +10,7 @@ use maud::html;
 use crate::console::session::{Posted, Signed};
 use crate::console::survey::office::Units;
 use crate::console::survey::{
-    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_path, runners_only,
+    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_of, campaign_path, runners_only,
 };
 use crate::console::{PageError, layout, render, see_other};
 use crate::domain::id::{CampaignId, DemandId, OrgUnitId};
@@ -23,7 +23,6 @@ use crate::survey::demand_handlers::{
     close_demand, create_demand_note, find_demand, list_demands,
 };
 use crate::survey::demands::{DemandState, DemandView};
-use crate::survey::handlers::find_campaign;
 
 /// Where a demand's page lives, before its id.
 const DEMAND_PATH: &str = "/console/survey/demands";
@@ -67,9 +66,7 @@ pub async fn demands_page(
         ..DemandListQuery::default()
     };
     let caller = signed.caller.clone();
-    let campaign = find_campaign(state.clone(), caller.clone(), web::Path::from(id.clone()))
-        .await?
-        .into_inner();
+    let campaign = campaign_of(&state, &signed, &id).await?;
     let demands = list_demands(state.clone(), caller, web::Query(listed))
         .await?
         .into_inner();

@@ -11,7 +11,8 @@ use maud::{Markup, html};
 use crate::console::chart;
 use crate::console::session::{Posted, Signed};
 use crate::console::survey::{
-    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_path, case_badge, runners_only,
+    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_of, campaign_path, case_badge, cases_of,
+    runners_only,
 };
 use crate::console::{PageError, layout, render};
 use crate::domain::id::{CampaignId, OrgUnitId};
@@ -21,7 +22,6 @@ use crate::survey::coverage::{Cell, Counts, Line};
 use crate::survey::coverage_export::{export_coverage_csv, export_coverage_xlsx};
 use crate::survey::handlers::{
     CaseListQuery, campaign_coverage, campaign_progress, campaign_surveyor_figures, find_campaign,
-    list_cases,
 };
 
 /// The ledger of a campaign.
@@ -248,18 +248,8 @@ pub async fn cell_page(
         unreached: Some(true),
         ..CaseListQuery::default()
     };
-    let caller = signed.caller.clone();
-    let campaign = find_campaign(state.clone(), caller.clone(), web::Path::from(id.clone()))
-        .await?
-        .into_inner();
-    let cases = list_cases(
-        state.clone(),
-        caller,
-        web::Path::from(id.clone()),
-        web::Query(listed),
-    )
-    .await?
-    .into_inner();
+    let campaign = campaign_of(&state, &signed, &id).await?;
+    let cases = cases_of(&state, &signed, &id, listed).await?;
     let next = cases.next_cursor.as_ref().map(|cursor| {
         let mut more = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [("sector_id", &sector), ("park_id", &park)] {

@@ -15,12 +15,18 @@ pub mod questionnaire;
 pub mod review;
 pub mod scores;
 
+use actix_web::web;
 use maud::{Markup, html};
 
 use crate::auth::caller::SURVEY_RUNNERS;
 use crate::console::session::Signed;
 use crate::console::{PageError, allowed};
 use crate::domain::id::CampaignId;
+use crate::pagination::Page;
+use crate::state::AppState;
+use crate::survey::campaigns::CampaignView;
+use crate::survey::cases::CaseView;
+use crate::survey::handlers::{CaseListQuery, find_campaign, list_cases};
 use crate::survey::{CampaignStatus, CaseState, ReviewState};
 
 /// The campaign list, the entry of the console's navigation.
@@ -68,4 +74,35 @@ pub fn campaign_links(id: &CampaignId) -> Markup {
             a href={ (path) "/demands" } { "诉求" }
         }
     }
+}
+
+/// The campaign a page is about, as the API finds it for the signed-in caller (the
+/// 404 page outside their scope).
+pub async fn campaign_of(
+    state: &web::Data<AppState>,
+    signed: &Signed,
+    id: &CampaignId,
+) -> Result<CampaignView, PageError> {
+    let path = web::Path::from(id.clone());
+    Ok(find_campaign(state.clone(), signed.caller.clone(), path)
+        .await?
+        .into_inner())
+}
+
+/// A page of the campaign's cases as the API lists them for the signed-in caller.
+pub async fn cases_of(
+    state: &web::Data<AppState>,
+    signed: &Signed,
+    id: &CampaignId,
+    query: CaseListQuery,
+) -> Result<Page<CaseView>, PageError> {
+    let path = web::Path::from(id.clone());
+    Ok(list_cases(
+        state.clone(),
+        signed.caller.clone(),
+        path,
+        web::Query(query),
+    )
+    .await?
+    .into_inner())
 }

@@ -10,8 +10,8 @@ use maud::{Markup, html};
 
 use crate::console::session::{Posted, Signed};
 use crate::console::survey::{
-    CAMPAIGNS_PATH, CASE_ROWS, campaign_badge, campaign_links, campaign_path, case_badge,
-    review_badge, runners_only,
+    CAMPAIGNS_PATH, CASE_ROWS, campaign_badge, campaign_links, campaign_of, campaign_path,
+    case_badge, cases_of, review_badge, runners_only,
 };
 use crate::console::{PageError, layout, render, see_other};
 use crate::domain::id::{CampaignId, CaseId, OrgUnitId, UserId};
@@ -25,8 +25,7 @@ use crate::survey::campaigns::CampaignView;
 use crate::survey::cases::CaseView;
 use crate::survey::handlers::{
     AssignBody, AssignMode, CampaignListQuery, CaseListQuery, CreateCampaignBody,
-    UpdateCampaignBody, assign_cases, create, find_campaign, list_campaigns, list_cases,
-    update_campaign,
+    UpdateCampaignBody, assign_cases, create, list_campaigns, update_campaign,
 };
 use crate::survey::{CampaignStatus, CaseState, SurveyScope};
 use crate::users::UserView;
@@ -269,10 +268,7 @@ pub async fn campaign_page(
     runners_only(&signed)?;
     let id = id.into_inner();
     let query = CaseQuery::read(&req)?;
-    let caller = signed.caller.clone();
-    let campaign = find_campaign(state.clone(), caller.clone(), web::Path::from(id.clone()))
-        .await?
-        .into_inner();
+    let campaign = campaign_of(&state, &signed, &id).await?;
     let units = Units::load(&state).await?;
     let running = campaign.status == CampaignStatus::Running;
     let (cases, surveyors) = if running {
@@ -284,14 +280,7 @@ pub async fn campaign_page(
             park_id: query.park_id.clone(),
             ..CaseListQuery::default()
         };
-        let cases = list_cases(
-            state.clone(),
-            caller,
-            web::Path::from(id.clone()),
-            web::Query(listed),
-        )
-        .await?
-        .into_inner();
+        let cases = cases_of(&state, &signed, &id, listed).await?;
         let scope = SurveyScope::of(&signed.caller);
         let surveyors = state
             .db

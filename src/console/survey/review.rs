@@ -13,7 +13,8 @@ use maud::{Markup, html};
 
 use crate::console::session::{Posted, Signed};
 use crate::console::survey::{
-    CAMPAIGNS_PATH, CASE_ROWS, REVIEW_PATH, campaign_links, case_badge, review_badge, runners_only,
+    CAMPAIGNS_PATH, CASE_ROWS, REVIEW_PATH, campaign_links, campaign_of, case_badge, cases_of,
+    review_badge, runners_only,
 };
 use crate::console::{PageError, layout, render, see_other};
 use crate::domain::id::{CampaignId, CaseId, PhotoId};
@@ -22,9 +23,7 @@ use crate::error::ApiError;
 use crate::forms::fields::FieldKind;
 use crate::state::AppState;
 use crate::survey::answer_handlers::{CaseAnswers, ReviewBody, find_answers, review_case};
-use crate::survey::handlers::{
-    CaseListQuery, find_campaign, list_cases, list_photos, photo_picture,
-};
+use crate::survey::handlers::{CaseListQuery, list_photos, photo_picture};
 use crate::survey::{ReviewDecision, ReviewState};
 
 /// A case's review page.
@@ -67,18 +66,8 @@ pub async fn queue_page(
         review: Some(review),
         ..CaseListQuery::default()
     };
-    let caller = signed.caller.clone();
-    let campaign = find_campaign(state.clone(), caller.clone(), web::Path::from(id.clone()))
-        .await?
-        .into_inner();
-    let cases = list_cases(
-        state.clone(),
-        caller,
-        web::Path::from(id.clone()),
-        web::Query(listed),
-    )
-    .await?
-    .into_inner();
+    let campaign = campaign_of(&state, &signed, &id).await?;
+    let cases = cases_of(&state, &signed, &id, listed).await?;
     let path = format!("{}/{id}/review", CAMPAIGNS_PATH);
     let body = html! {
         (campaign_links(&id))

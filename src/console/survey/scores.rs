@@ -9,13 +9,12 @@ use maud::html;
 
 use crate::console::session::{Posted, Signed};
 use crate::console::survey::{
-    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_path, runners_only,
+    CAMPAIGNS_PATH, CASE_ROWS, campaign_links, campaign_of, campaign_path, runners_only,
 };
 use crate::console::{PageError, layout, render, see_other};
 use crate::domain::id::{CampaignId, OrgUnitId};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::survey::handlers::find_campaign;
 use crate::survey::scoring::ScoreClass;
 use crate::survey::scoring_handlers::{
     ScoreExportQuery, ScoreListQuery, export_scores_csv, export_scores_xlsx, list_scores,
@@ -95,9 +94,7 @@ pub async fn scores_page(
     let id = id.into_inner();
     let filters = Filters::read(&req)?;
     let caller = signed.caller.clone();
-    let campaign = find_campaign(state.clone(), caller.clone(), web::Path::from(id.clone()))
-        .await?
-        .into_inner();
+    let campaign = campaign_of(&state, &signed, &id).await?;
     let listed = ScoreListQuery {
         limit: Some(CASE_ROWS),
         cursor: filters.cursor.clone(),
