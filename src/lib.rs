@@ -20,7 +20,8 @@
 //!   [`forms`], [`users`] (accounts; one-time activation codes, accounts in bulk and
 //!   their printed sheet in [`users::activation`]), [`org`], [`auth`], [`audit`],
 //!   [`survey`] (企业摸排: campaigns, cases and their assignment, visits on the
-//!   escalation ladder, the coverage ledger).
+//!   escalation ladder, the coverage ledger), [`gate`] (门岗: gates, the check of a
+//!   pass at entry and exit, who is inside, the scan log).
 //! - What several lists share: [`pagination`], and [`exports`] (a list's filtered rows
 //!   streamed as CSV or XLSX, page by page, audited).
 //! - The driver's HTML pages are thin adapters over the same services: [`web`]; so
@@ -41,6 +42,7 @@ pub mod enterprises;
 pub mod error;
 pub mod exports;
 pub mod forms;
+pub mod gate;
 pub mod health;
 pub mod heavy;
 pub mod nul;

@@ -15,8 +15,8 @@ use secrecy::ExposeSecret;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF,
-    SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
+    ADMIN, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS, OVERSIGHT, OWN_ACCOUNT, Policy,
+    REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -53,6 +53,7 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
     find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
 };
+use crate::gate::handlers as gate_handlers;
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::heavy::HeavyWork;
 use crate::nul::refuse_nul;
@@ -244,6 +245,17 @@ routes! {
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
+    "/api/v1/gate/redeem" { post [GATE_SCANNERS] => gate_handlers::redeem }
+    "/api/v1/gate/annul" { post [GATE_SCANNERS] => gate_handlers::annul }
+    "/api/v1/enterprises/{id}/gates" {
+        get [GATE_WATCHERS] => gate_handlers::list_gates,
+        post [ENTERPRISE_KEEPERS] => gate_handlers::create_gate,
+    }
+    "/api/v1/enterprises/{id}/gates/{gate_id}" {
+        patch [ENTERPRISE_KEEPERS] => gate_handlers::update_gate,
+    }
+    "/api/v1/enterprises/{id}/gate/status" { get [GATE_WATCHERS] => gate_handlers::gate_status }
+    "/api/v1/enterprises/{id}/gate/events" { get [GATE_WATCHERS] => gate_handlers::gate_events }
     "/api/v1/survey/campaigns" {
         get [SURVEY_RUNNERS] => list_campaigns,
         post [SURVEY_RUNNERS] => create_campaign,

@@ -139,8 +139,28 @@ pub const STAFF: Policy = Policy::roles(&[
 /// Who may see a driver's full document number and phone (audited): the zone
 /// command and the enterprise's own contact.
 pub const REVEALERS: Policy = Policy::roles(&[Role::Regulator, Role::EnterpriseContact]);
-/// Anyone signed in.
-pub const SIGNED_IN: Policy = Policy::roles(Role::ALL);
+/// Anyone signed in at a desk: every role but gate guards, who only scan.
+pub const SIGNED_IN: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+    Role::Surveyor,
+    Role::EnterpriseContact,
+]);
+/// Who scans passes at an enterprise's gates: its guards and its contacts.
+pub const GATE_SCANNERS: Policy = Policy::roles(&[Role::GateGuard, Role::EnterpriseContact]);
+/// Who sees an enterprise's gates, who is inside and the scan log: the scanners of
+/// their own enterprise, admins and the zone command over the zone, sector and park
+/// officials within their scope.
+pub const GATE_WATCHERS: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+    Role::EnterpriseContact,
+    Role::GateGuard,
+]);
 /// Anyone signed in, also a user who must still change the password (after an admin
 /// created or reset the account, or the first admin's generated password): who am I,
 /// change my password, sign out.

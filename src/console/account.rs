@@ -14,7 +14,7 @@ use crate::console::survey::field::MY_PATH;
 use crate::console::{ACTIVATE_PATH, HOME_PATH, LOGIN_PATH, PageError, layout, render, see_other};
 use crate::domain::account::Role;
 use crate::domain::text::random_token;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::users::activation::handlers::{ActivateBody, activate_account};
 
@@ -86,6 +86,14 @@ pub async fn submit_login(
     };
     let secure = state.settings.is_https();
     let signed_in = sign_in(&state, &req, credentials, LOGIN_PATH, |conn, user| {
+        // Gate guards scan at the gate through the API; the console has no page for
+        // them.
+        if user.role == Role::GateGuard {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "门岗账号只用于门岗扫码核验，不能登录管理控制台",
+            ));
+        }
         session::open(conn, &user).map(|session| (session, user.role))
     })
     .await;

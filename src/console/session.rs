@@ -20,6 +20,7 @@ use crate::client::client_ip;
 use crate::console::PageError;
 use crate::db::schema::console_sessions;
 use crate::db::{DbConnection, now};
+use crate::domain::account::Role;
 use crate::domain::id::UserId;
 use crate::domain::text::random_token;
 use crate::error::ApiError;
@@ -233,6 +234,11 @@ impl FromRequest for Signed {
             let signed = authenticate(&req).await?;
             if signed.caller.must_change_password {
                 return Err(PageError::ChangePassword);
+            }
+            // Gate guards scan passes through the API and see none of the console's
+            // desk pages; their own account's pages ([`Account`]) stay open.
+            if signed.caller.role == Role::GateGuard {
+                return Err(ApiError::not_found().into());
             }
             Ok(signed)
         })

@@ -473,6 +473,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    gates (id) {
+        id -> Text,
+        enterprise_id -> Text,
+        name -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gate_scans (id) {
+        id -> Text,
+        enterprise_id -> Text,
+        gate_id -> Text,
+        nonce -> Text,
+        kind -> Text,
+        raw_code -> Text,
+        registration_id -> Nullable<Text>,
+        result -> Text,
+        reason -> Nullable<Text>,
+        dwell_seconds -> Nullable<Integer>,
+        scanned_by -> Text,
+        client_time -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        annulled_at -> Nullable<Timestamp>,
+        annulled_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    gate_presence (registration_id) {
+        registration_id -> Text,
+        enterprise_id -> Text,
+        gate_id -> Text,
+        entry_scan_id -> Text,
+        entered_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(gate_scans -> gates (gate_id));
+diesel::joinable!(gate_presence -> registrations (registration_id));
+diesel::joinable!(gate_presence -> gates (gate_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -505,6 +550,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_discoveries,
     survey_scoring_rules,
     survey_scores,
+    gates,
+    gate_scans,
+    gate_presence,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

@@ -125,6 +125,8 @@ text_enum! {
         Surveyor = "surveyor" / "摸排人员",
         /// An enterprise's contact: scope is one enterprise.
         EnterpriseContact = "enterprise_contact" / "企业联系人",
+        /// An enterprise's gate (门岗): scope is one enterprise; scans passes only.
+        GateGuard = "gate_guard" / "门岗",
     }
 }
 
@@ -162,7 +164,7 @@ impl Scope {
             Role::SectorOfficial => sectors > 0 && parks == 0 && !enterprise,
             Role::ParkOfficial => sectors == 0 && parks > 0 && !enterprise,
             Role::Surveyor => sectors + parks == 1 && !enterprise,
-            Role::EnterpriseContact => sectors == 0 && parks == 0 && enterprise,
+            Role::EnterpriseContact | Role::GateGuard => sectors == 0 && parks == 0 && enterprise,
         };
         if !fits {
             return Err(FieldError::new("role", "scope_mismatch", scope_rule(role)));
@@ -184,6 +186,7 @@ fn scope_rule(role: Role) -> &'static str {
         Role::EnterpriseContact => {
             "企业联系人须且只能指定一个企业（enterprise_id），不设行业或园区"
         }
+        Role::GateGuard => "门岗账号须且只能指定一个企业（enterprise_id），不设行业或园区",
     }
 }
 
@@ -258,6 +261,9 @@ mod tests {
         assert!(Scope::for_role(Role::Surveyor, vec![], s(&["p"]), None).is_ok());
         assert!(Scope::for_role(Role::EnterpriseContact, vec![], vec![], e()).is_ok());
         assert!(Scope::for_role(Role::EnterpriseContact, vec![], vec![], None).is_err());
+        assert!(Scope::for_role(Role::GateGuard, vec![], vec![], e()).is_ok());
+        assert!(Scope::for_role(Role::GateGuard, vec![], vec![], None).is_err());
+        assert!(Scope::for_role(Role::GateGuard, vec![], s(&["p"]), e()).is_err());
         assert!(Scope::for_role(Role::EnterpriseContact, s(&["a"]), vec![], e()).is_err());
         assert_eq!(
             Scope::for_role(Role::SectorOfficial, s(&["a", "a"]), vec![], None)

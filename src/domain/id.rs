@@ -27,4 +27,8 @@ id_type! {
     DemandId;
     /// An enterprise a surveyor found in the field that was not on the roster.
     DiscoveryId;
+    /// A gate (门岗) of an enterprise.
+    GateId;
+    /// One scan of a pass at a gate.
+    GateScanId;
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod enterprise;
+pub mod gate;
 pub mod id;
 pub mod org;
 pub mod person;

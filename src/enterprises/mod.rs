@@ -47,7 +47,7 @@ impl Visibility {
                 Visibility::Sectors(scope.sector_ids.clone())
             }
             Role::Surveyor => Visibility::Parks(scope.park_ids.clone()),
-            Role::EnterpriseContact => {
+            Role::EnterpriseContact | Role::GateGuard => {
                 Visibility::Enterprise(
                     // A contact without an enterprise sees none: no id is empty.
                     scope

@@ -145,7 +145,7 @@ impl RegistrationStatus {
     }
 
     /// The status to show at `at`: live passes expire after their window.
-    fn shown(self, valid_until: NaiveDateTime, at: NaiveDateTime) -> Self {
+    pub(crate) fn shown(self, valid_until: NaiveDateTime, at: NaiveDateTime) -> Self {
         if self.is_live() && at > valid_until {
             RegistrationStatus::Expired
         } else {
@@ -154,16 +154,16 @@ impl RegistrationStatus {
     }
 }
 
-fn utc(time: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn utc(time: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     time.and_utc()
 }
 
-fn masked_name(name: &str) -> String {
+pub(crate) fn masked_name(name: &str) -> String {
     PersonName::parse(name).map_or_else(|_| "*".repeat(name.chars().count()), |n| n.masked())
 }
 
 /// Masks a stored plate; plates anonymised by retention are stored masked already.
-fn masked_plate(plate: &str) -> String {
+pub(crate) fn masked_plate(plate: &str) -> String {
     if plate.contains('*') {
         return plate.to_owned();
     }

@@ -399,7 +399,7 @@ impl SurveyScope {
             Role::SectorOfficial => SurveyScope::Sectors(caller.scope.sector_ids.clone()),
             Role::ParkOfficial => SurveyScope::Parks(caller.scope.park_ids.clone()),
             Role::Surveyor => SurveyScope::Assignee(caller.user_id.clone()),
-            Role::EnterpriseContact => SurveyScope::Nothing,
+            Role::EnterpriseContact | Role::GateGuard => SurveyScope::Nothing,
         }
     }
 }

@@ -450,6 +450,9 @@ impl TestApp {
             "enterprise_contact",
             self.tokens("contact1", USER_PASSWORD).await.0,
         );
+        self.create_at_enterprise(&admin, "guard1", "gate_guard", &enterprise)
+            .await;
+        tokens.insert("gate_guard", self.tokens("guard1", USER_PASSWORD).await.0);
         Staff {
             tokens,
             sector,
@@ -460,11 +463,24 @@ impl TestApp {
 
     /// Creates an enterprise contact for `enterprise`, as `create_user` does.
     pub async fn create_contact(&self, admin: &str, username: &str, enterprise: &str) -> String {
+        self.create_at_enterprise(admin, username, "enterprise_contact", enterprise)
+            .await
+    }
+
+    /// Creates a user of `role` (an enterprise contact or a gate guard) for
+    /// `enterprise`, as `create_user` does.
+    pub async fn create_at_enterprise(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        enterprise: &str,
+    ) -> String {
         let body = json!({
             "username": username,
-            "display_name": "企业联系人",
+            "display_name": "企业人员",
             "password": INITIAL_PASSWORD,
-            "role": "enterprise_contact",
+            "role": role,
             "enterprise_id": enterprise,
         });
         self.create_account(admin, username, body).await

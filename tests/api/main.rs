@@ -28,6 +28,7 @@ mod driver_pages;
 mod enterprises;
 mod errors;
 mod forms;
+mod gate;
 mod org;
 mod registrations;
 mod roles;

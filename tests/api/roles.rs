@@ -39,12 +39,22 @@ const TEAM_KEEPERS: Access = Access::Only(&["admin", "sector_official", "park_of
 const SURVEY_RUNNERS: Access =
     Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
 const SURVEYORS: Access = Access::Only(&["surveyor"]);
-const ROLES: [&str; 6] = [
+const GATE_SCANNERS: Access = Access::Only(&["gate_guard", "enterprise_contact"]);
+const GATE_WATCHERS: Access = Access::Only(&[
+    "admin",
+    "regulator",
+    "sector_official",
+    "park_official",
+    "enterprise_contact",
+    "gate_guard",
+]);
+const ROLES: [&str; 7] = [
     "regulator",
     "sector_official",
     "park_official",
     "surveyor",
     "enterprise_contact",
+    "gate_guard",
     "admin",
 ];
 
@@ -187,6 +197,18 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/survey/campaigns/{id}/discoveries") => (SURVEYORS, 201),
         // A fresh discovery in the merge queue each time: a resolved one is not again.
         ("post", "/api/v1/survey/discoveries/{id}/resolve") => (SURVEY_RUNNERS, 200),
+        // An unknown code: the scan is recorded, refused.
+        ("post", "/api/v1/gate/redeem") => (GATE_SCANNERS, 201),
+        // A nonce never scanned: reaching the lookup proves access.
+        ("post", "/api/v1/gate/annul") => (GATE_SCANNERS, 404),
+        (
+            "get",
+            "/api/v1/enterprises/{id}/gates"
+            | "/api/v1/enterprises/{id}/gate/status"
+            | "/api/v1/enterprises/{id}/gate/events",
+        ) => (GATE_WATCHERS, 200),
+        ("post", "/api/v1/enterprises/{id}/gates") => (ENTERPRISE_KEEPERS, 201),
+        ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => (ENTERPRISE_KEEPERS, 200),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -217,6 +239,8 @@ struct Fixture {
     demand_case: String,
     /// The surveyor's discovery in the campaign, waiting in the merge queue.
     discovery: String,
+    /// A gate of the fixture enterprise.
+    gate: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -450,6 +474,16 @@ async fn request(
             "address": format!("矩阵新区 {n} 号"),
             "park_id": fixture.staff.park,
         })),
+        ("post", "/api/v1/gate/redeem") => Some(json!({
+            "nonce": format!("matrix-scan-{n}"), "gate_id": fixture.gate,
+            "type": "entry", "code": format!("no-such-pass-{n}"),
+        })),
+        ("post", "/api/v1/gate/annul") => Some(json!({ "nonce": format!("never-scanned-{n}") })),
+        ("post", "/api/v1/enterprises/{id}/gates") => Some(json!({ "name": format!("{n}号门") })),
+        ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => {
+            path = path.replace("{gate_id}", &fixture.gate);
+            Some(json!({ "active": true }))
+        }
         ("post", "/api/v1/survey/discoveries/{id}/resolve") => {
             let fresh = pending_discovery(app, &fixture.staff, &fixture.campaign, n).await;
             path = template.replace("{id}", &fresh);
@@ -725,6 +759,15 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
     let (campaign, case, surveyor, photo) = survey_fixture(&app, &staff).await;
     let (demand, demand_case) = demand_fixture(&app, &staff).await;
     let discovery = pending_discovery(&app, &staff, &campaign, usize::MAX).await;
+    let gate = app
+        .post(
+            &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
+            Some(&admin),
+            json!({ "name": "东门" }),
+        )
+        .await;
+    gate.assert_status(201);
+    let gate = gate.body["id"].as_str().unwrap().to_owned();
     let fixture = Fixture {
         staff,
         target_user,
@@ -736,6 +779,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         demand,
         demand_case,
         discovery,
+        gate,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();
@@ -770,6 +814,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
             "sector_official" => "sector1",
             "park_official" => "park1",
             "enterprise_contact" => "contact1",
+            "gate_guard" => "guard1",
             _ => "surveyor1",
         };
         let password = match role {
@@ -783,7 +828,8 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
             // An admin who must change the password may do no more than that.
             let allowed = match access {
                 Access::Public | Access::OwnAccount | Access::Cookie => true,
-                Access::SignedIn => role != "pending",
+                // Gate guards only scan: no desk routes.
+                Access::SignedIn => role != "pending" && role != "gate_guard",
                 Access::Only(roles) => roles.contains(&role),
             };
             let expected = if allowed { success } else { 403 };
@@ -833,6 +879,7 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
         demand,
         demand_case,
         discovery,
+        gate: String::new(),
         counter: Default::default(),
     };
     let (mut failures, mut checked) = (Vec::new(), 0);

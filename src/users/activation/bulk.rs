@@ -485,6 +485,7 @@ fn prefix(role: Role) -> &'static str {
         Role::ParkOfficial => "park",
         Role::Surveyor => "survey",
         Role::EnterpriseContact => "ent",
+        Role::GateGuard => "gate",
     }
 }
 

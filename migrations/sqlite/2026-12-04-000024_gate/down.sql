@@ -1,0 +1,3 @@
+DROP TABLE gate_presence;
+DROP TABLE gate_scans;
+DROP TABLE gates;

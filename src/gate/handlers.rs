@@ -1,0 +1,308 @@
+//! The gate's API: `POST /api/v1/gate/redeem` and `/gate/annul` for the scanners of
+//! an enterprise (its guards and contacts); `/api/v1/enterprises/{id}/gates[/{gate_id}]`,
+//! `/gate/status` and `/gate/events` for whoever sees the enterprise.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::caller::Caller;
+use crate::body;
+use crate::domain::gate::{Nonce, ReadCode, parse_client_time, parse_gate_name};
+use crate::domain::id::{EnterpriseId, GateId};
+use crate::enterprises::{Enterprise, Visibility};
+use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::gate::{
+    self, Gate, GateChanges, GateStatus, GateView, Redeem, Scan, ScanKind, ScanView,
+};
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+use crate::survey::written_answer;
+
+/// Body of a scan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    /// The device's id for this scan: a retry with it is the same answer.
+    pub nonce: String,
+    /// The gate scanned at.
+    pub gate_id: GateId,
+    /// `entry` or `exit`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What was read: the pass page's address, its token, or a plate typed in.
+    pub code: String,
+    /// When, by the device's clock (RFC 3339).
+    #[serde(default, deserialize_with = "body::non_null")]
+    pub client_time: Option<String>,
+    /// The guard refuses the pass: person, truck and pass do not agree.
+    #[serde(default)]
+    pub plate_mismatch: bool,
+}
+
+impl RedeemBody {
+    /// The scan, or every field's error (422).
+    fn parse(self) -> Result<Redeem, ApiError> {
+        let mut errors = FieldErrors::default();
+        let nonce = errors.check(Nonce::parse(&self.nonce));
+        let kind = ScanKind::from_stored(&self.kind);
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "type",
+                "invalid_value",
+                "type 须为 entry（入园）或 exit（离园）",
+            ));
+        }
+        let code = errors.check(ReadCode::parse(&self.code));
+        let client_time = match self.client_time.as_deref() {
+            Some(raw) => errors.check(parse_client_time(raw)).map(Some),
+            None => Some(None),
+        };
+        let (Some(nonce), Some(kind), Some(code), Some(client_time)) =
+            (nonce, kind, code, client_time)
+        else {
+            return Err(errors.into_error());
+        };
+        Ok(Redeem {
+            nonce,
+            gate_id: self.gate_id,
+            kind,
+            code,
+            client_time,
+            plate_mismatch: self.plate_mismatch,
+        })
+    }
+}
+
+/// Body of an annulment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnulBody {
+    /// The nonce of the scan to undo.
+    pub nonce: String,
+}
+
+/// Body of a new gate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateBody {
+    /// Its name.
+    pub name: String,
+}
+
+/// Body of a gate's change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateUpdateBody {
+    /// A new name.
+    #[serde(default, deserialize_with = "body::non_null")]
+    pub name: Option<String>,
+    /// Whether it takes scans.
+    #[serde(default, deserialize_with = "body::non_null")]
+    pub active: Option<bool>,
+}
+
+/// Query of the scan log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
+    /// `refused`: the failed-scan log only.
+    pub result: Option<String>,
+}
+
+/// The gates of an enterprise.
+#[derive(Debug, Serialize)]
+pub struct GateList {
+    /// The gates, by name.
+    pub items: Vec<GateView>,
+}
+
+/// The enterprise whose gates the caller scans at; a scanner without one (never so
+/// stored) has none to scan at.
+fn scanner_enterprise(caller: &Caller) -> Result<EnterpriseId, ApiError> {
+    caller
+        .scope
+        .enterprise_id
+        .clone()
+        .ok_or_else(ApiError::forbidden)
+}
+
+/// `POST /api/v1/gate/redeem`: checks a pass at a gate of the caller's enterprise and
+/// records the scan: 201 with the answer (accepted, or refused with its reason), or
+/// 200 with the same answer for a retry with the same nonce.
+pub async fn redeem(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<RedeemBody>,
+) -> Result<HttpResponse, ApiError> {
+    let scan = body.into_inner().parse()?;
+    let enterprise = scanner_enterprise(&caller)?;
+    let (view, created) = state
+        .db
+        .write(move |conn| {
+            let (row, created) = gate::redeem(conn, &caller.user_id, &enterprise, &scan)?.split();
+            Ok((one_view(conn, row)?, created))
+        })
+        .await?;
+    Ok(written_answer(created, view))
+}
+
+/// `POST /api/v1/gate/annul`: undoes a scan just accepted at the caller's enterprise,
+/// by its nonce; the scan as it now stands.
+pub async fn annul(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<AnnulBody>,
+) -> Result<web::Json<ScanView>, ApiError> {
+    let nonce =
+        Nonce::parse(&body.into_inner().nonce).map_err(|e| ApiError::validation(vec![e]))?;
+    let enterprise = scanner_enterprise(&caller)?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let scan = gate::annul(conn, &caller.actor(), &caller.user_id, &enterprise, &nonce)?;
+            one_view(conn, scan)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+fn one_view(conn: &mut crate::db::DbConnection, scan: Scan) -> Result<ScanView, ApiError> {
+    Scan::views(conn, vec![scan])?
+        .pop()
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `GET /api/v1/enterprises/{id}/gates`: the gates of an enterprise the caller sees.
+pub async fn list_gates(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+) -> Result<web::Json<GateList>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let gates = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            Gate::of_enterprise(conn, &enterprise.id)
+        })
+        .await?;
+    Ok(web::Json(GateList {
+        items: gates.into_iter().map(Gate::view).collect(),
+    }))
+}
+
+/// `POST /api/v1/enterprises/{id}/gates`: a new gate of an enterprise the caller keeps.
+pub async fn create_gate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+    body: web::Json<GateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let name =
+        parse_gate_name(&body.into_inner().name).map_err(|e| ApiError::validation(vec![e]))?;
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let gate = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            Gate::create(conn, &caller.actor(), &enterprise.id, name)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(gate.view()))
+}
+
+/// `PATCH /api/v1/enterprises/{id}/gates/{gate_id}`: renames a gate, or takes it out
+/// of (back into) use.
+pub async fn update_gate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(EnterpriseId, GateId)>,
+    body: web::Json<GateUpdateBody>,
+) -> Result<web::Json<GateView>, ApiError> {
+    let body = body.into_inner();
+    let name = match body.name.as_deref() {
+        Some(raw) => Some(parse_gate_name(raw).map_err(|e| ApiError::validation(vec![e]))?),
+        None => None,
+    };
+    let changes = GateChanges {
+        name,
+        active: body.active,
+    };
+    let visibility = Visibility::of(&caller);
+    let (id, gate_id) = path.into_inner();
+    let gate = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let gate = Gate::find(conn, &enterprise.id, &gate_id)?;
+            gate.update(conn, &caller.actor(), changes)
+        })
+        .await?;
+    Ok(web::Json(gate.view()))
+}
+
+/// `GET /api/v1/enterprises/{id}/gate/status`: who is inside an enterprise the caller
+/// sees, and today's scans.
+pub async fn gate_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+) -> Result<web::Json<GateStatus>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let status = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            GateStatus::of(conn, &enterprise.id)
+        })
+        .await?;
+    Ok(web::Json(status))
+}
+
+/// `GET /api/v1/enterprises/{id}/gate/events`: the scan log of an enterprise the
+/// caller sees, newest first; `result=refused` for the failed-scan log.
+pub async fn gate_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+    query: web::Query<EventsQuery>,
+) -> Result<web::Json<Page<ScanView>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let refused_only = match query.result.as_deref() {
+        None => false,
+        Some("refused") => true,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "result",
+                "invalid_value",
+                "result 只能为 refused（只看被拒绝的扫码）",
+            )]));
+        }
+    };
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let fetch = page.clone();
+    let views = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            let rows = Scan::log(
+                conn,
+                &enterprise.id,
+                refused_only,
+                fetch.after.as_deref(),
+                fetch.fetch(),
+            )?;
+            Scan::views(conn, rows)
+        })
+        .await?;
+    Ok(web::Json(page.page(views, |scan| scan.id.to_string())))
+}

@@ -1,0 +1,862 @@
+//! The gate (门岗): an enterprise's named gates ([`Gate`]), the check of a pass at a
+//! gate ([`redeem`], pretix's redeem: entry or exit, a device nonce that makes a
+//! retry the same answer, a named reason for every refusal), the undoing of a scan
+//! just made ([`annul`]), which trucks are inside now and the scan log.
+//!
+//! Every scan, accepted or refused, is a row of `gate_scans`; the trucks inside are
+//! the rows of `gate_presence`, one per pass between its entry and its exit, so that
+//! a second entry of the same pass (at another gate, at the same moment) finds the
+//! row and is refused. Gate changes and annulments are audited; scans are their own
+//! record.
+
+pub mod handlers;
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor, Event};
+use crate::db::mapping::text_enum;
+use crate::db::schema::{gate_presence, gate_scans, gates, registrations};
+use crate::db::{DbConnection, now, on_backend};
+use crate::domain::gate::{CodeNames, Nonce, ReadCode};
+use crate::domain::id::{EnterpriseId, GateId, GateScanId, RegistrationId, UserId};
+use crate::domain::vehicle::VehicleType;
+use crate::domain::zone;
+use crate::error::{ApiError, ErrorCode};
+use crate::registrations::{Registration, RegistrationStatus, masked_name, masked_plate, utc};
+use crate::survey::Written;
+
+/// How long after an accepted scan it may still be annulled.
+pub const ANNUL_WINDOW: TimeDelta = TimeDelta::minutes(5);
+/// Most trucks listed as inside (the count is always whole).
+const INSIDE_LISTED: i64 = 500;
+
+text_enum! {
+    /// Which way a truck passes the gate.
+    pub enum ScanKind {
+        /// Into the enterprise.
+        Entry = "entry" / "入园",
+        /// Out of it.
+        Exit = "exit" / "离园",
+    }
+}
+
+text_enum! {
+    /// What the gate answered.
+    pub enum ScanResult {
+        /// Let through.
+        Accepted = "accepted" / "准予通行",
+        /// Turned back, with a [`Refusal`].
+        Refused = "refused" / "拒绝通行",
+    }
+}
+
+text_enum! {
+    /// Why a scan was refused, each with the words the guard reads.
+    pub enum Refusal {
+        /// The code names no pass.
+        UnknownCode = "unknown_code" / "无效通行码：未找到该通行证",
+        /// A pass for another enterprise.
+        OtherEnterprise = "other_enterprise" / "非本企业通行证",
+        /// Not yet approved.
+        Pending = "pending" / "通行证尚未审核通过",
+        /// Rejected by the enterprise.
+        Rejected = "rejected" / "通行证未通过审核",
+        /// Cancelled by the driver.
+        Cancelled = "cancelled" / "通行证已被取消",
+        /// Before its validity.
+        NotYetValid = "not_yet_valid" / "通行证尚未生效",
+        /// After its validity.
+        Expired = "expired" / "通行证已过期",
+        /// An entry of a truck already inside.
+        AlreadyInside = "already_inside" / "该车辆已在园内，不能重复入园",
+        /// An exit of a truck that never entered.
+        NotInside = "not_inside" / "该车辆未入园，不能离园",
+        /// The guard found that person, truck and pass do not agree (人车证不符).
+        PlateMismatch = "plate_mismatch" / "人、车、证不符",
+    }
+}
+
+/// A gate of an enterprise.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gates)]
+pub struct Gate {
+    /// Id.
+    pub id: GateId,
+    /// Its enterprise.
+    pub enterprise_id: EnterpriseId,
+    /// Its name (东门).
+    pub name: String,
+    /// Whether it takes scans.
+    pub active: bool,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A gate as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct GateView {
+    /// Id.
+    pub id: GateId,
+    /// Its enterprise.
+    pub enterprise_id: EnterpriseId,
+    /// Its name.
+    pub name: String,
+    /// Whether it takes scans.
+    pub active: bool,
+    /// Created (UTC).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A change of a gate: a new name, or taking it out of (or back into) use.
+#[derive(Debug, Default)]
+pub struct GateChanges {
+    /// The new name.
+    pub name: Option<String>,
+    /// Whether it takes scans.
+    pub active: Option<bool>,
+}
+
+impl Gate {
+    /// The gates of `enterprise`, by name.
+    pub fn of_enterprise(
+        conn: &mut DbConnection,
+        enterprise: &EnterpriseId,
+    ) -> Result<Vec<Gate>, ApiError> {
+        Ok(gates::table
+            .filter(gates::enterprise_id.eq(enterprise))
+            .order(gates::name.asc())
+            .select(Gate::as_select())
+            .load(conn)?)
+    }
+
+    /// The gate `id` of `enterprise`; anything else is 404.
+    pub fn find(
+        conn: &mut DbConnection,
+        enterprise: &EnterpriseId,
+        id: &GateId,
+    ) -> Result<Gate, ApiError> {
+        Ok(gates::table
+            .filter(gates::id.eq(id))
+            .filter(gates::enterprise_id.eq(enterprise))
+            .select(Gate::as_select())
+            .first(conn)?)
+    }
+
+    /// Adds a gate named `name` to `enterprise` (409 when it has one of that name).
+    /// Audited (`gate.create`).
+    pub fn create(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        enterprise: &EnterpriseId,
+        name: String,
+    ) -> Result<Gate, ApiError> {
+        refuse_taken_name(conn, enterprise, &name, None)?;
+        let at = now();
+        let gate = Gate {
+            id: GateId::generate(),
+            enterprise_id: enterprise.clone(),
+            name,
+            active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        diesel::insert_into(gates::table)
+            .values(&gate)
+            .execute(conn)?;
+        let event = Event::success("gate.create", "gate", &gate.id)
+            .with_details(json!({ "enterprise_id": gate.enterprise_id, "name": gate.name }));
+        audit::append(conn, actor, event)?;
+        Ok(gate)
+    }
+
+    /// Renames the gate or takes it out of (back into) use. Audited (`gate.update`).
+    pub fn update(
+        self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        changes: GateChanges,
+    ) -> Result<Gate, ApiError> {
+        if let Some(name) = &changes.name {
+            refuse_taken_name(conn, &self.enterprise_id, name, Some(&self.id))?;
+        }
+        let gate = Gate {
+            name: changes.name.clone().unwrap_or(self.name),
+            active: changes.active.unwrap_or(self.active),
+            updated_at: now(),
+            ..self
+        };
+        diesel::update(gates::table.find(&gate.id))
+            .set((
+                gates::name.eq(&gate.name),
+                gates::active.eq(gate.active),
+                gates::updated_at.eq(gate.updated_at),
+            ))
+            .execute(conn)?;
+        let event = Event::success("gate.update", "gate", &gate.id).with_details(json!({
+            "enterprise_id": gate.enterprise_id,
+            "name": changes.name,
+            "active": changes.active,
+        }));
+        audit::append(conn, actor, event)?;
+        Ok(gate)
+    }
+
+    /// The gate as the API shows it.
+    pub fn view(self) -> GateView {
+        GateView {
+            id: self.id,
+            enterprise_id: self.enterprise_id,
+            name: self.name,
+            active: self.active,
+            created_at: utc(self.created_at),
+        }
+    }
+}
+
+/// 409 `already_exists` when another gate of `enterprise` is named `name`.
+fn refuse_taken_name(
+    conn: &mut DbConnection,
+    enterprise: &EnterpriseId,
+    name: &str,
+    except: Option<&GateId>,
+) -> Result<(), ApiError> {
+    let holder: Option<GateId> = gates::table
+        .filter(gates::enterprise_id.eq(enterprise))
+        .filter(gates::name.eq(name))
+        .select(gates::id)
+        .first(conn)
+        .optional()?;
+    match holder {
+        Some(holder) if Some(&holder) != except => Err(ApiError::new(
+            ErrorCode::AlreadyExists,
+            format!("本企业已有名为“{name}”的门岗"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A stored scan.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gate_scans, treat_none_as_default_value = false)]
+pub struct Scan {
+    /// Id.
+    pub id: GateScanId,
+    /// The enterprise of the gate.
+    pub enterprise_id: EnterpriseId,
+    /// The gate.
+    pub gate_id: GateId,
+    /// The device's nonce.
+    pub nonce: String,
+    /// Entry or exit.
+    pub kind: ScanKind,
+    /// What was read, for the log.
+    pub raw_code: String,
+    /// The pass it named, if one of this enterprise's.
+    pub registration_id: Option<RegistrationId>,
+    /// Accepted or refused.
+    pub result: ScanResult,
+    /// Why refused.
+    pub reason: Option<Refusal>,
+    /// An exit: seconds since the entry.
+    pub dwell_seconds: Option<i32>,
+    /// The guard or contact who scanned.
+    pub scanned_by: UserId,
+    /// When, by the device's clock.
+    pub client_time: Option<NaiveDateTime>,
+    /// When, by the server's.
+    pub created_at: NaiveDateTime,
+    /// When annulled.
+    pub annulled_at: Option<NaiveDateTime>,
+    /// Who annulled it.
+    pub annulled_by: Option<UserId>,
+}
+
+/// What the guard sees of the pass of a scan: enough to check person, truck and pass
+/// (人车证), personal data masked.
+#[derive(Clone, Debug, Serialize)]
+pub struct PassFacts {
+    /// The registration.
+    pub registration_id: RegistrationId,
+    /// Masked driver name.
+    pub driver_name: String,
+    /// Masked plate.
+    pub plate: String,
+    /// Masked trailer plate.
+    pub trailer_plate: Option<String>,
+    /// Vehicle type.
+    pub vehicle_type: VehicleType,
+    /// Its Chinese name.
+    pub vehicle_type_label: &'static str,
+    /// The pass's status now.
+    pub status: RegistrationStatus,
+    /// Start of validity (UTC).
+    pub valid_from: chrono::DateTime<chrono::Utc>,
+    /// End of validity (UTC).
+    pub valid_until: chrono::DateTime<chrono::Utc>,
+}
+
+/// A scan as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanView {
+    /// Id.
+    pub id: GateScanId,
+    /// The device's nonce.
+    pub nonce: String,
+    /// The gate.
+    pub gate_id: GateId,
+    /// Its name.
+    pub gate_name: String,
+    /// Entry or exit.
+    #[serde(rename = "type")]
+    pub kind: ScanKind,
+    /// Accepted or refused.
+    pub result: ScanResult,
+    /// Why refused.
+    pub reason: Option<Refusal>,
+    /// What the guard reads: 准予入园, 准予离园 or the reason.
+    pub message: String,
+    /// What was read.
+    pub code: String,
+    /// The pass, when the code named one of this enterprise's.
+    pub pass: Option<PassFacts>,
+    /// An exit: minutes since the entry.
+    pub dwell_minutes: Option<i32>,
+    /// When, by the device's clock (UTC).
+    pub client_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// When, by the server's (UTC).
+    pub scanned_at: chrono::DateTime<chrono::Utc>,
+    /// When annulled (UTC).
+    pub annulled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One scan to check, as the device sent it.
+#[derive(Debug)]
+pub struct Redeem {
+    /// The device's nonce.
+    pub nonce: Nonce,
+    /// The gate.
+    pub gate_id: GateId,
+    /// Entry or exit.
+    pub kind: ScanKind,
+    /// What was read.
+    pub code: ReadCode,
+    /// When, by the device's clock.
+    pub client_time: Option<NaiveDateTime>,
+    /// The guard refuses it: person, truck and pass do not agree.
+    pub plate_mismatch: bool,
+}
+
+impl Redeem {
+    /// Whether an earlier scan with this nonce was this same scan.
+    fn repeats(&self, earlier: &Scan) -> bool {
+        earlier.gate_id == self.gate_id
+            && earlier.kind == self.kind
+            && earlier.raw_code == self.code.logged
+    }
+}
+
+/// Checks a scan at a gate of `enterprise` (the scanner's) and records it, accepted
+/// or refused, in the caller's transaction: an accepted entry puts the truck inside,
+/// an accepted exit takes it out. A nonce seen before gives that scan back, nothing
+/// written (422 `idempotency_key_reused` when it was another scan). An unknown or
+/// foreign gate is 422; an inactive one 409.
+pub fn redeem(
+    conn: &mut DbConnection,
+    scanner: &UserId,
+    enterprise: &EnterpriseId,
+    scan: &Redeem,
+) -> Result<Written<Scan>, ApiError> {
+    let earlier: Option<Scan> = gate_scans::table
+        .filter(gate_scans::enterprise_id.eq(enterprise))
+        .filter(gate_scans::nonce.eq(scan.nonce.as_str()))
+        .select(Scan::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(earlier) = earlier {
+        if !scan.repeats(&earlier) {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "该 nonce 已用于另一次扫码，请为新的扫码生成新的 nonce",
+            ));
+        }
+        return Ok(Written::Replayed(earlier));
+    }
+    let gate = Gate::find(conn, enterprise, &scan.gate_id).map_err(|_| {
+        ApiError::validation(vec![crate::error::FieldError::new(
+            "gate_id",
+            "unknown_gate",
+            "本企业没有该门岗",
+        )])
+    })?;
+    if !gate.active {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("门岗“{}”已停用，不能扫码", gate.name),
+        ));
+    }
+    let at = now();
+    let pass = named_pass(conn, enterprise, scan)?;
+    let refusal = match &pass {
+        None => Some(Refusal::UnknownCode),
+        Some(pass) if pass.enterprise_id != *enterprise => Some(Refusal::OtherEnterprise),
+        Some(pass) => check(pass, scan, at),
+    };
+    let pass = pass.filter(|pass| pass.enterprise_id == *enterprise);
+    let mut entered_at = None;
+    let refusal = match (&pass, refusal) {
+        (Some(pass), None) => {
+            entered_at = entry_time(conn, &pass.id)?;
+            match (scan.kind, entered_at) {
+                (ScanKind::Entry, Some(_)) => Some(Refusal::AlreadyInside),
+                (ScanKind::Exit, None) => Some(Refusal::NotInside),
+                _ => None,
+            }
+        }
+        (_, refusal) => refusal,
+    };
+    let mut row = Scan {
+        id: GateScanId::generate(),
+        enterprise_id: enterprise.clone(),
+        gate_id: gate.id.clone(),
+        nonce: scan.nonce.as_str().to_owned(),
+        kind: scan.kind,
+        raw_code: scan.code.logged.clone(),
+        registration_id: pass.as_ref().map(|pass| pass.id.clone()),
+        result: ScanResult::Refused,
+        reason: refusal,
+        dwell_seconds: None,
+        scanned_by: scanner.clone(),
+        client_time: scan.client_time,
+        created_at: at,
+        annulled_at: None,
+        annulled_by: None,
+    };
+    if refusal.is_none() {
+        row.result = ScanResult::Accepted;
+        row.dwell_seconds = entered_at
+            .map(|entered| i32::try_from((at - entered).num_seconds()).unwrap_or(i32::MAX));
+    }
+    // The scan goes in first: an entry's presence row names it.
+    diesel::insert_into(gate_scans::table)
+        .values(&row)
+        .execute(conn)?;
+    if let (Some(pass), None) = (&pass, refusal) {
+        // Another writer may have let the same truck through in between (two gates
+        // at once): then this scan is the one refused.
+        let raced = match scan.kind {
+            ScanKind::Entry => !enter(conn, pass, &gate, &row.id, at)?,
+            ScanKind::Exit => !leave(conn, &pass.id)?,
+        };
+        if raced {
+            let reason = match scan.kind {
+                ScanKind::Entry => Refusal::AlreadyInside,
+                ScanKind::Exit => Refusal::NotInside,
+            };
+            diesel::update(gate_scans::table.find(&row.id))
+                .set((
+                    gate_scans::result.eq(ScanResult::Refused),
+                    gate_scans::reason.eq(reason),
+                    gate_scans::dwell_seconds.eq(None::<i32>),
+                ))
+                .execute(conn)?;
+            row.result = ScanResult::Refused;
+            row.reason = Some(reason);
+            row.dwell_seconds = None;
+        }
+    }
+    Ok(Written::Created(row))
+}
+
+/// The pass a scan's code names: by token; by plate, the one inside (an exit) or
+/// the next one not yet over at this enterprise (an entry).
+fn named_pass(
+    conn: &mut DbConnection,
+    enterprise: &EnterpriseId,
+    scan: &Redeem,
+) -> Result<Option<Registration>, ApiError> {
+    match &scan.code.names {
+        CodeNames::Token(token) => Ok(registrations::table
+            .filter(registrations::pass_token.eq(token))
+            .select(Registration::as_select())
+            .first(conn)
+            .optional()?),
+        CodeNames::Plate(plate) => match scan.kind {
+            ScanKind::Exit => Ok(gate_presence::table
+                .inner_join(registrations::table)
+                .filter(gate_presence::enterprise_id.eq(enterprise))
+                .filter(registrations::plate.eq(plate))
+                .select(Registration::as_select())
+                .first(conn)
+                .optional()?),
+            // Of the plate's passes here not yet over, the one that starts first: the
+            // pass of this visit (refused for its own reason if it is not approved).
+            ScanKind::Entry => Ok(registrations::table
+                .filter(registrations::enterprise_id.eq(enterprise))
+                .filter(registrations::plate.eq(plate))
+                .filter(registrations::valid_until.gt(now()))
+                .order((registrations::valid_from.asc(), registrations::id.asc()))
+                .select(Registration::as_select())
+                .first(conn)
+                .optional()?),
+        },
+        CodeNames::Nothing => Ok(None),
+    }
+}
+
+/// Why the pass of a scan at its own enterprise is refused before looking at who is
+/// inside, if it is. An exit is never held back by the pass: a truck inside always
+/// gets out.
+fn check(pass: &Registration, scan: &Redeem, at: NaiveDateTime) -> Option<Refusal> {
+    if scan.plate_mismatch {
+        return Some(Refusal::PlateMismatch);
+    }
+    if scan.kind == ScanKind::Exit {
+        return None;
+    }
+    match pass.status {
+        RegistrationStatus::Pending => Some(Refusal::Pending),
+        RegistrationStatus::Rejected => Some(Refusal::Rejected),
+        RegistrationStatus::Cancelled => Some(Refusal::Cancelled),
+        RegistrationStatus::Approved | RegistrationStatus::Expired if at < pass.valid_from => {
+            Some(Refusal::NotYetValid)
+        }
+        RegistrationStatus::Approved | RegistrationStatus::Expired if at > pass.valid_until => {
+            Some(Refusal::Expired)
+        }
+        RegistrationStatus::Approved | RegistrationStatus::Expired => None,
+    }
+}
+
+/// When the truck of `pass` entered, if it is inside.
+fn entry_time(
+    conn: &mut DbConnection,
+    pass: &RegistrationId,
+) -> Result<Option<NaiveDateTime>, ApiError> {
+    Ok(gate_presence::table
+        .find(pass)
+        .select(gate_presence::entered_at)
+        .first(conn)
+        .optional()?)
+}
+
+/// Puts the truck of `pass` inside through `gate`; whether it went in (else it was
+/// inside already, and nothing is written).
+fn enter(
+    conn: &mut DbConnection,
+    pass: &Registration,
+    gate: &Gate,
+    scan: &GateScanId,
+    at: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let row = (
+        gate_presence::registration_id.eq(&pass.id),
+        gate_presence::enterprise_id.eq(&pass.enterprise_id),
+        gate_presence::gate_id.eq(&gate.id),
+        gate_presence::entry_scan_id.eq(scan),
+        gate_presence::entered_at.eq(at),
+    );
+    let written = on_backend!(conn, |c| diesel::insert_into(gate_presence::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(written == 1)
+}
+
+/// Takes the truck of `pass` out; whether it was inside.
+fn leave(conn: &mut DbConnection, pass: &RegistrationId) -> Result<bool, ApiError> {
+    let deleted = diesel::delete(gate_presence::table.find(pass)).execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// Undoes the accepted scan with `nonce` at `enterprise` within [`ANNUL_WINDOW`],
+/// when it is still its pass's last accepted scan: an entry takes the truck out
+/// again, an exit puts it back inside as it entered. Annulling twice gives the scan
+/// back. Audited (`gate.scan.annul`).
+pub fn annul(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    by: &UserId,
+    enterprise: &EnterpriseId,
+    nonce: &Nonce,
+) -> Result<Scan, ApiError> {
+    let scan: Scan = gate_scans::table
+        .filter(gate_scans::enterprise_id.eq(enterprise))
+        .filter(gate_scans::nonce.eq(nonce.as_str()))
+        .select(Scan::as_select())
+        .first(conn)?;
+    if scan.annulled_at.is_some() {
+        return Ok(scan);
+    }
+    let (ScanResult::Accepted, Some(pass)) = (scan.result, scan.registration_id.clone()) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "被拒绝的扫码未放行车辆，无需撤销",
+        ));
+    };
+    let at = now();
+    if at - scan.created_at > ANNUL_WINDOW {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            format!("放行超过 {} 分钟，不能撤销", ANNUL_WINDOW.num_minutes()),
+        ));
+    }
+    let last: Option<GateScanId> = live_scans(&pass, ScanResult::Accepted)
+        .select(gate_scans::id)
+        .first(conn)
+        .optional()?;
+    if last.as_ref() != Some(&scan.id) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidTransition,
+            "该车辆此后已有新的通行记录，不能撤销这次扫码",
+        ));
+    }
+    match scan.kind {
+        ScanKind::Entry => {
+            diesel::delete(gate_presence::table.filter(gate_presence::entry_scan_id.eq(&scan.id)))
+                .execute(conn)?;
+        }
+        ScanKind::Exit => {
+            let entry: Option<(GateScanId, GateId, NaiveDateTime)> =
+                live_scans(&pass, ScanResult::Accepted)
+                    .filter(gate_scans::kind.eq(ScanKind::Entry))
+                    .select((gate_scans::id, gate_scans::gate_id, gate_scans::created_at))
+                    .first(conn)
+                    .optional()?;
+            if let Some((entry, gate, entered_at)) = entry {
+                diesel::insert_into(gate_presence::table)
+                    .values((
+                        gate_presence::registration_id.eq(&pass),
+                        gate_presence::enterprise_id.eq(enterprise),
+                        gate_presence::gate_id.eq(gate),
+                        gate_presence::entry_scan_id.eq(entry),
+                        gate_presence::entered_at.eq(entered_at),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    diesel::update(gate_scans::table.find(&scan.id))
+        .set((
+            gate_scans::annulled_at.eq(at),
+            gate_scans::annulled_by.eq(by),
+        ))
+        .execute(conn)?;
+    let event = Event::success("gate.scan.annul", "gate_scan", &scan.id).with_details(json!({
+        "enterprise_id": enterprise,
+        "registration_id": pass,
+        "type": scan.kind,
+    }));
+    audit::append(conn, actor, event)?;
+    Ok(Scan {
+        annulled_at: Some(at),
+        annulled_by: Some(by.clone()),
+        ..scan
+    })
+}
+
+/// The scans of `pass` with `result` that were not annulled, newest first.
+fn live_scans(
+    pass: &RegistrationId,
+    result: ScanResult,
+) -> gate_scans::BoxedQuery<'static, crate::db::MultiBackend> {
+    gate_scans::table
+        .filter(gate_scans::registration_id.eq(pass.clone()))
+        .filter(gate_scans::result.eq(result))
+        .filter(gate_scans::annulled_at.is_null())
+        .order(gate_scans::id.desc())
+        .into_boxed()
+}
+
+impl Scan {
+    /// The scans of `enterprise`, newest first, after the cursor's id; only refused
+    /// ones with `refused_only` (the failed-scan log).
+    pub fn log(
+        conn: &mut DbConnection,
+        enterprise: &EnterpriseId,
+        refused_only: bool,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Scan>, ApiError> {
+        let mut query = gate_scans::table
+            .filter(gate_scans::enterprise_id.eq(enterprise))
+            .into_boxed();
+        if refused_only {
+            query = query.filter(gate_scans::result.eq(ScanResult::Refused));
+        }
+        if let Some(before) = before {
+            query = query.filter(gate_scans::id.lt(before.to_owned()));
+        }
+        Ok(query
+            .order(gate_scans::id.desc())
+            .limit(limit)
+            .select(Scan::as_select())
+            .load(conn)?)
+    }
+
+    /// The scans as the API shows them, with their gates' names and their passes.
+    pub fn views(conn: &mut DbConnection, rows: Vec<Scan>) -> Result<Vec<ScanView>, ApiError> {
+        let gate_ids: Vec<&GateId> = rows.iter().map(|s| &s.gate_id).collect();
+        let gate_names: HashMap<GateId, String> = gates::table
+            .filter(gates::id.eq_any(gate_ids))
+            .select((gates::id, gates::name))
+            .load::<(GateId, String)>(conn)?
+            .into_iter()
+            .collect();
+        let pass_ids: Vec<&RegistrationId> = rows
+            .iter()
+            .filter_map(|s| s.registration_id.as_ref())
+            .collect();
+        let passes: HashMap<RegistrationId, PassFacts> = if pass_ids.is_empty() {
+            HashMap::new()
+        } else {
+            registrations::table
+                .filter(registrations::id.eq_any(pass_ids))
+                .select(Registration::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|pass| (pass.id.clone(), PassFacts::of(pass)))
+                .collect()
+        };
+        Ok(rows
+            .into_iter()
+            .map(|scan| ScanView {
+                message: message(scan.kind, scan.reason),
+                gate_name: gate_names.get(&scan.gate_id).cloned().unwrap_or_default(),
+                pass: scan
+                    .registration_id
+                    .as_ref()
+                    .and_then(|id| passes.get(id).cloned()),
+                dwell_minutes: scan.dwell_seconds.map(|seconds| seconds / 60),
+                client_time: scan.client_time.map(utc),
+                scanned_at: utc(scan.created_at),
+                annulled_at: scan.annulled_at.map(utc),
+                id: scan.id,
+                nonce: scan.nonce,
+                gate_id: scan.gate_id,
+                kind: scan.kind,
+                result: scan.result,
+                reason: scan.reason,
+                code: scan.raw_code,
+            })
+            .collect())
+    }
+}
+
+/// What the guard reads for a scan.
+fn message(kind: ScanKind, reason: Option<Refusal>) -> String {
+    match (reason, kind) {
+        (Some(reason), _) => reason.label().to_owned(),
+        (None, ScanKind::Entry) => "准予入园".to_owned(),
+        (None, ScanKind::Exit) => "准予离园".to_owned(),
+    }
+}
+
+impl PassFacts {
+    fn of(pass: Registration) -> Self {
+        PassFacts {
+            driver_name: masked_name(&pass.driver_name),
+            plate: masked_plate(&pass.plate),
+            trailer_plate: pass.trailer_plate.as_deref().map(masked_plate),
+            vehicle_type_label: pass.vehicle_type.label(),
+            vehicle_type: pass.vehicle_type,
+            status: pass.status.shown(pass.valid_until, now()),
+            valid_from: utc(pass.valid_from),
+            valid_until: utc(pass.valid_until),
+            registration_id: pass.id,
+        }
+    }
+}
+
+/// A truck inside now.
+#[derive(Clone, Debug, Serialize)]
+pub struct InsideView {
+    /// The pass.
+    pub pass: PassFacts,
+    /// The gate it came in by.
+    pub gate_id: GateId,
+    /// When it came in (UTC).
+    pub entered_at: chrono::DateTime<chrono::Utc>,
+    /// Minutes inside so far.
+    pub dwell_minutes: i64,
+}
+
+/// An enterprise's gate now: who is inside and today's scans.
+#[derive(Clone, Debug, Serialize)]
+pub struct GateStatus {
+    /// The enterprise.
+    pub enterprise_id: EnterpriseId,
+    /// Trucks inside now.
+    pub inside_count: i64,
+    /// Accepted entries today (the zone's day), annulled ones left out.
+    pub entries_today: i64,
+    /// Accepted exits today.
+    pub exits_today: i64,
+    /// Refused scans today.
+    pub refused_today: i64,
+    /// The trucks inside, longest inside first (at most 500).
+    pub inside: Vec<InsideView>,
+}
+
+impl GateStatus {
+    /// The gate status of `enterprise`.
+    pub fn of(conn: &mut DbConnection, enterprise: &EnterpriseId) -> Result<Self, ApiError> {
+        let inside_count: i64 = gate_presence::table
+            .filter(gate_presence::enterprise_id.eq(enterprise))
+            .count()
+            .get_result(conn)?;
+        let rows: Vec<(Registration, GateId, NaiveDateTime)> = gate_presence::table
+            .inner_join(registrations::table)
+            .filter(gate_presence::enterprise_id.eq(enterprise))
+            .order(gate_presence::entered_at.asc())
+            .limit(INSIDE_LISTED)
+            .select((
+                Registration::as_select(),
+                gate_presence::gate_id,
+                gate_presence::entered_at,
+            ))
+            .load(conn)?;
+        let at = now();
+        let since = zone::day_start(zone::today());
+        let today: Vec<(ScanKind, ScanResult, i64)> = gate_scans::table
+            .filter(gate_scans::enterprise_id.eq(enterprise))
+            .filter(gate_scans::created_at.ge(since))
+            .filter(gate_scans::annulled_at.is_null())
+            .group_by((gate_scans::kind, gate_scans::result))
+            .select((
+                gate_scans::kind,
+                gate_scans::result,
+                diesel::dsl::count_star(),
+            ))
+            .load(conn)?;
+        let counted = |kind: Option<ScanKind>, result: ScanResult| {
+            today
+                .iter()
+                .filter(|(k, r, _)| *r == result && kind.is_none_or(|kind| kind == *k))
+                .map(|(_, _, n)| n)
+                .sum()
+        };
+        Ok(GateStatus {
+            enterprise_id: enterprise.clone(),
+            inside_count,
+            entries_today: counted(Some(ScanKind::Entry), ScanResult::Accepted),
+            exits_today: counted(Some(ScanKind::Exit), ScanResult::Accepted),
+            refused_today: counted(None, ScanResult::Refused),
+            inside: rows
+                .into_iter()
+                .map(|(pass, gate_id, entered_at)| InsideView {
+                    pass: PassFacts::of(pass),
+                    gate_id,
+                    entered_at: utc(entered_at),
+                    dwell_minutes: (at - entered_at).num_minutes(),
+                })
+                .collect(),
+        })
+    }
+}
