@@ -37,9 +37,10 @@ use crate::console::{
     enterprises as console_enterprises, fields as console_fields, home::home_page,
     org as console_org, posters as console_posters, registrations as console_registrations,
     roster as console_roster, settings::settings_page, settings::update_settings,
-    survey::demands as survey_demands, survey::field as survey_field,
-    survey::ledger as survey_ledger, survey::office as survey_office,
-    survey::review as survey_review, survey::scores as survey_scores, users as console_users,
+    survey::demands as survey_demands, survey::discoveries as survey_discoveries,
+    survey::field as survey_field, survey::ledger as survey_ledger,
+    survey::office as survey_office, survey::review as survey_review,
+    survey::scores as survey_scores, survey::surveyors as survey_surveyors, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -414,6 +415,14 @@ routes! {
     "/console/survey/campaigns/{id}/scores.xlsx" { get => survey_scores::export_xlsx }
     "/console/survey/campaigns/{id}/scores.csv" { get => survey_scores::export_csv }
     "/console/survey/campaigns/{id}/demands" { get => survey_demands::demands_page }
+    "/console/survey/campaigns/{id}/discoveries" { get => survey_discoveries::queue_page }
+    "/console/survey/discoveries/{id}" { get => survey_discoveries::discovery_page }
+    "/console/survey/discoveries/{id}/resolve" { post => survey_discoveries::resolve }
+    "/console/survey/surveyors/import" {
+        get => survey_surveyors::upload_page,
+        post => survey_surveyors::preview,
+    }
+    "/console/survey/surveyors/import/confirm" { post => survey_surveyors::confirm }
     "/console/survey/demands/{id}" { get => survey_demands::demand_page }
     "/console/survey/demands/{id}/assign" { post => survey_demands::assign }
     "/console/survey/demands/{id}/notes" { post => survey_demands::note }

@@ -7,7 +7,7 @@ use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
-use crate::console::roster::PendingImports;
+use crate::console::uploads::PendingImports;
 use crate::db::Db;
 use crate::heavy::HeavyWork;
 use crate::personal::Vault;

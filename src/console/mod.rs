@@ -40,6 +40,7 @@ pub mod roster;
 pub mod session;
 pub mod settings;
 pub mod survey;
+pub mod uploads;
 pub mod users;
 
 use actix_web::body::BoxBody;

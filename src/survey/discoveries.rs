@@ -330,6 +330,8 @@ pub struct CandidateView {
     pub enterprise_id: EnterpriseId,
     /// Its name.
     pub enterprise_name: String,
+    /// Its unified social credit code.
+    pub enterprise_credit_code: String,
     /// Its address.
     pub enterprise_address: String,
     /// Why.
@@ -836,6 +838,21 @@ impl Discovery {
             .load(conn)?)
     }
 
+    /// How many discoveries of `campaign` that `scope` sees are in `state`.
+    pub fn count(
+        conn: &mut DbConnection,
+        scope: &SurveyScope,
+        campaign: &CampaignId,
+        state: DiscoveryState,
+    ) -> Result<i64, ApiError> {
+        Ok(survey_discoveries::table
+            .filter(seen_by(scope))
+            .filter(survey_discoveries::campaign_id.eq(campaign.clone()))
+            .filter(survey_discoveries::state.eq(state))
+            .count()
+            .get_result(conn)?)
+    }
+
     /// Adds names (reporters, resolvers, candidate enterprises) for the API.
     pub fn views(
         conn: &mut DbConnection,
@@ -850,12 +867,17 @@ impl Discovery {
             .flatten()
             .map(|c| &c.enterprise_id)
             .collect();
-        let roster: HashMap<EnterpriseId, (String, String)> = enterprises::table
+        let roster: HashMap<EnterpriseId, (String, String, String)> = enterprises::table
             .filter(enterprises::id.eq_any(ids))
-            .select((enterprises::id, enterprises::name, enterprises::address))
-            .load::<(EnterpriseId, String, String)>(conn)?
+            .select((
+                enterprises::id,
+                enterprises::name,
+                enterprises::credit_code,
+                enterprises::address,
+            ))
+            .load::<(EnterpriseId, String, String, String)>(conn)?
             .into_iter()
-            .map(|(id, name, address)| (id, (name, address)))
+            .map(|(id, name, code, address)| (id, (name, code, address)))
             .collect();
         let people = display_names(
             conn,
@@ -874,11 +896,12 @@ impl Discovery {
                 candidates: candidates
                     .into_iter()
                     .map(|c| {
-                        let (name, address) =
+                        let (name, code, address) =
                             roster.get(&c.enterprise_id).cloned().unwrap_or_default();
                         CandidateView {
                             enterprise_id: c.enterprise_id,
                             enterprise_name: name,
+                            enterprise_credit_code: code,
                             enterprise_address: address,
                             reason: c.reason,
                             similarity: c.similarity,

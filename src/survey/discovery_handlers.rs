@@ -39,21 +39,27 @@ pub struct DiscoveryBody {
 }
 
 /// Query of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscoveryListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    state: Option<DiscoveryState>,
+    /// Page size.
+    pub limit: Option<i64>,
+    /// Where the page starts.
+    pub cursor: Option<String>,
+    /// In this state.
+    pub state: Option<DiscoveryState>,
 }
 
 /// Body of a resolution.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
-    action: ResolveAction,
-    enterprise_id: Option<EnterpriseId>,
-    credit_code: Option<String>,
+    /// Merge or add.
+    pub action: ResolveAction,
+    /// The enterprise merged into.
+    pub enterprise_id: Option<EnterpriseId>,
+    /// The credit code of an addition, when the discovery has none (or a wrong one).
+    pub credit_code: Option<String>,
 }
 
 /// A credit code that may be left out (absent or blank).

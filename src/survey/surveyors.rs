@@ -28,6 +28,7 @@ use crate::enterprises::handlers::sheet_file;
 use crate::enterprises::import::RowError;
 use crate::enterprises::roster::{RawRow, SheetColumns, read_as};
 use crate::error::{ApiError, FieldError};
+use crate::heavy::Slot;
 use crate::org::OrgKind;
 use crate::personal::Vault;
 use crate::state::AppState;
@@ -296,18 +297,47 @@ pub async fn import_surveyors(
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let _slot = state.heavy.imports.take(caller.user_id.as_str())?;
+    let slot = state.heavy.imports.take(caller.user_id.as_str())?;
     let ImportQuery { dry_run, print } = query.into_inner();
     // Taken before anything is written, so that printing the accounts is not refused.
     let sheet = (print && !dry_run)
         .then(|| state.heavy.sheets.take(caller.user_id.as_str()))
         .transpose()?;
     let file = sheet_file(&req, payload).await?;
+    let report = import_sheet(&state, &caller, &slot, file, dry_run, sheet.is_some()).await?;
+    if report.written
+        && let Some(slot) = sheet
+    {
+        let printed = print_taken(&state, caller, slot, report.created_ids()).await?;
+        let mut response = printed.into_response();
+        *response.status_mut() = StatusCode::CREATED;
+        return Ok(response);
+    }
+    Ok(if report.written {
+        HttpResponse::Created().json(report)
+    } else {
+        HttpResponse::Ok().json(report)
+    })
+}
+
+/// The service of [`import_surveyors`] and of the console's import page: reads the
+/// sheet `file`, checks every row and, unless a dry run or a row is bad, creates the
+/// accounts with their codes (audited `user.create` via `surveyor_sheet`). At most
+/// [`MAX_ACCOUNTS`] rows, or [`MAX_SHEET_USERS`] when the accounts are to be
+/// `printed`. The caller holds an import slot.
+pub async fn import_sheet(
+    state: &AppState,
+    caller: &Caller,
+    _slot: &Slot,
+    file: web::Bytes,
+    dry_run: bool,
+    printed: bool,
+) -> Result<SurveyorImport, ApiError> {
     let rows = web::block(move || read_as::<SurveyorColumn>(&file))
         .await
         .map_err(ApiError::internal)?
         .map_err(|error| ApiError::new(error.code(), error.message()))?;
-    let most = if sheet.is_some() {
+    let most = if printed {
         MAX_SHEET_USERS
     } else {
         MAX_ACCOUNTS
@@ -335,26 +365,20 @@ pub async fn import_surveyors(
         errors,
         accounts,
     };
-    match checked {
-        Err(errors) => Ok(HttpResponse::Ok().json(report(false, errors, Vec::new()))),
+    Ok(match checked {
+        Err(errors) => report(false, errors, Vec::new()),
         Ok(accounts) => {
-            let printer = caller.clone();
             let outcome =
-                create_accounts(&state, caller, accounts, dry_run, "surveyor_sheet").await?;
-            if let Some(slot) = sheet {
-                let ids = outcome.accounts.into_iter().filter_map(|a| a.id).collect();
-                let printed = print_taken(&state, printer, slot, ids).await?;
-                let mut response = printed.into_response();
-                *response.status_mut() = StatusCode::CREATED;
-                return Ok(response);
-            }
-            let created = report(!dry_run, Vec::new(), outcome.accounts);
-            Ok(if dry_run {
-                HttpResponse::Ok().json(created)
-            } else {
-                HttpResponse::Created().json(created)
-            })
+                create_accounts(state, caller.clone(), accounts, dry_run, "surveyor_sheet").await?;
+            report(!dry_run, Vec::new(), outcome.accounts)
         }
+    })
+}
+
+impl SurveyorImport {
+    /// The ids of the accounts created.
+    pub fn created_ids(&self) -> Vec<UserId> {
+        self.accounts.iter().filter_map(|a| a.id.clone()).collect()
     }
 }
 

@@ -26,6 +26,7 @@ const OFFICIALS: &[&str] = &["admin", "regulator", "sector_official", "park_offi
 const KEEPERS: &[&str] = &["admin", "enterprise_contact"];
 const CONTACT: &[&str] = &["enterprise_contact"];
 const SURVEYOR: &[&str] = &["surveyor"];
+const TEAM_KEEPERS: &[&str] = &["admin", "sector_official", "park_official"];
 
 /// The objects the pages are about: the staff's own enterprise (S1/P1) and one
 /// outside every scoped role's scope, a filing at each, a user.
@@ -39,12 +40,14 @@ struct Objects {
 }
 
 /// A zone-wide running campaign, the staff enterprise's case in it (visited by the
-/// surveyor, with a photo, its answers approved), and the demand they raised.
+/// surveyor, with a photo, its answers approved), the demand they raised, and an
+/// enterprise they found in S1/P1 that waits in the merge queue.
 struct SurveyObjects {
     campaign: String,
     case: String,
     photo: String,
     demand: String,
+    discovery: String,
 }
 
 async fn survey_objects(app: &TestApp, staff: &Staff, surveyor_id: &str) -> SurveyObjects {
@@ -102,11 +105,23 @@ async fn survey_objects(app: &TestApp, staff: &Staff, surveyor_id: &str) -> Surv
         )
         .await;
     let demand = demands.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let discovery = app
+        .post(
+            &format!("/api/v1/survey/campaigns/{campaign}/discoveries"),
+            Some(surveyor),
+            json!({ "client_id": "pages-discovery-1", "name": "福州市第一化工有限责任公司",
+                    "address": "福州市高新区创新路 9 号", "park_id": staff.park }),
+        )
+        .await;
+    discovery.assert_status(201);
+    assert_eq!(discovery.body["state"], "pending_review");
+    let discovery = discovery.body["id"].as_str().unwrap().to_owned();
     SurveyObjects {
         campaign,
         case,
         photo,
         demand,
+        discovery,
     }
 }
 
@@ -355,6 +370,21 @@ fn survey_pages(s: &SurveyObjects) -> Vec<(&'static str, String, &'static [&'sta
             "/console/survey/review/{id}",
             format!("/console/survey/review/{}", s.case),
             OFFICIALS,
+        ),
+        (
+            "/console/survey/campaigns/{id}/discoveries",
+            format!("{campaign}/discoveries"),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/discoveries/{id}",
+            format!("/console/survey/discoveries/{}", s.discovery),
+            OFFICIALS,
+        ),
+        (
+            "/console/survey/surveyors/import",
+            "/console/survey/surveyors/import".into(),
+            TEAM_KEEPERS,
         ),
         (
             "/console/survey/review/photos/{id}",

@@ -22,6 +22,7 @@ mod console_oversight;
 mod console_pages;
 mod console_survey_field;
 mod console_survey_office;
+mod console_survey_queue;
 mod contract;
 mod database;
 mod driver_pages;

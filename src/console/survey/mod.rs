@@ -1,19 +1,22 @@
 //! The survey's console pages for the officials who run it (sector and park
 //! officials, the zone command, admins): campaigns and their assignment
 //! ([`office`]), the coverage ledger ([`ledger`]), the review of answers
-//! ([`review`]), the potential-enterprise scores ([`scores`]) and the issue ledger
-//! ([`demands`]); and the surveyors' phone pages: their cases and a case with its
+//! ([`review`]), the potential-enterprise scores ([`scores`]), the issue ledger
+//! ([`demands`]), the merge queue of field discoveries ([`discoveries`]) and the
+//! surveyors' sheet import ([`surveyors`]); and the surveyors' phone pages: their cases and a case with its
 //! attempts and questionnaire ([`field`], [`questionnaire`]). Every page calls the
 //! survey API's own handlers and services, so it sees, writes and audits exactly what
 //! the API does; any other role gets the 404 page.
 
 pub mod demands;
+pub mod discoveries;
 pub mod field;
 pub mod ledger;
 pub mod office;
 pub mod questionnaire;
 pub mod review;
 pub mod scores;
+pub mod surveyors;
 
 use actix_web::web;
 use maud::{Markup, html};
@@ -72,6 +75,7 @@ pub fn campaign_links(id: &CampaignId) -> Markup {
             a href={ (path) "/review" } { "审核" }
             a href={ (path) "/scores" } { "评分" }
             a href={ (path) "/demands" } { "诉求" }
+            a href={ (path) "/discoveries" } { "新发现" }
         }
     }
 }

@@ -8,7 +8,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
+use crate::auth::caller::TEAM_KEEPERS;
 use crate::console::session::{Posted, Signed};
+use crate::console::survey::discoveries::queue_path;
+use crate::console::survey::surveyors::IMPORT_PATH;
 use crate::console::survey::{
     CAMPAIGNS_PATH, CASE_ROWS, campaign_badge, campaign_links, campaign_of, campaign_path,
     case_badge, cases_of, review_badge, runners_only,
@@ -23,6 +26,7 @@ use crate::state::AppState;
 use crate::survey::assignment::Surveyor;
 use crate::survey::campaigns::CampaignView;
 use crate::survey::cases::CaseView;
+use crate::survey::discoveries::{Discovery, DiscoveryState};
 use crate::survey::handlers::{
     AssignBody, AssignMode, CampaignListQuery, CaseListQuery, CreateCampaignBody,
     UpdateCampaignBody, assign_cases, create, list_campaigns, update_campaign,
@@ -128,6 +132,9 @@ pub async fn campaigns_page(
     let today = zone::today_text();
     let body = html! {
         h1 { "摸排任务" }
+        @if TEAM_KEEPERS.allows(signed.caller.role) {
+            p.actions { a href=(IMPORT_PATH) { "导入摸排人员" } }
+        }
         section.card {
             @if page.items.is_empty() {
                 p.muted { "还没有摸排任务。" }
@@ -296,6 +303,14 @@ pub async fn campaign_page(
             Vec::new(),
         )
     };
+    let scope = SurveyScope::of(&signed.caller);
+    let campaign_id = id.clone();
+    let waiting = state
+        .db
+        .read(move |conn| {
+            Discovery::count(conn, &scope, &campaign_id, DiscoveryState::PendingReview)
+        })
+        .await?;
     let notice = Posted::parse(req.query_string().as_bytes());
     let path = campaign_path(&id);
     let body = html! {
@@ -325,6 +340,9 @@ pub async fn campaign_page(
             }
             @if campaign.status == CampaignStatus::Draft {
                 p.muted { "开始后为范围内每家企业建立摸排对象，之后才能分配。" }
+            }
+            p #waiting {
+                a href=(queue_path(&id)) { "新发现企业待核对：" (waiting) " 家" }
             }
         }
         @if running {

@@ -114,8 +114,10 @@ pub struct AccountOutcome {
     /// Name shown.
     pub display_name: String,
     role: Role,
-    sector_ids: Vec<OrgUnitId>,
-    park_ids: Vec<OrgUnitId>,
+    /// The sectors of its scope (a surveyor's team).
+    pub sector_ids: Vec<OrgUnitId>,
+    /// The parks of its scope (a surveyor's team).
+    pub park_ids: Vec<OrgUnitId>,
     /// The enterprise of a contact.
     pub enterprise_id: Option<EnterpriseId>,
     /// The mobile, masked (accounts from a surveyors' sheet).
