@@ -438,6 +438,7 @@ routes! {
     "/console/survey/cases/{id}/visits" { post => survey_field::record_attempt }
     "/console/survey/cases/{id}/answers" { post => survey_field::submit_questionnaire }
     "/console/survey/cases/{id}/photos" { post => survey_field::upload_photo }
+    "/console/survey/photos/{id}" { get => survey_field::photo }
 }
 
 /// Unknown addresses: the console's 404 page under `/console/` (and `/console`, typed

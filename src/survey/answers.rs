@@ -1,7 +1,8 @@
 //! A case's answers to its campaign's questionnaire. Every submission is a new version,
 //! kept with the questionnaire version it was given against; mobile numbers are sealed
-//! where they are stored and only ever shown masked; a retry with the same client id is
-//! the same submission; the last two versions give a field-by-field diff.
+//! where they are stored and only ever shown masked; photo answers name photos of the
+//! same case; a retry with the same client id is the same submission; the last two
+//! versions give a field-by-field diff.
 
 use std::collections::BTreeMap;
 
@@ -13,12 +14,14 @@ use serde_json::{Map, Value, json};
 use crate::audit::{self, Actor, Event};
 use crate::db::schema::survey_answers;
 use crate::db::{DbConnection, new_id, now};
-use crate::domain::id::{CampaignId, CaseId, UserId};
+use crate::domain::id::{CampaignId, CaseId, PhotoId, UserId};
 use crate::domain::person::Mobile;
 use crate::domain::survey::ClientId;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::forms::fields::Fields;
 use crate::personal::Vault;
 use crate::survey::cases::{Case, PlacedCase};
+use crate::survey::photos::Photo;
 use crate::survey::questionnaire::{Finding, QuestionnaireVersion, Roster};
 use crate::survey::{ReviewState, Written, display_names, stale_case};
 
@@ -109,7 +112,9 @@ impl Submission {
     /// 409 `campaign_not_running`, answers already approved or rejected 409
     /// `invalid_transition`, a `case_version` other than the case's 409
     /// `case_version_conflict`; invalid answers, broken blocking rules and missing
-    /// explanations are one 422 listing them all. Otherwise the answers are stored
+    /// explanations are one 422 listing them all; then photo answers naming anything
+    /// but photos uploaded to this case are a 422 `unknown_photo` at their field.
+    /// Otherwise the answers are stored
     /// (phones sealed) as the case's next version, the case goes to review
     /// (`received`) as a new version, and an audit entry is written.
     pub fn submit(
@@ -164,6 +169,15 @@ impl Submission {
             )
             .map_err(ApiError::validation)?;
         let mut answers = checked.answers;
+        let foreign = foreign_photos(
+            conn,
+            &case.id,
+            &questionnaire.questionnaire.fields,
+            &answers,
+        )?;
+        if !foreign.is_empty() {
+            return Err(ApiError::validation(foreign));
+        }
         questionnaire
             .questionnaire
             .fields
@@ -295,6 +309,41 @@ impl Submission {
             })
             .collect())
     }
+}
+
+/// An error at each photo answer that names a photo which is not one of `case`'s:
+/// unknown ids and other cases' photos alike, so that ids cannot be probed.
+fn foreign_photos(
+    conn: &mut DbConnection,
+    case: &CaseId,
+    fields: &Fields,
+    answers: &Map<String, Value>,
+) -> Result<Vec<FieldError>, ApiError> {
+    let named: Vec<PhotoId> = fields
+        .photo_ids(answers)
+        .flat_map(|(_, ids)| ids)
+        .map(|id| PhotoId::from(id.to_owned()))
+        .collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = Photo::of_case_among(conn, case, &named)?;
+    Ok(fields
+        .photo_ids(answers)
+        .filter_map(|(key, ids)| {
+            let missing = ids
+                .iter()
+                .filter(|id| !held.iter().any(|photo| photo.as_str() == **id))
+                .count();
+            (missing > 0).then(|| {
+                FieldError::new(
+                    format!("answers.{key}"),
+                    "unknown_photo",
+                    format!("有 {missing} 张照片不存在或不是这家企业摸排时上传的，请重新选择"),
+                )
+            })
+        })
+        .collect())
 }
 
 /// A stored phone as shown: its masked number.

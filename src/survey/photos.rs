@@ -279,6 +279,20 @@ impl Photo {
             .load(conn)?)
     }
 
+    /// Which of `ids` are photos of `case` (an unknown id, or another case's photo,
+    /// is simply not among them).
+    pub fn of_case_among(
+        conn: &mut DbConnection,
+        case: &CaseId,
+        ids: &[PhotoId],
+    ) -> Result<Vec<PhotoId>, ApiError> {
+        Ok(survey_photos::table
+            .filter(survey_photos::case_id.eq(case))
+            .filter(survey_photos::id.eq_any(ids))
+            .select(survey_photos::id)
+            .load(conn)?)
+    }
+
     /// A photo's case and picture; `None` when there is no such photo.
     pub fn picture(
         conn: &mut DbConnection,

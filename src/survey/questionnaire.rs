@@ -1,8 +1,8 @@
 //! A campaign's questionnaire (调查问卷): form-engine fields (with the survey's kinds:
-//! section headings, numbers with units, mobile numbers, repeat rows) and validation
-//! rules stored as data in three tiers, as census practice has them: blocking (必须修改),
-//! explain-to-pass (核实性: accepted only with the surveyor's explanation) and warning
-//! (提示性: returned, accepted). Rules are a small declarative vocabulary ([`Check`]),
+//! section headings, numbers with units, mobile numbers, repeat rows, locations,
+//! photos) and validation rules stored as data in three tiers, as census practice has
+//! them: blocking (必须修改), explain-to-pass (核实性: accepted only with the surveyor's
+//! explanation) and warning (提示性: returned, accepted). Rules are a small declarative vocabulary ([`Check`]),
 //! never code. Every campaign starts with the zone's default questionnaire
 //! ([`Questionnaire::zone_default`]) as version 1; a draft campaign may save its own.
 
@@ -625,6 +625,8 @@ fn default_body() -> Value {
             {"key": "address", "label": "经营地址", "type": "text", "max_length": 200},
             {"key": "location", "label": "企业位置", "type": "location",
              "help": "在企业门口点“获取位置”"},
+            {"key": "storefront_photos", "label": "门头照片", "type": "photo",
+             "help": "拍摄企业大门或门头招牌，可多张"},
             {"key": "legal_representative", "label": "法定代表人", "type": "text", "max_length": 30},
             {"key": "contact_person", "label": "联系人", "type": "text", "required": true, "max_length": 30},
             {"key": "contact_phone", "label": "联系电话", "type": "phone", "required": true},
@@ -748,6 +750,7 @@ mod tests {
     fn the_default_questionnaire_is_valid_and_takes_plain_answers() {
         let checked = check(base(), &BTreeMap::new()).unwrap();
         assert_eq!(checked.answers["contact_phone"], json!("13800138000"));
+        assert!(!checked.answers.contains_key("storefront_photos"));
         assert!(checked.warnings.is_empty());
         assert!(checked.explanations.is_empty());
     }
@@ -864,7 +867,8 @@ mod tests {
             {"key": "rows", "label": "行", "type": "repeat", "max_rows": 101, "fields": [
                 {"key": "inner", "label": "内层", "type": "repeat",
                  "fields": [{"key": "x", "label": "x", "type": "text"}]},
-                {"key": "mobile", "label": "电话", "type": "phone"}
+                {"key": "mobile", "label": "电话", "type": "phone"},
+                {"key": "shot", "label": "照片", "type": "photo"}
             ]},
             {"key": "empty", "label": "空", "type": "repeat"},
             {"key": "head", "label": "标题", "type": "section", "required": true, "max_rows": 3}
@@ -876,6 +880,7 @@ mod tests {
                 ("fields[0].max_rows".to_owned(), "invalid_range"),
                 ("fields[0].fields[0].type".to_owned(), "kind_not_allowed"),
                 ("fields[0].fields[1].type".to_owned(), "kind_not_allowed"),
+                ("fields[0].fields[2].type".to_owned(), "kind_not_allowed"),
                 ("fields[1].fields".to_owned(), "rows_required"),
                 ("fields[2].required".to_owned(), "not_applicable"),
                 ("fields[2].max_rows".to_owned(), "not_applicable"),
@@ -888,7 +893,8 @@ mod tests {
         let specs: Vec<FieldSpec> = serde_json::from_value(json!([
             {"key": "head", "label": "标题", "type": "section"},
             {"key": "mobile", "label": "电话", "type": "phone"},
-            {"key": "load", "label": "载重", "type": "number", "unit": "吨"}
+            {"key": "load", "label": "载重", "type": "number", "unit": "吨"},
+            {"key": "front", "label": "照片", "type": "photo"}
         ]))
         .unwrap();
         assert_eq!(
@@ -897,6 +903,7 @@ mod tests {
                 ("fields[0].type".to_owned(), "kind_not_allowed"),
                 ("fields[1].type".to_owned(), "kind_not_allowed"),
                 ("fields[2].unit".to_owned(), "not_applicable"),
+                ("fields[3].type".to_owned(), "kind_not_allowed"),
             ]
         );
         assert!(Fields::parse_questionnaire(specs).is_ok());

@@ -331,9 +331,11 @@ impl<'a> Writer<'a> {
             }
             // Questionnaires' kinds: a registration form never holds them
             // (`Fields::parse` refuses them).
-            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat | FieldKind::Location => {
-                html! {}
-            }
+            FieldKind::Section
+            | FieldKind::Phone
+            | FieldKind::Repeat
+            | FieldKind::Location
+            | FieldKind::Photo => html! {},
         }
     }
 

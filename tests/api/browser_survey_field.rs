@@ -3,6 +3,8 @@
 //! questionnaire while the network is cut. The draft stays on the phone across a
 //! reload and is sent exactly once when the network is back; a return's comment shows
 //! next to its field, the surveyor fixes it and resubmits, the official approves.
+//! A photo taken offline for a photo question is uploaded first when the network is
+//! back, and the answers then name it.
 //!
 //! How the network is cut, honestly: first ChromeDriver's network conditions put the
 //! browser offline (Chrome's DevTools emulation: `navigator.onLine` turns false, the
@@ -123,11 +125,40 @@ async fn answers(app: &TestApp, token: &str, case: &str) -> Value {
     found.body
 }
 
+async fn case_photos(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
+    let found = app
+        .get(&format!("/api/v1/survey/cases/{case}/photos"), Some(token))
+        .await;
+    found.assert_status(200);
+    found.body["items"].as_array().unwrap().clone()
+}
+
 async fn visit_count(app: &TestApp, token: &str, case: &str) -> usize {
     let found = app
         .get(&format!("/api/v1/survey/cases/{case}"), Some(token))
         .await;
     found.body["visits"].as_array().unwrap().len()
+}
+
+/// Surveyor sv1 signs in and lands on their cases, in sync.
+async fn sign_in_as_sv1(client: &Client, app: &TestApp) {
+    client
+        .goto(&format!("{}/console/login", app.address))
+        .await
+        .unwrap();
+    find(client, "#username")
+        .await
+        .send_keys("sv1")
+        .await
+        .unwrap();
+    find(client, "#password")
+        .await
+        .send_keys(USER_PASSWORD)
+        .await
+        .unwrap();
+    click(client, "button[type=submit]").await;
+    wait_for(client, "ul.cases a.case").await;
+    bar_says(client, "已同步").await;
 }
 
 async fn history_has(client: &Client, visits: usize) {
@@ -146,23 +177,7 @@ async fn surveyor_flow(client: Client, app: TestApp, screen: Screen) {
     let token = zone.sv1.1.clone();
 
     // 2. Signs in and lands on their cases.
-    client
-        .goto(&format!("{}/console/login", app.address))
-        .await
-        .unwrap();
-    find(&client, "#username")
-        .await
-        .send_keys("sv1")
-        .await
-        .unwrap();
-    find(&client, "#password")
-        .await
-        .send_keys(USER_PASSWORD)
-        .await
-        .unwrap();
-    click(&client, "button[type=submit]").await;
-    wait_for(&client, "ul.cases a.case").await;
-    bar_says(&client, "已同步").await;
+    sign_in_as_sv1(&client, &app).await;
     assert_fits(&client, screen).await;
     screenshot(&client, "my-cases").await;
 
@@ -280,5 +295,79 @@ async fn surveyor_flow(client: Client, app: TestApp, screen: Screen) {
     .await;
     approved.assert_status(200);
     assert_eq!(approved.body["case"]["review"], "approved");
+    std::fs::remove_file(photo).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_taken_offline_for_a_question_is_uploaded_then_answered_once() {
+    at_sizes(&[PHONE], |_| {}, photo_question_flow).await;
+}
+
+async fn photo_question_flow(client: Client, app: TestApp, screen: Screen) {
+    let zone = zone(&app).await;
+    let (_, case) = a1_assigned(&app, &zone).await;
+    let token = zone.sv1.1.clone();
+    sign_in_as_sv1(&client, &app).await;
+    click(&client, "ul.cases a.case").await;
+    // The script shows the question's camera.
+    let camera =
+        "form[data-kind=answers] .photos:not([hidden]) input[data-photo-for=storefront_photos]";
+    wait_for(&client, camera).await;
+    fill(&client, "contact_person", "王敏").await;
+    fill(&client, "contact_phone", "13800138000").await;
+    click(&client, "input[name=status][value='正常经营']").await;
+    fill(&client, "employees", "20").await;
+    click(&client, "input[name=receives_trucks][value=no]").await;
+
+    // Offline: the photo and the answers wait on the phone, nothing reaches the server.
+    offline(&client, true).await;
+    let photo = std::env::temp_dir().join(format!("front-{}.png", std::process::id()));
+    std::fs::write(&photo, picture(64, 48, image::ImageFormat::Png)).unwrap();
+    find(&client, camera)
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&client, "form[data-kind=answers] button[type=submit]").await;
+    bar_says(&client, "离线，已保存草稿 2 条").await;
+    assert!(case_photos(&app, &token, &case).await.is_empty());
+    assert!(answers(&app, &token, &case).await["current"].is_null());
+
+    // Back online: the photo goes first, then the answers naming it, each once.
+    offline(&client, false).await;
+    wait_for(&client, ".badge.rv-received").await;
+    bar_says(&client, "已同步").await;
+    let stored = case_photos(&app, &token, &case).await;
+    assert_eq!(stored.len(), 1, "one photo");
+    let id = stored[0]["id"].as_str().unwrap();
+    let sent = answers(&app, &token, &case).await;
+    assert_eq!(sent["current"]["version"], 1, "sent exactly once");
+    assert_eq!(sent["current"]["answers"]["storefront_photos"], json!([id]));
+    // The page shows it ticked, as a picture.
+    wait_for(
+        &client,
+        &format!("input[name=storefront_photos][value='{id}']:checked"),
+    )
+    .await;
+    // The thumbnail loads (lazily, once it is in view).
+    let started = std::time::Instant::now();
+    loop {
+        let width = script(
+            &client,
+            "var i=document.querySelector('label.shot img');i.scrollIntoView();\
+             return i.complete?i.naturalWidth:0",
+        )
+        .await;
+        if width == json!(64) {
+            break;
+        }
+        assert!(
+            started.elapsed() < crate::browser::WAIT,
+            "the thumbnail is {width} px wide"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_fits(&client, screen).await;
+    screenshot(&client, "photo-question").await;
     std::fs::remove_file(photo).unwrap();
 }

@@ -302,7 +302,8 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
     pages
 }
 
-/// The survey's office pages, for the officials who run it.
+/// The survey's pages of `s`: the office pages for the officials who run it, and a
+/// photo as the phone page of its surveyor shows it.
 fn survey_pages(s: &SurveyObjects) -> Vec<(&'static str, String, &'static [&'static str])> {
     let campaign = format!("/console/survey/campaigns/{}", s.campaign);
     vec![
@@ -390,6 +391,12 @@ fn survey_pages(s: &SurveyObjects) -> Vec<(&'static str, String, &'static [&'sta
             "/console/survey/review/photos/{id}",
             format!("/console/survey/review/photos/{}", s.photo),
             OFFICIALS,
+        ),
+        // The same photo on the phone page of the surveyor it is assigned to.
+        (
+            "/console/survey/photos/{id}",
+            format!("/console/survey/photos/{}", s.photo),
+            SURVEYOR,
         ),
     ]
 }

@@ -15,7 +15,7 @@ fn case_page(case: &str) -> String {
 
 /// The form of the default questionnaire's answers (`survey::answers`), as the page
 /// posts it.
-fn answer_fields() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn answer_fields() -> Vec<(&'static str, &'static str)> {
     vec![
         ("name", "福州甲一化工有限公司"),
         ("credit_code", "91350100MA2XXXXX1Y"),

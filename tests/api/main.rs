@@ -37,5 +37,6 @@ mod sign_in;
 mod survey;
 mod survey_demands;
 mod survey_discoveries;
+mod survey_photo_question;
 mod survey_scoring;
 mod users;

@@ -7,6 +7,9 @@
 // comes back online. A case changed meanwhile (409 case_version_conflict) or a
 // refused draft (422) stays in the queue, shown next to the form, until the
 // surveyor loads it back into the form or drops it: nothing is overwritten silently.
+// Photos taken for a visit go after it and name it once it is stored; photos taken
+// for a photo question go before the answers, which wait for them (until each is
+// sent or dropped) and name each photo's id once it is stored.
 // Without this script the forms post normally.
 (function () {
   "use strict";
@@ -126,7 +129,8 @@
   // Sends the queue in order; stops at the first that cannot go now.
   function flush() {
     if (sending || !navigator.onLine) { status(); return; }
-    var next = load().filter(function (item) { return !item.problem; })[0];
+    var queue = load();
+    var next = queue.filter(function (item) { return !item.problem && !waiting(item, queue); })[0];
     if (!next) {
       status();
       // Show the case as it now is once everything has gone.
@@ -171,13 +175,30 @@
     });
   }
 
-  // A visit's photos name it once it is stored.
+  // Whether an item still waits for one of its photos (sent or dropped ones are gone).
+  function waiting(item, queue) {
+    return (item.waits || []).some(function (id) {
+      return queue.some(function (other) { return other.id === id; });
+    });
+  }
+
+  // A visit's photos name it once it is stored; answers name their question's
+  // photos once those are.
   function afterSent(item, body) {
-    if (item.kind !== "visit" || !body.visit) return;
-    save(load().map(function (i) {
-      if (i.after === item.id) { i.url += "&visit_id=" + encodeURIComponent(body.visit.id); delete i.after; }
-      return i;
-    }));
+    if (item.kind === "visit" && body.visit) {
+      save(load().map(function (i) {
+        if (i.after === item.id) { i.url += "&visit_id=" + encodeURIComponent(body.visit.id); delete i.after; }
+        return i;
+      }));
+    }
+    if (item.kind === "photo" && item.into && body.id) {
+      update(item.into, function (answers) {
+        var params = new URLSearchParams(answers.body);
+        params.append(item.field, body.id);
+        answers.body = params.toString();
+        return answers;
+      });
+    }
   }
 
   function dataToBlob(data) {
@@ -218,24 +239,41 @@
       id: fresh, kind: form.dataset.kind, url: form.action, body: params.toString(),
       caseId: box.dataset.case, version: Number(form.elements.case_version.value), at: Date.now()
     };
-    var photos = form.querySelector("input[type=file]");
-    var files = photos ? Array.prototype.slice.call(photos.files) : [];
-    var shrunk = Promise.all(files.map(shrink)).catch(function () {
-      alert("照片无法读取，走访记录将不带照片保存。");
+    // Each file input with its pictures: a visit's (no data-photo-for) or a photo
+    // question's.
+    var inputs = Array.prototype.slice.call(form.querySelectorAll("input[type=file]"));
+    var taken = [];
+    inputs.forEach(function (input) {
+      Array.prototype.forEach.call(input.files, function (file) {
+        taken.push({ field: input.dataset.photoFor, file: file });
+      });
+    });
+    var shrunk = Promise.all(taken.map(function (t) { return shrink(t.file); })).catch(function () {
+      alert("照片无法读取，将不带新照片保存。");
       return [];
     });
     return shrunk.then(function (pictures) {
       var queue = load();
-      queue.push(item);
-      pictures.forEach(function (data) {
+      var before = [], after = [];
+      pictures.forEach(function (data, n) {
         var id = newId();
-        queue.push({ id: id, kind: "photo", after: item.id, caseId: item.caseId, version: item.version, at: Date.now(),
-          url: "/console/survey/cases/" + item.caseId + "/photos?client_id=" + id, data: data });
+        var photo = { id: id, kind: "photo", caseId: item.caseId, version: item.version, at: Date.now(),
+          url: "/console/survey/cases/" + item.caseId + "/photos?client_id=" + id, data: data };
+        if (taken[n].field) {
+          photo.into = item.id;
+          photo.field = taken[n].field;
+          before.push(photo);
+        } else {
+          photo.after = item.id;
+          after.push(photo);
+        }
       });
+      item.waits = before.map(function (photo) { return photo.id; });
+      queue = queue.concat(before, [item], after);
       try { save(queue); } catch (e) { alert("手机存储空间不足，草稿未能保存，请联网后再试。"); return; }
       // The next write from this form is a new one, with a new id.
       form.elements.client_id.value = newId();
-      if (photos) photos.value = "";
+      inputs.forEach(function (input) { input.value = ""; });
       flush();
     });
   }

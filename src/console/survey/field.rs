@@ -22,7 +22,7 @@ use crate::console::survey::questionnaire::{Notes, QuestionnaireForm, Values};
 use crate::console::{PageError, allowed, layout, render, see_other};
 use crate::db::{DbConnection, new_id, now};
 use crate::domain::account::Role;
-use crate::domain::id::{CaseId, OrgUnitId, VisitId};
+use crate::domain::id::{CaseId, OrgUnitId, PhotoId, VisitId};
 use crate::domain::survey::ClientId;
 use crate::domain::zone;
 use crate::enterprises::{Enterprise, Visibility};
@@ -31,7 +31,7 @@ use crate::state::AppState;
 use crate::survey::answer_handlers::{AnswersBody, CaseAnswers, case_answers, submit};
 use crate::survey::cases::{Case, CaseView};
 use crate::survey::handlers::{
-    CaseDetail, PhotoUpload, VisitBody, case_detail, record_visit, store_photo,
+    CaseDetail, PhotoUpload, VisitBody, case_detail, photo_picture, record_visit, store_photo,
 };
 use crate::survey::photos::Photo;
 use crate::survey::questionnaire::Roster;
@@ -62,10 +62,16 @@ legend{font-weight:600;padding:0;margin-bottom:.25rem}.btn.big{width:100%;min-he
 ol.history{padding-left:1.2rem;margin:0}ol.history li{margin:.4rem 0}\
 .sync{position:sticky;top:0;z-index:2;padding:.6rem 1rem;border-radius:6px;margin-bottom:.6rem;font-weight:600;background:#ecfdf5;color:#065f46}\
 .sync.off{background:#fef3c7;color:#92400e}.sync.bad{background:#fee2e2;color:#991b1b}\
-.draft{border:1px solid #d97706;border-radius:8px;padding:.6rem;margin:.4rem 0;background:#fffbeb}.draft .actions{margin-top:.4rem}";
+.draft{border:1px solid #d97706;border-radius:8px;padding:.6rem;margin:.4rem 0;background:#fffbeb}.draft .actions{margin-top:.4rem}\
+label.shot{padding:.3rem}label.shot img{display:block;max-width:100%;height:auto;border-radius:4px}";
 
 fn case_path(id: &CaseId) -> String {
     format!("/console/survey/cases/{id}")
+}
+
+/// Where the surveyor's page shows a photo of one of their cases.
+pub fn photo_path(id: &PhotoId) -> String {
+    format!("/console/survey/photos/{id}")
 }
 
 /// These pages are the surveyor's: the 404 page for every other role, as the
@@ -169,7 +175,8 @@ struct CasePage {
     answers: CaseAnswers,
     enterprise: Enterprise,
     units: HashMap<OrgUnitId, String>,
-    photos: usize,
+    /// The case's photos, oldest first.
+    photos: Vec<PhotoId>,
 }
 
 fn load(conn: &mut DbConnection, scope: &SurveyScope, id: &CaseId) -> Result<CasePage, ApiError> {
@@ -181,7 +188,10 @@ fn load(conn: &mut DbConnection, scope: &SurveyScope, id: &CaseId) -> Result<Cas
         conn,
         [&detail.case.sector_id, &detail.case.park_id].into_iter(),
     )?;
-    let photos = Photo::of_case(conn, &detail.case.id)?.len();
+    let photos = Photo::of_case(conn, &detail.case.id)?
+        .into_iter()
+        .map(|photo| photo.id)
+        .collect();
     Ok(CasePage {
         detail,
         answers,
@@ -265,7 +275,7 @@ fn case_markup(state: &AppState, signed: &Signed, found: &CasePage, shown: &Show
             }
         }
         section.card {
-            h2 { "走访记录 " span.muted { (case.attempts) " 次 · 照片 " (found.photos) " 张" } }
+            h2 { "走访记录 " span.muted { (case.attempts) " 次 · 照片 " (found.photos.len()) " 张" } }
             @if found.detail.visits.is_empty() {
                 p.muted { "尚未走访。" }
             }
@@ -413,6 +423,7 @@ fn answers_form(
                         rules: answers.questionnaire.questionnaire.rules.rules(),
                         values,
                         notes: &notes,
+                        photos: &found.photos,
                     }.render())
                     @for m in errors_at(errors, "client_id").chain(errors_at(errors, "case_version")) {
                         p.err { (m) }
@@ -612,4 +623,15 @@ pub async fn upload_photo(
         Ok((created, view)) => written_answer(created, view),
         Err(error) => error.error_response(),
     })
+}
+
+/// `GET /console/survey/photos/{id}`: a photo of one of the surveyor's cases (what
+/// a photo question shows), as the API gives it.
+pub async fn photo(
+    state: web::Data<AppState>,
+    signed: Signed,
+    id: web::Path<PhotoId>,
+) -> Result<HttpResponse, PageError> {
+    surveyor_only(&signed)?;
+    Ok(photo_picture(state, signed.caller, id).await?)
 }

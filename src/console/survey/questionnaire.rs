@@ -2,15 +2,21 @@
 //! through one `match` ([`QuestionnaireForm::field`]), what the form holds as posted
 //! values ([`Values`]) and the answers they make, and next to each field the three
 //! validation tiers (blocking errors, explain-to-pass with its explanation box,
-//! warnings) and a returned case's review comments. Nothing here does IO.
+//! warnings) and a returned case's review comments. A photo question lists the case's
+//! photos to tick (the page's script adds a camera that uploads new ones first).
+//! Nothing here does IO.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 
+use crate::console::survey::field::photo_path;
+use crate::domain::id::PhotoId;
 use crate::error::FieldError;
-use crate::forms::fields::{DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields};
+use crate::forms::fields::{
+    DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields, MAX_PHOTOS,
+};
 use crate::survey::questionnaire::{Finding, Rule, Tier};
 
 /// The prefix of an explanation's form field: `explain.{rule_id}`.
@@ -94,9 +100,12 @@ impl Values {
     }
 
     fn has(&self, name: &str, value: &str) -> bool {
-        self.0
-            .get(name)
-            .is_some_and(|list| list.iter().any(|v| v == value))
+        self.all(name).any(|v| v == value)
+    }
+
+    /// Every value of a field.
+    fn all(&self, name: &str) -> impl Iterator<Item = &String> {
+        self.0.get(name).into_iter().flatten()
     }
 
     /// The rows of a repeat field that hold anything, by their index in the form.
@@ -111,7 +120,8 @@ impl Values {
 
     /// The answers the form makes for the API's check: blank fields left out, a
     /// repeat's rows renumbered in order with blank rows dropped, ticked boxes as a
-    /// list, the rest as typed (the API parses numbers, yes/no and dates itself).
+    /// list (ticked photos too), the rest as typed (the API parses numbers, yes/no and
+    /// dates itself).
     pub fn answers(&self, fields: &Fields) -> Map<String, Value> {
         self.answers_of(fields.specs(), "")
     }
@@ -132,12 +142,9 @@ impl Values {
                         .collect();
                     (!rows.is_empty()).then_some(Value::Array(rows))
                 }
-                FieldKind::MultipleChoice => {
+                FieldKind::MultipleChoice | FieldKind::Photo => {
                     let ticked: Vec<Value> = self
-                        .0
-                        .get(&name)
-                        .into_iter()
-                        .flatten()
+                        .all(&name)
                         .filter(|v| !v.trim().is_empty())
                         .map(|v| Value::String(v.clone()))
                         .collect();
@@ -241,6 +248,8 @@ pub struct QuestionnaireForm<'a> {
     pub values: &'a Values,
     /// What is said next to them.
     pub notes: &'a Notes,
+    /// The case's photos, oldest first (what a photo question may name).
+    pub photos: &'a [PhotoId],
 }
 
 impl QuestionnaireForm<'_> {
@@ -294,6 +303,7 @@ impl QuestionnaireForm<'_> {
                     button.btn type="button" data-locate { "定位" }
                 }
             },
+            FieldKind::Photo => self.photo_choices(&name),
             FieldKind::SingleChoice => self.choices(&name, &spec.options, "radio"),
             FieldKind::MultipleChoice => self.choices(&name, &spec.options, "checkbox"),
             FieldKind::YesNo => {
@@ -328,6 +338,42 @@ impl QuestionnaireForm<'_> {
                         " " (shown_option(option))
                     }
                 }
+            }
+        }
+    }
+
+    /// A photo question: the case's photos as boxes to tick (and any other id the
+    /// form holds, so nothing posted is dropped unseen), and a camera the script
+    /// shows: what it takes is uploaded before the answers and ticked in them.
+    fn photo_choices(&self, name: &str) -> Markup {
+        let others: Vec<&String> = self
+            .values
+            .all(name)
+            .filter(|id| !id.trim().is_empty() && !self.photos.iter().any(|p| p.as_str() == *id))
+            .collect();
+        html! {
+            div.opts.shots role="group" id=(name) {
+                @for photo in self.photos {
+                    label.opt.shot {
+                        input type="checkbox" name=(name) value=(photo)
+                            checked[self.values.has(name, photo.as_str())];
+                        img src=(photo_path(photo)) alt="照片" width="96" loading="lazy";
+                    }
+                }
+                @for id in others {
+                    label.opt {
+                        input type="checkbox" name=(name) value=(id) checked;
+                        " 照片 " (id)
+                    }
+                }
+            }
+            @if self.photos.is_empty() {
+                p.muted { "这家企业还没有照片，可在此拍照，或随走访记录上传。" }
+            }
+            p.muted { "勾选属于此项的照片，最多 " (MAX_PHOTOS) " 张。" }
+            div.photos hidden {
+                input type="file" accept="image/*" capture="environment" multiple
+                    data-photo-for=(name) aria-label="拍照或选择照片";
             }
         }
     }
@@ -462,6 +508,44 @@ mod tests {
     }
 
     #[test]
+    fn photo_questions_tick_the_cases_photos_and_keep_other_ids() {
+        let specs = serde_json::from_value(json!([
+            {"key": "front", "label": "门头照片", "type": "photo"}
+        ]))
+        .unwrap();
+        let fields = Fields::parse_questionnaire(specs).unwrap();
+        let (a, b) = (
+            "0193a5f2-0000-7000-8000-00000000000a",
+            "0193a5f2-0000-7000-8000-00000000000b",
+        );
+        let values = Values::from_body(format!("front={b}&front=&front=stray").as_bytes());
+        assert_eq!(
+            Value::Object(values.answers(&fields)),
+            json!({"front": [b, "stray"]})
+        );
+        let photos = [PhotoId::from(a.to_owned()), PhotoId::from(b.to_owned())];
+        let html = QuestionnaireForm {
+            fields: &fields,
+            rules: &[],
+            values: &values,
+            notes: &Notes::default(),
+            photos: &photos,
+        }
+        .render()
+        .into_string();
+        assert!(html.contains(&format!("value=\"{a}\">")), "{html}");
+        assert!(html.contains(&format!("value=\"{b}\" checked")), "{html}");
+        assert!(html.contains(&format!("src=\"{}\"", photo_path(&photos[0]))));
+        assert!(html.contains("value=\"stray\" checked"));
+        assert!(html.contains("data-photo-for=\"front\""));
+        let Value::Object(stored) = json!({"front": [a]}) else {
+            panic!()
+        };
+        let again = Values::of_answers(&fields, &stored, &BTreeMap::new());
+        assert_eq!(Value::Object(again.answers(&fields)), json!({"front": [a]}));
+    }
+
+    #[test]
     fn comments_errors_and_warnings_sit_next_to_their_fields() {
         let errors = [FieldError::new(
             "answers.staff",
@@ -484,6 +568,7 @@ mod tests {
             rules: &[],
             values: &Values::default(),
             notes: &notes,
+            photos: &[],
         }
         .render()
         .into_string();

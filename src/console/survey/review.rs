@@ -1,9 +1,10 @@
 //! The review of a campaign's answers: the queue of cases in a review state
 //! (waiting first), and a case's page with its answers under the questionnaire's
-//! labels, the warnings and explanations, what changed since the version before,
-//! its photos, the review history, and the decisions: approve, return with comments
-//! per field, reject, un-approve. Decisions go through the API's review handler (its
-//! checks, its audit entry `survey.case.review`).
+//! labels (photo answers as their pictures), the warnings and explanations, what
+//! changed since the version before, its photos, the review history, and the
+//! decisions: approve, return with comments per field, reject, un-approve. Decisions
+//! go through the API's review handler (its checks, its audit entry
+//! `survey.case.review`).
 
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ use crate::console::{PageError, layout, render, see_other};
 use crate::domain::id::{CampaignId, CaseId, PhotoId};
 use crate::domain::zone;
 use crate::error::ApiError;
-use crate::forms::fields::FieldKind;
+use crate::forms::fields::{FieldKind, FieldSpec};
 use crate::state::AppState;
 use crate::survey::answer_handlers::{CaseAnswers, ReviewBody, find_answers, review_case};
 use crate::survey::handlers::{CaseListQuery, list_photos, photo_picture};
@@ -135,6 +136,29 @@ fn shown(value: &Value) -> String {
     }
 }
 
+/// Where the review pages show a photo.
+fn photo_path(id: &str) -> String {
+    format!("{REVIEW_PATH}/photos/{id}")
+}
+
+/// An answer to field `key` as read: a photo question's photos as thumbnails linking
+/// to the pictures, anything else as [`shown`] puts it.
+fn answer_markup(found: &CaseAnswers, key: &str, value: &Value) -> Markup {
+    let photos = spec_of(found, key).is_some_and(|spec| spec.kind == FieldKind::Photo);
+    match value {
+        Value::Array(ids) if photos => html! {
+            div.actions.shots {
+                @for id in ids.iter().filter_map(Value::as_str) {
+                    a href=(photo_path(id)) {
+                        img src=(photo_path(id)) alt="问卷照片" width="120" loading="lazy";
+                    }
+                }
+            }
+        },
+        _ => html! { (shown(value)) },
+    }
+}
+
 /// `GET /console/survey/review/{id}`: a case's answers and their review.
 pub async fn case_page(
     state: web::Data<AppState>,
@@ -176,7 +200,11 @@ pub async fn case_page(
                     thead { tr { th { "项目" } th { "原答案" } th { "新答案" } } }
                     tbody {
                         @for change in &found.diff {
-                            tr { td { (label_of(&found, &change.field)) } td.wrap { (shown(&change.old)) } td.wrap { (shown(&change.new)) } }
+                            tr {
+                                td { (label_of(&found, &change.field)) }
+                                td.wrap { (answer_markup(&found, &change.field, &change.old)) }
+                                td.wrap { (answer_markup(&found, &change.field, &change.new)) }
+                            }
                         }
                     }
                 } }
@@ -187,8 +215,8 @@ pub async fn case_page(
                 h2 { "照片" }
                 div.actions {
                     @for photo in &photos {
-                        a href={ (REVIEW_PATH) "/photos/" (photo.id) } {
-                            img src={ (REVIEW_PATH) "/photos/" (photo.id) } alt="走访照片" width="160" loading="lazy";
+                        a href=(photo_path(photo.id.as_str())) {
+                            img src=(photo_path(photo.id.as_str())) alt="走访照片" width="160" loading="lazy";
                         }
                     }
                 }
@@ -225,8 +253,8 @@ pub async fn case_page(
     ))
 }
 
-/// The questionnaire's label of a field key (the key itself when the field is gone).
-fn label_of<'a>(found: &'a CaseAnswers, key: &'a str) -> &'a str {
+/// The current questionnaire's field of a key, if it still has one.
+fn spec_of<'a>(found: &'a CaseAnswers, key: &str) -> Option<&'a FieldSpec> {
     found
         .questionnaire
         .questionnaire
@@ -234,7 +262,11 @@ fn label_of<'a>(found: &'a CaseAnswers, key: &'a str) -> &'a str {
         .specs()
         .iter()
         .find(|spec| spec.key == key)
-        .map_or(key, |spec| spec.label.as_str())
+}
+
+/// The questionnaire's label of a field key (the key itself when the field is gone).
+fn label_of<'a>(found: &'a CaseAnswers, key: &'a str) -> &'a str {
+    spec_of(found, key).map_or(key, |spec| spec.label.as_str())
 }
 
 /// The answers under their labels, each with a comment box for a return, and the
@@ -257,7 +289,7 @@ fn decision_form(signed: &Signed, found: &CaseAnswers) -> Markup {
                     div.qa {
                         b { (spec.label) }
                         div {
-                            (current.answers.get(&spec.key).map_or_else(|| "—".to_owned(), shown))
+                            (current.answers.get(&spec.key).map_or_else(|| html! { "—" }, |value| answer_markup(found, &spec.key, value)))
                             @if let Some(explained) = current.explanations.get(&spec.key) {
                                 p.muted { "说明：" (explained) }
                             }

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::{Map, Number, Value, json};
 
-use super::spec::{DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields};
+use super::spec::{DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields, MAX_PHOTOS};
 use crate::domain::enterprise::Coordinates;
 use crate::domain::person::Mobile;
 use crate::domain::zone;
@@ -23,6 +23,11 @@ impl Fields {
     ///   string counts as a one-element list; blank entries are ignored);
     /// - yes_no a bool (also 是/否, true/false, yes/no, on/off, y/n, 1/0 as strings);
     /// - phone a mainland mobile number, kept as its 11 digits;
+    /// - location `{"longitude", "latitude"}` (or the text `经度,纬度`);
+    /// - photo an array of up to [`MAX_PHOTOS`] distinct photo ids (UUIDs, kept in
+    ///   lower case; a single string counts as a one-element list; blank entries are
+    ///   ignored); whether they are photos of the case is the caller's check
+    ///   ([`Fields::photo_ids`]);
     /// - repeat an array of up to `max_rows` objects, each checked against the row's
     ///   fields as a form of its own (errors named `{prefix}{key}[2].{row_key}`); no
     ///   rows counts as absent;
@@ -34,7 +39,8 @@ impl Fields {
     /// `invalid_type` (text not a string, rows not a list of objects), `too_short`,
     /// `too_long`, `invalid_characters`, `invalid_number`, `out_of_range`,
     /// `invalid_date`, `invalid_date_time`, `invalid_option`, `duplicate_option`,
-    /// `invalid_yes_no`, `invalid_phone` and `too_many_rows`.
+    /// `invalid_yes_no`, `invalid_phone`, `invalid_location`, `invalid_photo`,
+    /// `duplicate_photo`, `too_many_photos` and `too_many_rows`.
     pub fn validate_answers(
         &self,
         answers: &Map<String, Value>,
@@ -66,6 +72,25 @@ impl Fields {
             }
         }
         Ok(())
+    }
+
+    /// The photo answers of normalised (or stored) answers: each photo question's key
+    /// with the photo ids it names, in the questionnaire's order (repeat rows hold no
+    /// photos).
+    pub fn photo_ids<'a>(
+        &'a self,
+        answers: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = (&'a str, Vec<&'a str>)> {
+        self.specs()
+            .iter()
+            .filter(|spec| spec.kind == FieldKind::Photo)
+            .filter_map(|spec| {
+                let ids = answers.get(&spec.key)?.as_array()?;
+                Some((
+                    spec.key.as_str(),
+                    ids.iter().filter_map(Value::as_str).collect(),
+                ))
+            })
     }
 }
 
@@ -156,6 +181,7 @@ fn answer(spec: &FieldSpec, value: &Value) -> Answer {
         FieldKind::YesNo => yes_no_answer(value),
         FieldKind::Phone => phone_answer(value),
         FieldKind::Location => location_answer(value),
+        FieldKind::Photo => photo_answer(value),
         // Headings are skipped and rows checked by the caller.
         FieldKind::Section | FieldKind::Repeat => Ok(None),
     }
@@ -386,6 +412,41 @@ fn location_answer(value: &Value) -> Answer {
     ))
 }
 
+/// A list of photo ids (one string is a list of one), each a UUID as the server
+/// gives photo ids, kept in its lower-case form; blank entries are ignored.
+fn photo_answer(value: &Value) -> Answer {
+    let invalid = || Invalid("invalid_photo", "照片应为已上传照片的编号".into());
+    let items = match value {
+        Value::Array(items) => items.as_slice(),
+        Value::String(_) => std::slice::from_ref(value),
+        _ => return Err(invalid()),
+    };
+    let mut ids: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(text) = trimmed(item).map_err(|()| invalid())? else {
+            continue;
+        };
+        let id = uuid::Uuid::try_parse(text)
+            .map_err(|_| invalid())?
+            .hyphenated()
+            .to_string();
+        if ids.iter().any(|seen| seen.as_str() == Some(id.as_str())) {
+            return Err(Invalid(
+                "duplicate_photo",
+                "同一张照片选择了不止一次".into(),
+            ));
+        }
+        ids.push(Value::String(id));
+    }
+    if ids.len() > MAX_PHOTOS {
+        return Err(Invalid(
+            "too_many_photos",
+            format!("最多 {MAX_PHOTOS} 张照片"),
+        ));
+    }
+    Ok((!ids.is_empty()).then_some(Value::Array(ids)))
+}
+
 fn yes_no_answer(value: &Value) -> Answer {
     let invalid = || Invalid("invalid_yes_no", "请选择 是 或 否".into());
     let answer = match value {
@@ -462,6 +523,42 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn photos_are_distinct_ids_in_lower_case() {
+        let photos = spec("shots", FieldKind::Photo);
+        let a = "0193a5f2-7c1e-7d3a-9b4f-2e6c8d1a0b11";
+        let b = "0193a5f2-7c1e-7d3a-9b4f-2e6c8d1a0b22";
+        assert_eq!(
+            answer(&photos, &json!([a, " ", b.to_uppercase()]))
+                .ok()
+                .flatten(),
+            Some(json!([a, b]))
+        );
+        assert_eq!(answer(&photos, &json!(a)).ok().flatten(), Some(json!([a])));
+        for absent in [json!([]), json!(" "), json!([""])] {
+            assert_eq!(answer(&photos, &absent).ok().flatten(), None, "{absent}");
+        }
+        for (raw, code) in [
+            (json!(["not-a-photo"]), "invalid_photo"),
+            (json!([a, 5]), "invalid_photo"),
+            (json!({"id": a}), "invalid_photo"),
+            (json!([a, a.to_uppercase()]), "duplicate_photo"),
+        ] {
+            assert!(
+                matches!(answer(&photos, &raw), Err(Invalid(c, _)) if c == code),
+                "{raw}"
+            );
+        }
+        let many: Vec<String> = (0..=MAX_PHOTOS)
+            .map(|i| format!("0193a5f2-7c1e-7d3a-9b4f-2e6c8d1a0b{i:02}"))
+            .collect();
+        assert!(answer(&photos, &json!(many[..MAX_PHOTOS])).is_ok());
+        assert!(matches!(
+            answer(&photos, &json!(many)),
+            Err(Invalid("too_many_photos", _))
+        ));
     }
 
     /// The error of `key`, which must be the only one.

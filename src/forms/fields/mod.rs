@@ -10,7 +10,7 @@ mod spec;
 
 pub use spec::{
     DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, FieldKind, FieldSpec, Fields, MAX_FIELDS, MAX_LENGTH_CAP,
-    is_valid_key,
+    MAX_PHOTOS, is_valid_key,
 };
 
 /// Specs, templates and error helpers shared by the unit tests of both sides.

@@ -39,6 +39,9 @@ pub enum FieldKind {
     /// A point on the map (位置): longitude and latitude, as the phone's location gives
     /// them (questionnaires only).
     Location,
+    /// Photos (照片): the ids of up to [`MAX_PHOTOS`] photos already uploaded to the
+    /// same survey case (questionnaires only; which case is the survey's business).
+    Photo,
 }
 
 impl FieldKind {
@@ -50,7 +53,11 @@ impl FieldKind {
     fn is_plain(self) -> bool {
         !matches!(
             self,
-            FieldKind::Section | FieldKind::Phone | FieldKind::Repeat | FieldKind::Location
+            FieldKind::Section
+                | FieldKind::Phone
+                | FieldKind::Repeat
+                | FieldKind::Location
+                | FieldKind::Photo
         )
     }
 }
@@ -143,6 +150,8 @@ pub const MAX_ROW_FIELDS: usize = 10;
 pub const MAX_ROWS_CAP: u32 = 100;
 /// Most rows of a repeat field that sets no `max_rows`.
 pub const DEFAULT_MAX_ROWS: u32 = 20;
+/// Most photos one photo answer names.
+pub const MAX_PHOTOS: usize = 10;
 /// Most characters of a text answer when its spec sets no `max_length`.
 pub const DEFAULT_MAX_LENGTH: u32 = 500;
 /// Largest `max_length` a text field may set.
@@ -260,7 +269,7 @@ fn parse_spec(
         error(
             "type",
             "kind_not_allowed",
-            "此处不能使用分节标题、手机号码或可重复行".to_owned(),
+            "此处不能使用分节标题、手机号码、可重复行、位置或照片".to_owned(),
         );
     }
     if !is_valid_key(&spec.key) {
