@@ -15,8 +15,9 @@ use secrecy::ExposeSecret;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS, OVERSIGHT, OWN_ACCOUNT, Policy,
-    REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
+    ADMIN, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS, OFFICIALS, OVERSIGHT, OWN_ACCOUNT,
+    Policy, REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS,
+    require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
@@ -54,6 +55,7 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
     find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
 };
+use crate::gate;
 use crate::gate::handlers as gate_handlers;
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::heavy::HeavyWork;
@@ -248,6 +250,11 @@ routes! {
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/api/v1/gate/redeem" { post [GATE_SCANNERS] => gate_handlers::redeem }
     "/api/v1/gate/annul" { post [GATE_SCANNERS] => gate_handlers::annul }
+    "/api/v1/gate/status" { get [OFFICIALS] => gate_handlers::zone_status }
+    "/api/v1/enterprises/{id}/gate/settings" {
+        get [GATE_WATCHERS] => gate_handlers::gate_settings,
+        put [ENTERPRISE_KEEPERS] => gate_handlers::set_gate_settings,
+    }
     "/api/v1/enterprises/{id}/gates" {
         get [GATE_WATCHERS] => gate_handlers::list_gates,
         post [ENTERPRISE_KEEPERS] => gate_handlers::create_gate,
@@ -626,6 +633,7 @@ impl Application {
         spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
         spawn_linker(self.db.clone());
         spawn_rate_sync(self.db.clone(), Arc::clone(&self.limits));
+        spawn_checkout(self.db.clone());
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
             tracing::warn!(
@@ -669,6 +677,24 @@ fn spawn_rate_sync(db: Db, limits: Arc<RateLimiter>) {
                     code = error.code().as_str(),
                     "sharing rate-limit counts failed"
                 );
+            }
+        }
+    });
+}
+
+/// Checks out the trucks still inside at their enterprise's check-out hour, looking
+/// every [`gate::CHECKOUT_INTERVAL`].
+fn spawn_checkout(db: Db) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(gate::CHECKOUT_INTERVAL);
+        loop {
+            interval.tick().await;
+            match db.write(|conn| gate::check_out_overdue(conn, now())).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "checked out trucks still inside"),
+                Err(error) => {
+                    tracing::warn!(code = error.code().as_str(), "automatic check-out failed")
+                }
             }
         }
     });

@@ -496,7 +496,8 @@ diesel::table! {
         result -> Text,
         reason -> Nullable<Text>,
         dwell_seconds -> Nullable<Integer>,
-        scanned_by -> Text,
+        automatic -> Bool,
+        scanned_by -> Nullable<Text>,
         client_time -> Nullable<Timestamp>,
         created_at -> Timestamp,
         annulled_at -> Nullable<Timestamp>,
@@ -511,6 +512,15 @@ diesel::table! {
         gate_id -> Text,
         entry_scan_id -> Text,
         entered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gate_settings (enterprise_id) {
+        enterprise_id -> Text,
+        checkout_hour -> Nullable<Integer>,
+        overstay_hours -> Nullable<Integer>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -553,6 +563,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gates,
     gate_scans,
     gate_presence,
+    gate_settings,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

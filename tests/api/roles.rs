@@ -48,6 +48,7 @@ const GATE_WATCHERS: Access = Access::Only(&[
     "enterprise_contact",
     "gate_guard",
 ]);
+const OFFICIALS: Access = Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
 const ROLES: [&str; 7] = [
     "regulator",
     "sector_official",
@@ -208,6 +209,9 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/enterprises/{id}/gate/events",
         ) => (GATE_WATCHERS, 200),
         ("post", "/api/v1/enterprises/{id}/gates") => (ENTERPRISE_KEEPERS, 201),
+        ("get", "/api/v1/gate/status") => (OFFICIALS, 200),
+        ("get", "/api/v1/enterprises/{id}/gate/settings") => (GATE_WATCHERS, 200),
+        ("put", "/api/v1/enterprises/{id}/gate/settings") => (ENTERPRISE_KEEPERS, 200),
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => (ENTERPRISE_KEEPERS, 200),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
@@ -480,6 +484,9 @@ async fn request(
         })),
         ("post", "/api/v1/gate/annul") => Some(json!({ "nonce": format!("never-scanned-{n}") })),
         ("post", "/api/v1/enterprises/{id}/gates") => Some(json!({ "name": format!("{n}号门") })),
+        ("put", "/api/v1/enterprises/{id}/gate/settings") => {
+            Some(json!({ "checkout_hour": null, "overstay_hours": 8 }))
+        }
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => {
             path = path.replace("{gate_id}", &fixture.gate);
             Some(json!({ "active": true }))
