@@ -116,7 +116,8 @@ pub struct EventsQuery {
     pub result: Option<String>,
 }
 
-/// Body of an enterprise's gate rules: both given, each a number or null (none).
+/// Body of an enterprise's gate rules (all of them): each a number, or absent or null
+/// for none.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateRulesBody {
