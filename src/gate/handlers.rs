@@ -346,9 +346,9 @@ pub async fn set_gate_settings(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<EnterpriseId>,
-    body: web::Json<GateRulesBody>,
+    body: web::Json<body::Object<GateRulesBody>>,
 ) -> Result<web::Json<GateRules>, ApiError> {
-    let body = body.into_inner();
+    let body = body.into_inner().0;
     let mut errors = FieldErrors::default();
     let checkout_hour = body
         .checkout_hour

@@ -580,6 +580,11 @@ async fn trucks_left_inside_are_checked_out_at_the_hour_and_overstays_flagged(ap
         .await;
     bad.assert_status(422);
     assert_eq!(bad.body["errors"].as_array().unwrap().len(), 2);
+    // An array is not the rules, even if serde could read it as their fields.
+    let array = app
+        .put(&settings, Some(&contact), json!([null, null]))
+        .await;
+    array.assert_status(422);
     app.put(
         &settings,
         Some(&guard),
