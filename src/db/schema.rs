@@ -514,6 +514,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blacklist (id) {
+        id -> Text,
+        enterprise_id -> Nullable<Text>,
+        kind -> Text,
+        plate -> Nullable<Text>,
+        document_type -> Nullable<Text>,
+        document_index -> Nullable<Text>,
+        document_masked -> Nullable<Text>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(gate_scans -> gates (gate_id));
 diesel::joinable!(gate_presence -> registrations (registration_id));
 diesel::joinable!(gate_presence -> gates (gate_id));
@@ -553,6 +571,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gates,
     gate_scans,
     gate_presence,
+    blacklist,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.
