@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::gate::{approved_pass, assert_refused, gate, scan};
 use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_test};
-use crate::registrations::{RESIDENT_ID, plate};
+use crate::registrations::{RESIDENT_ID, driver, plate, register, registration_id};
 
 /// Adds an entry as `token`'s user.
 async fn add(app: &TestApp, token: &str, body: Value) -> TestResponse {
@@ -452,3 +452,29 @@ async fn guards_and_surveyors_see_nothing_and_readers_change_nothing(app: TestAp
     }
 }
 api_test!(guards_and_surveyors_see_nothing_and_readers_change_nothing);
+
+async fn a_listed_trailer_flags_the_filing_of_the_truck_that_pulls_it(app: TestApp) {
+    let staff = app.staff().await;
+    let contact = staff.token("enterprise_contact");
+    add_plate(&app, contact, "闽A1234挂", "挂车未年检").await;
+    let code = app
+        .code_token(staff.token("admin"), &staff.enterprise)
+        .await;
+    let mut body = driver(5);
+    body["trailer_plate"] = json!("闽A1234挂");
+    register(&app, &code, body, None).await.assert_status(201);
+    register(&app, &code, driver(6), None)
+        .await
+        .assert_status(201);
+    let admin = staff.token("admin");
+    let pulling = registration_id(&app, admin, &plate(5)).await;
+    let alone = registration_id(&app, admin, &plate(6)).await;
+    let flagged = registration(&app, contact, &pulling).await;
+    assert_eq!(flagged["blacklisted"], true);
+    assert_eq!(flagged["blacklist_reason"], "挂车未年检");
+    assert_eq!(
+        registration(&app, contact, &alone).await["blacklisted"],
+        false
+    );
+}
+api_test!(a_listed_trailer_flags_the_filing_of_the_truck_that_pulls_it);
