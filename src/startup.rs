@@ -15,14 +15,15 @@ use secrecy::ExposeSecret;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS, OFFICIALS, OVERSIGHT, OWN_ACCOUNT,
-    Policy, REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS,
-    require,
+    ADMIN, BLACKLIST_KEEPERS, BLACKLIST_READERS, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS,
+    OFFICIALS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD,
+    SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
 use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
+use crate::blacklist::handlers as blacklist_handlers;
 use crate::body;
 use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
@@ -264,6 +265,14 @@ routes! {
     }
     "/api/v1/enterprises/{id}/gate/status" { get [GATE_WATCHERS] => gate_handlers::gate_status }
     "/api/v1/enterprises/{id}/gate/events" { get [GATE_WATCHERS] => gate_handlers::gate_events }
+    "/api/v1/blacklist" {
+        get [BLACKLIST_READERS] => blacklist_handlers::list_blacklist,
+        post [BLACKLIST_KEEPERS] => blacklist_handlers::add_blacklist_entry,
+    }
+    "/api/v1/blacklist/{id}" {
+        get [BLACKLIST_READERS] => blacklist_handlers::find_blacklist_entry,
+        delete [BLACKLIST_KEEPERS] => blacklist_handlers::lift_blacklist_entry,
+    }
     "/api/v1/survey/campaigns" {
         get [SURVEY_RUNNERS] => list_campaigns,
         post [SURVEY_RUNNERS] => create_campaign,

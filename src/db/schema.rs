@@ -524,6 +524,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blacklist (id) {
+        id -> Text,
+        enterprise_id -> Nullable<Text>,
+        kind -> Text,
+        plate -> Nullable<Text>,
+        document_type -> Nullable<Text>,
+        document_index -> Nullable<Text>,
+        document_masked -> Nullable<Text>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(gate_scans -> gates (gate_id));
 diesel::joinable!(gate_presence -> registrations (registration_id));
 diesel::joinable!(gate_presence -> gates (gate_id));
@@ -564,6 +582,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gate_scans,
     gate_presence,
     gate_settings,
+    blacklist,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

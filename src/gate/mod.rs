@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
+use crate::blacklist;
 use crate::db::mapping::text_enum;
 use crate::db::schema::{
     enterprises, gate_presence, gate_scans, gate_settings, gates, registrations,
@@ -81,6 +82,8 @@ text_enum! {
         NotInside = "not_inside" / "该车辆未入园，不能离园",
         /// The guard found that person, truck and pass do not agree (人车证不符).
         PlateMismatch = "plate_mismatch" / "人、车、证不符",
+        /// A live blacklist entry names the truck, its trailer or its driver.
+        Blacklisted = "blacklisted" / "车辆或驾驶员在黑名单中",
     }
 }
 
@@ -416,6 +419,13 @@ pub fn redeem(
         Some(pass) => check(pass, scan, at),
     };
     let pass = pass.filter(|pass| pass.enterprise_id == *enterprise);
+    // A blacklisted truck or driver is not let in; one inside still gets out.
+    let refusal = match (&pass, refusal) {
+        (Some(pass), None) if scan.kind == ScanKind::Entry && blacklist::bars(conn, pass)? => {
+            Some(Refusal::Blacklisted)
+        }
+        (_, refusal) => refusal,
+    };
     let mut entered_at = None;
     let refusal = match (&pass, refusal) {
         (Some(pass), None) => {

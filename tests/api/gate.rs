@@ -10,7 +10,7 @@ use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_t
 use crate::registrations::{self, approve, driver, driver_key_of, plate, register};
 
 /// A gate named `name` of the staff's enterprise, added by its contact: its id.
-async fn gate(app: &TestApp, staff: &Staff, name: &str) -> String {
+pub(crate) async fn gate(app: &TestApp, staff: &Staff, name: &str) -> String {
     let created = app
         .post(
             &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
@@ -47,7 +47,7 @@ async fn pass_arriving(
 }
 
 /// An approved pass of vehicle `n` valid now at the staff's enterprise: (token, id).
-async fn approved_pass(app: &TestApp, staff: &Staff, n: usize) -> (String, String) {
+pub(crate) async fn approved_pass(app: &TestApp, staff: &Staff, n: usize) -> (String, String) {
     let code = app
         .code_token(staff.token("admin"), &staff.enterprise)
         .await;
@@ -59,7 +59,7 @@ async fn approved_pass(app: &TestApp, staff: &Staff, n: usize) -> (String, Strin
 }
 
 /// Scans `code` at `gate` as `token`'s user.
-async fn scan(
+pub(crate) async fn scan(
     app: &TestApp,
     token: &str,
     gate: &str,
@@ -74,7 +74,7 @@ async fn scan(
     app.post("/api/v1/gate/redeem", Some(token), body).await
 }
 
-fn assert_refused(response: &TestResponse, reason: &str, message: &str) {
+pub(crate) fn assert_refused(response: &TestResponse, reason: &str, message: &str) {
     response.assert_status(201);
     assert_eq!(response.body["result"], "refused", "{}", response.text);
     assert_eq!(response.body["reason"], reason, "{}", response.text);
