@@ -5,7 +5,8 @@
 -- every check-in is a real, accepted entry or exit (a thread has far fewer requests in
 -- flight than passes, so a pass's exit is sent long after its entry was answered).
 -- Every request carries a new nonce. Reads BENCH_GATE_ID, BENCH_TOKEN (the guard's
--- bearer token) and BENCH_THREADS from the environment; prints one RESULT line for the
+-- bearer token), BENCH_THREADS and BENCH_RUN (a prefix for the nonces) from the
+-- environment; prints one RESULT line for the
 -- shell. There is no response() function (it would cost the server's cores more Lua
 -- than the check-in costs): statuses outside 2xx/3xx are counted by wrk itself, and
 -- the shell counts accepted and refused scans in the database afterwards.
@@ -13,7 +14,9 @@
 local path = assert(os.getenv("BENCH_PASS_TOKENS"), "BENCH_PASS_TOKENS is not set")
 local gate = assert(os.getenv("BENCH_GATE_ID"), "BENCH_GATE_ID is not set")
 local token = assert(os.getenv("BENCH_TOKEN"), "BENCH_TOKEN is not set")
-local nthreads = tonumber(assert(os.getenv("BENCH_THREADS"), "BENCH_THREADS is not set"))
+local nthreads = tonumber(os.getenv("BENCH_THREADS") or error("BENCH_THREADS is not set"))
+-- Each run's nonces of their own: a nonce seen before would be answered as that scan.
+local run = assert(os.getenv("BENCH_RUN"), "BENCH_RUN is not set")
 
 wrk.method = "POST"
 wrk.path = "/api/v1/gate/redeem"
@@ -48,7 +51,7 @@ function request()
   local pass = passes[counter % #passes + 1]
   local kind = (round % 2 == 0) and "entry" or "exit"
   counter = counter + 1
-  local body = '{"nonce":"bench-' .. id .. '-' .. counter .. '","gate_id":"' .. gate
+  local body = '{"nonce":"' .. run .. '-' .. id .. '-' .. counter .. '","gate_id":"' .. gate
     .. '","type":"' .. kind .. '","code":"' .. pass .. '"}'
   return wrk.format(nil, nil, nil, body)
 end

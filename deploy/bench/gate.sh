@@ -81,7 +81,7 @@ bench() {
     pass_tokens "$dir/$label.tokens"
 
     export BENCH_PASS_TOKENS="$dir/$label.tokens" BENCH_GATE_ID=$gate BENCH_TOKEN=$guard BENCH_THREADS=2
-    wrk -t2 -c"$connections" -d3s -s "$here/gate.lua" "$base" >/dev/null
+    BENCH_RUN=warm wrk -t2 -c"$connections" -d3s -s "$here/gate.lua" "$base" >/dev/null
     # The warm-up left some trucks inside: let them out first, so that the measured
     # run starts with every pass outside (its first round is entries).
     python3 - "$base" "$guard" "$gate" "$BENCH_PASS_TOKENS" <<'PY'
@@ -95,7 +95,7 @@ for n, token in enumerate(open(path).read().split()):
 PY
     local accepted_before refused_before
     read -r accepted_before refused_before < <("$@")
-    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$here/gate.lua" "$base" >"$dir/$label.gate.txt"
+    BENCH_RUN=run wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$here/gate.lua" "$base" >"$dir/$label.gate.txt"
     local hwm rss
     hwm=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
     rss=$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
