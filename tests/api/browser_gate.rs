@@ -3,9 +3,9 @@
 //! QR image, given to the page's 拍照识别 file input; the page's script decodes it
 //! with the vendored jsQR and posts the scan): an approved pass is green 准予入园 with
 //! its masked plate, the same again red 该车辆已在园内, switched to exit green
-//! 准予离园, and a cancelled pass red 通行证已被取消. The scans are read back through
-//! the API. (A fake camera stream would test getUserMedia too; the picture goes
-//! through the same decoder and the same posting.)
+//! 准予离园, and a cancelled pass red 通行证已被取消; then a third pass held up to the
+//! camera (Chromium's fake camera playing a picture of its QR code) is green. The
+//! scans are read back through the API.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (see `browser`).
 
@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use fantoccini::Client;
 
-use crate::browser::{PHONE, Screen, WAIT, assert_fits, at_sizes, click, find, script, wait_for};
+use crate::browser::{
+    PHONE, Screen, WAIT, assert_fits, at_sizes_with, click, find, script, wait_for,
+};
 use crate::gate::{approved_pass, gate, pass_arriving};
 use crate::helpers::{TestApp, USER_PASSWORD};
 use crate::registrations::{approve, cancel};
@@ -70,13 +72,44 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guard_scans_passes_from_pictures_of_their_qr_codes_on_a_phone() {
-    at_sizes(
+async fn a_guard_scans_passes_from_pictures_and_the_camera_on_a_phone() {
+    // Chromium's fake camera plays this file (written by the flow before the camera
+    // opens), the permission granted as a guard would.
+    let args = [
+        "--use-fake-ui-for-media-stream".to_owned(),
+        "--use-fake-device-for-media-stream".to_owned(),
+        format!("--use-file-for-fake-video-capture={}", camera_file()),
+    ];
+    at_sizes_with(
         &[PHONE],
+        &args,
         |settings| settings.public_base_url = Some(PUBLIC_BASE_URL.into()),
         guard_flow,
     )
     .await;
+}
+
+/// The fake camera's video: MJPEG frames.
+fn camera_file() -> String {
+    std::env::temp_dir()
+        .join(format!("gate-camera-{}.mjpeg", std::process::id()))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Puts the QR code of the PNG at `png` in the middle of a 640x480 camera frame and
+/// writes it as the fake camera's video.
+fn film(png: &str) {
+    let qr = image::open(png).unwrap().to_rgb8();
+    let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([235, 235, 235]));
+    let x = (640 - i64::from(qr.width().min(640))) / 2;
+    let y = (480 - i64::from(qr.height().min(480))) / 2;
+    image::imageops::overlay(&mut frame, &qr, x, y);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&frame)
+        .unwrap();
+    std::fs::write(camera_file(), jpeg).unwrap();
 }
 
 async fn guard_flow(client: Client, app: TestApp, screen: Screen) {
@@ -153,7 +186,17 @@ async fn guard_flow(client: Client, app: TestApp, screen: Screen) {
     answer_says(&client, "refused", "通行证已被取消").await;
     screenshot(&client, "cancelled").await;
 
-    // 7. On the server, each scan once, in order.
+    // 7. A third pass through the camera: green, then the camera off.
+    let (camera, _) = approved_pass(&app, &staff, 3).await;
+    film(&qr_picture(&app, &camera, "camera").await);
+    click(&client, "#cam-start").await;
+    answer_says(&client, "accepted", "闽A***03").await;
+    click(&client, "#cam-start").await;
+    assert!(!find(&client, "#cam").await.is_displayed().await.unwrap());
+    screenshot(&client, "camera").await;
+
+    // 8. On the server, each scan once, in order (the camera may have read the third
+    //    pass again before it was turned off: a refusal, never a second entry).
     let log = app
         .get(
             &format!("/api/v1/enterprises/{}/gate/events", staff.enterprise),
@@ -182,8 +225,18 @@ async fn guard_flow(client: Client, app: TestApp, screen: Screen) {
     .iter()
     .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
     .collect();
-    assert_eq!(seen, expected);
-    for path in [approved_qr, cancelled_qr] {
+    let (camera_scans, picture_scans) = seen.split_at(seen.len() - 4);
+    assert_eq!(picture_scans, expected);
+    let (last, again) = camera_scans.split_last().expect("the camera's scan");
+    assert_eq!(
+        last,
+        &("entry".to_owned(), "accepted".to_owned(), String::new())
+    );
+    assert!(
+        again.iter().all(|scan| scan.2 == "already_inside"),
+        "{again:?}"
+    );
+    for path in [approved_qr, cancelled_qr, camera_file()] {
         let _ = std::fs::remove_file(path);
     }
 }

@@ -352,5 +352,27 @@ async fn the_gate_pages_are_for_the_enterprises_guards_and_contacts_only(app: Te
     let entry = scan(&mut contact, &csrf, &east, "entry", &token, "contact-scan").await;
     assert_answer(&entry, "accepted", "准予入园");
     assert_eq!(events(&app, &staff).await.len(), 1);
+
+    // With two gates, the page offers the choice, keeping the one and the way named.
+    let west = gate(&app, &staff, "西门").await;
+    let chosen = contact
+        .get(&format!("/console/gate?gate_id={west}&type=exit"))
+        .await;
+    chosen.assert_status(200);
+    assert!(chosen.text.contains("<select"), "{}", chosen.text);
+    assert!(
+        chosen
+            .text
+            .contains(&format!("<option value=\"{west}\" selected>西门</option>")),
+        "{}",
+        chosen.text
+    );
+    assert!(
+        chosen
+            .text
+            .contains("value=\"exit\" form=\"scan-form\" checked")
+    );
+    let exit = scan(&mut contact, &csrf, &west, "exit", &token, "contact-exit").await;
+    assert_answer(&exit, "accepted", "准予离园");
 }
 api_test!(the_gate_pages_are_for_the_enterprises_guards_and_contacts_only);

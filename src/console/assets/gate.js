@@ -122,6 +122,7 @@
     stream.getTracks().forEach(function (track) { track.stop(); });
     stream = null;
     video.hidden = true;
+    say("");
   }
 
   function start() {
