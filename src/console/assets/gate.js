@@ -59,9 +59,14 @@
       credentials: "same-origin",
       headers: { Accept: "text/html" }
     }).then(function (response) {
-      return response.text();
-    }).then(function (html) {
-      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("scan");
+      return response.text().then(function (html) { return [response.url, html]; });
+    }).then(function (answered) {
+      var fresh = new DOMParser().parseFromString(answered[1], "text/html").getElementById("scan");
+      if (!fresh && answered[0].indexOf("/console/login") >= 0) {
+        // The session ended: the sign-in, whole.
+        window.location.assign(answered[0]);
+        return;
+      }
       if (!fresh) throw new Error("no answer");
       panel.replaceWith(fresh);
       panel = fresh;
@@ -73,7 +78,7 @@
       var box = document.createElement("div");
       box.className = "answer wait";
       box.setAttribute("role", "alert");
-      box.textContent = "网络异常，未能核验，请重试";
+      box.textContent = "未能核验（网络或服务异常），请重试";
       area.appendChild(box);
       for (var i = 0; i < buttons.length; i++) buttons[i].disabled = false;
     }).then(function () { busy = false; });
