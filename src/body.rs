@@ -3,7 +3,13 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, web};
-use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _, Unexpected};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{
+    Deserialize, DeserializeOwned, Deserializer, Error as _, MapAccess, Unexpected, Visitor,
+};
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
@@ -24,6 +30,34 @@ pub fn json_error(error: &serde_json::Error) -> ApiError {
         return FieldError::new("", "invalid_type", "字段类型不正确").into();
     }
     ApiError::new(ErrorCode::InvalidJson, "请求体不是有效的 JSON")
+}
+
+/// A body that must be a JSON object: serde's derive would also take an array for a
+/// struct (its fields in order), which a body whose fields are all optional would
+/// then accept as, say, `[null, null]`.
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(Fields(PhantomData))
+            .map(Object)
+    }
 }
 
 /// For an optional body field where `null` means nothing

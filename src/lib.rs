@@ -30,6 +30,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blacklist;
 pub mod body;
 pub mod client;
 pub mod codes;

@@ -15,13 +15,15 @@ use secrecy::ExposeSecret;
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
 use crate::auth::caller::{
-    ADMIN, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS, OVERSIGHT, OWN_ACCOUNT, Policy,
-    REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD, SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
+    ADMIN, BLACKLIST_KEEPERS, BLACKLIST_READERS, ENTERPRISE_KEEPERS, GATE_SCANNERS, GATE_WATCHERS,
+    OFFICIALS, OVERSIGHT, OWN_ACCOUNT, Policy, REVEALERS, SIGNED_IN, STAFF, SURVEY_FIELD,
+    SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
 use crate::auth::passwords::HashingLimit;
 use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
+use crate::blacklist::handlers as blacklist_handlers;
 use crate::body;
 use crate::codes::handlers::{
     code_png, code_scans, code_svg, find_code, poster_png, posters_zip, resume_code, rotate_code,
@@ -55,6 +57,7 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::forms::handlers::{
     find_enterprise_template, find_zone_template, update_enterprise_template, update_zone_template,
 };
+use crate::gate;
 use crate::gate::handlers as gate_handlers;
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::heavy::HeavyWork;
@@ -249,6 +252,11 @@ routes! {
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/api/v1/gate/redeem" { post [GATE_SCANNERS] => gate_handlers::redeem }
     "/api/v1/gate/annul" { post [GATE_SCANNERS] => gate_handlers::annul }
+    "/api/v1/gate/status" { get [OFFICIALS] => gate_handlers::zone_status }
+    "/api/v1/enterprises/{id}/gate/settings" {
+        get [GATE_WATCHERS] => gate_handlers::gate_settings,
+        put [ENTERPRISE_KEEPERS] => gate_handlers::set_gate_settings,
+    }
     "/api/v1/enterprises/{id}/gates" {
         get [GATE_WATCHERS] => gate_handlers::list_gates,
         post [ENTERPRISE_KEEPERS] => gate_handlers::create_gate,
@@ -258,6 +266,14 @@ routes! {
     }
     "/api/v1/enterprises/{id}/gate/status" { get [GATE_WATCHERS] => gate_handlers::gate_status }
     "/api/v1/enterprises/{id}/gate/events" { get [GATE_WATCHERS] => gate_handlers::gate_events }
+    "/api/v1/blacklist" {
+        get [BLACKLIST_READERS] => blacklist_handlers::list_blacklist,
+        post [BLACKLIST_KEEPERS] => blacklist_handlers::add_blacklist_entry,
+    }
+    "/api/v1/blacklist/{id}" {
+        get [BLACKLIST_READERS] => blacklist_handlers::find_blacklist_entry,
+        delete [BLACKLIST_KEEPERS] => blacklist_handlers::lift_blacklist_entry,
+    }
     "/api/v1/survey/campaigns" {
         get [SURVEY_RUNNERS] => list_campaigns,
         post [SURVEY_RUNNERS] => create_campaign,
@@ -633,6 +649,7 @@ impl Application {
         spawn_scan_writer(self.db.clone(), Arc::clone(&self.scans));
         spawn_linker(self.db.clone());
         spawn_rate_sync(self.db.clone(), Arc::clone(&self.limits));
+        spawn_checkout(self.db.clone());
         let served = self.server.await;
         if let Err(error) = self.scans.flush(&self.db).await {
             tracing::warn!(
@@ -676,6 +693,24 @@ fn spawn_rate_sync(db: Db, limits: Arc<RateLimiter>) {
                     code = error.code().as_str(),
                     "sharing rate-limit counts failed"
                 );
+            }
+        }
+    });
+}
+
+/// Checks out the trucks still inside at their enterprise's check-out hour, looking
+/// every [`gate::CHECKOUT_INTERVAL`].
+fn spawn_checkout(db: Db) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(gate::CHECKOUT_INTERVAL);
+        loop {
+            interval.tick().await;
+            match db.write(|conn| gate::check_out_overdue(conn, now())).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "checked out trucks still inside"),
+                Err(error) => {
+                    tracing::warn!(code = error.code().as_str(), "automatic check-out failed")
+                }
             }
         }
     });

@@ -161,6 +161,19 @@ pub const GATE_WATCHERS: Policy = Policy::roles(&[
     Role::EnterpriseContact,
     Role::GateGuard,
 ]);
+/// Who reads the blacklist: admins and the zone command all of it; sector and park
+/// officials and enterprise contacts the zone-wide entries and those of the
+/// enterprises they see.
+pub const BLACKLIST_READERS: Policy = Policy::roles(&[
+    Role::Admin,
+    Role::Regulator,
+    Role::SectorOfficial,
+    Role::ParkOfficial,
+    Role::EnterpriseContact,
+]);
+/// Who adds and lifts blacklist entries: the zone command (zone-wide, or any
+/// enterprise's) and enterprise contacts (their own enterprise's).
+pub const BLACKLIST_KEEPERS: Policy = Policy::roles(&[Role::Regulator, Role::EnterpriseContact]);
 /// Anyone signed in, also a user who must still change the password (after an admin
 /// created or reset the account, or the first admin's generated password): who am I,
 /// change my password, sign out.

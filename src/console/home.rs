@@ -57,13 +57,9 @@ pub async fn home_page(
                 None,
                 PENDING_SHOWN,
             )?;
-            Ok((counts, pending))
+            Ok((counts, Registration::views(conn, pending)?))
         })
         .await?;
-    let pending: Vec<_> = pending
-        .into_iter()
-        .map(|(registration, name)| registration.view(name))
-        .collect();
     let labels = ["待审核", "已通过", "今日预计到达", "明日预计到达"];
     let pending_list = format!("{LIST_PATH}?status=pending&from={}", zone::day_text(today));
     let body = html! {

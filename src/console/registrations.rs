@@ -207,7 +207,12 @@ pub fn rows(views: &[RegistrationView], pick: bool) -> Markup {
                                     }
                                 }
                                 td { (zone::shown_minute(view.created_at)) }
-                                td { (view.plate) }
+                                td {
+                                    (view.plate)
+                                    @if let Some(reason) = &view.blacklist_reason {
+                                        " " span.s-rejected title=(reason) { "黑名单" }
+                                    }
+                                }
                                 td { (view.driver_name) }
                                 td { (view.enterprise_name) }
                                 td { (zone::shown_minute(view.expected_arrival)) }
@@ -373,11 +378,13 @@ async fn find(
     id: RegistrationId,
 ) -> Result<RegistrationView, ApiError> {
     let visibility = Visibility::of(&signed.caller);
-    let (registration, name) = state
+    state
         .db
-        .read(move |conn| Registration::find(conn, &visibility, &id))
-        .await?;
-    Ok(registration.view(name))
+        .read(move |conn| {
+            let row = Registration::find(conn, &visibility, &id)?;
+            Registration::viewed(conn, row)
+        })
+        .await
 }
 
 fn detail(
@@ -391,6 +398,11 @@ fn detail(
     let body = html! {
         p { a href=(LIST_PATH) { "← 登记列表" } }
         h1 { (view.plate) " " (status_badge(view.status)) }
+        @if let Some(reason) = &view.blacklist_reason {
+            p.notice.bad role="alert" {
+                span.s-rejected { "黑名单" } " 车辆或驾驶员在黑名单中，门岗将拒绝入园。原因：" (reason)
+            }
+        }
         @if let Some(revealed) = revealed {
             p.notice { "完整个人信息仅本次显示，查看已记入审计日志。" }
             dl.card {

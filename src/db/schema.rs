@@ -496,7 +496,8 @@ diesel::table! {
         result -> Text,
         reason -> Nullable<Text>,
         dwell_seconds -> Nullable<Integer>,
-        scanned_by -> Text,
+        automatic -> Bool,
+        scanned_by -> Nullable<Text>,
         client_time -> Nullable<Timestamp>,
         created_at -> Timestamp,
         annulled_at -> Nullable<Timestamp>,
@@ -511,6 +512,33 @@ diesel::table! {
         gate_id -> Text,
         entry_scan_id -> Text,
         entered_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gate_settings (enterprise_id) {
+        enterprise_id -> Text,
+        checkout_hour -> Nullable<Integer>,
+        overstay_hours -> Nullable<Integer>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blacklist (id) {
+        id -> Text,
+        enterprise_id -> Nullable<Text>,
+        kind -> Text,
+        plate -> Nullable<Text>,
+        document_type -> Nullable<Text>,
+        document_index -> Nullable<Text>,
+        document_masked -> Nullable<Text>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
     }
 }
 
@@ -553,6 +581,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     gates,
     gate_scans,
     gate_presence,
+    gate_settings,
+    blacklist,
 );
 
 // The coverage ledger groups cases by their enterprise's place and their state.

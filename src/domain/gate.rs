@@ -38,6 +38,32 @@ pub fn parse_gate_name(raw: &str) -> Result<String, FieldError> {
     bounded("name", raw, 1, 20)
 }
 
+/// An hour of the zone's day (0 to 23), named `field` in its error.
+pub fn parse_zone_hour(field: &str, hour: i32) -> Result<i32, FieldError> {
+    if (0..=23).contains(&hour) {
+        Ok(hour)
+    } else {
+        Err(FieldError::new(
+            field,
+            "out_of_range",
+            "须为 0 到 23 之间的整点",
+        ))
+    }
+}
+
+/// Hours inside after which a truck overstays: 1 to 72.
+pub fn parse_overstay_hours(hours: i32) -> Result<i32, FieldError> {
+    if (1..=72).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(FieldError::new(
+            "overstay_hours",
+            "out_of_range",
+            "超时时长须在 1 到 72 小时之间",
+        ))
+    }
+}
+
 /// Longest code kept in the scan log, in characters.
 const LOGGED_CODE_CHARS: usize = 200;
 
@@ -148,6 +174,17 @@ mod tests {
         assert_eq!(parse_gate_name(" 东门 "), Ok("东门".to_owned()));
         assert!(parse_gate_name("").is_err());
         assert!(parse_gate_name(&"门".repeat(21)).is_err());
+    }
+
+    #[test]
+    fn hours_are_bounded() {
+        assert_eq!(parse_zone_hour("checkout_hour", 0), Ok(0));
+        assert_eq!(parse_zone_hour("checkout_hour", 23), Ok(23));
+        assert!(parse_zone_hour("checkout_hour", 24).is_err());
+        assert!(parse_zone_hour("checkout_hour", -1).is_err());
+        assert!(parse_overstay_hours(0).is_err());
+        assert_eq!(parse_overstay_hours(8), Ok(8));
+        assert!(parse_overstay_hours(73).is_err());
     }
 
     #[test]

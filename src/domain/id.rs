@@ -31,4 +31,6 @@ id_type! {
     GateId;
     /// One scan of a pass at a gate.
     GateScanId;
+    /// An entry of the blacklist (黑名单).
+    BlacklistId;
 }

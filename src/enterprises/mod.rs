@@ -59,6 +59,17 @@ impl Visibility {
         }
     }
 
+    /// Whether the enterprise `id` of `sector` and `park` is visible (for rows read
+    /// with their enterprise's place).
+    pub fn admits(&self, id: &EnterpriseId, sector: &OrgUnitId, park: &OrgUnitId) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Sectors(ids) => ids.contains(sector),
+            Visibility::Parks(ids) => ids.contains(park),
+            Visibility::Enterprise(own) => own == id,
+        }
+    }
+
     /// Restricts a query of enterprises to what is visible.
     pub fn apply<'a>(
         &self,

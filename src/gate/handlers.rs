@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::caller::Caller;
 use crate::body;
-use crate::domain::gate::{Nonce, ReadCode, parse_client_time, parse_gate_name};
+use crate::domain::gate::{
+    Nonce, ReadCode, parse_client_time, parse_gate_name, parse_overstay_hours, parse_zone_hour,
+};
 use crate::domain::id::{EnterpriseId, GateId};
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
 use crate::gate::{
-    self, Gate, GateChanges, GateStatus, GateView, Redeem, Scan, ScanKind, ScanView,
+    self, Gate, GateChanges, GateRules, GateStatus, GateView, Redeem, Scan, ScanKind, ScanView,
+    ZoneInside,
 };
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -111,6 +114,17 @@ pub struct EventsQuery {
     pub cursor: Option<String>,
     /// `refused`: the failed-scan log only.
     pub result: Option<String>,
+}
+
+/// Body of an enterprise's gate rules (all of them): each a number, or absent or null
+/// for none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRulesBody {
+    /// The zone hour of the automatic check-out, or null.
+    pub checkout_hour: Option<i32>,
+    /// Hours inside after which a truck overstays, or null.
+    pub overstay_hours: Option<i32>,
 }
 
 /// The gates of an enterprise.
@@ -338,4 +352,72 @@ pub async fn gate_events(
         })
         .await?;
     Ok(web::Json(page.page(views, |scan| scan.id.to_string())))
+}
+
+/// `GET /api/v1/enterprises/{id}/gate/settings`: the gate rules of an enterprise the
+/// caller sees.
+pub async fn gate_settings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+) -> Result<web::Json<GateRules>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let rules = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            GateRules::of(conn, &enterprise.id)
+        })
+        .await?;
+    Ok(web::Json(rules))
+}
+
+/// `PUT /api/v1/enterprises/{id}/gate/settings`: sets the automatic check-out hour
+/// and the overstay hours of an enterprise the caller keeps.
+pub async fn set_gate_settings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+    body: web::Json<body::Object<GateRulesBody>>,
+) -> Result<web::Json<GateRules>, ApiError> {
+    let body = body.into_inner().0;
+    let mut errors = FieldErrors::default();
+    let checkout_hour = body
+        .checkout_hour
+        .map(|hour| errors.check(parse_zone_hour("checkout_hour", hour)));
+    let overstay_hours = body
+        .overstay_hours
+        .map(|hours| errors.check(parse_overstay_hours(hours)));
+    if !errors.is_empty() {
+        return Err(errors.into_error());
+    }
+    let rules = GateRules {
+        checkout_hour: checkout_hour.flatten(),
+        overstay_hours: overstay_hours.flatten(),
+    };
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let rules = state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            rules.set(conn, &caller.actor(), &enterprise.id)
+        })
+        .await?;
+    Ok(web::Json(rules))
+}
+
+/// `GET /api/v1/gate/status`: the trucks inside the enterprises the caller sees (the
+/// zone, their sectors or parks), per enterprise, with those overstaying.
+pub async fn zone_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<ZoneInside>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let inside = state
+        .db
+        .read(move |conn| ZoneInside::of(conn, &visibility))
+        .await?;
+    Ok(web::Json(inside))
 }

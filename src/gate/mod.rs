@@ -19,13 +19,17 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
+use crate::blacklist;
 use crate::db::mapping::text_enum;
-use crate::db::schema::{gate_presence, gate_scans, gates, registrations};
+use crate::db::schema::{
+    enterprises, gate_presence, gate_scans, gate_settings, gates, registrations,
+};
 use crate::db::{DbConnection, now, on_backend};
 use crate::domain::gate::{CodeNames, Nonce, ReadCode};
-use crate::domain::id::{EnterpriseId, GateId, GateScanId, RegistrationId, UserId};
+use crate::domain::id::{EnterpriseId, GateId, GateScanId, OrgUnitId, RegistrationId, UserId};
 use crate::domain::vehicle::VehicleType;
 use crate::domain::zone;
+use crate::enterprises::Visibility;
 use crate::error::{ApiError, ErrorCode};
 use crate::registrations::{Registration, RegistrationStatus, masked_name, masked_plate, utc};
 use crate::survey::Written;
@@ -78,6 +82,8 @@ text_enum! {
         NotInside = "not_inside" / "该车辆未入园，不能离园",
         /// The guard found that person, truck and pass do not agree (人车证不符).
         PlateMismatch = "plate_mismatch" / "人、车、证不符",
+        /// A live blacklist entry names the truck, its trailer or its driver.
+        Blacklisted = "blacklisted" / "车辆或驾驶员在黑名单中",
     }
 }
 
@@ -266,8 +272,10 @@ pub struct Scan {
     pub reason: Option<Refusal>,
     /// An exit: seconds since the entry.
     pub dwell_seconds: Option<i32>,
-    /// The guard or contact who scanned.
-    pub scanned_by: UserId,
+    /// An exit of the automatic check-out.
+    pub automatic: bool,
+    /// The guard or contact who scanned (nobody for the automatic check-out).
+    pub scanned_by: Option<UserId>,
     /// When, by the device's clock.
     pub client_time: Option<NaiveDateTime>,
     /// When, by the server's.
@@ -328,6 +336,8 @@ pub struct ScanView {
     pub pass: Option<PassFacts>,
     /// An exit: minutes since the entry.
     pub dwell_minutes: Option<i32>,
+    /// An exit of the automatic check-out at the enterprise's hour.
+    pub automatic: bool,
     /// When, by the device's clock (UTC).
     pub client_time: Option<chrono::DateTime<chrono::Utc>>,
     /// When, by the server's (UTC).
@@ -409,6 +419,13 @@ pub fn redeem(
         Some(pass) => check(pass, scan, at),
     };
     let pass = pass.filter(|pass| pass.enterprise_id == *enterprise);
+    // A blacklisted truck or driver is not let in; one inside still gets out.
+    let refusal = match (&pass, refusal) {
+        (Some(pass), None) if scan.kind == ScanKind::Entry && blacklist::bars(conn, pass)? => {
+            Some(Refusal::Blacklisted)
+        }
+        (_, refusal) => refusal,
+    };
     let mut entered_at = None;
     let refusal = match (&pass, refusal) {
         (Some(pass), None) => {
@@ -432,7 +449,8 @@ pub fn redeem(
         result: ScanResult::Refused,
         reason: refusal,
         dwell_seconds: None,
-        scanned_by: scanner.clone(),
+        automatic: false,
+        scanned_by: Some(scanner.clone()),
         client_time: scan.client_time,
         created_at: at,
         annulled_at: None,
@@ -734,6 +752,7 @@ impl Scan {
                     .as_ref()
                     .and_then(|id| passes.get(id).cloned()),
                 dwell_minutes: scan.dwell_seconds.map(|seconds| seconds / 60),
+                automatic: scan.automatic,
                 client_time: scan.client_time.map(utc),
                 scanned_at: utc(scan.created_at),
                 annulled_at: scan.annulled_at.map(utc),
@@ -785,6 +804,8 @@ pub struct InsideView {
     pub entered_at: chrono::DateTime<chrono::Utc>,
     /// Minutes inside so far.
     pub dwell_minutes: i64,
+    /// Inside longer than the enterprise's overstay hours.
+    pub overstay: bool,
 }
 
 /// An enterprise's gate now: who is inside and today's scans.
@@ -794,6 +815,10 @@ pub struct GateStatus {
     pub enterprise_id: EnterpriseId,
     /// Trucks inside now.
     pub inside_count: i64,
+    /// Of the trucks listed, those overstaying.
+    pub overstay_count: i64,
+    /// The enterprise's gate rules.
+    pub rules: GateRules,
     /// Accepted entries today (the zone's day), annulled ones left out.
     pub entries_today: i64,
     /// Accepted exits today.
@@ -842,21 +867,246 @@ impl GateStatus {
                 .map(|(_, _, n)| n)
                 .sum()
         };
+        let rules = GateRules::of(conn, enterprise)?;
+        let inside: Vec<InsideView> = rows
+            .into_iter()
+            .map(|(pass, gate_id, entered_at)| InsideView {
+                pass: PassFacts::of(pass),
+                gate_id,
+                entered_at: utc(entered_at),
+                dwell_minutes: (at - entered_at).num_minutes(),
+                overstay: rules.overstays(entered_at, at),
+            })
+            .collect();
         Ok(GateStatus {
             enterprise_id: enterprise.clone(),
             inside_count,
+            overstay_count: inside.iter().map(|truck| i64::from(truck.overstay)).sum(),
+            rules,
             entries_today: counted(Some(ScanKind::Entry), ScanResult::Accepted),
             exits_today: counted(Some(ScanKind::Exit), ScanResult::Accepted),
             refused_today: counted(None, ScanResult::Refused),
-            inside: rows
-                .into_iter()
-                .map(|(pass, gate_id, entered_at)| InsideView {
-                    pass: PassFacts::of(pass),
-                    gate_id,
-                    entered_at: utc(entered_at),
-                    dwell_minutes: (at - entered_at).num_minutes(),
-                })
-                .collect(),
+            inside,
+        })
+    }
+}
+
+/// An enterprise's gate rules: the zone hour at which trucks still inside are checked
+/// out automatically, and the hours inside after which a truck overstays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GateRules {
+    /// The zone hour (0-23) of the automatic check-out; none without.
+    pub checkout_hour: Option<i32>,
+    /// Hours inside after which a truck overstays; none without.
+    pub overstay_hours: Option<i32>,
+}
+
+impl GateRules {
+    /// The rules of `enterprise` (none set: neither).
+    pub fn of(conn: &mut DbConnection, enterprise: &EnterpriseId) -> Result<Self, ApiError> {
+        Ok(gate_settings::table
+            .find(enterprise)
+            .select((gate_settings::checkout_hour, gate_settings::overstay_hours))
+            .first::<(Option<i32>, Option<i32>)>(conn)
+            .optional()?
+            .map(|(checkout_hour, overstay_hours)| GateRules {
+                checkout_hour,
+                overstay_hours,
+            })
+            .unwrap_or_default())
+    }
+
+    /// Sets the rules of `enterprise`. Audited (`gate.settings`).
+    pub fn set(
+        self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        enterprise: &EnterpriseId,
+    ) -> Result<Self, ApiError> {
+        diesel::delete(gate_settings::table.find(enterprise)).execute(conn)?;
+        diesel::insert_into(gate_settings::table)
+            .values((
+                gate_settings::enterprise_id.eq(enterprise),
+                gate_settings::checkout_hour.eq(self.checkout_hour),
+                gate_settings::overstay_hours.eq(self.overstay_hours),
+                gate_settings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let event = Event::success("gate.settings", "enterprise", enterprise).with_details(json!({
+            "checkout_hour": self.checkout_hour,
+            "overstay_hours": self.overstay_hours,
+        }));
+        audit::append(conn, actor, event)?;
+        Ok(self)
+    }
+
+    /// Whether a truck that entered at `entered_at` overstays at `at`.
+    fn overstays(self, entered_at: NaiveDateTime, at: NaiveDateTime) -> bool {
+        self.overstay_hours
+            .is_some_and(|hours| at - entered_at > TimeDelta::hours(i64::from(hours)))
+    }
+}
+
+/// The latest check-out at zone hour `hour` not after `at`.
+fn last_checkout(at: NaiveDateTime, hour: i32) -> NaiveDateTime {
+    let today = zone::date_of(at);
+    let checkout = zone::day_start(today) + TimeDelta::hours(i64::from(hour));
+    if checkout > at {
+        checkout - TimeDelta::days(1)
+    } else {
+        checkout
+    }
+}
+
+/// Checks out the trucks still inside, at every enterprise with a check-out hour, that
+/// entered before its latest check-out: each gets an automatic exit at the gate it came
+/// in by, its stay counted to the check-out. A truck another check-out (another
+/// replica's) took out meanwhile is left to it. How many were checked out.
+pub fn check_out_overdue(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, ApiError> {
+    let hours: Vec<(EnterpriseId, Option<i32>)> = gate_settings::table
+        .filter(gate_settings::checkout_hour.is_not_null())
+        .select((gate_settings::enterprise_id, gate_settings::checkout_hour))
+        .load(conn)?;
+    let mut checked_out = 0;
+    for (enterprise, hour) in hours {
+        let Some(hour) = hour else { continue };
+        let cutoff = last_checkout(at, hour);
+        let inside: Vec<(RegistrationId, GateId, GateScanId, NaiveDateTime)> = gate_presence::table
+            .filter(gate_presence::enterprise_id.eq(&enterprise))
+            .filter(gate_presence::entered_at.lt(cutoff))
+            .select((
+                gate_presence::registration_id,
+                gate_presence::gate_id,
+                gate_presence::entry_scan_id,
+                gate_presence::entered_at,
+            ))
+            .load(conn)?;
+        for (pass, gate, entry, entered_at) in inside {
+            let taken = diesel::delete(
+                gate_presence::table
+                    .filter(gate_presence::registration_id.eq(&pass))
+                    .filter(gate_presence::entry_scan_id.eq(&entry)),
+            )
+            .execute(conn)?;
+            if taken == 0 {
+                continue;
+            }
+            let id = GateScanId::generate();
+            let exit = Scan {
+                nonce: format!("auto-{id}"),
+                id,
+                enterprise_id: enterprise.clone(),
+                gate_id: gate,
+                kind: ScanKind::Exit,
+                raw_code: String::new(),
+                registration_id: Some(pass),
+                result: ScanResult::Accepted,
+                reason: None,
+                dwell_seconds: Some(
+                    i32::try_from((cutoff - entered_at).num_seconds()).unwrap_or(i32::MAX),
+                ),
+                automatic: true,
+                scanned_by: None,
+                client_time: None,
+                created_at: at,
+                annulled_at: None,
+                annulled_by: None,
+            };
+            diesel::insert_into(gate_scans::table)
+                .values(&exit)
+                .execute(conn)?;
+            checked_out += 1;
+        }
+    }
+    Ok(checked_out)
+}
+
+/// How often the automatic check-out looks for trucks to check out.
+pub const CHECKOUT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One enterprise's trucks inside now, for the zone's view.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnterpriseInside {
+    /// The enterprise.
+    pub enterprise_id: EnterpriseId,
+    /// Its name.
+    pub enterprise_name: String,
+    /// Trucks inside.
+    pub inside_count: i64,
+    /// Of them, overstaying.
+    pub overstay_count: i64,
+}
+
+/// The trucks inside the enterprises a caller sees (the zone, a sector, a park).
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoneInside {
+    /// Trucks inside.
+    pub inside_count: i64,
+    /// Of them, overstaying at their enterprise.
+    pub overstay_count: i64,
+    /// The enterprises with trucks inside, most first.
+    pub enterprises: Vec<EnterpriseInside>,
+}
+
+impl ZoneInside {
+    /// The trucks inside the enterprises `visibility` shows.
+    pub fn of(conn: &mut DbConnection, visibility: &Visibility) -> Result<Self, ApiError> {
+        // Every truck inside the zone with its enterprise's place: a few thousand at
+        // most, cut to the caller's view here.
+        type Row = (
+            EnterpriseId,
+            String,
+            OrgUnitId,
+            OrgUnitId,
+            NaiveDateTime,
+            Option<i32>,
+        );
+        let rows: Vec<Row> = gate_presence::table
+            .inner_join(enterprises::table.on(enterprises::id.eq(gate_presence::enterprise_id)))
+            .left_join(
+                gate_settings::table
+                    .on(gate_settings::enterprise_id.eq(gate_presence::enterprise_id)),
+            )
+            .select((
+                gate_presence::enterprise_id,
+                enterprises::name,
+                enterprises::sector_id,
+                enterprises::park_id,
+                gate_presence::entered_at,
+                gate_settings::overstay_hours.nullable(),
+            ))
+            .load(conn)?;
+        let at = now();
+        let mut by_enterprise: HashMap<EnterpriseId, EnterpriseInside> = HashMap::new();
+        for (enterprise_id, enterprise_name, sector, park, entered_at, overstay_hours) in rows {
+            if !visibility.admits(&enterprise_id, &sector, &park) {
+                continue;
+            }
+            let rules = GateRules {
+                checkout_hour: None,
+                overstay_hours,
+            };
+            let entry = by_enterprise
+                .entry(enterprise_id.clone())
+                .or_insert_with(|| EnterpriseInside {
+                    enterprise_id,
+                    enterprise_name,
+                    inside_count: 0,
+                    overstay_count: 0,
+                });
+            entry.inside_count += 1;
+            entry.overstay_count += i64::from(rules.overstays(entered_at, at));
+        }
+        let mut enterprises: Vec<EnterpriseInside> = by_enterprise.into_values().collect();
+        enterprises.sort_by(|a, b| {
+            b.inside_count
+                .cmp(&a.inside_count)
+                .then_with(|| a.enterprise_name.cmp(&b.enterprise_name))
+        });
+        Ok(ZoneInside {
+            inside_count: enterprises.iter().map(|e| e.inside_count).sum(),
+            overstay_count: enterprises.iter().map(|e| e.overstay_count).sum(),
+            enterprises,
         })
     }
 }

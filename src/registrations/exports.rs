@@ -147,9 +147,9 @@ impl Source for Filings {
         let last = rows
             .last()
             .map(|(registration, _)| registration.id.to_string());
-        let rows = rows
+        let rows = Registration::views(conn, rows)?
             .into_iter()
-            .map(|(registration, name)| registration.view(name).into())
+            .map(FilingRow::from)
             .collect();
         Ok((rows, last))
     }

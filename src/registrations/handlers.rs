@@ -186,22 +186,19 @@ pub async fn registrations_page(
 ) -> Result<Page<RegistrationView>, ApiError> {
     let visibility = Visibility::of(caller);
     let fetch = page.clone();
-    let rows = state
+    let views = state
         .db
         .read(move |conn| {
-            Registration::list(
+            let rows = Registration::list(
                 conn,
                 &visibility,
                 &filter,
                 fetch.after.as_deref(),
                 fetch.fetch(),
-            )
+            )?;
+            Registration::views(conn, rows)
         })
         .await?;
-    let views = rows
-        .into_iter()
-        .map(|(registration, name)| registration.view(name))
-        .collect();
     Ok(page.page(views, |view: &RegistrationView| view.id().to_string()))
 }
 
@@ -212,11 +209,14 @@ pub async fn find_registration(
     id: web::Path<RegistrationId>,
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     let visibility = Visibility::of(&caller);
-    let (registration, name) = state
+    let view = state
         .db
-        .read(move |conn| Registration::find(conn, &visibility, &id))
+        .read(move |conn| {
+            let row = Registration::find(conn, &visibility, &id)?;
+            Registration::viewed(conn, row)
+        })
         .await?;
-    Ok(web::Json(registration.view(name)))
+    Ok(web::Json(view))
 }
 
 /// What a staff member decides about a pending registration.
@@ -245,7 +245,7 @@ pub async fn decide(
         ),
     };
     let visibility = Visibility::of(&caller);
-    let (registration, name) = state
+    state
         .db
         .write(move |conn| {
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
@@ -262,10 +262,10 @@ pub async fn decide(
                 &caller.actor(),
                 Event::success(action, "registration", &registration.id),
             )?;
-            Registration::find(conn, &visibility, &registration.id)
+            let row = Registration::find(conn, &visibility, &registration.id)?;
+            Registration::viewed(conn, row)
         })
-        .await?;
-    Ok(registration.view(name))
+        .await
 }
 
 /// `POST /api/v1/registrations/{id}/approve`.

@@ -19,18 +19,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::blacklist;
 use crate::db::mapping::text_enum;
 use crate::db::schema::{enterprises, registrations};
 use crate::db::together::Insertion;
 use crate::db::{DbConnection, MultiBackend, now, on_backend};
 use crate::domain::id::{EnterpriseId, RegistrationId, UserId};
-use crate::domain::person::{DocumentType, PersonName};
+use crate::domain::person::{DocumentNumber, DocumentType, PersonName};
 use crate::domain::region;
 use crate::domain::text::stored_token;
 use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, ErrorCode};
+use crate::personal::Vault;
 use crate::survey::cases::Case;
 
 /// Version of the privacy notice drivers consent to; stored with each registration.
@@ -154,6 +156,15 @@ impl RegistrationStatus {
     }
 }
 
+/// The blind index of a driver's document, as registrations keep it
+/// (`document_index`) and the blacklist matches it: keyed by type and number.
+pub fn document_index(vault: &Vault, document: &DocumentNumber) -> String {
+    vault.blind_index(
+        "registrations.document",
+        &format!("{}:{}", document.kind().as_str(), document.as_str()),
+    )
+}
+
 pub(crate) fn utc(time: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     time.and_utc()
 }
@@ -259,6 +270,11 @@ pub struct RegistrationView {
     pub decided_by: Option<UserId>,
     /// Created at.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Whether a live blacklist entry (the zone's or the enterprise's) names its
+    /// plate, trailer or driver: the gate refuses its entry.
+    pub blacklisted: bool,
+    /// The reason of that entry.
+    pub blacklist_reason: Option<String>,
 }
 
 /// Registrations, filtered, not yet selected. Without their enterprises: a count
@@ -285,7 +301,7 @@ pub struct RegistrationFilter {
 }
 
 /// The enterprises a caller may see, or `None` for all of them.
-fn visible_enterprises(
+pub(crate) fn visible_enterprises(
     conn: &mut DbConnection,
     visibility: &Visibility,
 ) -> Result<Option<Vec<String>>, ApiError> {
@@ -392,9 +408,39 @@ impl Pass {
 }
 
 impl Registration {
-    /// The registration as staff see it.
-    pub fn view(self, enterprise_name: String) -> RegistrationView {
+    /// The registrations, each with its enterprise's name, as staff see them: with
+    /// the blacklist's flag, looked up for them all at once.
+    pub fn views(
+        conn: &mut DbConnection,
+        rows: Vec<(Registration, String)>,
+    ) -> Result<Vec<RegistrationView>, ApiError> {
+        let registrations: Vec<&Registration> = rows.iter().map(|(r, _)| r).collect();
+        let mut reasons = blacklist::reasons_for(conn, &registrations)?;
+        Ok(rows
+            .into_iter()
+            .map(|(registration, name)| {
+                let reason = reasons.remove(&registration.id);
+                registration.view(name, reason)
+            })
+            .collect())
+    }
+
+    /// One registration as staff see it ([`Registration::views`]).
+    pub fn viewed(
+        conn: &mut DbConnection,
+        row: (Registration, String),
+    ) -> Result<RegistrationView, ApiError> {
+        Self::views(conn, vec![row])?
+            .pop()
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The registration as staff see it, with the reason of the blacklist entry
+    /// that holds it, if one does.
+    fn view(self, enterprise_name: String, blacklist_reason: Option<String>) -> RegistrationView {
         RegistrationView {
+            blacklisted: blacklist_reason.is_some(),
+            blacklist_reason,
             status: self.status.shown(self.valid_until, now()),
             driver_name: masked_name(&self.driver_name),
             plate: masked_plate(&self.plate),

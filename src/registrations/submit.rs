@@ -21,7 +21,9 @@ use crate::ratelimit::{Exceeded, Limit, RateLimiter};
 use crate::registrations::input::{Driver, RegistrationBody, RetryKey};
 use crate::registrations::open::{CodeForm, CodeForms, PAUSED, REPLACED};
 use crate::registrations::profiles::{self, DriverKey, Keeping, Profile};
-use crate::registrations::{CONSENT_VERSION, Pass, PassView, Registration, RegistrationStatus};
+use crate::registrations::{
+    CONSENT_VERSION, Pass, PassView, Registration, RegistrationStatus, document_index,
+};
 use crate::state::AppState;
 use crate::survey::cases::Case;
 
@@ -380,10 +382,7 @@ impl<'a> Registrar<'a> {
             driver_name: driver.name.as_str().to_owned(),
             document_type: kind,
             document_sealed: seal("registrations.document", document)?,
-            document_index: vault.blind_index(
-                "registrations.document",
-                &format!("{}:{document}", kind.as_str()),
-            ),
+            document_index: document_index(vault, &driver.document),
             document_masked: driver.document.masked(),
             phone_sealed: seal("registrations.phone", driver.phone.as_str())?,
             phone_index: vault.blind_index("registrations.phone", driver.phone.as_str()),

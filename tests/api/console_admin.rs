@@ -117,7 +117,7 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
     assert_eq!(bundles.count(), 1, "{}", audit.text);
     console.get("/console/posters.zip").await.assert_status(422);
     let users = app.get("/api/v1/users", Some(admin)).await;
-    // The staff's seven: nothing was created by the other roles' posts.
+    // The staff's seven: an admin and one of every other role.
     assert_eq!(users.body["items"].as_array().map(Vec::len), Some(7));
 }
 api_test!(admin_pages_are_the_404_page_for_every_other_role);

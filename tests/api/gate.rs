@@ -59,7 +59,7 @@ pub(crate) async fn approved_pass(app: &TestApp, staff: &Staff, n: usize) -> (St
 }
 
 /// Scans `code` at `gate` as `token`'s user.
-async fn scan(
+pub(crate) async fn scan(
     app: &TestApp,
     token: &str,
     gate: &str,
@@ -74,7 +74,7 @@ async fn scan(
     app.post("/api/v1/gate/redeem", Some(token), body).await
 }
 
-fn assert_refused(response: &TestResponse, reason: &str, message: &str) {
+pub(crate) fn assert_refused(response: &TestResponse, reason: &str, message: &str) {
     response.assert_status(201);
     assert_eq!(response.body["result"], "refused", "{}", response.text);
     assert_eq!(response.body["reason"], reason, "{}", response.text);
@@ -558,3 +558,152 @@ async fn gates_belong_to_their_enterprise_and_guards_only_scan(app: TestApp) {
     official.assert_status(403);
 }
 api_test!(gates_belong_to_their_enterprise_and_guards_only_scan);
+
+async fn trucks_left_inside_are_checked_out_at_the_hour_and_overstays_flagged(app: TestApp) {
+    let staff = app.staff().await;
+    let admin = staff.token("admin").to_owned();
+    let contact = staff.token("enterprise_contact").to_owned();
+    let guard = staff.token("gate_guard").to_owned();
+    let east = gate(&app, &staff, "东门").await;
+    let settings = format!("/api/v1/enterprises/{}/gate/settings", staff.enterprise);
+    let none = app.get(&settings, Some(&guard)).await;
+    none.assert_status(200);
+    assert_eq!(
+        none.body,
+        json!({ "checkout_hour": null, "overstay_hours": null })
+    );
+    let bad = app
+        .put(
+            &settings,
+            Some(&contact),
+            json!({ "checkout_hour": 24, "overstay_hours": 0 }),
+        )
+        .await;
+    bad.assert_status(422);
+    assert_eq!(bad.body["errors"].as_array().unwrap().len(), 2);
+    // An array is not the rules, even if serde could read it as their fields.
+    let array = app
+        .put(&settings, Some(&contact), json!([null, null]))
+        .await;
+    array.assert_status(422);
+    app.put(
+        &settings,
+        Some(&guard),
+        json!({ "checkout_hour": 22, "overstay_hours": 8 }),
+    )
+    .await
+    .assert_status(403);
+    // The check-out at the hour just begun (already past), overstaying after an hour.
+    let hour = (Utc::now() + TimeDelta::hours(8)).format("%H").to_string();
+    let hour: i64 = hour.parse().unwrap();
+    let rules = json!({ "checkout_hour": hour, "overstay_hours": 1 });
+    let set = app.put(&settings, Some(&contact), rules.clone()).await;
+    set.assert_status(200);
+    assert_eq!(set.body, rules);
+
+    // Two trucks in; one of them came in three hours ago (moved back in the database).
+    let (early, early_id) = approved_pass(&app, &staff, 41).await;
+    let (late, _) = approved_pass(&app, &staff, 42).await;
+    for (n, token) in [&early, &late].into_iter().enumerate() {
+        scan(&app, &guard, &east, "entry", token, &format!("in-{n:06}"))
+            .await
+            .assert_status(201);
+    }
+    {
+        use truckpass::db::schema::gate_presence::dsl as p;
+        let earlier = (Utc::now() - TimeDelta::hours(3)).naive_utc();
+        let mut conn = app.raw_connection();
+        diesel::update(p::gate_presence.filter(p::registration_id.eq(&early_id)))
+            .set(p::entered_at.eq(earlier))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let inside = status(&app, &guard, &staff.enterprise).await;
+    assert_eq!(inside["inside_count"], 2);
+    assert_eq!(inside["overstay_count"], 1);
+    assert_eq!(inside["rules"], rules);
+    assert_eq!(
+        inside["inside"][0]["pass"]["registration_id"],
+        early_id.as_str()
+    );
+    assert_eq!(inside["inside"][0]["overstay"], true);
+    assert_eq!(inside["inside"][1]["overstay"], false);
+
+    // The zone's view: the regulator and the enterprise's own officials see both
+    // trucks; an official of another sector sees none.
+    for role in ["regulator", "sector_official", "park_official", "admin"] {
+        let zone = app
+            .get("/api/v1/gate/status", Some(staff.token(role)))
+            .await;
+        zone.assert_status(200);
+        assert_eq!(zone.body["inside_count"], 2, "{role}");
+        assert_eq!(zone.body["overstay_count"], 1, "{role}");
+        assert_eq!(
+            zone.body["enterprises"][0]["enterprise_id"],
+            staff.enterprise.as_str()
+        );
+    }
+    let sector2 = app.create_sector(&admin, "S2").await;
+    app.create_user(
+        &admin,
+        "sector2",
+        "sector_official",
+        &[sector2.as_str()],
+        &[],
+    )
+    .await;
+    let other_official = app.tokens("sector2", USER_PASSWORD).await.0;
+    let zone = app.get("/api/v1/gate/status", Some(&other_official)).await;
+    zone.assert_status(200);
+    assert_eq!(
+        zone.body,
+        json!({ "inside_count": 0, "overstay_count": 0, "enterprises": [] })
+    );
+
+    // The check-out job (run here as the server runs it every minute): the truck that
+    // entered before the hour leaves automatically, the other stays; running it again
+    // changes nothing.
+    let mut conn = app.raw_connection();
+    let now = Utc::now().naive_utc();
+    assert_eq!(
+        truckpass::gate::check_out_overdue(&mut conn, now).unwrap(),
+        1
+    );
+    assert_eq!(
+        truckpass::gate::check_out_overdue(&mut conn, now).unwrap(),
+        0
+    );
+    let after = status(&app, &guard, &staff.enterprise).await;
+    assert_eq!(after["inside_count"], 1);
+    assert_eq!(after["exits_today"], 1);
+    let log = app
+        .get(
+            &format!(
+                "/api/v1/enterprises/{}/gate/events?limit=1",
+                staff.enterprise
+            ),
+            Some(&guard),
+        )
+        .await;
+    log.assert_status(200);
+    let exit = &log.body["items"][0];
+    assert_eq!(exit["automatic"], true);
+    assert_eq!(exit["type"], "exit");
+    assert_eq!(exit["result"], "accepted");
+    assert_eq!(exit["gate_id"], east.as_str());
+    assert_eq!(exit["pass"]["registration_id"], early_id.as_str());
+    let stayed = exit["dwell_minutes"].as_i64().unwrap();
+    assert!(
+        (120..=180).contains(&stayed),
+        "stayed {stayed} minutes to the hour"
+    );
+    // Out, it may come in again.
+    let again = scan(&app, &guard, &east, "entry", &early, "in-again01").await;
+    again.assert_status(201);
+    assert_eq!(again.body["result"], "accepted");
+    let audit = app
+        .get("/api/v1/audit?action=gate.settings", Some(&admin))
+        .await;
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+}
+api_test!(trucks_left_inside_are_checked_out_at_the_hour_and_overstays_flagged);

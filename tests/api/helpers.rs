@@ -163,8 +163,12 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let initial_admin_password = app.initial_admin_password().map(str::to_owned);
         tokio::spawn(app.run_until_stopped());
+        // The server closes a connection idle for 5 s (actix's keep-alive); a client
+        // that kept it longer could send on it as it closes (hyper's
+        // `IncompleteMessage`), as a browser test's pauses on a loaded machine do.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("client");
         Some(TestApp {

@@ -10,6 +10,7 @@ mod helpers;
 mod activation;
 mod audit;
 mod auth;
+mod blacklist;
 mod browser;
 mod browser_gate;
 mod browser_survey_field;

@@ -48,6 +48,15 @@ const GATE_WATCHERS: Access = Access::Only(&[
     "enterprise_contact",
     "gate_guard",
 ]);
+const OFFICIALS: Access = Access::Only(&["admin", "regulator", "sector_official", "park_official"]);
+const BLACKLIST_READERS: Access = Access::Only(&[
+    "admin",
+    "regulator",
+    "sector_official",
+    "park_official",
+    "enterprise_contact",
+]);
+const BLACKLIST_KEEPERS: Access = Access::Only(&["regulator", "enterprise_contact"]);
 const ROLES: [&str; 7] = [
     "regulator",
     "sector_official",
@@ -208,7 +217,17 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/enterprises/{id}/gate/events",
         ) => (GATE_WATCHERS, 200),
         ("post", "/api/v1/enterprises/{id}/gates") => (ENTERPRISE_KEEPERS, 201),
+        ("get", "/api/v1/gate/status") => (OFFICIALS, 200),
+        ("get", "/api/v1/enterprises/{id}/gate/settings") => (GATE_WATCHERS, 200),
+        ("put", "/api/v1/enterprises/{id}/gate/settings") => (ENTERPRISE_KEEPERS, 200),
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => (ENTERPRISE_KEEPERS, 200),
+        // The fixture entry is the zone's: every reader sees it.
+        ("get", "/api/v1/blacklist" | "/api/v1/blacklist/{id}") => (BLACKLIST_READERS, 200),
+        // A plate of its own each time; the contact's entry is their enterprise's, the
+        // zone command's the zone's.
+        ("post", "/api/v1/blacklist") => (BLACKLIST_KEEPERS, 201),
+        // A fresh entry of the fixture enterprise each time: a lifted one is not again.
+        ("delete", "/api/v1/blacklist/{id}") => (BLACKLIST_KEEPERS, 200),
         ("get", "/console/assets/{file}" | "/console/login" | "/console/activate") => {
             (Access::Cookie, 200)
         }
@@ -241,6 +260,8 @@ struct Fixture {
     discovery: String,
     /// A gate of the fixture enterprise.
     gate: String,
+    /// A zone-wide blacklist entry.
+    blacklist: String,
     counter: std::sync::atomic::AtomicUsize,
 }
 
@@ -303,6 +324,8 @@ async fn request(
         fixture.demand.clone()
     } else if template.starts_with("/api/v1/survey/discoveries/") {
         fixture.discovery.clone()
+    } else if template.starts_with("/api/v1/blacklist/") {
+        fixture.blacklist.clone()
     } else {
         id_for(&kind)
     };
@@ -479,7 +502,23 @@ async fn request(
             "type": "entry", "code": format!("no-such-pass-{n}"),
         })),
         ("post", "/api/v1/gate/annul") => Some(json!({ "nonce": format!("never-scanned-{n}") })),
+        ("post", "/api/v1/blacklist") => Some(json!({
+            "kind": "plate", "plate": registrations::plate(n), "reason": "矩阵",
+        })),
+        ("delete", "/api/v1/blacklist/{id}") => {
+            let contact = app.tokens("contact1", USER_PASSWORD).await.0;
+            let body = json!({
+                "kind": "plate", "plate": format!("闽C{n:05}"), "reason": "矩阵",
+            });
+            let added = app.post("/api/v1/blacklist", Some(&contact), body).await;
+            added.assert_status(201);
+            path = template.replace("{id}", added.body["id"].as_str().unwrap());
+            None
+        }
         ("post", "/api/v1/enterprises/{id}/gates") => Some(json!({ "name": format!("{n}号门") })),
+        ("put", "/api/v1/enterprises/{id}/gate/settings") => {
+            Some(json!({ "checkout_hour": null, "overstay_hours": 8 }))
+        }
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => {
             path = path.replace("{gate_id}", &fixture.gate);
             Some(json!({ "active": true }))
@@ -768,6 +807,11 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         .await;
     gate.assert_status(201);
     let gate = gate.body["id"].as_str().unwrap().to_owned();
+    let regulator = app.tokens("regulator1", USER_PASSWORD).await.0;
+    let entry = json!({ "kind": "plate", "plate": "闽B99999", "reason": "矩阵" });
+    let blacklist = app.post("/api/v1/blacklist", Some(&regulator), entry).await;
+    blacklist.assert_status(201);
+    let blacklist = blacklist.body["id"].as_str().unwrap().to_owned();
     let fixture = Fixture {
         staff,
         target_user,
@@ -780,6 +824,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says(app: TestApp) {
         demand_case,
         discovery,
         gate,
+        blacklist,
         counter: Default::default(),
     };
     let mut operations = CONTRACT.operations();
@@ -880,6 +925,7 @@ async fn survey_ids_the_caller_cannot_see_are_not_found(app: TestApp) {
         demand_case,
         discovery,
         gate: String::new(),
+        blacklist: String::new(),
         counter: Default::default(),
     };
     let (mut failures, mut checked) = (Vec::new(), 0);

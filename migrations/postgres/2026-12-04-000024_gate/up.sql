@@ -16,7 +16,8 @@ CREATE TABLE gates (
 -- `nonce` is the scanning device's: a retry of the same scan is the same row.
 -- `registration_id` is the pass the code named, when it named one of this
 -- enterprise's; `raw_code` is what was read, cut to 200 characters. An exit keeps
--- how long the truck stayed (`dwell_seconds`); an annulled scan keeps its row.
+-- how long the truck stayed (`dwell_seconds`); an annulled scan keeps its row. The
+-- automatic check-out's exits are `automatic`, with nobody as `scanned_by`.
 CREATE TABLE gate_scans (
     id TEXT PRIMARY KEY NOT NULL,
     enterprise_id TEXT NOT NULL REFERENCES enterprises(id),
@@ -28,7 +29,8 @@ CREATE TABLE gate_scans (
     result TEXT NOT NULL,
     reason TEXT,
     dwell_seconds INTEGER,
-    scanned_by TEXT NOT NULL REFERENCES users(id),
+    automatic BOOLEAN NOT NULL,
+    scanned_by TEXT REFERENCES users(id),
     client_time TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     annulled_at TIMESTAMP,
@@ -47,3 +49,14 @@ CREATE TABLE gate_presence (
     entered_at TIMESTAMP NOT NULL
 );
 CREATE INDEX gate_presence_enterprise ON gate_presence(enterprise_id, entered_at);
+
+-- An enterprise's gate rules: the zone hour (0-23) at which trucks still inside are
+-- checked out automatically, and the hours inside after which a truck overstays; NULL
+-- for neither.
+CREATE TABLE gate_settings (
+    enterprise_id TEXT PRIMARY KEY NOT NULL REFERENCES enterprises(id),
+    checkout_hour INTEGER,
+    overstay_hours INTEGER,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX gate_settings_checkout ON gate_settings(checkout_hour);

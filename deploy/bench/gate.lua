@@ -1,0 +1,63 @@
+-- wrk script for deploy/bench/gate.sh: POSTs gate check-ins (POST /api/v1/gate/redeem)
+-- as the enterprise's guard. The pass tokens in the file named by BENCH_PASS_TOKENS are
+-- dealt out to the threads (token i to thread i mod threads); each thread walks its own
+-- passes in turn, entering each on one round and letting it out on the next, so that
+-- every check-in is a real, accepted entry or exit (a thread has far fewer requests in
+-- flight than passes, so a pass's exit is sent long after its entry was answered).
+-- Every request carries a new nonce. Reads BENCH_GATE_ID, BENCH_TOKEN (the guard's
+-- bearer token) and BENCH_THREADS from the environment; prints one RESULT line for the
+-- shell. There is no response() function (it would cost the server's cores more Lua
+-- than the check-in costs): statuses outside 2xx/3xx are counted by wrk itself, and
+-- the shell counts accepted and refused scans in the database afterwards.
+
+local path = assert(os.getenv("BENCH_PASS_TOKENS"), "BENCH_PASS_TOKENS is not set")
+local gate = assert(os.getenv("BENCH_GATE_ID"), "BENCH_GATE_ID is not set")
+local token = assert(os.getenv("BENCH_TOKEN"), "BENCH_TOKEN is not set")
+local nthreads = tonumber(assert(os.getenv("BENCH_THREADS"), "BENCH_THREADS is not set"))
+
+wrk.method = "POST"
+wrk.path = "/api/v1/gate/redeem"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. token
+
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+local passes = {}
+local counter = 0
+
+function init(args)
+  local file = assert(io.open(path))
+  local i = 0
+  for line in file:lines() do
+    if line ~= "" then
+      if i % nthreads == id then table.insert(passes, line) end
+      i = i + 1
+    end
+  end
+  file:close()
+  assert(#passes > 0, "no pass tokens for thread " .. id)
+end
+
+function request()
+  local round = math.floor(counter / #passes)
+  local pass = passes[counter % #passes + 1]
+  local kind = (round % 2 == 0) and "entry" or "exit"
+  counter = counter + 1
+  local body = '{"nonce":"bench-' .. id .. '-' .. counter .. '","gate_id":"' .. gate
+    .. '","type":"' .. kind .. '","code":"' .. pass .. '"}'
+  return wrk.format(nil, nil, nil, body)
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d %d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.requests - summary.errors.status, summary.errors.status, errors))
+end
