@@ -36,13 +36,14 @@ use crate::console::{
     account::show_password, account::submit_activation, account::submit_login,
     account::submit_password, activation as console_activation, assets::console_asset,
     audit as console_audit, code as console_code, dashboard::dashboard_page,
-    enterprises as console_enterprises, fields as console_fields, home::home_page,
-    org as console_org, posters as console_posters, registrations as console_registrations,
-    roster as console_roster, settings::settings_page, settings::update_settings,
-    survey::demands as survey_demands, survey::discoveries as survey_discoveries,
-    survey::field as survey_field, survey::ledger as survey_ledger,
-    survey::office as survey_office, survey::review as survey_review,
-    survey::scores as survey_scores, survey::surveyors as survey_surveyors, users as console_users,
+    enterprises as console_enterprises, fields as console_fields, gate as console_gate,
+    home::home_page, org as console_org, posters as console_posters,
+    registrations as console_registrations, roster as console_roster, settings::settings_page,
+    settings::update_settings, survey::demands as survey_demands,
+    survey::discoveries as survey_discoveries, survey::field as survey_field,
+    survey::ledger as survey_ledger, survey::office as survey_office,
+    survey::review as survey_review, survey::scores as survey_scores,
+    survey::surveyors as survey_surveyors, users as console_users,
 };
 use crate::data_dir::{self, create_private_dir};
 use crate::db::now;
@@ -448,6 +449,12 @@ routes! {
         get => survey_review::case_page,
         post => survey_review::decide,
     }
+    // The gate's pages: its guards' and the enterprise's contacts' scanner.
+    "/console/gate" { get => console_gate::scanner_page }
+    "/console/gate/scan" { post => console_gate::scan }
+    "/console/gate/annul" { post => console_gate::annul }
+    "/console/gate/inside" { get => console_gate::inside_page }
+    "/console/gate/refused" { get => console_gate::refused_page }
     // The survey's field pages: the surveyor's own cases on the phone.
     "/console/survey/my" { get => survey_field::my_cases_page }
     "/console/survey/cases/{id}" { get => survey_field::case_page }

@@ -9,12 +9,13 @@ use maud::{Markup, html};
 
 use crate::audit::{self, Event};
 use crate::auth::handlers::{Credentials, PasswordChange, change_password, sign_in};
+use crate::console::gate::GATE_PATH;
 use crate::console::session::{self, Account, CSRF_FIELD, Posted, Signed, same_secret};
 use crate::console::survey::field::MY_PATH;
 use crate::console::{ACTIVATE_PATH, HOME_PATH, LOGIN_PATH, PageError, layout, render, see_other};
 use crate::domain::account::Role;
 use crate::domain::text::random_token;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::activation::handlers::{ActivateBody, activate_account};
 
@@ -56,10 +57,20 @@ fn login_form(zone_name: &str, csrf: &str, username: &str, error: Option<&str>) 
     layout::bare("登录", body)
 }
 
-/// `GET /console/login`: the sign-in form; a signed-in user goes home.
+/// Where a role starts: surveyors at their own cases and gate guards at the gate (on
+/// the phone), everyone else at home.
+pub fn landing(role: Role) -> &'static str {
+    match role {
+        Role::Surveyor => MY_PATH,
+        Role::GateGuard => GATE_PATH,
+        _ => HOME_PATH,
+    }
+}
+
+/// `GET /console/login`: the sign-in form; a signed-in user goes where the role starts.
 pub async fn show_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if session::authenticate(&req).await.is_ok() {
-        return see_other(HOME_PATH);
+    if let Ok(signed) = session::authenticate(&req).await {
+        return see_other(landing(signed.caller.role));
     }
     let csrf = random_token();
     let mut response = render(
@@ -86,29 +97,15 @@ pub async fn submit_login(
     };
     let secure = state.settings.is_https();
     let signed_in = sign_in(&state, &req, credentials, LOGIN_PATH, |conn, user| {
-        // Gate guards scan at the gate through the API; the console has no page for
-        // them.
-        if user.role == Role::GateGuard {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "门岗账号只用于门岗扫码核验，不能登录管理控制台",
-            ));
-        }
         session::open(conn, &user).map(|session| (session, user.role))
     })
     .await;
     match signed_in {
         Ok(signed_in) => {
             let (session, role) = signed_in.session;
-            // Surveyors work from their own cases, on the phone.
-            let landing = if role == Role::Surveyor {
-                MY_PATH
-            } else {
-                HOME_PATH
-            };
             let mut response = HttpResponse::SeeOther();
             response
-                .insert_header((actix_web::http::header::LOCATION, landing))
+                .insert_header((actix_web::http::header::LOCATION, landing(role)))
                 .cookie(session::cookie(session, secure))
                 .cookie(expire(login_cookie(LOGIN_PATH, String::new(), secure)));
             if let Some(device) = signed_in.device_cookie {
@@ -259,14 +256,14 @@ pub async fn submit_activation(
         password,
     };
     let opened = activate_account(&state, &req, activation, |conn, user| {
-        session::open(conn, &user)
+        session::open(conn, &user).map(|token| (token, user.role))
     })
     .await;
     match opened {
-        Ok(token) => {
+        Ok((token, role)) => {
             let secure = state.settings.is_https();
             Ok(HttpResponse::SeeOther()
-                .insert_header((actix_web::http::header::LOCATION, HOME_PATH))
+                .insert_header((actix_web::http::header::LOCATION, landing(role)))
                 .cookie(session::cookie(token, secure))
                 .cookie(expire(login_cookie(ACTIVATE_PATH, String::new(), secure)))
                 .finish())
@@ -335,7 +332,7 @@ fn password_form(signed: &Signed, error: Option<&str>) -> Markup {
             div.actions {
                 button.btn type="submit" { "保存新密码" }
                 @if !signed.caller.must_change_password {
-                    a href=(HOME_PATH) { "取消" }
+                    a href=(landing(signed.caller.role)) { "取消" }
                 }
             }
         }
@@ -378,7 +375,7 @@ pub async fn submit_password(
     })
     .await;
     match changed {
-        Ok(()) => Ok(see_other(HOME_PATH)),
+        Ok(()) => Ok(see_other(landing(signed.caller.role))),
         Err(error) if error.code().status().is_client_error() => {
             Ok(password_refused(&signed, &error))
         }

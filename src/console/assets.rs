@@ -1,5 +1,5 @@
-//! The console's scripts, the vendored htmx (see `assets/README.md`) and the
-//! surveyor's pages' own `survey.js`, embedded in the
+//! The console's scripts, the vendored htmx and jsQR (see `assets/README.md`), the
+//! surveyor's pages' own `survey.js` and the gate page's `gate.js`, embedded in the
 //! binary and served at an address that names its content, so that browsers keep it
 //! for good and a new version is a new address.
 
@@ -16,11 +16,30 @@ const HTMX: &[u8] = include_bytes!("assets/htmx.min.js");
 /// The surveyor's pages' own script: drafts kept on the phone while offline.
 const SURVEY_JS: &[u8] = include_bytes!("assets/survey.js");
 
+/// The vendored QR decoder of the gate page (jsQR, minified).
+const JSQR: &[u8] = include_bytes!("assets/jsQR.min.js");
+/// The gate page's own script: camera and picture scanning, answers in place.
+const GATE_JS: &[u8] = include_bytes!("assets/gate.js");
+
 /// The file name htmx is served under: `htmx-<first 16 hex digits of its SHA-256>.js`.
 static HTMX_FILE: LazyLock<String> = LazyLock::new(|| content_name("htmx", HTMX));
 
 /// The file name the survey script is served under, named by its content likewise.
 static SURVEY_FILE: LazyLock<String> = LazyLock::new(|| content_name("survey", SURVEY_JS));
+
+/// The file names of the gate page's scripts, named by their content likewise.
+static JSQR_FILE: LazyLock<String> = LazyLock::new(|| content_name("jsqr", JSQR));
+static GATE_FILE: LazyLock<String> = LazyLock::new(|| content_name("gate", GATE_JS));
+
+/// The scripts by the names they are served under.
+static SCRIPTS: LazyLock<[(&'static str, &'static [u8]); 4]> = LazyLock::new(|| {
+    [
+        (HTMX_FILE.as_str(), HTMX),
+        (SURVEY_FILE.as_str(), SURVEY_JS),
+        (JSQR_FILE.as_str(), JSQR),
+        (GATE_FILE.as_str(), GATE_JS),
+    ]
+});
 
 fn content_name(stem: &str, content: &[u8]) -> String {
     let digest = hex::encode(Sha256::digest(content));
@@ -32,6 +51,16 @@ pub fn survey_js_path() -> String {
     format!("/console/assets/{}", SURVEY_FILE.as_str())
 }
 
+/// The address of jsQR, for the gate page.
+pub fn jsqr_path() -> String {
+    format!("/console/assets/{}", JSQR_FILE.as_str())
+}
+
+/// The address of the gate page's script.
+pub fn gate_js_path() -> String {
+    format!("/console/assets/{}", GATE_FILE.as_str())
+}
+
 /// The address of htmx, for the pages' `<script src>`.
 pub fn htmx_path() -> String {
     format!("/console/assets/{}", HTMX_FILE.as_str())
@@ -40,11 +69,7 @@ pub fn htmx_path() -> String {
 /// `GET /console/assets/{file}`: a script under its current name, cached for a year
 /// as immutable; any other name is the 404 page.
 pub async fn console_asset(file: web::Path<String>) -> Result<HttpResponse, PageError> {
-    let script = if file.as_str() == HTMX_FILE.as_str() {
-        HTMX
-    } else if file.as_str() == SURVEY_FILE.as_str() {
-        SURVEY_JS
-    } else {
+    let Some(&(_, script)) = SCRIPTS.iter().find(|(name, _)| *name == file.as_str()) else {
         return Err(ApiError::not_found().into());
     };
     Ok(HttpResponse::Ok()

@@ -11,6 +11,7 @@ use crate::console::code::CODE_PATH;
 use crate::console::dashboard::DASHBOARD_PATH;
 use crate::console::enterprises::ROSTER_PATH;
 use crate::console::fields::FIELDS_PATH;
+use crate::console::gate::GATE_PATH;
 use crate::console::org::ORG_PATH;
 use crate::console::posters::POSTERS_PATH;
 use crate::console::registrations::LIST_PATH;
@@ -61,11 +62,16 @@ fieldset.row{border:0}.preview fieldset{border:0;padding:0;margin:.8rem 0}fields
 
 /// The navigation entries of a role: (address, label).
 fn navigation(role: Role) -> Vec<(&'static str, &'static str)> {
+    // Gate guards reach the gate's pages and nothing else.
+    if role == Role::GateGuard {
+        return vec![(GATE_PATH, "门岗")];
+    }
     let mut entries = vec![(HOME_PATH, "首页"), (LIST_PATH, "登记")];
     if role == Role::Surveyor {
         entries.insert(0, (MY_PATH, "我的摸排"));
     }
     if role == Role::EnterpriseContact {
+        entries.push((GATE_PATH, "门岗"));
         entries.push((CODE_PATH, "企业码"));
     }
     if role == Role::EnterpriseContact || role == Role::Admin {

@@ -13,6 +13,8 @@
 //! - [`account`]: sign in, sign out, change password;
 //! - [`home`], [`registrations`], [`settings`], [`code`], [`fields`]: the pages of the
 //!   enterprise's own work;
+//! - [`gate`]: the gate's pages (门岗) for its guards and the enterprise's contacts:
+//!   scanning passes by camera, picture or typing, who is inside, the failed scans;
 //! - [`enterprise`]: which enterprise a page is about;
 //! - [`enterprises`]: the roster of a caller's scope, its exports, an enterprise's page;
 //! - [`dashboard`]: the officials' dashboard of their scope, its charts from [`chart`];
@@ -31,6 +33,7 @@ pub mod dashboard;
 pub mod enterprise;
 pub mod enterprises;
 pub mod fields;
+pub mod gate;
 pub mod home;
 pub mod layout;
 pub mod org;

@@ -179,8 +179,9 @@ impl Posted {
     }
 }
 
-/// The signed-in user of a console page who may work (has no password to change
-/// first); refuses with a 303 to the sign-in or to the change-password page.
+/// The signed-in user of a console desk page who may work (has no password to change
+/// first); refuses with a 303 to the sign-in or to the change-password page, and a
+/// gate guard with the 404 page.
 #[derive(Debug)]
 pub struct Signed {
     /// The user, as the API's handlers see a caller.
@@ -231,18 +232,25 @@ impl FromRequest for Signed {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let signed = authenticate(&req).await?;
-            if signed.caller.must_change_password {
-                return Err(PageError::ChangePassword);
-            }
-            // Gate guards scan passes through the API and see none of the console's
-            // desk pages; their own account's pages ([`Account`]) stay open.
+            let signed = working(&req).await?;
+            // Gate guards see none of the console's desk pages: only the gate's pages
+            // (`console::gate::Scanner`) and their own account's ([`Account`]).
             if signed.caller.role == Role::GateGuard {
                 return Err(ApiError::not_found().into());
             }
             Ok(signed)
         })
     }
+}
+
+/// The signed-in user of a request, of any role, who may work (has no password to
+/// change first); else the 303 to the sign-in or to the change-password page.
+pub async fn working(req: &HttpRequest) -> Result<Signed, PageError> {
+    let signed = authenticate(req).await?;
+    if signed.caller.must_change_password {
+        return Err(PageError::ChangePassword);
+    }
+    Ok(signed)
 }
 
 /// A signed-in user, also one who must still change the password: the

@@ -44,7 +44,7 @@ pub struct RedeemBody {
 
 impl RedeemBody {
     /// The scan, or every field's error (422).
-    fn parse(self) -> Result<Redeem, ApiError> {
+    pub fn parse(self) -> Result<Redeem, ApiError> {
         let mut errors = FieldErrors::default();
         let nonce = errors.check(Nonce::parse(&self.nonce));
         let kind = ScanKind::from_stored(&self.kind);
@@ -136,7 +136,7 @@ pub struct GateList {
 
 /// The enterprise whose gates the caller scans at; a scanner without one (never so
 /// stored) has none to scan at.
-fn scanner_enterprise(caller: &Caller) -> Result<EnterpriseId, ApiError> {
+pub fn scanner_enterprise(caller: &Caller) -> Result<EnterpriseId, ApiError> {
     caller
         .scope
         .enterprise_id
@@ -153,15 +153,39 @@ pub async fn redeem(
     body: web::Json<RedeemBody>,
 ) -> Result<HttpResponse, ApiError> {
     let scan = body.into_inner().parse()?;
+    let (view, created) = redeem_scan(&state, caller, scan, None).await?;
+    Ok(written_answer(created, view))
+}
+
+/// Checks and records a scan at the caller's enterprise (the API's and the gate
+/// page's one way in): the answer, and whether it was recorded now (else it is the
+/// answer to an earlier try with the same nonce). With `undoing`, the guard refuses
+/// a pass just let through (person, truck and pass do not agree): the accepted scan
+/// of that nonce is annulled first, in the same transaction, so the truck is not
+/// counted inside.
+pub async fn redeem_scan(
+    state: &AppState,
+    caller: Caller,
+    scan: Redeem,
+    undoing: Option<Nonce>,
+) -> Result<(ScanView, bool), ApiError> {
     let enterprise = scanner_enterprise(&caller)?;
-    let (view, created) = state
+    state
         .db
         .write(move |conn| {
+            if let Some(accepted) = &undoing {
+                gate::annul(
+                    conn,
+                    &caller.actor(),
+                    &caller.user_id,
+                    &enterprise,
+                    accepted,
+                )?;
+            }
             let (row, created) = gate::redeem(conn, &caller.user_id, &enterprise, &scan)?.split();
             Ok((one_view(conn, row)?, created))
         })
-        .await?;
-    Ok(written_answer(created, view))
+        .await
 }
 
 /// `POST /api/v1/gate/annul`: undoes a scan just accepted at the caller's enterprise,
@@ -173,15 +197,24 @@ pub async fn annul(
 ) -> Result<web::Json<ScanView>, ApiError> {
     let nonce =
         Nonce::parse(&body.into_inner().nonce).map_err(|e| ApiError::validation(vec![e]))?;
+    Ok(web::Json(annul_scan(&state, caller, nonce).await?))
+}
+
+/// Undoes the scan with `nonce` at the caller's enterprise (the API's and the gate
+/// page's one way in); the scan as it now stands.
+pub async fn annul_scan(
+    state: &AppState,
+    caller: Caller,
+    nonce: Nonce,
+) -> Result<ScanView, ApiError> {
     let enterprise = scanner_enterprise(&caller)?;
-    let view = state
+    state
         .db
         .write(move |conn| {
             let scan = gate::annul(conn, &caller.actor(), &caller.user_id, &enterprise, &nonce)?;
             one_view(conn, scan)
         })
-        .await?;
-    Ok(web::Json(view))
+        .await
 }
 
 fn one_view(conn: &mut crate::db::DbConnection, scan: Scan) -> Result<ScanView, ApiError> {

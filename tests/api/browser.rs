@@ -130,8 +130,9 @@ impl ChromeDriver {
         Some(driver)
     }
 
-    /// A browser session whose viewport is `screen`.
-    async fn session(&self, screen: Screen) -> Client {
+    /// A browser session whose viewport is `screen`, Chromium started with `extra`
+    /// arguments too.
+    async fn session(&self, screen: Screen, extra: &[String]) -> Client {
         let mut options = json!({
             "binary": CHROMIUM,
             "args": [
@@ -145,6 +146,9 @@ impl ChromeDriver {
                 format!("--window-size={},{}", screen.width, screen.height),
             ],
         });
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend(extra.iter().map(|arg| json!(arg)));
+        }
         if screen.phone {
             options["mobileEmulation"] = json!({
                 "deviceMetrics": {
@@ -182,6 +186,19 @@ where
     F: Fn(Client, TestApp, Screen) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    at_sizes_with(screens, &[], configure, flow).await;
+}
+
+/// [`at_sizes`] with Chromium started with `browser_args` too (a fake camera).
+pub(crate) async fn at_sizes_with<F, Fut>(
+    screens: &[Screen],
+    browser_args: &[String],
+    configure: impl Fn(&mut Settings),
+    flow: F,
+) where
+    F: Fn(Client, TestApp, Screen) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(chromedriver) = ChromeDriver::start() else {
         return;
     };
@@ -191,7 +208,7 @@ where
         let app = TestApp::spawn(Backend::Sqlite, &configure)
             .await
             .expect("SQLite always runs");
-        let client = chromedriver.session(screen).await;
+        let client = chromedriver.session(screen, browser_args).await;
         let started = Instant::now();
         let outcome = tokio::spawn(flow(client.clone(), app, screen)).await;
         let elapsed = started.elapsed();

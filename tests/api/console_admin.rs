@@ -73,7 +73,14 @@ async fn admin_pages_are_the_404_page_for_every_other_role(app: TestApp) {
         format!("/console/users/{admin_id}/active"),
         format!("/console/users/{admin_id}/password"),
     ];
-    for username in ["regulator1", "sector1", "park1", "surveyor1", "contact1"] {
+    for username in [
+        "regulator1",
+        "sector1",
+        "park1",
+        "surveyor1",
+        "contact1",
+        "guard1",
+    ] {
         let mut console = Browser::session(&app, username, USER_PASSWORD).await;
         let home = console.get("/console/").await;
         assert!(

@@ -11,7 +11,19 @@ use calamine::Reader;
 use crate::helpers::{Browser, CONTRACT, Staff, TestApp, TestResponse, api_test};
 use crate::registrations::{PHONE, RESIDENT_ID, registered, registration_id};
 
-const ROLES: [&str; 6] = [
+const ROLES: [&str; 7] = [
+    "admin",
+    "regulator",
+    "sector_official",
+    "park_official",
+    "surveyor",
+    "enterprise_contact",
+    "gate_guard",
+];
+/// Every role, gate guards too: their own account's pages.
+const EVERYONE: &[&str] = &ROLES;
+/// Every role at a desk: gate guards reach none of the desk pages.
+const DESK: &[&str] = &[
     "admin",
     "regulator",
     "sector_official",
@@ -19,7 +31,6 @@ const ROLES: [&str; 6] = [
     "surveyor",
     "enterprise_contact",
 ];
-const EVERYONE: &[&str] = &ROLES;
 const ZONE_WIDE: &[&str] = &["admin", "regulator"];
 const ADMIN: &[&str] = &["admin"];
 const OFFICIALS: &[&str] = &["admin", "regulator", "sector_official", "park_official"];
@@ -27,6 +38,7 @@ const KEEPERS: &[&str] = &["admin", "enterprise_contact"];
 const CONTACT: &[&str] = &["enterprise_contact"];
 const SURVEYOR: &[&str] = &["surveyor"];
 const TEAM_KEEPERS: &[&str] = &["admin", "sector_official", "park_official"];
+const GATE_SCANNERS: &[&str] = &["enterprise_contact", "gate_guard"];
 
 /// The objects the pages are about: the staff's own enterprise (S1/P1) and one
 /// outside every scoped role's scope, a filing at each, a user.
@@ -169,58 +181,54 @@ async fn objects(app: &TestApp) -> Objects {
 fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
     let own = &o.staff.enterprise;
     let mut pages = vec![
-        ("/console/", "/console/".into(), EVERYONE),
+        ("/console/", "/console/".into(), DESK),
         ("/console/dashboard", "/console/dashboard".into(), OFFICIALS),
         ("/console/password", "/console/password".into(), EVERYONE),
         (
             "/console/registrations",
             "/console/registrations".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/registrations/rows",
             "/console/registrations/rows".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/registrations/export.csv",
             "/console/registrations/export.csv".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/registrations/export.xlsx",
             "/console/registrations/export.xlsx".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/registrations/{id}",
             format!("/console/registrations/{}", o.own_filing),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/registrations/{id}",
             format!("/console/registrations/{}", o.foreign_filing),
             ZONE_WIDE,
         ),
-        (
-            "/console/enterprises",
-            "/console/enterprises".into(),
-            EVERYONE,
-        ),
+        ("/console/enterprises", "/console/enterprises".into(), DESK),
         (
             "/console/enterprises/export.csv",
             "/console/enterprises/export.csv".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/enterprises/export.xlsx",
             "/console/enterprises/export.xlsx".into(),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/enterprises/{id}",
             format!("/console/enterprises/{own}"),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/enterprises/{id}",
@@ -237,7 +245,7 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
         (
             "/console/code",
             format!("/console/code?enterprise={own}"),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/code",
@@ -247,17 +255,17 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
         (
             "/console/code/qr.svg",
             format!("/console/code/qr.svg?enterprise={own}"),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/code/qr.png",
             format!("/console/code/qr.png?enterprise={own}"),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/code/poster.png",
             format!("/console/code/poster.png?enterprise={own}"),
-            EVERYONE,
+            DESK,
         ),
         (
             "/console/code/poster.png",
@@ -286,6 +294,17 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
         ),
         ("/console/posters", "/console/posters".into(), ADMIN),
         ("/console/survey/my", "/console/survey/my".into(), SURVEYOR),
+        ("/console/gate", "/console/gate".into(), GATE_SCANNERS),
+        (
+            "/console/gate/inside",
+            "/console/gate/inside".into(),
+            GATE_SCANNERS,
+        ),
+        (
+            "/console/gate/refused",
+            "/console/gate/refused".into(),
+            GATE_SCANNERS,
+        ),
         // A case nobody here is assigned: the 404 page for everyone.
         (
             "/console/survey/cases/{id}",

@@ -919,10 +919,14 @@ impl<'a> Browser<'a> {
         let mut browser = Self::new(app);
         let response = browser.sign_in(username, password).await;
         response.assert_status(303);
-        // Surveyors land on their own cases, everyone else at home.
+        // Surveyors land on their own cases, gate guards at the gate, everyone else
+        // at home.
         let landing = response.header("location");
         assert!(
-            matches!(landing, Some("/console/" | "/console/survey/my")),
+            matches!(
+                landing,
+                Some("/console/" | "/console/survey/my" | "/console/gate")
+            ),
             "{username}: {landing:?}"
         );
         browser
@@ -937,6 +941,7 @@ impl<'a> Browser<'a> {
             "park_official" => ("park1", USER_PASSWORD),
             "surveyor" => ("surveyor1", USER_PASSWORD),
             "enterprise_contact" => ("contact1", USER_PASSWORD),
+            "gate_guard" => ("guard1", USER_PASSWORD),
             other => panic!("no staff user has the role {other}"),
         };
         Self::signed_in(app, username, password).await
