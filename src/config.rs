@@ -35,6 +35,9 @@ pub struct Settings {
     pub jwt_secret: Option<SecretString>,
     /// Data-encryption key as 64 hex characters; generated into `data_dir` when absent.
     pub data_key: Option<SecretString>,
+    /// Ed25519 secret key that signs passes for offline gates, as 64 hex characters;
+    /// generated into `data_dir` when absent.
+    pub gate_key: Option<SecretString>,
     /// Access token lifetime in seconds (at most 900).
     pub access_token_ttl_secs: u64,
     /// Refresh token lifetime in days.
@@ -118,6 +121,7 @@ impl Default for Settings {
             retention_days: 30,
             jwt_secret: None,
             data_key: None,
+            gate_key: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 14,
             sqlite_synchronous: SqliteSynchronous::Full,
@@ -144,7 +148,7 @@ impl Default for Settings {
 
 /// Every setting's key, as written in the TOML file; the environment variable is
 /// `TRUCKPASS_` and the key in upper case (`DATABASE_URL` for `database_url`).
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 30] = [
     "listen",
     "data_dir",
     "database_url",
@@ -154,6 +158,7 @@ pub const KEYS: [&str; 29] = [
     "retention_days",
     "jwt_secret",
     "data_key",
+    "gate_key",
     "access_token_ttl_secs",
     "refresh_token_ttl_days",
     "sqlite_synchronous",
@@ -243,6 +248,7 @@ impl Settings {
             "retention_days" => self.retention_days = number(key, value)?,
             "jwt_secret" => self.jwt_secret = Some(value.trim().into()),
             "data_key" => self.data_key = Some(value.trim().into()),
+            "gate_key" => self.gate_key = Some(value.trim().into()),
             "access_token_ttl_secs" => self.access_token_ttl_secs = number(key, value)?,
             "refresh_token_ttl_days" => self.refresh_token_ttl_days = number(key, value)?,
             "sqlite_synchronous" => {
@@ -395,12 +401,14 @@ mod tests {
         settings.set("admin_password", "Secret-Admin-Password-1")?;
         settings.set("jwt_secret", &"ab".repeat(32))?;
         settings.set("data_key", &"cd".repeat(32))?;
+        settings.set("gate_key", &"9e".repeat(32))?;
         settings.set("database_url", "postgres://app:db-password-9@db/truckpass")?;
         let printed = format!("{settings:?} {:?}", settings.database()?);
         for secret in [
             "Secret-Admin-Password-1",
             "abababab",
             "cdcdcdcd",
+            "9e9e9e9e",
             "db-password-9",
         ] {
             assert!(!printed.contains(secret), "{secret} in {printed}");

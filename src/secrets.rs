@@ -17,6 +17,8 @@ pub struct Secrets {
     pub jwt_key: Vec<u8>,
     /// AES-256 key for personal data at rest.
     pub data_key: Vec<u8>,
+    /// Ed25519 secret key that signs passes for offline gates.
+    pub gate_key: [u8; KEY_BYTES],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -27,12 +29,13 @@ impl std::fmt::Debug for Secrets {
 
 impl Secrets {
     /// Uses the configured values where given, otherwise reads or creates
-    /// `jwt.key` and `data.key` in `data_dir`.
-    pub fn load(
-        data_dir: &Path,
-        jwt_secret: Option<&str>,
-        data_key: Option<&str>,
-    ) -> anyhow::Result<Self> {
+    /// `jwt.key`, `data.key` and `gate.key` in `data_dir`.
+    pub fn load(data_dir: &Path, configured: Configured<'_>) -> anyhow::Result<Self> {
+        let Configured {
+            jwt_secret,
+            data_key,
+            gate_key,
+        } = configured;
         let jwt_key = match jwt_secret {
             Some(hex_key) => hex::decode(hex_key.trim())
                 .ok()
@@ -49,8 +52,33 @@ impl Secrets {
                 .ok_or_else(|| anyhow::anyhow!("TRUCKPASS_DATA_KEY must be 64 hex characters"))?,
             None => load_or_create(&data_dir.join("data.key"))?,
         };
-        Ok(Self { jwt_key, data_key })
+        let gate_key = match gate_key {
+            Some(hex_key) => hex::decode(hex_key.trim())
+                .ok()
+                .ok_or_else(|| anyhow::anyhow!("TRUCKPASS_GATE_KEY must be 64 hex characters"))?,
+            None => load_or_create(&data_dir.join("gate.key"))?,
+        }
+        .try_into()
+        .map_err(|_| {
+            anyhow::anyhow!("the gate signing key must be 32 bytes (64 hex characters)")
+        })?;
+        Ok(Self {
+            jwt_key,
+            data_key,
+            gate_key,
+        })
     }
+}
+
+/// The keys set in the settings (hex), each taken from the data directory when unset.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Configured<'a> {
+    /// `TRUCKPASS_JWT_SECRET`.
+    pub jwt_secret: Option<&'a str>,
+    /// `TRUCKPASS_DATA_KEY`.
+    pub data_key: Option<&'a str>,
+    /// `TRUCKPASS_GATE_KEY`.
+    pub gate_key: Option<&'a str>,
 }
 
 /// Reads a hex key file, or creates it with owner-only permissions. The key is
@@ -92,21 +120,31 @@ fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn configured<'a>(jwt: &'a str, data: &'a str, gate: &'a str) -> Configured<'a> {
+        Configured {
+            jwt_secret: Some(jwt),
+            data_key: Some(data),
+            gate_key: Some(gate),
+        }
+    }
+
     #[test]
     fn generated_keys_are_private_and_reused() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let first = Secrets::load(dir.path(), None, None)?;
-        let second = Secrets::load(dir.path(), None, None)?;
+        let first = Secrets::load(dir.path(), Configured::default())?;
+        let second = Secrets::load(dir.path(), Configured::default())?;
         assert_eq!(first.jwt_key, second.jwt_key);
         assert_eq!(first.data_key, second.data_key);
+        assert_eq!(first.gate_key, second.gate_key);
         assert_ne!(first.jwt_key, first.data_key);
+        assert_ne!(first.data_key, first.gate_key.to_vec());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("jwt.key"))?
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+            for file in ["jwt.key", "data.key", "gate.key"] {
+                let mode = fs::metadata(dir.path().join(file))?.permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{file}");
+            }
         }
         Ok(())
     }
@@ -114,9 +152,12 @@ mod tests {
     #[test]
     fn configured_keys_are_checked() {
         let dir = std::env::temp_dir();
-        assert!(Secrets::load(&dir, Some("abcd"), Some(&"ab".repeat(32))).is_err());
-        assert!(Secrets::load(&dir, Some(&"k".repeat(64)), Some(&"ab".repeat(32))).is_err());
-        assert!(Secrets::load(&dir, Some(&"cd".repeat(32)), Some("zz")).is_err());
-        assert!(Secrets::load(&dir, Some(&"cd".repeat(32)), Some(&"ab".repeat(32))).is_ok());
+        let (jwt, data, gate) = ("cd".repeat(32), "ab".repeat(32), "ef".repeat(32));
+        assert!(Secrets::load(&dir, configured("abcd", &data, &gate)).is_err());
+        assert!(Secrets::load(&dir, configured(&"k".repeat(64), &data, &gate)).is_err());
+        assert!(Secrets::load(&dir, configured(&jwt, "zz", &gate)).is_err());
+        assert!(Secrets::load(&dir, configured(&jwt, &data, "ef")).is_err());
+        assert!(Secrets::load(&dir, configured(&jwt, &data, &"ef".repeat(33))).is_err());
+        assert!(Secrets::load(&dir, configured(&jwt, &data, &gate)).is_ok());
     }
 }

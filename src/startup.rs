@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use chrono::TimeDelta;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::handlers::{list_audit, verify_audit};
 use crate::audit::{self, Linking, VerificationCache};
@@ -59,6 +59,7 @@ use crate::forms::handlers::{
 };
 use crate::gate;
 use crate::gate::handlers as gate_handlers;
+use crate::gate::offline::PassSigner;
 use crate::health::{healthz, metrics, openapi, readyz};
 use crate::heavy::HeavyWork;
 use crate::nul::refuse_nul;
@@ -80,7 +81,7 @@ use crate::registrations::public::{
 };
 use crate::registrations::retention;
 use crate::registrations::settings::{find_registration_settings, update_registration_settings};
-use crate::secrets::Secrets;
+use crate::secrets::{Configured, Secrets};
 use crate::state::AppState;
 use crate::survey::answer_handlers::{
     find_answers, find_questionnaire, review_case, submit_answers, update_questionnaire,
@@ -252,6 +253,8 @@ routes! {
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/api/v1/gate/redeem" { post [GATE_SCANNERS] => gate_handlers::redeem }
     "/api/v1/gate/annul" { post [GATE_SCANNERS] => gate_handlers::annul }
+    "/api/v1/gate/key" { get [GATE_SCANNERS] => gate_handlers::gate_key }
+    "/api/v1/gate/revocations" { get [GATE_SCANNERS] => gate_handlers::revocations }
     "/api/v1/gate/status" { get [OFFICIALS] => gate_handlers::zone_status }
     "/api/v1/enterprises/{id}/gate/settings" {
         get [GATE_WATCHERS] => gate_handlers::gate_settings,
@@ -453,6 +456,7 @@ routes! {
     "/console/gate" { get => console_gate::scanner_page }
     "/console/gate/scan" { post => console_gate::scan }
     "/console/gate/annul" { post => console_gate::annul }
+    "/console/gate/revocations" { get => console_gate::revocations }
     "/console/gate/inside" { get => console_gate::inside_page }
     "/console/gate/refused" { get => console_gate::refused_page }
     // The survey's field pages: the surveyor's own cases on the phone.
@@ -539,18 +543,23 @@ pub struct Application {
 /// The configured keys, or those of the data directory (created there, private,
 /// on first use).
 pub fn secrets(settings: &Settings) -> anyhow::Result<Secrets> {
-    let needs_key_files = settings.jwt_secret.is_none() || settings.data_key.is_none();
+    let needs_key_files =
+        settings.jwt_secret.is_none() || settings.data_key.is_none() || settings.gate_key.is_none();
     if needs_key_files {
         create_private_dir(&settings.data_dir)?;
     }
     Secrets::load(
         &settings.data_dir,
-        settings
-            .jwt_secret
-            .as_ref()
-            .map(ExposeSecret::expose_secret),
-        settings.data_key.as_ref().map(ExposeSecret::expose_secret),
+        Configured {
+            jwt_secret: exposed(&settings.jwt_secret),
+            data_key: exposed(&settings.data_key),
+            gate_key: exposed(&settings.gate_key),
+        },
     )
+}
+
+fn exposed(key: &Option<SecretString>) -> Option<&str> {
+    key.as_ref().map(ExposeSecret::expose_secret)
 }
 
 /// The vault of the data key (the server's, and the command line's imports).
@@ -610,6 +619,7 @@ impl Application {
             limits: Arc::clone(&limits),
             vault: vault(&secrets)?,
             pass_qrs: Arc::new(PassQrs::default()),
+            signer: Arc::new(PassSigner::new(&secrets.gate_key)),
             scans: Arc::clone(&scans),
             code_forms: Arc::new(CodeForms::default()),
             ledgers: Arc::new(LedgerCache::default()),

@@ -9,6 +9,7 @@ use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::console::uploads::PendingImports;
 use crate::db::Db;
+use crate::gate::offline::PassSigner;
 use crate::heavy::HeavyWork;
 use crate::personal::Vault;
 use crate::ratelimit::RateLimiter;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// Pass QR codes already drawn.
     pub pass_qrs: Arc<PassQrs>,
+    /// Signs passes and revocation lists for gates without network.
+    pub signer: Arc<PassSigner>,
     /// Code page opens not yet written.
     pub scans: Arc<ScanTally>,
     /// The registration forms behind scanned tokens, a moment ago.

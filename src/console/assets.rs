@@ -1,4 +1,4 @@
-//! The console's scripts, the vendored htmx and jsQR (see `assets/README.md`), the
+//! The console's scripts, the vendored htmx, jsQR and TweetNaCl (see `assets/README.md`), the
 //! surveyor's pages' own `survey.js` and the gate page's `gate.js`, embedded in the
 //! binary and served at an address that names its content, so that browsers keep it
 //! for good and a new version is a new address.
@@ -18,6 +18,8 @@ const SURVEY_JS: &[u8] = include_bytes!("assets/survey.js");
 
 /// The vendored QR decoder of the gate page (jsQR, minified).
 const JSQR: &[u8] = include_bytes!("assets/jsQR.min.js");
+/// The vendored Ed25519 of the gate page's offline mode (TweetNaCl, minified).
+const NACL: &[u8] = include_bytes!("assets/nacl-fast.min.js");
 /// The gate page's own script: camera and picture scanning, answers in place.
 const GATE_JS: &[u8] = include_bytes!("assets/gate.js");
 
@@ -29,14 +31,16 @@ static SURVEY_FILE: LazyLock<String> = LazyLock::new(|| content_name("survey", S
 
 /// The file names of the gate page's scripts, named by their content likewise.
 static JSQR_FILE: LazyLock<String> = LazyLock::new(|| content_name("jsqr", JSQR));
+static NACL_FILE: LazyLock<String> = LazyLock::new(|| content_name("nacl", NACL));
 static GATE_FILE: LazyLock<String> = LazyLock::new(|| content_name("gate", GATE_JS));
 
 /// The scripts by the names they are served under.
-static SCRIPTS: LazyLock<[(&'static str, &'static [u8]); 4]> = LazyLock::new(|| {
+static SCRIPTS: LazyLock<[(&'static str, &'static [u8]); 5]> = LazyLock::new(|| {
     [
         (HTMX_FILE.as_str(), HTMX),
         (SURVEY_FILE.as_str(), SURVEY_JS),
         (JSQR_FILE.as_str(), JSQR),
+        (NACL_FILE.as_str(), NACL),
         (GATE_FILE.as_str(), GATE_JS),
     ]
 });
@@ -54,6 +58,11 @@ pub fn survey_js_path() -> String {
 /// The address of jsQR, for the gate page.
 pub fn jsqr_path() -> String {
     format!("/console/assets/{}", JSQR_FILE.as_str())
+}
+
+/// The address of TweetNaCl, for the gate page.
+pub fn nacl_path() -> String {
+    format!("/console/assets/{}", NACL_FILE.as_str())
 }
 
 /// The address of the gate page's script.

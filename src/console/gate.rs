@@ -15,13 +15,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::{Markup, PreEscaped, html};
 
 use crate::auth::caller::GATE_SCANNERS;
-use crate::console::assets::{gate_js_path, jsqr_path};
+use crate::console::assets::{gate_js_path, jsqr_path, nacl_path};
 use crate::console::session::{Posted, Signed, working};
 use crate::console::{PageError, allowed, layout, render};
 use crate::db::new_id;
@@ -29,9 +29,12 @@ use crate::domain::gate::Nonce;
 use crate::domain::id::{EnterpriseId, GateId};
 use crate::domain::zone;
 use crate::error::ApiError;
-use crate::gate::handlers::{RedeemBody, annul_scan, redeem_scan, scanner_enterprise};
+use crate::gate::handlers::{
+    OfflineBody, RedeemBody, annul_scan, redeem_scan, revocation_list, scanner_enterprise,
+};
 use crate::gate::{
-    ANNUL_WINDOW, Gate, GateStatus, PassFacts, Scan, ScanKind, ScanResult, ScanView,
+    ANNUL_WINDOW, Gate, GateStatus, LogFilter, PassFacts, Refusal, Scan, ScanKind, ScanResult,
+    ScanView,
 };
 use crate::state::AppState;
 
@@ -41,6 +44,8 @@ pub const GATE_PATH: &str = "/console/gate";
 pub const SCAN_PATH: &str = "/console/gate/scan";
 /// Where an annulment's form posts.
 pub const ANNUL_PATH: &str = "/console/gate/annul";
+/// The signed revocation list, for gate.js to keep offline.
+pub const REVOCATIONS_PATH: &str = "/console/gate/revocations";
 /// The trucks inside now.
 pub const INSIDE_PATH: &str = "/console/gate/inside";
 /// The failed-scan log.
@@ -121,6 +126,7 @@ enum Shown {
 /// The scanner as it stands: the enterprise's gates in use, the chosen one and the
 /// way.
 struct Desk {
+    enterprise: EnterpriseId,
     gates: Vec<Gate>,
     gate: Option<GateId>,
     kind: ScanKind,
@@ -132,7 +138,8 @@ impl Desk {
     /// first gate, entry.
     async fn of(state: &AppState, signed: &Signed, choice: &Posted) -> Result<Self, PageError> {
         let enterprise = scanner_enterprise(&signed.caller)?;
-        let gates = state.db.read(move |conn| in_use(conn, &enterprise)).await?;
+        let of = enterprise.clone();
+        let gates = state.db.read(move |conn| in_use(conn, &of)).await?;
         let wanted = choice.value("gate_id").map(str::trim);
         let gate = match wanted {
             Some(id) if !id.is_empty() => gates.iter().find(|g| g.id.as_str() == id),
@@ -143,7 +150,12 @@ impl Desk {
             .value("type")
             .and_then(ScanKind::from_stored)
             .unwrap_or(ScanKind::Entry);
-        Ok(Self { gates, gate, kind })
+        Ok(Self {
+            enterprise,
+            gates,
+            gate,
+            kind,
+        })
     }
 }
 
@@ -190,13 +202,25 @@ pub async fn scan(
     let posted = signed.posted(&req, &body)?;
     let desk = Desk::of(&state, &signed, &posted).await?;
     let text = |name| posted.value(name).unwrap_or_default().to_owned();
+    let filled = |name| {
+        posted
+            .value(name)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
     let sent = RedeemBody {
         nonce: text("nonce"),
         gate_id: GateId::from(text("gate_id")),
         kind: text("type"),
         code: text("code"),
-        client_time: None,
+        client_time: filled("client_time"),
         plate_mismatch: posted.value("plate_mismatch").is_some(),
+        // A scan made offline and uploaded by gate.js: what the gate decided.
+        offline: filled("offline_result").map(|result| OfflineBody {
+            result,
+            reason: filled("offline_reason"),
+        }),
     };
     let undoing = posted
         .text("undo")?
@@ -236,6 +260,18 @@ pub async fn annul(
     )
 }
 
+/// `GET /console/gate/revocations`: the signed revocation list of the scanner's
+/// enterprise, as JSON, which `gate.js` keeps for when the network is gone.
+pub async fn revocations(
+    state: web::Data<AppState>,
+    Scanner(signed): Scanner,
+) -> Result<HttpResponse, PageError> {
+    let list = revocation_list(&state, &signed.caller).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(list))
+}
+
 /// The scanner after a post: 200 with what was recorded, the refusal's status with
 /// why nothing was (a server error is the error page).
 fn answer(
@@ -267,6 +303,14 @@ fn answer(
 fn scanner_markup(state: &AppState, signed: &Signed, desk: &Desk, shown: &Shown) -> Markup {
     let body = html! {
         h1.vh { "扫码核验" }
+        // gate.js's offline mode, shown by it: online or not, scans waiting; with the
+        // zone's key, the enterprise, the revocation list's address and what the
+        // guard reads for each reason.
+        p #net.muted role="status" hidden
+            data-key=(state.signer.public_key())
+            data-enterprise=(desk.enterprise)
+            data-revocations=(REVOCATIONS_PATH)
+            data-reasons=(reason_labels()) {}
         @if desk.gates.is_empty() {
             p.notice.bad { "本企业尚未设置门岗，暂不能扫码。请企业联系人先添加门岗（东门、西门等）。" }
         } @else {
@@ -307,10 +351,20 @@ fn scanner_markup(state: &AppState, signed: &Signed, desk: &Desk, shown: &Shown)
             }
             (scan_panel(signed, desk, shown))
             script src=(jsqr_path()) defer {}
+            script src=(nacl_path()) defer {}
             script src=(gate_js_path()) defer {}
         }
     };
     page(state, signed, GATE_PATH, "门岗扫码", body)
+}
+
+/// What the guard reads for each refusal, as JSON (`{"cancelled": "通行证已被取消", …}`).
+fn reason_labels() -> String {
+    let labels: serde_json::Map<String, serde_json::Value> = Refusal::ALL
+        .iter()
+        .map(|reason| (reason.as_str().to_owned(), reason.label().into()))
+        .collect();
+    serde_json::Value::Object(labels).to_string()
 }
 
 /// The part of the scanner an answer replaces: the answer, the pass's facts with
@@ -490,7 +544,7 @@ pub async fn refused_page(
     let scans = state
         .db
         .read(move |conn| {
-            let rows = Scan::log(conn, &enterprise, true, None, REFUSED_SHOWN)?;
+            let rows = Scan::log(conn, &enterprise, LogFilter::Refused, None, REFUSED_SHOWN)?;
             Scan::views(conn, rows)
         })
         .await?;

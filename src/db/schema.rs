@@ -502,6 +502,8 @@ diesel::table! {
         created_at -> Timestamp,
         annulled_at -> Nullable<Timestamp>,
         annulled_by -> Nullable<Text>,
+        offline -> Bool,
+        conflict -> Nullable<Text>,
     }
 }
 

@@ -2,6 +2,8 @@
 //! an enterprise (its guards and contacts); `/api/v1/enterprises/{id}/gates[/{gate_id}]`,
 //! `/gate/status` and `/gate/events` for whoever sees the enterprise.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +15,10 @@ use crate::domain::gate::{
 use crate::domain::id::{EnterpriseId, GateId};
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::gate::offline::RevocationList;
 use crate::gate::{
-    self, Gate, GateChanges, GateRules, GateStatus, GateView, Redeem, Scan, ScanKind, ScanView,
-    ZoneInside,
+    self, Check, Checked, Gate, GateChanges, GateRules, GateStatus, GateView, LogFilter, Offline,
+    Recorded, Redeem, Refusal, Scan, ScanKind, ScanView, ZoneInside,
 };
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
@@ -40,6 +43,50 @@ pub struct RedeemBody {
     /// The guard refuses the pass: person, truck and pass do not agree.
     #[serde(default)]
     pub plate_mismatch: bool,
+    /// A scan the gate made without network, uploaded now: what it decided.
+    #[serde(default, deserialize_with = "body::non_null")]
+    pub offline: Option<OfflineBody>,
+}
+
+/// What a gate without network decided for a scan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineBody {
+    /// `accepted` (the truck went through) or `refused`.
+    pub result: String,
+    /// Why it was refused.
+    #[serde(default, deserialize_with = "body::non_null")]
+    pub reason: Option<String>,
+}
+
+impl OfflineBody {
+    fn parse(&self) -> Result<Offline, FieldError> {
+        let reason = self.reason.as_deref().map(Refusal::from_stored);
+        match (self.result.as_str(), reason) {
+            ("accepted", None) => Ok(Offline::Accepted),
+            ("refused", Some(Some(reason))) => Ok(Offline::Refused(reason)),
+            ("refused", Some(None)) => Err(FieldError::new(
+                "offline.reason",
+                "invalid_value",
+                "offline.reason 须为拒绝原因之一（如 cancelled、expired）",
+            )),
+            ("refused", None) => Err(FieldError::new(
+                "offline.reason",
+                "required",
+                "离线拒绝的扫码须写明原因",
+            )),
+            ("accepted", Some(_)) => Err(FieldError::new(
+                "offline.reason",
+                "not_allowed",
+                "离线放行的扫码没有拒绝原因",
+            )),
+            _ => Err(FieldError::new(
+                "offline.result",
+                "invalid_value",
+                "offline.result 须为 accepted（已放行）或 refused（已拒绝）",
+            )),
+        }
+    }
 }
 
 impl RedeemBody {
@@ -60,8 +107,21 @@ impl RedeemBody {
             Some(raw) => errors.check(parse_client_time(raw)).map(Some),
             None => Some(None),
         };
-        let (Some(nonce), Some(kind), Some(code), Some(client_time)) =
-            (nonce, kind, code, client_time)
+        let offline = match &self.offline {
+            Some(offline) => errors.check(offline.parse()).map(Some),
+            None => Some(None),
+        };
+        // A scan made offline is judged by when it was made.
+        let client_time = match (client_time, &offline) {
+            (Some(None), Some(Some(_))) => errors.check(Err(FieldError::new(
+                "client_time",
+                "required",
+                "离线扫码须带上扫码时设备的时间",
+            ))),
+            (client_time, _) => client_time,
+        };
+        let (Some(nonce), Some(kind), Some(code), Some(client_time), Some(offline)) =
+            (nonce, kind, code, client_time, offline)
         else {
             return Err(errors.into_error());
         };
@@ -72,6 +132,7 @@ impl RedeemBody {
             code,
             client_time,
             plate_mismatch: self.plate_mismatch,
+            offline,
         })
     }
 }
@@ -159,10 +220,12 @@ pub async fn redeem(
 
 /// Checks and records a scan at the caller's enterprise (the API's and the gate
 /// page's one way in): the answer, and whether it was recorded now (else it is the
-/// answer to an earlier try with the same nonce). With `undoing`, the guard refuses
-/// a pass just let through (person, truck and pass do not agree): the accepted scan
-/// of that nonce is annulled first, in the same transaction, so the truck is not
-/// counted inside.
+/// answer to an earlier try with the same nonce). The check reads on a read
+/// connection; the write only records the scan and moves the truck, so that the
+/// writer does no more than it must. With `undoing`, the guard refuses a pass just
+/// let through (person, truck and pass do not agree): the accepted scan of that
+/// nonce is annulled first, in the same transaction as the refusal, so the truck is
+/// not counted inside.
 pub async fn redeem_scan(
     state: &AppState,
     caller: Caller,
@@ -170,21 +233,96 @@ pub async fn redeem_scan(
     undoing: Option<Nonce>,
 ) -> Result<(ScanView, bool), ApiError> {
     let enterprise = scanner_enterprise(&caller)?;
-    state
-        .db
-        .write(move |conn| {
-            if let Some(accepted) = &undoing {
+    if let Some(accepted) = undoing {
+        return state
+            .db
+            .write(move |conn| {
                 gate::annul(
                     conn,
                     &caller.actor(),
                     &caller.user_id,
                     &enterprise,
-                    accepted,
+                    &accepted,
                 )?;
-            }
-            let (row, created) = gate::redeem(conn, &caller.user_id, &enterprise, &scan)?.split();
-            Ok((one_view(conn, row)?, created))
-        })
+                match gate::check(conn, &caller.user_id, &enterprise, &scan)? {
+                    Check::Seen(earlier) => Ok((one_view(conn, earlier)?, false)),
+                    Check::New(checked) => {
+                        let recorded = checked.record(conn)?;
+                        finish(&scan, &checked, recorded)
+                    }
+                }
+            })
+            .await;
+    }
+    let scan = Arc::new(scan);
+    let (sent, user) = (Arc::clone(&scan), caller.user_id.clone());
+    let checked = match state
+        .db
+        .read(move |conn| gate::check(conn, &user, &enterprise, &sent))
+        .await?
+    {
+        Check::Seen(earlier) => {
+            let view = state.db.read(move |conn| one_view(conn, earlier)).await?;
+            return Ok((view, false));
+        }
+        Check::New(checked) => Arc::new(checked),
+    };
+    let recording = Arc::clone(&checked);
+    let recorded = state
+        .db
+        .write_replayable(move |conn| recording.record(conn))
+        .await?;
+    finish(&scan, &checked, recorded)
+}
+
+/// The answer to a checked scan once recorded, and whether it was recorded now.
+fn finish(
+    scan: &Redeem,
+    checked: &Checked,
+    recorded: Recorded,
+) -> Result<(ScanView, bool), ApiError> {
+    match recorded {
+        Recorded::Now(row) => Ok((checked.answer(row), true)),
+        Recorded::Earlier(earlier) => Ok((checked.answer(scan.replayed(earlier)?), false)),
+    }
+}
+
+/// The zone's key that gates verify passes with offline.
+#[derive(Debug, Serialize)]
+pub struct GateKey {
+    /// Always `Ed25519`.
+    pub algorithm: &'static str,
+    /// The public key, 64 hex digits.
+    pub public_key: String,
+}
+
+/// `GET /api/v1/gate/key`: the zone's public key for verifying passes offline.
+pub async fn gate_key(state: web::Data<AppState>) -> web::Json<GateKey> {
+    web::Json(GateKey {
+        algorithm: "Ed25519",
+        public_key: state.signer.public_key(),
+    })
+}
+
+/// `GET /api/v1/gate/revocations`: the signed list of the caller's enterprise's passes
+/// that its gates turn back even offline.
+pub async fn revocations(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<RevocationList>, ApiError> {
+    Ok(web::Json(revocation_list(&state, &caller).await?))
+}
+
+/// The revocation list of the caller's enterprise (the API's and the gate page's).
+pub async fn revocation_list(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<RevocationList, ApiError> {
+    let enterprise = scanner_enterprise(caller)?;
+    let signer = Arc::clone(&state.signer);
+    state
+        .db
+        .read(move |conn| signer.revocations(conn, &enterprise))
         .await
 }
 
@@ -323,14 +461,15 @@ pub async fn gate_events(
 ) -> Result<web::Json<Page<ScanView>>, ApiError> {
     let query = query.into_inner();
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let refused_only = match query.result.as_deref() {
-        None => false,
-        Some("refused") => true,
+    let shown = match query.result.as_deref() {
+        None => LogFilter::All,
+        Some("refused") => LogFilter::Refused,
+        Some("conflict") => LogFilter::Conflicts,
         Some(_) => {
             return Err(ApiError::validation(vec![FieldError::new(
                 "result",
                 "invalid_value",
-                "result 只能为 refused（只看被拒绝的扫码）",
+                "result 只能为 refused（被拒绝的扫码）或 conflict（离线放行但有冲突的扫码）",
             )]));
         }
     };
@@ -344,7 +483,7 @@ pub async fn gate_events(
             let rows = Scan::log(
                 conn,
                 &enterprise.id,
-                refused_only,
+                shown,
                 fetch.after.as_deref(),
                 fetch.fetch(),
             )?;

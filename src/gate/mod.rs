@@ -10,6 +10,7 @@
 //! record.
 
 pub mod handlers;
+pub mod offline;
 
 use std::collections::HashMap;
 
@@ -32,7 +33,6 @@ use crate::domain::zone;
 use crate::enterprises::Visibility;
 use crate::error::{ApiError, ErrorCode};
 use crate::registrations::{Registration, RegistrationStatus, masked_name, masked_plate, utc};
-use crate::survey::Written;
 
 /// How long after an accepted scan it may still be annulled.
 pub const ANNUL_WINDOW: TimeDelta = TimeDelta::minutes(5);
@@ -84,6 +84,10 @@ text_enum! {
         PlateMismatch = "plate_mismatch" / "人、车、证不符",
         /// A live blacklist entry names the truck, its trailer or its driver.
         Blacklisted = "blacklisted" / "车辆或驾驶员在黑名单中",
+        /// A gate without network read a code it cannot check offline: no signed
+        /// payload (a typed plate, a pass not yet approved when its page was shown),
+        /// or a signature that does not verify.
+        Unverifiable = "unverifiable" / "离线无法核验此码，请联网后再扫",
     }
 }
 
@@ -284,6 +288,11 @@ pub struct Scan {
     pub annulled_at: Option<NaiveDateTime>,
     /// Who annulled it.
     pub annulled_by: Option<UserId>,
+    /// Made while the gate had no network, uploaded afterwards.
+    pub offline: bool,
+    /// An offline scan the gate let through that the server would have refused:
+    /// why (a double entry at two gates, an exit without an entry, a revoked pass).
+    pub conflict: Option<Refusal>,
 }
 
 /// What the guard sees of the pass of a scan: enough to check person, truck and pass
@@ -344,6 +353,10 @@ pub struct ScanView {
     pub scanned_at: chrono::DateTime<chrono::Utc>,
     /// When annulled (UTC).
     pub annulled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Made while the gate had no network, uploaded afterwards.
+    pub offline: bool,
+    /// An offline scan let through that the server would have refused: why.
+    pub conflict: Option<Refusal>,
 }
 
 /// One scan to check, as the device sent it.
@@ -361,6 +374,18 @@ pub struct Redeem {
     pub client_time: Option<NaiveDateTime>,
     /// The guard refuses it: person, truck and pass do not agree.
     pub plate_mismatch: bool,
+    /// What the gate decided while it had no network (uploaded afterwards).
+    pub offline: Option<Offline>,
+}
+
+/// What a gate without network decided for a scan: the truck went through (pretix's
+/// `force`: recorded as it happened, a conflict flagged), or it was turned back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offline {
+    /// Let through on the pass's signature.
+    Accepted,
+    /// Turned back, for this reason.
+    Refused(Refusal),
 }
 
 impl Redeem {
@@ -370,33 +395,75 @@ impl Redeem {
             && earlier.kind == self.kind
             && earlier.raw_code == self.code.logged
     }
+
+    /// An earlier scan with this nonce, as the answer to this one: the same scan
+    /// again, or 422 `idempotency_key_reused` when it was another.
+    pub fn replayed(&self, earlier: Scan) -> Result<Scan, ApiError> {
+        if self.repeats(&earlier) {
+            Ok(earlier)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "该 nonce 已用于另一次扫码，请为新的扫码生成新的 nonce",
+            ))
+        }
+    }
 }
 
-/// Checks a scan at a gate of `enterprise` (the scanner's) and records it, accepted
-/// or refused, in the caller's transaction: an accepted entry puts the truck inside,
-/// an accepted exit takes it out. A nonce seen before gives that scan back, nothing
-/// written (422 `idempotency_key_reused` when it was another scan). An unknown or
-/// foreign gate is 422; an inactive one 409.
-pub fn redeem(
+/// What a checked scan does to the trucks inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Move {
+    /// The truck goes in.
+    Enter,
+    /// The truck comes out.
+    Leave,
+}
+
+impl Move {
+    fn of(kind: ScanKind) -> Self {
+        match kind {
+            ScanKind::Entry => Self::Enter,
+            ScanKind::Exit => Self::Leave,
+        }
+    }
+}
+
+/// A scan checked against what was read a moment ago, ready to record: the row, what
+/// it does to the trucks inside (which the record decides again, since another gate
+/// may have moved the same truck in between), and what its answer shows.
+#[derive(Debug)]
+pub struct Checked {
+    row: Scan,
+    moves: Option<Move>,
+    gate_name: String,
+    pass: Option<PassFacts>,
+}
+
+/// A scan checked: new, or a retry of one recorded before.
+#[derive(Debug)]
+pub enum Check {
+    /// Not seen before: to be recorded.
+    New(Checked),
+    /// Recorded before with this nonce.
+    Seen(Scan),
+}
+
+/// Checks a scan at a gate of `enterprise` (the scanner's), reading only: the nonce,
+/// the gate, the pass, the blacklist and whether the truck is inside. A nonce seen
+/// before gives that scan back (422 `idempotency_key_reused` when it was another
+/// scan). An unknown or foreign gate is 422; an inactive one 409.
+///
+/// A scan made offline is recorded as the gate decided: an entry or exit it let
+/// through moves the truck, and what the server would have refused it for is its
+/// `conflict`; one it turned back keeps the gate's reason.
+pub fn check(
     conn: &mut DbConnection,
     scanner: &UserId,
     enterprise: &EnterpriseId,
     scan: &Redeem,
-) -> Result<Written<Scan>, ApiError> {
-    let earlier: Option<Scan> = gate_scans::table
-        .filter(gate_scans::enterprise_id.eq(enterprise))
-        .filter(gate_scans::nonce.eq(scan.nonce.as_str()))
-        .select(Scan::as_select())
-        .first(conn)
-        .optional()?;
-    if let Some(earlier) = earlier {
-        if !scan.repeats(&earlier) {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "该 nonce 已用于另一次扫码，请为新的扫码生成新的 nonce",
-            ));
-        }
-        return Ok(Written::Replayed(earlier));
+) -> Result<Check, ApiError> {
+    if let Some(earlier) = by_nonce(conn, enterprise, scan.nonce.as_str())? {
+        return scan.replayed(earlier).map(Check::Seen);
     }
     let gate = Gate::find(conn, enterprise, &scan.gate_id).map_err(|_| {
         ApiError::validation(vec![crate::error::FieldError::new(
@@ -412,11 +479,16 @@ pub fn redeem(
         ));
     }
     let at = now();
+    // A scan made offline is judged at the time it was made.
+    let judged_at = match scan.offline {
+        Some(_) => scan.client_time.unwrap_or(at),
+        None => at,
+    };
     let pass = named_pass(conn, enterprise, scan)?;
     let refusal = match &pass {
         None => Some(Refusal::UnknownCode),
         Some(pass) if pass.enterprise_id != *enterprise => Some(Refusal::OtherEnterprise),
-        Some(pass) => check(pass, scan, at),
+        Some(pass) => refused(pass, scan, judged_at),
     };
     let pass = pass.filter(|pass| pass.enterprise_id == *enterprise);
     // A blacklisted truck or driver is not let in; one inside still gets out.
@@ -426,17 +498,14 @@ pub fn redeem(
         }
         (_, refusal) => refusal,
     };
-    let mut entered_at = None;
-    let refusal = match (&pass, refusal) {
-        (Some(pass), None) => {
-            entered_at = entry_time(conn, &pass.id)?;
-            match (scan.kind, entered_at) {
-                (ScanKind::Entry, Some(_)) => Some(Refusal::AlreadyInside),
-                (ScanKind::Exit, None) => Some(Refusal::NotInside),
-                _ => None,
-            }
-        }
-        (_, refusal) => refusal,
+    let entered_at = match &pass {
+        Some(pass) => entry_time(conn, &pass.id)?,
+        None => None,
+    };
+    let inside_refusal = match (scan.kind, entered_at) {
+        (ScanKind::Entry, Some(_)) => Some(Refusal::AlreadyInside),
+        (ScanKind::Exit, None) => Some(Refusal::NotInside),
+        _ => None,
     };
     let mut row = Scan {
         id: GateScanId::generate(),
@@ -447,7 +516,7 @@ pub fn redeem(
         raw_code: scan.code.logged.clone(),
         registration_id: pass.as_ref().map(|pass| pass.id.clone()),
         result: ScanResult::Refused,
-        reason: refusal,
+        reason: None,
         dwell_seconds: None,
         automatic: false,
         scanned_by: Some(scanner.clone()),
@@ -455,41 +524,119 @@ pub fn redeem(
         created_at: at,
         annulled_at: None,
         annulled_by: None,
+        offline: scan.offline.is_some(),
+        conflict: None,
     };
-    if refusal.is_none() {
-        row.result = ScanResult::Accepted;
-        row.dwell_seconds = entered_at
-            .map(|entered| i32::try_from((at - entered).num_seconds()).unwrap_or(i32::MAX));
+    let mut moves = None;
+    match scan.offline {
+        Some(Offline::Refused(reason)) => row.reason = Some(reason),
+        Some(Offline::Accepted) => {
+            row.result = ScanResult::Accepted;
+            row.conflict = refusal.or(inside_refusal);
+            if pass.is_some() && inside_refusal.is_none() {
+                moves = Some(Move::of(scan.kind));
+            }
+        }
+        None => match refusal.or(inside_refusal) {
+            Some(reason) => row.reason = Some(reason),
+            None => {
+                row.result = ScanResult::Accepted;
+                moves = Some(Move::of(scan.kind));
+            }
+        },
     }
-    // The scan goes in first: an entry's presence row names it.
-    diesel::insert_into(gate_scans::table)
-        .values(&row)
-        .execute(conn)?;
-    if let (Some(pass), None) = (&pass, refusal) {
-        // Another writer may have let the same truck through in between (two gates
-        // at once): then this scan is the one refused.
-        let raced = match scan.kind {
-            ScanKind::Entry => !enter(conn, pass, &gate, &row.id, at)?,
-            ScanKind::Exit => !leave(conn, &pass.id)?,
+    if moves == Some(Move::Leave) {
+        row.dwell_seconds = entered_at.map(|entered| {
+            i32::try_from((judged_at - entered).num_seconds().max(0)).unwrap_or(i32::MAX)
+        });
+    }
+    Ok(Check::New(Checked {
+        row,
+        moves,
+        gate_name: gate.name,
+        pass: pass.map(PassFacts::of),
+    }))
+}
+
+/// The scan of `enterprise` with `nonce`, if any.
+fn by_nonce(
+    conn: &mut DbConnection,
+    enterprise: &EnterpriseId,
+    nonce: &str,
+) -> Result<Option<Scan>, ApiError> {
+    Ok(gate_scans::table
+        .filter(gate_scans::enterprise_id.eq(enterprise))
+        .filter(gate_scans::nonce.eq(nonce))
+        .select(Scan::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// What recording a checked scan came to.
+#[derive(Debug)]
+pub enum Recorded {
+    /// Recorded now, as it finally stands.
+    Now(Scan),
+    /// Another try with the same nonce was recorded first: that scan.
+    Earlier(Scan),
+}
+
+impl Checked {
+    /// Records the scan: the row, then the truck's move, which only one scan of the
+    /// same truck can make (two gates letting it in at once give one entry); the
+    /// other is refused, or for a scan made offline flagged as a conflict. Writes
+    /// nothing but these rows and may run again, so it suits
+    /// [`crate::db::Db::write_replayable`].
+    pub fn record(&self, conn: &mut DbConnection) -> Result<Recorded, ApiError> {
+        let mut row = self.row.clone();
+        let written = on_backend!(conn, |c| diesel::insert_into(gate_scans::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if written == 0 {
+            let earlier = by_nonce(conn, &row.enterprise_id, &row.nonce)?;
+            return earlier.map(Recorded::Earlier).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "a scan's insert met a conflict but no nonce"
+                ))
+            });
+        }
+        let (Some(moves), Some(pass)) = (self.moves, &row.registration_id) else {
+            return Ok(Recorded::Now(row));
+        };
+        let raced = match moves {
+            Move::Enter => !enter(conn, pass, &row)?,
+            Move::Leave => !leave(conn, pass)?,
         };
         if raced {
-            let reason = match scan.kind {
-                ScanKind::Entry => Refusal::AlreadyInside,
-                ScanKind::Exit => Refusal::NotInside,
+            let reason = match moves {
+                Move::Enter => Refusal::AlreadyInside,
+                Move::Leave => Refusal::NotInside,
             };
+            if row.offline {
+                row.conflict = Some(reason);
+            } else {
+                row.result = ScanResult::Refused;
+                row.reason = Some(reason);
+            }
+            row.dwell_seconds = None;
             diesel::update(gate_scans::table.find(&row.id))
                 .set((
-                    gate_scans::result.eq(ScanResult::Refused),
-                    gate_scans::reason.eq(reason),
+                    gate_scans::result.eq(row.result),
+                    gate_scans::reason.eq(row.reason),
+                    gate_scans::conflict.eq(row.conflict),
                     gate_scans::dwell_seconds.eq(None::<i32>),
                 ))
                 .execute(conn)?;
-            row.result = ScanResult::Refused;
-            row.reason = Some(reason);
-            row.dwell_seconds = None;
         }
+        Ok(Recorded::Now(row))
     }
-    Ok(Written::Created(row))
+
+    /// The answer to the scan as recorded (`scan` is this one's row, or an earlier
+    /// try's, of the same gate and code).
+    pub fn answer(&self, scan: Scan) -> ScanView {
+        scan.view(self.gate_name.clone(), self.pass.clone())
+    }
 }
 
 /// The pass a scan's code names: by token; by plate, the one inside (an exit) or
@@ -531,7 +678,7 @@ fn named_pass(
 /// Why the pass of a scan at its own enterprise is refused before looking at who is
 /// inside, if it is. An exit is never held back by the pass: a truck inside always
 /// gets out.
-fn check(pass: &Registration, scan: &Redeem, at: NaiveDateTime) -> Option<Refusal> {
+fn refused(pass: &Registration, scan: &Redeem, at: NaiveDateTime) -> Option<Refusal> {
     if scan.plate_mismatch {
         return Some(Refusal::PlateMismatch);
     }
@@ -564,21 +711,19 @@ fn entry_time(
         .optional()?)
 }
 
-/// Puts the truck of `pass` inside through `gate`; whether it went in (else it was
-/// inside already, and nothing is written).
-fn enter(
-    conn: &mut DbConnection,
-    pass: &Registration,
-    gate: &Gate,
-    scan: &GateScanId,
-    at: NaiveDateTime,
-) -> Result<bool, ApiError> {
+/// Puts the truck of `pass` inside by the entry `scan` (at the time it was made);
+/// whether it went in (else it was inside already, and nothing is written).
+fn enter(conn: &mut DbConnection, pass: &RegistrationId, scan: &Scan) -> Result<bool, ApiError> {
+    let entered_at = match (scan.offline, scan.client_time) {
+        (true, Some(at)) => at,
+        _ => scan.created_at,
+    };
     let row = (
-        gate_presence::registration_id.eq(&pass.id),
-        gate_presence::enterprise_id.eq(&pass.enterprise_id),
-        gate_presence::gate_id.eq(&gate.id),
-        gate_presence::entry_scan_id.eq(scan),
-        gate_presence::entered_at.eq(at),
+        gate_presence::registration_id.eq(pass),
+        gate_presence::enterprise_id.eq(&scan.enterprise_id),
+        gate_presence::gate_id.eq(&scan.gate_id),
+        gate_presence::entry_scan_id.eq(&scan.id),
+        gate_presence::entered_at.eq(entered_at),
     );
     let written = on_backend!(conn, |c| diesel::insert_into(gate_presence::table)
         .values(row)
@@ -692,21 +837,34 @@ fn live_scans(
         .into_boxed()
 }
 
+/// Which scans a log lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFilter {
+    /// Every scan.
+    All,
+    /// The refused ones: the failed-scan log.
+    Refused,
+    /// Offline scans let through that the server would have refused.
+    Conflicts,
+}
+
 impl Scan {
-    /// The scans of `enterprise`, newest first, after the cursor's id; only refused
-    /// ones with `refused_only` (the failed-scan log).
+    /// The scans of `enterprise` that `shown` selects, newest first, after the
+    /// cursor's id.
     pub fn log(
         conn: &mut DbConnection,
         enterprise: &EnterpriseId,
-        refused_only: bool,
+        shown: LogFilter,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Scan>, ApiError> {
         let mut query = gate_scans::table
             .filter(gate_scans::enterprise_id.eq(enterprise))
             .into_boxed();
-        if refused_only {
-            query = query.filter(gate_scans::result.eq(ScanResult::Refused));
+        match shown {
+            LogFilter::All => {}
+            LogFilter::Refused => query = query.filter(gate_scans::result.eq(ScanResult::Refused)),
+            LogFilter::Conflicts => query = query.filter(gate_scans::conflict.is_not_null()),
         }
         if let Some(before) = before {
             query = query.filter(gate_scans::id.lt(before.to_owned()));
@@ -744,27 +902,38 @@ impl Scan {
         };
         Ok(rows
             .into_iter()
-            .map(|scan| ScanView {
-                message: message(scan.kind, scan.reason),
-                gate_name: gate_names.get(&scan.gate_id).cloned().unwrap_or_default(),
-                pass: scan
+            .map(|scan| {
+                let gate_name = gate_names.get(&scan.gate_id).cloned().unwrap_or_default();
+                let pass = scan
                     .registration_id
                     .as_ref()
-                    .and_then(|id| passes.get(id).cloned()),
-                dwell_minutes: scan.dwell_seconds.map(|seconds| seconds / 60),
-                automatic: scan.automatic,
-                client_time: scan.client_time.map(utc),
-                scanned_at: utc(scan.created_at),
-                annulled_at: scan.annulled_at.map(utc),
-                id: scan.id,
-                nonce: scan.nonce,
-                gate_id: scan.gate_id,
-                kind: scan.kind,
-                result: scan.result,
-                reason: scan.reason,
-                code: scan.raw_code,
+                    .and_then(|id| passes.get(id).cloned());
+                scan.view(gate_name, pass)
             })
             .collect())
+    }
+
+    /// The scan as the API shows it, at `gate_name`, of `pass`.
+    fn view(self, gate_name: String, pass: Option<PassFacts>) -> ScanView {
+        ScanView {
+            message: message(self.kind, self.reason),
+            gate_name,
+            pass,
+            dwell_minutes: self.dwell_seconds.map(|seconds| seconds / 60),
+            automatic: self.automatic,
+            client_time: self.client_time.map(utc),
+            scanned_at: utc(self.created_at),
+            annulled_at: self.annulled_at.map(utc),
+            offline: self.offline,
+            conflict: self.conflict,
+            id: self.id,
+            nonce: self.nonce,
+            gate_id: self.gate_id,
+            kind: self.kind,
+            result: self.result,
+            reason: self.reason,
+            code: self.raw_code,
+        }
     }
 }
 
@@ -1011,6 +1180,8 @@ pub fn check_out_overdue(conn: &mut DbConnection, at: NaiveDateTime) -> Result<u
                 created_at: at,
                 annulled_at: None,
                 annulled_by: None,
+                offline: false,
+                conflict: None,
             };
             diesel::insert_into(gate_scans::table)
                 .values(&exit)

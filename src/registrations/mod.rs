@@ -349,6 +349,10 @@ pub struct Pass {
     pub created_at: NaiveDateTime,
     /// The driver who registered.
     pub driver_id: Option<String>,
+    /// The enterprise visited.
+    pub enterprise_id: EnterpriseId,
+    /// Vehicle type.
+    pub vehicle_type: VehicleType,
 }
 
 impl From<Registration> for Pass {
@@ -365,6 +369,8 @@ impl From<Registration> for Pass {
             reject_reason: registration.reject_reason,
             created_at: registration.created_at,
             driver_id: registration.driver_id,
+            enterprise_id: registration.enterprise_id,
+            vehicle_type: registration.vehicle_type,
         }
     }
 }
@@ -389,10 +395,15 @@ impl Pass {
         })?)
     }
 
+    /// The address of the pass page.
+    pub fn url(&self, public_base_url: &str) -> String {
+        format!("{public_base_url}/p/{}", self.pass_token)
+    }
+
     /// The pass as the driver sees it.
     pub fn view(self, enterprise_name: String, public_base_url: &str) -> PassView {
         PassView {
-            url: format!("{public_base_url}/p/{}", self.pass_token),
+            url: self.url(public_base_url),
             token: self.pass_token,
             status: self.status.shown(self.valid_until, now()),
             enterprise_name,

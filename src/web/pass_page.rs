@@ -58,12 +58,13 @@ fn not_found(zone: &str) -> HttpResponse {
     )
 }
 
-/// A pass by token, and whether `key` is its driver's current key.
+/// A pass by token, whether `key` is its driver's current key, and what its QR code
+/// encodes (the page's address, signed for gates without network when approved).
 async fn load(
     state: &AppState,
     token: &str,
     key: Option<DriverKey>,
-) -> Result<Option<(PassView, bool)>, ApiError> {
+) -> Result<Option<(PassView, bool, String)>, ApiError> {
     let token = token.to_owned();
     let base = state.settings.public_base_url();
     let found = state
@@ -80,7 +81,11 @@ async fn load(
             Ok(Some((pass, name, is_owner)))
         })
         .await?;
-    Ok(found.map(|(pass, name, is_owner)| (pass.view(name, &base), is_owner)))
+    let Some((pass, name, is_owner)) = found else {
+        return Ok(None);
+    };
+    let code = state.signer.pass_code(&pass.url(&base), &pass)?;
+    Ok(Some((pass.view(name, &base), is_owner, code)))
 }
 
 /// `GET /p/{token}`.
@@ -90,10 +95,11 @@ pub async fn show_pass_page(
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let zone = state.settings.zone_name.clone();
-    let Some((pass, is_owner)) = load(&state, &token, DriverKey::of_cookie(&req)).await? else {
+    let Some((pass, is_owner, code)) = load(&state, &token, DriverKey::of_cookie(&req)).await?
+    else {
         return Ok(not_found(&zone));
     };
-    let qr = state.pass_qrs.base64_png(&pass.url).await?;
+    let qr = state.pass_qrs.base64_png(&code).await?;
     let (status_text, status_class) = label(pass.status);
     let body = html! {
         h1 { (pass.enterprise_name) }
@@ -131,7 +137,7 @@ pub async fn cancel_pass_page(
         return Ok(foreign_post(&zone));
     }
     let key = DriverKey::of_cookie(&req);
-    let Some((pass, _)) = load(&state, &token, None).await? else {
+    let Some((pass, _, _)) = load(&state, &token, None).await? else {
         return Ok(not_found(&zone));
     };
     let ip = client_ip(&req, state.settings.trust_proxy_headers);

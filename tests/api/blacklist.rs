@@ -16,7 +16,7 @@ async fn add(app: &TestApp, token: &str, body: Value) -> TestResponse {
 }
 
 /// Adds a plate entry (201 expected): its id.
-async fn add_plate(app: &TestApp, token: &str, plate: &str, reason: &str) -> String {
+pub(crate) async fn add_plate(app: &TestApp, token: &str, plate: &str, reason: &str) -> String {
     let added = add(
         app,
         token,

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::Method;
@@ -967,4 +968,43 @@ async fn dashboard_flow(client: Client, app: TestApp, screen: Screen) {
     )
     .await;
     assert_eq!(charts, 3, "filings and scans per day, filings per status");
+}
+
+/// A ChromeDriver command of the Chromium vendor: `path` under the session.
+#[derive(Debug)]
+pub(crate) struct Chromium {
+    pub(crate) path: &'static str,
+    pub(crate) body: Value,
+}
+
+impl WebDriverCompatibleCommand for Chromium {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// Puts the browser offline or back online (DevTools network emulation).
+pub(crate) async fn offline(client: &Client, offline: bool) {
+    let conditions = json!({ "network_conditions": {
+        "offline": offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1,
+    }});
+    client
+        .issue_cmd(Chromium {
+            path: "chromium/network_conditions",
+            body: conditions,
+        })
+        .await
+        .unwrap();
 }

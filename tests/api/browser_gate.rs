@@ -5,7 +5,9 @@
 //! its masked plate, the same again red 该车辆已在园内, switched to exit green
 //! 准予离园, and a cancelled pass red 通行证已被取消; then a third pass held up to the
 //! camera (Chromium's fake camera playing a picture of its QR code) is green. The
-//! scans are read back through the API.
+//! scans are read back through the API. Then the network is cut (DevTools network
+//! emulation): a signed approved pass is green offline, one cancelled since is red
+//! from the revocation list the page kept; back online, both reach the server once.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (see `browser`).
 
@@ -13,11 +15,14 @@ use std::time::Instant;
 
 use fantoccini::Client;
 
+use serde_json::{Value, json};
+use sha2::Digest;
+
 use crate::browser::{
-    PHONE, Screen, WAIT, assert_fits, at_sizes_with, click, find, script, wait_for,
+    PHONE, Screen, WAIT, assert_fits, at_sizes_with, click, find, offline, script, wait_for,
 };
 use crate::gate::{approved_pass, gate, pass_arriving};
-use crate::helpers::{TestApp, USER_PASSWORD};
+use crate::helpers::{Staff, TestApp, USER_PASSWORD};
 use crate::registrations::{approve, cancel};
 
 /// Where the app says it is: the pass's QR code carries this.
@@ -239,4 +244,129 @@ async fn guard_flow(client: Client, app: TestApp, screen: Screen) {
     for path in [approved_qr, cancelled_qr, camera_file()] {
         let _ = std::fs::remove_file(path);
     }
+
+    offline_flow(&client, &app, &staff, screen).await;
+}
+
+/// The network cut: an approved pass is green on its signature alone, one cancelled
+/// after its picture was taken is red from the revocation list the page kept, both
+/// queued; back online, both are on the server once, as the gate decided.
+async fn offline_flow(client: &Client, app: &TestApp, staff: &Staff, screen: Screen) {
+    // 9. Two approved passes photographed (their QR codes signed); the second then
+    //    cancelled by its driver. The scanner, loaded again, keeps the list with it.
+    let (signed, _) = approved_pass(app, staff, 4).await;
+    let code = app
+        .code_token(staff.token("admin"), &staff.enterprise)
+        .await;
+    let (revoked, revoked_id, key) =
+        pass_arriving(app, &code, 5, chrono::TimeDelta::hours(1)).await;
+    approve(app, staff.token("enterprise_contact"), &revoked_id)
+        .await
+        .assert_status(200);
+    let signed_qr = qr_picture(app, &signed, "signed").await;
+    let revoked_qr = qr_picture(app, &revoked, "revoked").await;
+    cancel(app, &revoked, Some(&key)).await.assert_status(200);
+    client
+        .goto(&format!("{}/console/gate", app.address))
+        .await
+        .unwrap();
+    wait_for(client, "#net[data-online=yes]").await;
+    let hash = hex::encode(sha2::Sha512::digest(revoked.as_bytes()))[..32].to_owned();
+    let kept = format!(
+        "var l=JSON.parse(localStorage.getItem('tp_gate_{}_revocations')||'null');\
+         return !!l&&l.entries.some(function(e){{return e.pass==='{hash}'}})",
+        staff.enterprise
+    );
+    let started = Instant::now();
+    while script(client, &kept).await != json!(true) {
+        assert!(
+            started.elapsed() < WAIT,
+            "the page keeps the revocation list"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let before = events(app, staff).await.len();
+
+    // 10. Offline: green on the signature, red from the list, both queued here.
+    offline(client, true).await;
+    scan_picture(client, &signed_qr).await;
+    answer_says(client, "accepted", "准予入园").await;
+    answer_says(client, "accepted", "闽A***04").await;
+    wait_for(client, "#answer [data-offline=yes]").await;
+    scan_picture(client, &revoked_qr).await;
+    answer_says(client, "refused", "通行证已被取消").await;
+    wait_for(client, "#net[data-online=no][data-queued='2']").await;
+    assert!(
+        find(client, "#net")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("离线"),
+        "the page says it is offline"
+    );
+    assert_fits(client, screen).await;
+    screenshot(client, "offline").await;
+    assert_eq!(
+        events(app, staff).await.len(),
+        before,
+        "nothing reached the server"
+    );
+
+    // 11. Back online: the queue goes up, once.
+    offline(client, false).await;
+    let started = Instant::now();
+    loop {
+        let state = script(
+            client,
+            "var n=document.getElementById('net');return n.dataset.online+' '+n.dataset.queued",
+        )
+        .await;
+        if state == json!("yes 0") {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT * 2,
+            "the queue is uploaded: {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let log = events(app, staff).await;
+    assert_eq!(log.len(), before + 2, "each offline scan once");
+    let (newest, next) = (&log[0], &log[1]);
+    assert_eq!(next["pass"]["plate"], "闽A***04");
+    assert_eq!(
+        (
+            &next["type"],
+            &next["result"],
+            &next["offline"],
+            &next["conflict"]
+        ),
+        (
+            &json!("entry"),
+            &json!("accepted"),
+            &json!(true),
+            &Value::Null
+        )
+    );
+    assert!(next["client_time"].is_string());
+    assert_eq!(
+        (&newest["result"], &newest["reason"], &newest["offline"]),
+        (&json!("refused"), &json!("cancelled"), &json!(true))
+    );
+    for path in [signed_qr, revoked_qr] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The enterprise's scan log, newest first.
+async fn events(app: &TestApp, staff: &Staff) -> Vec<Value> {
+    let log = app
+        .get(
+            &format!("/api/v1/enterprises/{}/gate/events", staff.enterprise),
+            Some(staff.token("gate_guard")),
+        )
+        .await;
+    log.assert_status(200);
+    log.body["items"].as_array().unwrap().clone()
 }

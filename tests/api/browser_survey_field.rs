@@ -18,55 +18,16 @@
 //! Needs Debian's `chromium` and `chromium-driver` (see `browser`).
 
 use fantoccini::Client;
-use fantoccini::wd::WebDriverCompatibleCommand;
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{PHONE, Screen, assert_fits, at_sizes, click, find, script, wait_for};
+use crate::browser::{
+    Chromium, PHONE, Screen, assert_fits, at_sizes, click, find, offline, script, wait_for,
+};
 use crate::helpers::{TestApp, USER_PASSWORD, picture};
 use crate::survey::{a1_assigned, review, zone};
 
 /// Where the screenshots go, for a person to look at.
 const SHOTS: &str = "/tmp/shots-field";
-
-/// A ChromeDriver command of the Chromium vendor: `path` under the session.
-#[derive(Debug)]
-struct Chromium {
-    path: &'static str,
-    body: Value,
-}
-
-impl WebDriverCompatibleCommand for Chromium {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/{}",
-            session_id.unwrap_or_default(),
-            self.path
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
-        (Method::POST, Some(self.body.to_string()))
-    }
-}
-
-/// Puts the browser offline or back online (DevTools network emulation).
-async fn offline(client: &Client, offline: bool) {
-    let conditions = json!({ "network_conditions": {
-        "offline": offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1,
-    }});
-    client
-        .issue_cmd(Chromium {
-            path: "chromium/network_conditions",
-            body: conditions,
-        })
-        .await
-        .unwrap();
-}
 
 /// Makes requests to addresses matching `patterns` fail in the network layer.
 async fn block(client: &Client, patterns: &[&str]) {

@@ -33,6 +33,7 @@ mod enterprises;
 mod errors;
 mod forms;
 mod gate;
+mod gate_offline;
 mod org;
 mod registrations;
 mod roles;

@@ -210,6 +210,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("post", "/api/v1/gate/redeem") => (GATE_SCANNERS, 201),
         // A nonce never scanned: reaching the lookup proves access.
         ("post", "/api/v1/gate/annul") => (GATE_SCANNERS, 404),
+        ("get", "/api/v1/gate/key") => (GATE_SCANNERS, 200),
+        ("get", "/api/v1/gate/revocations") => (GATE_SCANNERS, 200),
         (
             "get",
             "/api/v1/enterprises/{id}/gates"
