@@ -39,30 +39,6 @@ password='Quartz-Violin-83-Harbor-Bench'
 arrival=$(date -u -d '+9 hours' +%Y-%m-%dT%H:%M)
 source "$here/lib.sh"
 
-# Registers $passes drivers (plates 闽C.....) at the code $code and writes their pass
-# tokens to $1.
-pass_tokens() {
-    python3 - "$base" "$code" "$arrival" "$passes" "$1" <<'PY'
-import json, sys, urllib.request
-base, code, arrival, count, out = sys.argv[1:]
-serials = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-with open(out, "w") as f:
-    for i in range(int(count)):
-        body = {"consent": True, "driver_name": "李四", "document_type": "resident_id",
-                "document_number": "11010519491231002X", "phone": "13800138000",
-                "plate": "闽C" + "".join(serials[(i // 34 ** k) % 34] for k in (4, 3, 2, 1, 0)),
-                "vehicle_type": "heavy_truck", "origin_region": "350102", "cargo": "钢材",
-                "purpose": "deliver", "expected_arrival": arrival, "people_in_cab": 1}
-        request = urllib.request.Request(
-            f"{base}/api/v1/public/codes/{code}/registrations", json.dumps(body).encode(),
-            {"content-type": "application/json"})
-        with urllib.request.urlopen(request) as response:
-            answer = json.load(response)
-            assert response.status == 201 and answer["status"] == "approved", answer
-            f.write(answer["token"] + "\n")
-PY
-}
-
 # bench LABEL DATABASE_URL COUNT_COMMAND: COUNT_COMMAND prints "accepted refused".
 bench() {
     local label=$1 url=$2
@@ -78,7 +54,7 @@ bench() {
     account "$admin" guard1 "\"role\":\"gate_guard\",\"enterprise_id\":\"$enterprise\""
     guard=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
       -d "{\"username\":\"guard1\",\"password\":\"$password\"}" | json "['access_token']")
-    pass_tokens "$dir/$label.tokens"
+    pass_tokens "$dir/$label.tokens" "$passes" C "$arrival" approved
 
     export BENCH_PASS_TOKENS="$dir/$label.tokens" BENCH_GATE_ID=$gate BENCH_TOKEN=$guard BENCH_THREADS=2
     BENCH_RUN=warm wrk -t2 -c"$connections" -d3s -s "$here/gate.lua" "$base" >/dev/null

@@ -120,3 +120,30 @@ page() {
     printf '%-8s %-32s %6s req/s  p50 %6s ms  p99 %6s ms  non-2xx/3xx: %s  socket errors: %s  page: %s bytes  alone: %s ms%s\n' \
       "$label" "$name" "$rate" "$p50" "$p99" "$other" "$errors" "$bytes" "$(ms 0 "$single")" "$verdict"
 }
+
+# pass_tokens OUT COUNT LETTER ARRIVAL [approved]: registers COUNT drivers one by one at
+# the code $code (plates 闽<LETTER>....., arriving at ARRIVAL in the zone's time) and
+# writes their pass tokens to OUT; with `approved`, each pass must come back approved
+# (the enterprise approves automatically).
+pass_tokens() {
+    python3 - "$base" "$code" "$4" "$2" "$3" "$1" "${5:-}" <<'PY'
+import json, sys, urllib.request
+base, code, arrival, count, letter, out, approved = sys.argv[1:]
+serials = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+with open(out, "w") as f:
+    for i in range(int(count)):
+        body = {"consent": True, "driver_name": "李四", "document_type": "resident_id",
+                "document_number": "11010519491231002X", "phone": "13800138000",
+                "plate": "闽" + letter + "".join(serials[(i // 34 ** k) % 34] for k in (4, 3, 2, 1, 0)),
+                "vehicle_type": "heavy_truck", "origin_region": "350102", "cargo": "钢材",
+                "purpose": "deliver", "expected_arrival": arrival, "people_in_cab": 1}
+        request = urllib.request.Request(
+            f"{base}/api/v1/public/codes/{code}/registrations", json.dumps(body).encode(),
+            {"content-type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            answer = json.load(response)
+            assert response.status == 201, response.status
+            assert not approved or answer["status"] == "approved", answer
+            f.write(answer["token"] + "\n")
+PY
+}

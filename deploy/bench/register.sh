@@ -33,29 +33,6 @@ export BENCH_ARRIVAL=$(date -u -d '+8 hours +1 day' +%Y-%m-%dT10:00)
 
 source "$here/lib.sh"
 
-# Registers 300 drivers one by one (plates 闽B....., never used by register.lua) and
-# writes their pass tokens to $1.
-pass_tokens() {
-    python3 - "$base" "$code" "$BENCH_ARRIVAL" "$1" <<'PY'
-import json, sys, urllib.request
-base, code, arrival, out = sys.argv[1:]
-serials = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-with open(out, "w") as f:
-    for i in range(300):
-        body = {"consent": True, "driver_name": "李四", "document_type": "resident_id",
-                "document_number": "11010519491231002X", "phone": "13800138000",
-                "plate": "闽B" + "".join(serials[(i // 34 ** k) % 34] for k in (4, 3, 2, 1, 0)),
-                "vehicle_type": "heavy_truck", "origin_region": "350102", "cargo": "钢材",
-                "purpose": "deliver", "expected_arrival": arrival, "people_in_cab": 1}
-        request = urllib.request.Request(
-            f"{base}/api/v1/public/codes/{code}/registrations", json.dumps(body).encode(),
-            {"content-type": "application/json"})
-        with urllib.request.urlopen(request) as response:
-            assert response.status == 201, response.status
-            f.write(json.load(response)["token"] + "\n")
-PY
-}
-
 # bench LABEL DATABASE_URL COUNT_COMMAND...
 bench() {
     local label=$1 url=$2
@@ -73,7 +50,7 @@ bench() {
       < <(grep '^RESULT' "$dir/$label.register.txt")
     grep '^first non-201' "$dir/$label.register.txt" || true
 
-    pass_tokens "$dir/$label.tokens"
+    pass_tokens "$dir/$label.tokens" 300 B "$BENCH_ARRIVAL"
     BENCH_PASS_TOKENS="$dir/$label.tokens" wrk -t2 -c"$connections" -d"$(( (seconds + 1) / 2 ))s" --latency \
       -s "$here/pass.lua" "$base" >"$dir/$label.pass.txt"
     read -r _ pass_rate pass_p50 pass_p99 _ pass_other pass_errors \
