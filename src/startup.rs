@@ -457,6 +457,11 @@ routes! {
     "/console/gate/scan" { post => console_gate::scan }
     "/console/gate/annul" { post => console_gate::annul }
     "/console/gate/revocations" { get => console_gate::revocations }
+    "/console/gate/gates" {
+        get => console_gate::gates_page,
+        post => console_gate::add_gate,
+    }
+    "/console/gate/gates/{gate_id}" { post => console_gate::change_gate }
     "/console/gate/inside" { get => console_gate::inside_page }
     "/console/gate/refused" { get => console_gate::refused_page }
     // The survey's field pages: the surveyor's own cases on the phone.

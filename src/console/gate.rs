@@ -25,7 +25,8 @@ use crate::console::assets::{gate_js_path, jsqr_path, nacl_path};
 use crate::console::session::{Posted, Signed, working};
 use crate::console::{PageError, allowed, layout, render};
 use crate::db::new_id;
-use crate::domain::gate::Nonce;
+use crate::domain::account::Role;
+use crate::domain::gate::{Nonce, parse_gate_name};
 use crate::domain::id::{EnterpriseId, GateId};
 use crate::domain::zone;
 use crate::error::ApiError;
@@ -33,8 +34,8 @@ use crate::gate::handlers::{
     OfflineBody, RedeemBody, annul_scan, redeem_scan, revocation_list, scanner_enterprise,
 };
 use crate::gate::{
-    ANNUL_WINDOW, Gate, GateStatus, LogFilter, PassFacts, Refusal, Scan, ScanKind, ScanResult,
-    ScanView,
+    ANNUL_WINDOW, Gate, GateChanges, GateStatus, LogFilter, PassFacts, Refusal, Scan, ScanKind,
+    ScanResult, ScanView,
 };
 use crate::state::AppState;
 
@@ -48,6 +49,8 @@ pub const ANNUL_PATH: &str = "/console/gate/annul";
 pub const REVOCATIONS_PATH: &str = "/console/gate/revocations";
 /// The trucks inside now.
 pub const INSIDE_PATH: &str = "/console/gate/inside";
+/// The enterprise's gates, for its contacts to add, rename and take out of use.
+pub const GATES_PATH: &str = "/console/gate/gates";
 /// The failed-scan log.
 pub const REFUSED_PATH: &str = "/console/gate/refused";
 /// Failed scans listed, newest first.
@@ -99,11 +102,15 @@ fn page(state: &AppState, signed: &Signed, current: &str, title: &str, body: Mar
         (INSIDE_PATH, "在园车辆"),
         (REFUSED_PATH, "失败记录"),
     ];
+    let keeper = signed.caller.role == Role::EnterpriseContact;
     let body = html! {
         style { (PreEscaped(STYLE)) }
         nav.tabs {
             @for (path, label) in tabs {
                 a href=(path) aria-current=[(path == current).then_some("page")] { (label) }
+            }
+            @if keeper {
+                a href=(GATES_PATH) aria-current=[(GATES_PATH == current).then_some("page")] { "门岗设置" }
             }
         }
         (body)
@@ -283,21 +290,25 @@ fn answer(
     let (status, shown) = match result {
         Ok(shown) => (StatusCode::OK, shown),
         Err(error) if error.code().status().is_client_error() => {
-            let why = if error.field_errors().is_empty() {
-                error.message()
-            } else {
-                let messages: Vec<&str> = error
-                    .field_errors()
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect();
-                messages.join("；")
-            };
-            (error.code().status(), Shown::Failed(why))
+            (error.code().status(), Shown::Failed(failure_text(&error)))
         }
         Err(error) => return Err(error.into()),
     };
     Ok(render(status, scanner_markup(state, signed, desk, &shown)))
+}
+
+/// Why nothing was done, as the page says it: the error's message, or its fields'.
+fn failure_text(error: &ApiError) -> String {
+    if error.field_errors().is_empty() {
+        error.message()
+    } else {
+        let messages: Vec<&str> = error
+            .field_errors()
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect();
+        messages.join("；")
+    }
 }
 
 fn scanner_markup(state: &AppState, signed: &Signed, desk: &Desk, shown: &Shown) -> Markup {
@@ -541,14 +552,38 @@ pub async fn refused_page(
     Scanner(signed): Scanner,
 ) -> Result<HttpResponse, PageError> {
     let enterprise = scanner_enterprise(&signed.caller)?;
-    let scans = state
+    let (scans, conflicts) = state
         .db
         .read(move |conn| {
-            let rows = Scan::log(conn, &enterprise, LogFilter::Refused, None, REFUSED_SHOWN)?;
-            Scan::views(conn, rows)
+            let refused = Scan::log(conn, &enterprise, LogFilter::Refused, None, REFUSED_SHOWN)?;
+            let conflicts =
+                Scan::log(conn, &enterprise, LogFilter::Conflicts, None, REFUSED_SHOWN)?;
+            Ok((Scan::views(conn, refused)?, Scan::views(conn, conflicts)?))
         })
         .await?;
     let body = html! {
+        @if !conflicts.is_empty() {
+            h1 { "离线放行的冲突" }
+            p.muted { "门岗断网时放行、联网后服务器认为本应拒绝的扫码（如在两个门岗重复入园、未入园就离园、期间通行证被取消），请核查。" }
+            section.card {
+                div.scroll {
+                    table {
+                        thead { tr { th { "扫码时间" } th { "门岗" } th { "方向" } th { "冲突" } th { "车牌" } } }
+                        tbody {
+                            @for scan in &conflicts {
+                                tr {
+                                    td { (zone::shown_minute(scan.client_time.unwrap_or(scan.scanned_at))) }
+                                    td { (scan.gate_name) }
+                                    td { (scan.kind.label()) }
+                                    td { (scan.conflict.map_or("", Refusal::label)) }
+                                    td { (scan.pass.as_ref().map_or("", |pass| pass.plate.as_str())) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h1 { "失败扫码记录" }
         p.muted { "最近 " (REFUSED_SHOWN) " 次被拒绝的扫码，最新的在前。" }
         section.card {
@@ -578,5 +613,181 @@ pub async fn refused_page(
     Ok(render(
         StatusCode::OK,
         page(&state, &signed, REFUSED_PATH, "失败扫码记录", body),
+    ))
+}
+
+/// A gate settings page: the contact of the enterprise (guards and everyone else get
+/// the 404 page).
+fn keeper(signed: &Signed) -> Result<EnterpriseId, PageError> {
+    allowed(signed.caller.role == Role::EnterpriseContact)?;
+    Ok(scanner_enterprise(&signed.caller)?)
+}
+
+/// What a gate settings page says after a post.
+enum Done {
+    /// Nothing posted.
+    Nothing,
+    /// What was done.
+    Said(String),
+    /// Why nothing was done.
+    Failed(String),
+}
+
+/// `GET /console/gate/gates`: the enterprise's gates, to add, rename and take out of
+/// (back into) use; for its contacts.
+pub async fn gates_page(
+    state: web::Data<AppState>,
+    Scanner(signed): Scanner,
+) -> Result<HttpResponse, PageError> {
+    let enterprise = keeper(&signed)?;
+    gates_answer(&state, &signed, enterprise, Ok(Done::Nothing)).await
+}
+
+/// `POST /console/gate/gates`: adds a gate named `name`, as
+/// `POST /api/v1/enterprises/{id}/gates` does (audited).
+pub async fn add_gate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scanner(signed): Scanner,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let enterprise = keeper(&signed)?;
+    let posted = signed.posted(&req, &body)?;
+    let name = posted.text("name")?.unwrap_or_default();
+    let result = match parse_gate_name(&name) {
+        Ok(name) => {
+            let (actor, of) = (signed.caller.actor(), enterprise.clone());
+            state
+                .db
+                .write(move |conn| Gate::create(conn, &actor, &of, name))
+                .await
+                .map(|gate| Done::Said(format!("已添加门岗“{}”。", gate.name)))
+        }
+        Err(error) => Err(ApiError::validation(vec![error])),
+    };
+    gates_answer(&state, &signed, enterprise, result).await
+}
+
+/// `POST /console/gate/gates/{gate_id}`: renames the gate (`name`) or takes it out of
+/// or back into use (`active` = `true` / `false`), as
+/// `PATCH /api/v1/enterprises/{id}/gates/{gate_id}` does (audited); a gate of another
+/// enterprise is the 404 page.
+pub async fn change_gate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scanner(signed): Scanner,
+    gate_id: web::Path<GateId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let enterprise = keeper(&signed)?;
+    let posted = signed.posted(&req, &body)?;
+    let name = posted
+        .text("name")?
+        .map(|raw| parse_gate_name(&raw).map_err(|e| ApiError::validation(vec![e])))
+        .transpose();
+    let active = match posted.value("active") {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::field(
+            "active",
+            "invalid_value",
+            "active 须为 true 或 false",
+        )),
+    };
+    let result = match (name, active) {
+        (Ok(name), Ok(active)) => {
+            let (actor, of, id) = (
+                signed.caller.actor(),
+                enterprise.clone(),
+                gate_id.into_inner(),
+            );
+            let changes = GateChanges { name, active };
+            state
+                .db
+                .write(move |conn| Gate::find(conn, &of, &id)?.update(conn, &actor, changes))
+                .await
+                .map(|gate| {
+                    Done::Said(match (gate.active, active) {
+                        (false, Some(false)) => format!("门岗“{}”已停用，不能再扫码。", gate.name),
+                        (true, Some(true)) => format!("门岗“{}”已恢复使用。", gate.name),
+                        _ => format!("门岗已改名为“{}”。", gate.name),
+                    })
+                })
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
+    if let Err(error) = &result
+        && error.code().status() == StatusCode::NOT_FOUND
+    {
+        return Err(ApiError::not_found().into());
+    }
+    gates_answer(&state, &signed, enterprise, result).await
+}
+
+/// The gate settings page after `result`: 200 with what was done, the refusal's status
+/// with why nothing was (a server error is the error page).
+async fn gates_answer(
+    state: &AppState,
+    signed: &Signed,
+    enterprise: EnterpriseId,
+    result: Result<Done, ApiError>,
+) -> Result<HttpResponse, PageError> {
+    let (status, done) = match result {
+        Ok(done) => (StatusCode::OK, done),
+        Err(error) if error.code().status().is_client_error() => {
+            (error.code().status(), Done::Failed(failure_text(&error)))
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let gates = state
+        .db
+        .read(move |conn| Gate::of_enterprise(conn, &enterprise))
+        .await?;
+    let body = html! {
+        h1 { "门岗设置" }
+        @match &done {
+            Done::Nothing => {}
+            Done::Said(text) => { p.notice role="status" { (text) } }
+            Done::Failed(why) => { p.notice.bad role="alert" { (why) } }
+        }
+        section.card {
+            @if gates.is_empty() {
+                p.muted { "还没有门岗。添加后，门岗人员即可在该门岗扫码。" }
+            }
+            @for gate in &gates {
+                div.gate {
+                    form.code method="post" action={ (GATES_PATH) "/" (gate.id) } {
+                        (signed.csrf_field())
+                        input type="text" name="name" value=(gate.name) required maxlength="20"
+                            aria-label={ "门岗“" (gate.name) "”的名称" };
+                        button.btn type="submit" { "改名" }
+                    }
+                    form method="post" action={ (GATES_PATH) "/" (gate.id) } {
+                        (signed.csrf_field())
+                        @if gate.active {
+                            input type="hidden" name="active" value="false";
+                            p.muted { "在用 " button.btn.alt type="submit" { "停用" } }
+                        } @else {
+                            input type="hidden" name="active" value="true";
+                            p.muted { "已停用（不能扫码） " button.btn.alt type="submit" { "恢复使用" } }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "添加门岗" }
+            form.code method="post" action=(GATES_PATH) {
+                (signed.csrf_field())
+                input type="text" name="name" required maxlength="20" placeholder="如：东门、2 号门"
+                    aria-label="新门岗的名称";
+                button.btn type="submit" { "添加" }
+            }
+        }
+    };
+    Ok(render(
+        status,
+        page(state, signed, GATES_PATH, "门岗设置", body),
     ))
 }

@@ -376,3 +376,166 @@ async fn the_gate_pages_are_for_the_enterprises_guards_and_contacts_only(app: Te
     assert_answer(&exit, "accepted", "准予离园");
 }
 api_test!(the_gate_pages_are_for_the_enterprises_guards_and_contacts_only);
+
+/// The names and whether in use of the enterprise's gates, through the API, sorted.
+async fn gates_of(app: &TestApp, staff: &Staff) -> Vec<(String, bool)> {
+    let list = app
+        .get(
+            &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    list.assert_status(200);
+    let mut gates: Vec<(String, bool)> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_owned(),
+                g["active"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // By code point, whatever the database's collation.
+    gates.sort();
+    gates
+}
+
+async fn a_contact_adds_renames_and_retires_gates_in_the_console(app: TestApp) {
+    let staff = app.staff().await;
+    let mut contact = Browser::of(&app, "enterprise_contact").await;
+    let page = contact.get("/console/gate/gates").await;
+    page.assert_status(200);
+    assert!(page.text.contains("还没有门岗"), "{}", page.text);
+    // The scanner tells the contact where gates are added.
+    let scanner = contact.get("/console/gate").await;
+    assert!(
+        scanner.text.contains("href=\"/console/gate/gates\""),
+        "{}",
+        scanner.text
+    );
+    let csrf = contact.csrf_from("/console/gate/gates").await;
+
+    let added = contact
+        .post(
+            "/console/gate/gates",
+            &[("csrf", &csrf), ("name", " 东门 ")],
+        )
+        .await;
+    added.assert_status(200);
+    assert!(added.text.contains("已添加门岗“东门”"), "{}", added.text);
+    contact
+        .post("/console/gate/gates", &[("csrf", &csrf), ("name", "西门")])
+        .await
+        .assert_status(200);
+    let taken = contact
+        .post("/console/gate/gates", &[("csrf", &csrf), ("name", "东门")])
+        .await;
+    taken.assert_status(409);
+    assert!(
+        taken.text.contains("本企业已有名为“东门”的门岗"),
+        "{}",
+        taken.text
+    );
+    let blank = contact
+        .post("/console/gate/gates", &[("csrf", &csrf), ("name", "  ")])
+        .await;
+    blank.assert_status(422);
+    let forged = contact
+        .post(
+            "/console/gate/gates",
+            &[("csrf", "forged"), ("name", "南门")],
+        )
+        .await;
+    forged.assert_status(403);
+    assert_eq!(
+        gates_of(&app, &staff).await,
+        [("东门".to_owned(), true), ("西门".to_owned(), true)]
+    );
+
+    // Renamed, then out of use (the scanner no longer offers it), then back.
+    let west = gate_id(&app, &staff, "西门").await;
+    let path = format!("/console/gate/gates/{west}");
+    let renamed = contact
+        .post(&path, &[("csrf", &csrf), ("name", "2 号门")])
+        .await;
+    renamed.assert_status(200);
+    assert!(
+        renamed.text.contains("门岗已改名为“2 号门”"),
+        "{}",
+        renamed.text
+    );
+    let retired = contact
+        .post(&path, &[("csrf", &csrf), ("active", "false")])
+        .await;
+    retired.assert_status(200);
+    assert!(retired.text.contains("已停用"), "{}", retired.text);
+    assert!(!contact.get("/console/gate").await.text.contains("2 号门"));
+    contact
+        .post(&path, &[("csrf", &csrf), ("active", "maybe")])
+        .await
+        .assert_status(422);
+    let back = contact
+        .post(&path, &[("csrf", &csrf), ("active", "true")])
+        .await;
+    back.assert_status(200);
+    assert!(back.text.contains("已恢复使用"), "{}", back.text);
+    assert_eq!(
+        gates_of(&app, &staff).await,
+        [("2 号门".to_owned(), true), ("东门".to_owned(), true)]
+    );
+
+    // Another enterprise's gate is the 404 page; the guard and the other roles have
+    // no settings page.
+    let admin = staff.token("admin").to_owned();
+    let other = app
+        .create_enterprise(&admin, "福州第二化工有限公司", &staff.sector, &staff.park)
+        .await;
+    let north = app
+        .post(
+            &format!("/api/v1/enterprises/{other}/gates"),
+            Some(&admin),
+            serde_json::json!({ "name": "北门" }),
+        )
+        .await;
+    north.assert_status(201);
+    let north = north.body["id"].as_str().unwrap().to_owned();
+    contact
+        .post(
+            &format!("/console/gate/gates/{north}"),
+            &[("csrf", &csrf), ("active", "false")],
+        )
+        .await
+        .assert_status(404);
+    for role in ["gate_guard", "surveyor", "regulator", "admin"] {
+        let mut browser = Browser::of(&app, role).await;
+        browser.get("/console/gate/gates").await.assert_status(404);
+        let csrf = browser.csrf_from("/console/password").await;
+        browser
+            .post("/console/gate/gates", &[("csrf", &csrf), ("name", "南门")])
+            .await
+            .assert_status(404);
+    }
+    assert_eq!(gates_of(&app, &staff).await.len(), 2);
+}
+api_test!(a_contact_adds_renames_and_retires_gates_in_the_console);
+
+/// The id of the staff's enterprise's gate named `name`.
+async fn gate_id(app: &TestApp, staff: &Staff, name: &str) -> String {
+    let list = app
+        .get(
+            &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
