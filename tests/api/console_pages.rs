@@ -305,6 +305,13 @@ fn pages(o: &Objects) -> Vec<(&'static str, String, &'static [&'static str])> {
             "/console/gate/refused".into(),
             GATE_SCANNERS,
         ),
+        // JSON for the page's script, the 404 page to everyone else.
+        (
+            "/console/gate/revocations",
+            "/console/gate/revocations".into(),
+            GATE_SCANNERS,
+        ),
+        ("/console/gate/gates", "/console/gate/gates".into(), CONTACT),
         // A case nobody here is assigned: the 404 page for everyone.
         (
             "/console/survey/cases/{id}",
