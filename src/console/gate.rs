@@ -73,7 +73,8 @@ label.btn input{position:absolute;opacity:0;width:1px;height:1px}\
 .answer small{display:block;font-size:1.35rem;font-weight:600;margin-top:.4rem}\
 .answer.go{background:#15803d}.answer.stop{background:#b91c1c}.answer.undone,.answer.wait{background:#4b5563}\
 .facts dl{font-size:1.3rem}.facts dd{font-weight:700}.row2{display:grid;grid-template-columns:1fr 1fr;gap:.5rem;margin-top:.6rem}\
-.code{display:flex;gap:.5rem}.code input{flex:1;min-height:3.2rem;font-size:1.2rem}.code .btn{min-height:3.2rem;font-size:1.15rem}";
+.code{display:flex;gap:.5rem}.code input{flex:1;min-width:0;min-height:3.2rem;font-size:1.2rem}.code .btn{min-height:3.2rem;font-size:1.15rem;white-space:nowrap}\
+.gate{padding:.5rem 0;border-bottom:1px solid #e5e7eb}.gate:last-child{border-bottom:0}";
 
 /// The signed-in user of a gate page: a gate guard or an enterprise contact (who
 /// can do everything a guard can), with no password to change first; every other
@@ -209,25 +210,22 @@ pub async fn scan(
     let posted = signed.posted(&req, &body)?;
     let desk = Desk::of(&state, &signed, &posted).await?;
     let text = |name| posted.value(name).unwrap_or_default().to_owned();
-    let filled = |name| {
-        posted
-            .value(name)
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
+    // A scan made offline and uploaded by gate.js: what the gate decided.
+    let offline = match posted.text("offline_result")? {
+        Some(result) => Some(OfflineBody {
+            result,
+            reason: posted.text("offline_reason")?,
+        }),
+        None => None,
     };
     let sent = RedeemBody {
         nonce: text("nonce"),
         gate_id: GateId::from(text("gate_id")),
         kind: text("type"),
         code: text("code"),
-        client_time: filled("client_time"),
+        client_time: posted.text("client_time")?,
         plate_mismatch: posted.value("plate_mismatch").is_some(),
-        // A scan made offline and uploaded by gate.js: what the gate decided.
-        offline: filled("offline_result").map(|result| OfflineBody {
-            result,
-            reason: filled("offline_reason"),
-        }),
+        offline,
     };
     let undoing = posted
         .text("undo")?

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::browser::{
-    PHONE, Screen, WAIT, assert_fits, at_sizes_with, click, find, offline, script, wait_for,
+    OFFICE, PHONE, Screen, WAIT, assert_fits, at_sizes, at_sizes_with, click, find, offline,
+    script, sign_in, wait_for,
 };
 use crate::gate::{approved_pass, gate, pass_arriving};
 use crate::helpers::{Staff, TestApp, USER_PASSWORD};
@@ -369,4 +370,64 @@ async fn events(app: &TestApp, staff: &Staff) -> Vec<Value> {
         .await;
     log.assert_status(200);
     log.body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_names_the_gates_on_a_phone_and_an_office_screen() {
+    at_sizes(&[PHONE, OFFICE], |_| {}, contact_gates_flow).await;
+}
+
+/// The enterprise's contact opens 门岗设置 from the gate's tabs, adds two gates through
+/// the form and retires one; the page fits the screen throughout.
+async fn contact_gates_flow(client: Client, app: TestApp, screen: Screen) {
+    let staff = app.staff().await;
+    sign_in(&client, &app, "contact1", USER_PASSWORD).await;
+    client
+        .goto(&format!("{}/console/gate", app.address))
+        .await
+        .unwrap();
+    click(&client, ".tabs a[href='/console/gate/gates']").await;
+    wait_for(&client, "form[action='/console/gate/gates']").await;
+    for name in ["东门", "西门"] {
+        let input = find(
+            &client,
+            "form[action='/console/gate/gates'] input[name=name]",
+        )
+        .await;
+        input.send_keys(name).await.unwrap();
+        click(&client, "form[action='/console/gate/gates'] button").await;
+        // The page after the post says so (the one before it may still be showing).
+        let said = format!(
+            "var n=document.querySelector('p.notice[role=status]');\
+             return !!n&&n.textContent.indexOf('{name}')>=0"
+        );
+        let started = Instant::now();
+        while script(&client, &said).await != json!(true) {
+            assert!(started.elapsed() < WAIT, "added {name}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    assert_fits(&client, screen).await;
+    click(&client, "input[name=active][value=false] ~ p button").await;
+    wait_for(&client, "input[name=active][value=true]").await;
+    assert_fits(&client, screen).await;
+    screenshot(
+        &client,
+        &format!("gates-{}x{}", screen.width, screen.height),
+    )
+    .await;
+    let gates = app
+        .get(
+            &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    let active: Vec<bool> = gates.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["active"].as_bool().unwrap())
+        .collect();
+    assert_eq!(active.len(), 2);
+    assert_eq!(active.iter().filter(|a| !**a).count(), 1, "one retired");
 }

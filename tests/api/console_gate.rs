@@ -377,8 +377,8 @@ async fn the_gate_pages_are_for_the_enterprises_guards_and_contacts_only(app: Te
 }
 api_test!(the_gate_pages_are_for_the_enterprises_guards_and_contacts_only);
 
-/// The names and whether in use of the enterprise's gates, through the API, sorted.
-async fn gates_of(app: &TestApp, staff: &Staff) -> Vec<(String, bool)> {
+/// The staff's enterprise's gates, through the API.
+async fn gate_items(app: &TestApp, staff: &Staff) -> Vec<Value> {
     let list = app
         .get(
             &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
@@ -386,9 +386,14 @@ async fn gates_of(app: &TestApp, staff: &Staff) -> Vec<(String, bool)> {
         )
         .await;
     list.assert_status(200);
-    let mut gates: Vec<(String, bool)> = list.body["items"]
-        .as_array()
-        .unwrap()
+    list.body["items"].as_array().unwrap().clone()
+}
+
+/// The names and whether in use of the enterprise's gates, sorted by code point
+/// (whatever the database's collation).
+async fn gates_of(app: &TestApp, staff: &Staff) -> Vec<(String, bool)> {
+    let mut gates: Vec<(String, bool)> = gate_items(app, staff)
+        .await
         .iter()
         .map(|g| {
             (
@@ -397,9 +402,15 @@ async fn gates_of(app: &TestApp, staff: &Staff) -> Vec<(String, bool)> {
             )
         })
         .collect();
-    // By code point, whatever the database's collation.
     gates.sort();
     gates
+}
+
+/// The id of the staff's enterprise's gate named `name`.
+async fn gate_id(app: &TestApp, staff: &Staff, name: &str) -> String {
+    let gates = gate_items(app, staff).await;
+    let gate = gates.iter().find(|g| g["name"] == name).unwrap();
+    gate["id"].as_str().unwrap().to_owned()
 }
 
 async fn a_contact_adds_renames_and_retires_gates_in_the_console(app: TestApp) {
@@ -520,22 +531,3 @@ async fn a_contact_adds_renames_and_retires_gates_in_the_console(app: TestApp) {
     assert_eq!(gates_of(&app, &staff).await.len(), 2);
 }
 api_test!(a_contact_adds_renames_and_retires_gates_in_the_console);
-
-/// The id of the staff's enterprise's gate named `name`.
-async fn gate_id(app: &TestApp, staff: &Staff, name: &str) -> String {
-    let list = app
-        .get(
-            &format!("/api/v1/enterprises/{}/gates", staff.enterprise),
-            Some(staff.token("enterprise_contact")),
-        )
-        .await;
-    list.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
