@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
@@ -319,7 +320,7 @@ fn scanner_markup(state: &AppState, signed: &Signed, desk: &Desk, shown: &Shown)
             data-key=(state.signer.public_key())
             data-enterprise=(desk.enterprise)
             data-revocations=(REVOCATIONS_PATH)
-            data-reasons=(reason_labels()) {}
+            data-reasons=(REASON_LABELS.as_str()) {}
         @if desk.gates.is_empty() {
             p.notice.bad { "本企业尚未设置门岗，暂不能扫码。请企业联系人先添加门岗（东门、西门等）。" }
         } @else {
@@ -367,14 +368,15 @@ fn scanner_markup(state: &AppState, signed: &Signed, desk: &Desk, shown: &Shown)
     page(state, signed, GATE_PATH, "门岗扫码", body)
 }
 
-/// What the guard reads for each refusal, as JSON (`{"cancelled": "通行证已被取消", …}`).
-fn reason_labels() -> String {
+/// What the guard reads for each refusal, as JSON (`{"cancelled": "通行证已被取消", …}`),
+/// made once: every scan's answer carries it.
+static REASON_LABELS: LazyLock<String> = LazyLock::new(|| {
     let labels: serde_json::Map<String, serde_json::Value> = Refusal::ALL
         .iter()
         .map(|reason| (reason.as_str().to_owned(), reason.label().into()))
         .collect();
     serde_json::Value::Object(labels).to_string()
-}
+});
 
 /// The part of the scanner an answer replaces: the answer, the pass's facts with
 /// what can be done about it, and the form for the next scan (with a fresh nonce).
