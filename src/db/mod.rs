@@ -457,6 +457,32 @@ mod tests {
         Ok(())
     }
 
+    /// One compile option of the bundled SQLite.
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds SQLite with the query planner stability guarantee:
+    /// without it every statement with `LIMIT ?` is planned again on every run.
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() -> anyhow::Result<()> {
+        use diesel::RunQueryDsl;
+        let mut conn = SqliteConnection::establish(":memory:")?;
+        let options: Vec<CompileOption> =
+            diesel::sql_query("PRAGMA compile_options").load(&mut conn)?;
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "compile options: {:?}",
+            options
+                .iter()
+                .map(|o| &o.compile_options)
+                .collect::<Vec<_>>()
+        );
+        Ok(())
+    }
+
     #[test]
     fn times_are_truncated_to_microseconds() {
         assert_eq!(now().and_utc().timestamp_subsec_nanos() % 1000, 0);
