@@ -20,6 +20,7 @@ use crate::auth::caller::{
     SURVEY_RUNNERS, SURVEYORS, TEAM_KEEPERS, require,
 };
 use crate::auth::handlers::{change_my_password, find_me, login, logout, refresh};
+use crate::auth::known::KnownUsers;
 use crate::auth::passwords::HashingLimit;
 use crate::auth::throttle;
 use crate::auth::tokens::TokenKeys;
@@ -620,6 +621,7 @@ impl Application {
                 &secrets.jwt_key,
                 settings.access_token_ttl(),
             )),
+            known_users: Arc::new(KnownUsers::default()),
             metrics: Arc::new(Metrics::new()?),
             limits: Arc::clone(&limits),
             vault: vault(&secrets)?,

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use crate::audit::VerificationCache;
+use crate::auth::known::KnownUsers;
 use crate::auth::passwords::HashingLimit;
 use crate::auth::tokens::TokenKeys;
 use crate::codes::tally::ScanTally;
 use crate::config::Settings;
 use crate::console::uploads::PendingImports;
-use crate::db::Db;
+use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
 use crate::gate::offline::PassSigner;
 use crate::heavy::HeavyWork;
 use crate::personal::Vault;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub db: Db,
     /// Access token keys.
     pub tokens: Arc<TokenKeys>,
+    /// The accounts behind recent access tokens, a moment ago.
+    pub known_users: Arc<KnownUsers>,
     /// Settings, read once.
     pub settings: Arc<Settings>,
     /// Prometheus metrics.
@@ -51,4 +55,20 @@ pub struct AppState {
     pub hashing: HashingLimit,
     /// Roster files the console previewed, waiting for their confirmation.
     pub console_imports: Arc<PendingImports>,
+}
+
+impl AppState {
+    /// Runs `f` as [`crate::db::Db::write`] does, for a write that may change an
+    /// account's role, scope, status, password or sessions: once it has committed (or
+    /// failed), the accounts behind recent tokens are read afresh, so that the change
+    /// holds for the very next request.
+    pub async fn write_accounts<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let written = self.db.write(f).await;
+        self.known_users.forget_all();
+        written
+    }
 }

@@ -18,7 +18,6 @@ use crate::domain::id::UserId;
 use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::Limit;
 use crate::state::AppState;
-use crate::users::User;
 
 /// The authenticated user of a request, with role and scope as stored now.
 #[derive(Clone, Debug)]
@@ -241,17 +240,13 @@ async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, 
             return Err(TokenRejection::Invalid.into_error());
         }
     };
-    let user_id = claims.sub.clone();
-    let loaded = state
-        .db
-        .read(move |conn| User::find_with_scope(conn, &UserId::from(user_id)))
-        .await;
-    match loaded {
-        Ok((user, scope)) if user.active && user.token_version == claims.ver => Ok(Caller {
-            user_id: user.id,
-            username: user.username,
+    let user_id = UserId::from(claims.sub);
+    match state.known_users.find(state, &user_id).await {
+        Ok(user) if user.active && user.token_version == claims.ver => Ok(Caller {
+            user_id,
+            username: user.username.clone(),
             role: user.role,
-            scope,
+            scope: user.scope.clone(),
             ip,
             must_change_password: user.must_change_password,
         }),

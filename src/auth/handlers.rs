@@ -295,8 +295,7 @@ pub async fn refresh(
 /// `POST /api/v1/auth/logout`: ends every session of the caller.
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             User::end_sessions(conn, &caller.user_id)?;
             audit::append(
                 conn,
@@ -402,8 +401,7 @@ where
         })
         .await??;
     state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             let changes = UserChanges {
                 password_hash: Some(hashed),
                 must_change_password: Some(false),

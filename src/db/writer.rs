@@ -390,10 +390,17 @@ fn open(manager: &ConnectionManager) -> Result<DbConnection, diesel::r2d2::Error
     let mut conn = manager.open()?;
     // Savepoint journals in memory; a page cache that holds the hot B-tree pages of
     // the tables written most (the default 2 MB had the writer re-reading pages from
-    // the file on every batch).
+    // the file on every batch); the log copied into the database file every 500 pages
+    // instead of 1,000, so that the batch whose commit copies it waits half as long
+    // (the gate benchmark's p99 went from 18-21 ms to 15 ms, at the same rate). A
+    // checkpoint on a thread of its own never waited, but under steady writes the log
+    // then never started over and grew by gigabytes.
     if let DbConnection::Sqlite(sqlite) = &mut conn {
         sqlite
-            .batch_execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
+            .batch_execute(
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; \
+                 PRAGMA wal_autocheckpoint = 500",
+            )
             .map_err(diesel::r2d2::Error::QueryError)?;
     }
     Ok(conn)

@@ -205,8 +205,7 @@ pub async fn update_account(
         .map(DisplayName::parse)
         .transpose()?;
     state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             let (user, current) = User::find_with_scope(conn, &id)?;
             let before = UserView::new(user.clone(), current.clone());
             let current_role = user.role;
@@ -298,8 +297,7 @@ pub async fn reset_password(
     let permit = state.hashing.permit().await?;
     let password_hash = permit.run(move || passwords::hash(&password)).await??;
     state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             let changes = UserChanges {
                 password_hash: Some(password_hash),
                 must_change_password: Some(true),

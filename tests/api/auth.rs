@@ -254,6 +254,38 @@ async fn disabling_a_user_ends_their_sessions_and_sign_in(app: TestApp) {
 }
 api_test!(disabling_a_user_ends_their_sessions_and_sign_in);
 
+/// The server keeps the account behind a token for a moment; a change of role holds
+/// from the very next request all the same, in both directions.
+async fn a_new_role_holds_for_the_next_request_of_a_signed_in_user(app: TestApp) {
+    let admin = app.admin_token().await;
+    let id = app
+        .create_user(&admin, "watcher", "regulator", &[], &[])
+        .await;
+    let (token, _) = app.tokens("watcher", USER_PASSWORD).await;
+    let me = app.get("/api/v1/me", Some(&token)).await;
+    me.assert_status(200);
+    assert_eq!(me.body["role"], "regulator");
+    app.get("/api/v1/users", Some(&token))
+        .await
+        .assert_status(403);
+    for (role, users) in [("admin", 200), ("regulator", 403)] {
+        app.patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            json!({ "role": role }),
+        )
+        .await
+        .assert_status(200);
+        let me = app.get("/api/v1/me", Some(&token)).await;
+        me.assert_status(200);
+        assert_eq!(me.body["role"], role);
+        app.get("/api/v1/users", Some(&token))
+            .await
+            .assert_status(users);
+    }
+}
+api_test!(a_new_role_holds_for_the_next_request_of_a_signed_in_user);
+
 async fn repeated_failures_throttle_the_account_for_that_client_with_retry_after(app: TestApp) {
     for _ in 0..3 {
         app.login("admin", "Wrong-Password-1")

@@ -186,8 +186,7 @@ where
         }
     };
     let signed_in = state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             if !activation::consume(conn, &user.id, &code, now())? {
                 // Used by a concurrent request in the meantime.
                 throttle::settle(conn, &reservation)?;
@@ -233,8 +232,7 @@ pub async fn issue_activation(
     let ttl = code_ttl(&state);
     let base = state.settings.public_base_url();
     let issued = state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             let user = User::find(conn, &id)?;
             let activation = activation::restart(conn, &user, ttl, &base)?;
             audit::append(
@@ -306,8 +304,7 @@ pub async fn print_taken(
     let url_base = base.clone();
     let actor = caller.actor();
     let cards = state
-        .db
-        .write(move |conn| {
+        .write_accounts(move |conn| {
             let holders = activation::card_holders(conn, &user_ids)?;
             let mut cards = Vec::with_capacity(holders.len());
             for holder in holders {
