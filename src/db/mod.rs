@@ -370,8 +370,7 @@ impl Db {
 
     /// Runs `f` as one transaction: everything `f` writes (including its audit
     /// entries) commits together or not at all, and this returns once it has
-    /// committed. On PostgreSQL a pooled connection runs it on the blocking pool; on
-    /// SQLite the writer thread runs it in a savepoint of the next group commit.
+    /// committed: a writer thread runs it in a savepoint of its next group commit.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,

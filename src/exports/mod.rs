@@ -259,8 +259,8 @@ impl<S: Source> Export<S> {
         }
     }
 
-    /// How many rows match, and the first page, made into `T` by `make` (on the
-    /// blocking pool).
+    /// How many rows match, and the first page, made into `T` by `make` (on a
+    /// database reader thread).
     async fn first<T, F>(&self, make: F) -> Result<(i64, Page<T>), ApiError>
     where
         T: Send + 'static,
