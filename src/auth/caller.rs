@@ -241,7 +241,7 @@ async fn authenticate(state: &AppState, req: &ServiceRequest) -> Result<Caller, 
         }
     };
     let user_id = UserId::from(claims.sub);
-    match state.known_users.find(state, &user_id).await {
+    match state.known_users.find(&state.db, &user_id).await {
         Ok(user) if user.active && user.token_version == claims.ver => Ok(Caller {
             user_id,
             username: user.username.clone(),

@@ -3,7 +3,7 @@
 //! role and scope stored now, and at a gate's pace (thousands of check-ins a second)
 //! reading that from the database was a fifth of each request's cost. A change made
 //! through this replica ([`KnownUsers::forget_all`], called once the change has
-//! committed, by [`AppState::write_accounts`]) shows at once; another replica's
+//! committed, by [`crate::state::AppState::write_accounts`]) shows at once; another replica's
 //! within [`KNOWN_TTL`].
 //!
 //! A read that began before a change committed may still bring back the account as it
@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::db::Db;
 use crate::domain::account::{Role, Scope};
 use crate::domain::id::UserId;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::users::User;
 
 /// How long an account is believed without reading it again.
@@ -86,7 +86,7 @@ impl KnownUsers {
 
     /// The account `id` from the cache, or else from the database (an unknown id is
     /// an error, as the read's).
-    pub async fn find(&self, state: &AppState, id: &UserId) -> Result<Arc<KnownUser>, ApiError> {
+    pub async fn find(&self, db: &Db, id: &UserId) -> Result<Arc<KnownUser>, ApiError> {
         let generation = self.generation.load(Ordering::SeqCst);
         if let Some(entry) = self.entries().get(id)
             && entry.generation == generation
@@ -96,9 +96,7 @@ impl KnownUsers {
         }
         let lookup = id.clone();
         let user = Arc::new(KnownUser::of(
-            state
-                .db
-                .read(move |conn| User::find_with_scope(conn, &lookup))
+            db.read(move |conn| User::find_with_scope(conn, &lookup))
                 .await?,
         ));
         let mut entries = self.entries();
