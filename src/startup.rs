@@ -73,7 +73,7 @@ use crate::ratelimit::{self, RateLimiter};
 use crate::registrations::exports::{export_registrations_csv, export_registrations_xlsx};
 use crate::registrations::handlers::{
     approve_registration, find_registration, list_registrations, reject_registration,
-    reveal_registration,
+    resume_registration, reveal_registration, suspend_registration,
 };
 use crate::registrations::open::CodeForms;
 use crate::registrations::profiles::{erase_driver_profile, find_driver_profile};
@@ -251,6 +251,8 @@ routes! {
     "/api/v1/registrations/{id}" { get [SIGNED_IN] => find_registration }
     "/api/v1/registrations/{id}/approve" { post [ENTERPRISE_KEEPERS] => approve_registration }
     "/api/v1/registrations/{id}/reject" { post [ENTERPRISE_KEEPERS] => reject_registration }
+    "/api/v1/registrations/{id}/suspend" { post [ENTERPRISE_KEEPERS] => suspend_registration }
+    "/api/v1/registrations/{id}/resume" { post [ENTERPRISE_KEEPERS] => resume_registration }
     "/api/v1/registrations/{id}/reveal" { post [REVEALERS] => reveal_registration }
     "/api/v1/gate/redeem" { post [GATE_SCANNERS] => gate_handlers::redeem }
     "/api/v1/gate/annul" { post [GATE_SCANNERS] => gate_handlers::annul }
@@ -267,6 +269,10 @@ routes! {
     }
     "/api/v1/enterprises/{id}/gates/{gate_id}" {
         patch [ENTERPRISE_KEEPERS] => gate_handlers::update_gate,
+    }
+    "/api/v1/enterprises/{id}/guards" { get [ENTERPRISE_KEEPERS] => gate_handlers::list_guards }
+    "/api/v1/enterprises/{id}/guards/{user_id}" {
+        put [ENTERPRISE_KEEPERS] => gate_handlers::set_guard_gates,
     }
     "/api/v1/enterprises/{id}/gate/status" { get [GATE_WATCHERS] => gate_handlers::gate_status }
     "/api/v1/enterprises/{id}/gate/events" { get [GATE_WATCHERS] => gate_handlers::gate_events }
@@ -362,6 +368,8 @@ routes! {
     "/console/registrations/{id}" { get => console_registrations::detail_page }
     "/console/registrations/{id}/approve" { post => console_registrations::approve }
     "/console/registrations/{id}/reject" { post => console_registrations::reject }
+    "/console/registrations/{id}/suspend" { post => console_registrations::suspend }
+    "/console/registrations/{id}/resume" { post => console_registrations::resume }
     "/console/registrations/{id}/reveal" { post => console_registrations::reveal_page }
     "/console/settings" {
         get => settings_page,
@@ -463,6 +471,7 @@ routes! {
         post => console_gate::add_gate,
     }
     "/console/gate/gates/{gate_id}" { post => console_gate::change_gate }
+    "/console/gate/guards/{user_id}" { post => console_gate::set_guard_gates }
     "/console/gate/inside" { get => console_gate::inside_page }
     "/console/gate/refused" { get => console_gate::refused_page }
     // The survey's field pages: the surveyor's own cases on the phone.

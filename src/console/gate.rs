@@ -28,11 +28,13 @@ use crate::console::{PageError, allowed, layout, render};
 use crate::db::new_id;
 use crate::domain::account::Role;
 use crate::domain::gate::{Nonce, parse_gate_name};
-use crate::domain::id::{EnterpriseId, GateId};
+use crate::domain::id::{EnterpriseId, GateId, UserId};
 use crate::domain::zone;
 use crate::error::ApiError;
+use crate::gate::guards;
 use crate::gate::handlers::{
-    OfflineBody, RedeemBody, annul_scan, redeem_scan, revocation_list, scanner_enterprise,
+    OfflineBody, RedeemBody, annul_scan, guard_gates, redeem_scan, revocation_list,
+    scanner_enterprise,
 };
 use crate::gate::{
     ANNUL_WINDOW, Gate, GateChanges, GateStatus, LogFilter, PassFacts, Refusal, Scan, ScanKind,
@@ -52,6 +54,8 @@ pub const REVOCATIONS_PATH: &str = "/console/gate/revocations";
 pub const INSIDE_PATH: &str = "/console/gate/inside";
 /// The enterprise's gates, for its contacts to add, rename and take out of use.
 pub const GATES_PATH: &str = "/console/gate/gates";
+/// Where a guard's gates post (`/{user_id}`).
+pub const GUARDS_PATH: &str = "/console/gate/guards";
 /// The failed-scan log.
 pub const REFUSED_PATH: &str = "/console/gate/refused";
 /// Failed scans listed, newest first.
@@ -147,8 +151,11 @@ impl Desk {
     /// first gate, entry.
     async fn of(state: &AppState, signed: &Signed, choice: &Posted) -> Result<Self, PageError> {
         let enterprise = scanner_enterprise(&signed.caller)?;
-        let of = enterprise.clone();
-        let gates = state.db.read(move |conn| in_use(conn, &of)).await?;
+        let (of, user) = (enterprise.clone(), signed.caller.user_id.clone());
+        let gates = state
+            .db
+            .read(move |conn| stands_at(conn, &of, &user))
+            .await?;
         let wanted = choice.value("gate_id").map(str::trim);
         let gate = match wanted {
             Some(id) if !id.is_empty() => gates.iter().find(|g| g.id.as_str() == id),
@@ -168,14 +175,17 @@ impl Desk {
     }
 }
 
-/// The gates of `enterprise` that take scans.
-fn in_use(
+/// The gates of `enterprise` that take scans and that `scanner` stands at (a guard
+/// limited to some gates sees those only).
+fn stands_at(
     conn: &mut crate::db::DbConnection,
     enterprise: &EnterpriseId,
+    scanner: &UserId,
 ) -> Result<Vec<Gate>, ApiError> {
+    let posts = guards::posts(conn, scanner)?;
     Ok(Gate::of_enterprise(conn, enterprise)?
         .into_iter()
-        .filter(|gate| gate.active)
+        .filter(|gate| gate.active && (posts.is_empty() || posts.contains(&gate.id)))
         .collect())
 }
 
@@ -634,7 +644,7 @@ enum Done {
 }
 
 /// `GET /console/gate/gates`: the enterprise's gates, to add, rename and take out of
-/// (back into) use; for its contacts.
+/// (back into) use, and the gates each of its guards stands at; for its contacts.
 pub async fn gates_page(
     state: web::Data<AppState>,
     Scanner(signed): Scanner,
@@ -725,6 +735,43 @@ pub async fn change_gate(
     gates_answer(&state, &signed, enterprise, result).await
 }
 
+/// `POST /console/gate/guards/{user_id}`: the gates a guard of the enterprise stands
+/// at (`gate_id`, ticked; none for every gate), as
+/// `PUT /api/v1/enterprises/{id}/guards/{user_id}` does (audited); a user who is not
+/// one of its guards is the 404 page.
+pub async fn set_guard_gates(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scanner(signed): Scanner,
+    user: web::Path<UserId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let enterprise = keeper(&signed)?;
+    let posted = signed.posted(&req, &body)?;
+    let gate_ids: Vec<GateId> = posted.ids("gate_id");
+    let result = guard_gates(
+        &state,
+        signed.caller.clone(),
+        enterprise.clone(),
+        user.into_inner(),
+        gate_ids,
+    )
+    .await;
+    if let Err(error) = &result
+        && error.code().status() == StatusCode::NOT_FOUND
+    {
+        return Err(ApiError::not_found().into());
+    }
+    let result = result.map(|guard| {
+        Done::Said(if guard.every_gate {
+            format!("“{}”可在本企业所有门岗扫码。", guard.display_name)
+        } else {
+            format!("已更新“{}”值守的门岗。", guard.display_name)
+        })
+    });
+    gates_answer(&state, &signed, enterprise, result).await
+}
+
 /// The gate settings page after `result`: 200 with what was done, the refusal's status
 /// with why nothing was (a server error is the error page).
 async fn gates_answer(
@@ -740,9 +787,12 @@ async fn gates_answer(
         }
         Err(error) => return Err(error.into()),
     };
-    let gates = state
+    let (gates, guards) = state
         .db
-        .read(move |conn| Gate::of_enterprise(conn, &enterprise))
+        .read(move |conn| {
+            let gates = Gate::of_enterprise(conn, &enterprise)?;
+            Ok((gates, guards::of_enterprise(conn, &enterprise)?))
+        })
         .await?;
     let body = html! {
         h1 { "门岗设置" }
@@ -772,6 +822,34 @@ async fn gates_answer(
                             input type="hidden" name="active" value="true";
                             p.muted { "已停用（不能扫码） " button.btn.alt type="submit" { "恢复使用" } }
                         }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "门岗人员" }
+            @if guards.is_empty() {
+                p.muted { "本企业还没有门岗账号（由系统管理员开通）。" }
+            } @else {
+                p.muted { "勾选每位门岗人员值守的门岗；都不勾选则可在所有门岗扫码。" }
+            }
+            @for guard in &guards {
+                form method="post" action={ (GUARDS_PATH) "/" (guard.user_id) } {
+                    (signed.csrf_field())
+                    fieldset {
+                        legend {
+                            (guard.display_name) " " span.muted { (guard.username) }
+                            @if !guard.active { " " span.muted { "（已停用）" } }
+                        }
+                        @for gate in &gates {
+                            label {
+                                input type="checkbox" name="gate_id" value=(gate.id)
+                                    checked[guard.gate_ids.contains(&gate.id)];
+                                " " (gate.name)
+                            }
+                            " "
+                        }
+                        button.btn.alt type="submit" { "保存" }
                     }
                 }
             }

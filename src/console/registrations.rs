@@ -1,6 +1,6 @@
 //! The filings pages: the list with its filters (refreshed by htmx every 15 s so that
-//! new filings appear), bulk approval, a filing's detail with approve, reject and the
-//! audited reveal. Everything goes through the API's services and scoped queries.
+//! new filings appear), bulk approval, a filing's detail with approve, reject,
+//! suspend and resume, and the audited reveal. Everything goes through the API's services and scoped queries.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -216,7 +216,10 @@ pub fn rows(views: &[RegistrationView], pick: bool) -> Markup {
                                 td { (view.driver_name) }
                                 td { (view.enterprise_name) }
                                 td { (zone::shown_minute(view.expected_arrival)) }
-                                td { (status_badge(view.status)) }
+                                td {
+                                    (status_badge(view.status))
+                                    @if view.suspended_at.is_some() { " " span.s-rejected { "已暂停" } }
+                                }
                                 td { a href=(detail_path(&view.id)) { "详情" } }
                             }
                         }
@@ -403,6 +406,12 @@ fn detail(
                 span.s-rejected { "黑名单" } " 车辆或驾驶员在黑名单中，门岗将拒绝入园。原因：" (reason)
             }
         }
+        @if let (Some(at), Some(reason)) = (view.suspended_at, &view.suspend_reason) {
+            p.notice.bad role="alert" {
+                span.s-rejected { "已暂停" } " " (zone::shown_minute(at))
+                " 起暂停使用，门岗将拒绝入园。原因：" (reason)
+            }
+        }
         @if let Some(revealed) = revealed {
             p.notice { "完整个人信息仅本次显示，查看已记入审计日志。" }
             dl.card {
@@ -448,6 +457,28 @@ fn detail(
                         input #reason_text type="text" name="reason_text" maxlength="150";
                     }
                     button.btn.bad type="submit" { "不通过" }
+                }
+            }
+        }
+        @if view.status == RegistrationStatus::Approved && ENTERPRISE_KEEPERS.allows(role) {
+            section.card {
+                @if view.suspended_at.is_some() {
+                    h2 { "恢复通行" }
+                    form method="post" action={ (path) "/resume" } {
+                        (signed.csrf_field())
+                        button.btn type="submit" { "恢复通行" }
+                    }
+                } @else {
+                    h2 { "暂停通行" }
+                    p.muted { "暂停后门岗拒绝该车入园（离线门岗一分钟内同步），可随时恢复。" }
+                    form method="post" action={ (path) "/suspend" } {
+                        (signed.csrf_field())
+                        div.f {
+                            label for="suspend_reason" { "暂停原因" }
+                            input #suspend_reason type="text" name="reason" required maxlength="200";
+                        }
+                        button.btn.bad type="submit" { "暂停通行" }
+                    }
                 }
             }
         }
@@ -497,15 +528,7 @@ pub async fn approve(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     signed.posted(&req, &body)?;
-    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
-    let view = decide(
-        &state,
-        signed.caller.clone(),
-        id.into_inner(),
-        Decision::Approve,
-    )
-    .await?;
-    Ok(see_other(&detail_path(&view.id)))
+    act(&state, &signed, id.into_inner(), Decision::Approve).await
 }
 
 /// `POST /console/registrations/{id}/reject`: the API's rejection, for a common reason
@@ -518,15 +541,52 @@ pub async fn reject(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let posted = signed.posted(&req, &body)?;
-    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
     let part = |name| posted.value(name).unwrap_or_default().trim();
     let reason = [part("reason_choice"), part("reason_text")]
         .into_iter()
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join("：");
-    let decision = Decision::Reject(reason);
-    let view = decide(&state, signed.caller.clone(), id.into_inner(), decision).await?;
+    act(&state, &signed, id.into_inner(), Decision::Reject(reason)).await
+}
+
+/// `POST /console/registrations/{id}/suspend`: the API's suspension, for the reason
+/// typed; 303 to the filing.
+pub async fn suspend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let posted = signed.posted(&req, &body)?;
+    let reason = posted.value("reason").unwrap_or_default().trim().to_owned();
+    act(&state, &signed, id.into_inner(), Decision::Suspend(reason)).await
+}
+
+/// `POST /console/registrations/{id}/resume`: the API's resumption; 303 to the
+/// filing.
+pub async fn resume(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    signed: Signed,
+    id: web::Path<RegistrationId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    signed.posted(&req, &body)?;
+    act(&state, &signed, id.into_inner(), Decision::Resume).await
+}
+
+/// Takes a decision on a filing for a caller who may ([`ENTERPRISE_KEEPERS`]); 303
+/// to the filing.
+async fn act(
+    state: &AppState,
+    signed: &Signed,
+    id: RegistrationId,
+    decision: Decision,
+) -> Result<HttpResponse, PageError> {
+    allowed(ENTERPRISE_KEEPERS.allows(signed.caller.role))?;
+    let view = decide(state, signed.caller.clone(), id, decision).await?;
     Ok(see_other(&detail_path(&view.id)))
 }
 

@@ -198,6 +198,9 @@ diesel::table! {
         created_at -> Timestamp,
         driver_id -> Nullable<Text>,
         request_hash -> Nullable<Text>,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_by -> Nullable<Text>,
+        suspend_reason -> Nullable<Text>,
     }
 }
 
@@ -548,6 +551,16 @@ diesel::joinable!(gate_scans -> gates (gate_id));
 diesel::joinable!(gate_presence -> registrations (registration_id));
 diesel::joinable!(gate_presence -> gates (gate_id));
 
+diesel::table! {
+    guard_gates (user_id, gate_id) {
+        user_id -> Text,
+        gate_id -> Text,
+    }
+}
+
+diesel::joinable!(guard_gates -> users (user_id));
+diesel::joinable!(guard_gates -> gates (gate_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     users,
@@ -584,6 +597,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gate_scans,
     gate_presence,
     gate_settings,
+    guard_gates,
     blacklist,
 );
 

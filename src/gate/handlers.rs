@@ -1,6 +1,7 @@
 //! The gate's API: `POST /api/v1/gate/redeem` and `/gate/annul` for the scanners of
 //! an enterprise (its guards and contacts); `/api/v1/enterprises/{id}/gates[/{gate_id}]`,
-//! `/gate/status` and `/gate/events` for whoever sees the enterprise.
+//! `/gate/status` and `/gate/events` for whoever sees the enterprise;
+//! `/api/v1/enterprises/{id}/guards[/{user_id}]` for its keepers.
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use crate::body;
 use crate::domain::gate::{
     Nonce, ReadCode, parse_client_time, parse_gate_name, parse_overstay_hours, parse_zone_hour,
 };
-use crate::domain::id::{EnterpriseId, GateId};
+use crate::domain::id::{EnterpriseId, GateId, UserId};
 use crate::enterprises::{Enterprise, Visibility};
 use crate::error::{ApiError, FieldError, FieldErrors};
+use crate::gate::guards::{self, GuardView};
 use crate::gate::offline::RevocationList;
 use crate::gate::{
     self, Check, Checked, Gate, GateChanges, GateRules, GateStatus, GateView, LogFilter, Offline,
@@ -193,6 +195,21 @@ pub struct GateRulesBody {
 pub struct GateList {
     /// The gates, by name.
     pub items: Vec<GateView>,
+}
+
+/// Body of a guard's gates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardGatesBody {
+    /// The gates the guard scans at; empty for every gate of the enterprise.
+    pub gate_ids: Vec<GateId>,
+}
+
+/// The gate guards of an enterprise.
+#[derive(Debug, Serialize)]
+pub struct GuardList {
+    /// The guards, by login name.
+    pub items: Vec<GuardView>,
 }
 
 /// The enterprise whose gates the caller scans at; a scanner without one (never so
@@ -430,6 +447,58 @@ pub async fn update_gate(
         })
         .await?;
     Ok(web::Json(gate.view()))
+}
+
+/// `GET /api/v1/enterprises/{id}/guards`: the gate guards of an enterprise the caller
+/// keeps, with the gates each stands at.
+pub async fn list_guards(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<EnterpriseId>,
+) -> Result<web::Json<GuardList>, ApiError> {
+    let visibility = Visibility::of(&caller);
+    let id = id.into_inner();
+    let items = state
+        .db
+        .read(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &id)?;
+            guards::of_enterprise(conn, &enterprise.id)
+        })
+        .await?;
+    Ok(web::Json(GuardList { items }))
+}
+
+/// `PUT /api/v1/enterprises/{id}/guards/{user_id}`: the gates a guard of an enterprise
+/// the caller keeps stands at (none: every gate).
+pub async fn set_guard_gates(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(EnterpriseId, UserId)>,
+    body: web::Json<GuardGatesBody>,
+) -> Result<web::Json<GuardView>, ApiError> {
+    let (id, user) = path.into_inner();
+    let gate_ids = body.into_inner().gate_ids;
+    Ok(web::Json(
+        guard_gates(&state, caller, id, user, gate_ids).await?,
+    ))
+}
+
+/// Sets the gates a guard stands at (the API's and the console's one way in).
+pub async fn guard_gates(
+    state: &AppState,
+    caller: Caller,
+    enterprise: EnterpriseId,
+    user: UserId,
+    gate_ids: Vec<GateId>,
+) -> Result<GuardView, ApiError> {
+    let visibility = Visibility::of(&caller);
+    state
+        .db
+        .write(move |conn| {
+            let enterprise = Enterprise::find(conn, &visibility, &enterprise)?;
+            guards::set_gates(conn, &caller.actor(), &enterprise.id, &user, gate_ids)
+        })
+        .await
 }
 
 /// `GET /api/v1/enterprises/{id}/gate/status`: who is inside an enterprise the caller

@@ -9,6 +9,7 @@
 //! row and is refused. Gate changes and annulments are audited; scans are their own
 //! record.
 
+pub mod guards;
 pub mod handlers;
 pub mod offline;
 
@@ -84,6 +85,8 @@ text_enum! {
         PlateMismatch = "plate_mismatch" / "人、车、证不符",
         /// A live blacklist entry names the truck, its trailer or its driver.
         Blacklisted = "blacklisted" / "车辆或驾驶员在黑名单中",
+        /// The enterprise suspended the pass (暂停) until further notice.
+        Suspended = "suspended" / "通行证已被企业暂停使用",
         /// A gate without network read a code it cannot check offline: no signed
         /// payload (a typed plate, a pass not yet approved when its page was shown),
         /// or a signature that does not verify.
@@ -451,7 +454,8 @@ pub enum Check {
 /// Checks a scan at a gate of `enterprise` (the scanner's), reading only: the nonce,
 /// the gate, the pass, the blacklist and whether the truck is inside. A nonce seen
 /// before gives that scan back (422 `idempotency_key_reused` when it was another
-/// scan). An unknown or foreign gate is 422; an inactive one 409.
+/// scan). An unknown or foreign gate is 422; one the scanner does not stand at
+/// ([`guards`]) 403; an inactive one 409.
 ///
 /// A scan made offline is recorded as the gate decided: an entry or exit it let
 /// through moves the truck, and what the server would have refused it for is its
@@ -472,6 +476,7 @@ pub fn check(
             "本企业没有该门岗",
         )])
     })?;
+    guards::refuse_elsewhere(conn, scanner, &gate.id, &gate.name)?;
     if !gate.active {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
@@ -689,6 +694,11 @@ fn refused(pass: &Registration, scan: &Redeem, at: NaiveDateTime) -> Option<Refu
         RegistrationStatus::Pending => Some(Refusal::Pending),
         RegistrationStatus::Rejected => Some(Refusal::Rejected),
         RegistrationStatus::Cancelled => Some(Refusal::Cancelled),
+        RegistrationStatus::Approved | RegistrationStatus::Expired
+            if pass.suspended_at.is_some() =>
+        {
+            Some(Refusal::Suspended)
+        }
         RegistrationStatus::Approved | RegistrationStatus::Expired if at < pass.valid_from => {
             Some(Refusal::NotYetValid)
         }
@@ -738,7 +748,8 @@ fn leave(conn: &mut DbConnection, pass: &RegistrationId) -> Result<bool, ApiErro
     Ok(deleted == 1)
 }
 
-/// Undoes the accepted scan with `nonce` at `enterprise` within [`ANNUL_WINDOW`],
+/// Undoes the accepted scan with `nonce` at `enterprise` within [`ANNUL_WINDOW`] (403
+/// at a gate `by` does not stand at, see [`guards`]),
 /// when it is still its pass's last accepted scan: an entry takes the truck out
 /// again, an exit puts it back inside as it entered. Annulling twice gives the scan
 /// back. Audited (`gate.scan.annul`).
@@ -754,6 +765,8 @@ pub fn annul(
         .filter(gate_scans::nonce.eq(nonce.as_str()))
         .select(Scan::as_select())
         .first(conn)?;
+    let gate = Gate::find(conn, enterprise, &scan.gate_id)?;
+    guards::refuse_elsewhere(conn, by, &gate.id, &gate.name)?;
     if scan.annulled_at.is_some() {
         return Ok(scan);
     }

@@ -9,7 +9,7 @@
 //!   `<token>.<payload>`, with the zone's public key.
 //! - Each enterprise's gates keep a signed revocation list ([`RevocationList`]): the
 //!   passes of the enterprise still within their validity that were cancelled,
-//!   rejected or are held by the blacklist, each named by a hash of its token, so
+//!   rejected, suspended or are held by the blacklist, each named by a hash of its token, so
 //!   that the list gives no pass away. The gate page refreshes it every minute while
 //!   online.
 //! - What the gate decided offline is uploaded later through the ordinary redeem
@@ -100,9 +100,12 @@ impl PassSigner {
     }
 
     /// What the QR code of `pass` encodes: the pass page's `url`, and for a pass
-    /// that may be used now or later (approved, not yet over) the signed payload.
+    /// that may be used now or later (approved, not yet over, not suspended) the
+    /// signed payload.
     pub fn pass_code(&self, url: &str, pass: &Pass) -> Result<String, ApiError> {
-        if pass.status.shown(pass.valid_until, now()) != RegistrationStatus::Approved {
+        if pass.status.shown(pass.valid_until, now()) != RegistrationStatus::Approved
+            || pass.suspended_at.is_some()
+        {
             return Ok(url.to_owned());
         }
         let payload = BASE64URL_NOPAD
@@ -139,6 +142,7 @@ impl PassSigner {
                 let reason = match pass.status {
                     RegistrationStatus::Cancelled => Refusal::Cancelled,
                     RegistrationStatus::Rejected => Refusal::Rejected,
+                    _ if pass.suspended_at.is_some() => Refusal::Suspended,
                     _ if barred.contains_key(&pass.id) => Refusal::Blacklisted,
                     _ => return None,
                 };

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Event};
 use crate::auth::caller::Caller;
-use crate::domain::id::{EnterpriseId, RegistrationId};
+use crate::db::DbConnection;
+use crate::domain::id::{EnterpriseId, RegistrationId, UserId};
 use crate::domain::region::RegionCode;
 use crate::domain::text::bounded;
 use crate::domain::vehicle::Plate;
@@ -16,8 +17,7 @@ use crate::enterprises::{Visibility, like_pattern};
 use crate::error::{ApiError, ErrorCode, FieldError};
 use crate::pagination::{Page, PageRequest};
 use crate::registrations::{
-    Registration, RegistrationFilter, RegistrationStatus, RegistrationView, invalid_transition,
-    retention,
+    Registration, RegistrationFilter, RegistrationStatus, RegistrationView, retention,
 };
 use crate::state::AppState;
 
@@ -77,7 +77,7 @@ pub fn filter_of(query: &FilterQuery) -> Result<RegistrationFilter, ApiError> {
     })
 }
 
-/// Body of a rejection.
+/// Body of a rejection or a suspension: why.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
@@ -219,49 +219,97 @@ pub async fn find_registration(
     Ok(web::Json(view))
 }
 
-/// What a staff member decides about a pending registration.
+/// What a staff member decides about a registration: a pending one is approved or
+/// rejected; an approved one is suspended (the gate turns it back) and resumed.
 #[derive(Debug)]
 pub enum Decision {
     /// Approve it.
     Approve,
     /// Reject it, for a reason (as typed) shown on the driver's pass.
     Reject(String),
+    /// Suspend it, for a reason (as typed) kept for the enterprise and the audit log.
+    Suspend(String),
+    /// Lift its suspension.
+    Resume,
 }
 
-/// Approves or rejects a registration the caller can see (else 404), for the API and
-/// the console alike: 409 when it is no longer pending; audited
-/// (`registration.approve` / `registration.reject`).
+impl Decision {
+    /// The decision with its reason checked (1 to 200 characters).
+    fn checked(self) -> Result<Self, ApiError> {
+        Ok(match self {
+            Decision::Reject(reason) => Decision::Reject(bounded("reason", &reason, 1, 200)?),
+            Decision::Suspend(reason) => Decision::Suspend(bounded("reason", &reason, 1, 200)?),
+            decision => decision,
+        })
+    }
+
+    /// Makes the change, if the registration stands where the decision applies:
+    /// the audit action, or 409 `invalid_transition` saying why not.
+    fn apply(
+        &self,
+        conn: &mut DbConnection,
+        id: &RegistrationId,
+        by: &UserId,
+    ) -> Result<Event, ApiError> {
+        let (done, action, refusal) = match self {
+            Decision::Approve => (
+                Registration::decide(conn, id, RegistrationStatus::Approved, None, by)?,
+                "registration.approve",
+                "只有待审核且未过期的登记可以通过",
+            ),
+            Decision::Reject(reason) => (
+                Registration::decide(
+                    conn,
+                    id,
+                    RegistrationStatus::Rejected,
+                    Some(reason.clone()),
+                    by,
+                )?,
+                "registration.reject",
+                "只有待审核且未过期的登记可以不通过",
+            ),
+            Decision::Suspend(reason) => (
+                Registration::suspend(conn, id, reason, by)?,
+                "registration.suspend",
+                "只有已通过、未过期且未暂停的通行证可以暂停",
+            ),
+            Decision::Resume => (
+                Registration::resume(conn, id)?,
+                "registration.resume",
+                "该通行证未被暂停，无需恢复",
+            ),
+        };
+        if !done {
+            return Err(ApiError::new(ErrorCode::InvalidTransition, refusal));
+        }
+        let event = Event::success(action, "registration", id);
+        Ok(match self {
+            Decision::Suspend(reason) => {
+                event.with_details(serde_json::json!({ "reason": reason }))
+            }
+            _ => event,
+        })
+    }
+}
+
+/// Decides about a registration the caller can see (else 404), for the API and the
+/// console alike: approves or rejects a pending one, suspends or resumes an approved
+/// one; 409 when it does not stand where the decision applies; audited
+/// (`registration.approve`, `.reject`, `.suspend`, `.resume`).
 pub async fn decide(
     state: &AppState,
     caller: Caller,
     id: RegistrationId,
     decision: Decision,
 ) -> Result<RegistrationView, ApiError> {
-    let (to, reason) = match decision {
-        Decision::Approve => (RegistrationStatus::Approved, None),
-        Decision::Reject(reason) => (
-            RegistrationStatus::Rejected,
-            Some(bounded("reason", &reason, 1, 200)?),
-        ),
-    };
+    let decision = decision.checked()?;
     let visibility = Visibility::of(&caller);
     state
         .db
         .write(move |conn| {
             let (registration, _) = Registration::find(conn, &visibility, &id)?;
-            if !Registration::decide(conn, &registration.id, to, reason, &caller.user_id)? {
-                return Err(invalid_transition());
-            }
-            let action = if to == RegistrationStatus::Approved {
-                "registration.approve"
-            } else {
-                "registration.reject"
-            };
-            audit::append(
-                conn,
-                &caller.actor(),
-                Event::success(action, "registration", &registration.id),
-            )?;
+            let event = decision.apply(conn, &registration.id, &caller.user_id)?;
+            audit::append(conn, &caller.actor(), event)?;
             let row = Registration::find(conn, &visibility, &registration.id)?;
             Registration::viewed(conn, row)
         })
@@ -288,6 +336,31 @@ pub async fn reject_registration(
 ) -> Result<web::Json<RegistrationView>, ApiError> {
     let decision = Decision::Reject(body.into_inner().reason);
     decide(&state, caller, id.into_inner(), decision)
+        .await
+        .map(web::Json)
+}
+
+/// `POST /api/v1/registrations/{id}/suspend`: holds an approved pass back (the gate
+/// turns the truck back, even offline) until it is resumed.
+pub async fn suspend_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<RegistrationId>,
+    body: web::Json<RejectBody>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    let decision = Decision::Suspend(body.into_inner().reason);
+    decide(&state, caller, id.into_inner(), decision)
+        .await
+        .map(web::Json)
+}
+
+/// `POST /api/v1/registrations/{id}/resume`: lifts a pass's suspension.
+pub async fn resume_registration(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<RegistrationId>,
+) -> Result<web::Json<RegistrationView>, ApiError> {
+    decide(&state, caller, id.into_inner(), Decision::Resume)
         .await
         .map(web::Json)
 }

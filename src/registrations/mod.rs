@@ -31,7 +31,7 @@ use crate::domain::text::stored_token;
 use crate::domain::vehicle::{Plate, VehicleType};
 use crate::domain::visit::Purpose;
 use crate::enterprises::{Enterprise, Visibility};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::personal::Vault;
 use crate::survey::cases::Case;
 
@@ -113,6 +113,13 @@ pub struct Registration {
     /// Keyed fingerprint of the request as sent, so that its retry key cannot be
     /// reused with another body.
     pub request_hash: Option<String>,
+    /// When the enterprise suspended the pass (暂停): the gate refuses its entry
+    /// until it is resumed.
+    pub suspended_at: Option<NaiveDateTime>,
+    /// Who suspended it.
+    pub suspended_by: Option<UserId>,
+    /// Why.
+    pub suspend_reason: Option<String>,
 }
 
 text_enum! {
@@ -204,6 +211,9 @@ pub struct PassView {
     pub valid_until: chrono::DateTime<chrono::Utc>,
     /// Why it was rejected.
     pub reject_reason: Option<String>,
+    /// The enterprise has suspended it: the gate turns the truck back until it is
+    /// resumed.
+    pub suspended: bool,
     /// Registered (UTC).
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -275,6 +285,13 @@ pub struct RegistrationView {
     pub blacklisted: bool,
     /// The reason of that entry.
     pub blacklist_reason: Option<String>,
+    /// When the enterprise suspended the pass: the gate refuses its entry until it
+    /// is resumed.
+    pub suspended_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who suspended it.
+    pub suspended_by: Option<UserId>,
+    /// Why.
+    pub suspend_reason: Option<String>,
 }
 
 /// Registrations, filtered, not yet selected. Without their enterprises: a count
@@ -353,6 +370,8 @@ pub struct Pass {
     pub enterprise_id: EnterpriseId,
     /// Vehicle type.
     pub vehicle_type: VehicleType,
+    /// When the enterprise suspended it, if it is suspended.
+    pub suspended_at: Option<NaiveDateTime>,
 }
 
 impl From<Registration> for Pass {
@@ -371,6 +390,7 @@ impl From<Registration> for Pass {
             driver_id: registration.driver_id,
             enterprise_id: registration.enterprise_id,
             vehicle_type: registration.vehicle_type,
+            suspended_at: registration.suspended_at,
         }
     }
 }
@@ -413,6 +433,7 @@ impl Pass {
             valid_from: utc(self.valid_from),
             valid_until: utc(self.valid_until),
             reject_reason: self.reject_reason,
+            suspended: self.suspended_at.is_some(),
             created_at: utc(self.created_at),
         }
     }
@@ -480,6 +501,9 @@ impl Registration {
             purpose: self.purpose,
             people_in_cab: self.people_in_cab,
             reject_reason: self.reject_reason,
+            suspended_at: self.suspended_at.map(utc),
+            suspended_by: self.suspended_by,
+            suspend_reason: self.suspend_reason,
         }
     }
 
@@ -675,6 +699,48 @@ impl Registration {
         Ok(changed == 1)
     }
 
+    /// Suspends an approved pass not yet over, for `reason`, recording who did;
+    /// false, changing nothing, when it is not approved, is over or is suspended
+    /// already.
+    pub fn suspend(
+        conn: &mut DbConnection,
+        id: &RegistrationId,
+        reason: &str,
+        by: &UserId,
+    ) -> Result<bool, ApiError> {
+        let changed = diesel::update(
+            registrations::table
+                .filter(registrations::id.eq(id))
+                .filter(registrations::status.eq(RegistrationStatus::Approved))
+                .filter(registrations::valid_until.gt(now()))
+                .filter(registrations::suspended_at.is_null()),
+        )
+        .set((
+            registrations::suspended_at.eq(now()),
+            registrations::suspended_by.eq(by),
+            registrations::suspend_reason.eq(reason),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+
+    /// Lifts the suspension of a pass; false, changing nothing, when it is not
+    /// suspended.
+    pub fn resume(conn: &mut DbConnection, id: &RegistrationId) -> Result<bool, ApiError> {
+        let changed = diesel::update(
+            registrations::table
+                .filter(registrations::id.eq(id))
+                .filter(registrations::suspended_at.is_not_null()),
+        )
+        .set((
+            registrations::suspended_at.eq(None::<NaiveDateTime>),
+            registrations::suspended_by.eq(None::<UserId>),
+            registrations::suspend_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+
     /// Cancels a live (pending or approved) registration in time; who approved it,
     /// and when, stay recorded. False, changing nothing, when it is not live.
     pub fn cancel(conn: &mut DbConnection, id: &RegistrationId) -> Result<bool, ApiError> {
@@ -691,9 +757,4 @@ impl Registration {
         .execute(conn)?;
         Ok(changed == 1)
     }
-}
-
-/// 409 `invalid_transition`: the registration's status does not allow the change.
-pub fn invalid_transition() -> ApiError {
-    ApiError::new(ErrorCode::InvalidTransition, "该登记当前状态不能进行此操作")
 }

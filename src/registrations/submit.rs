@@ -408,6 +408,9 @@ impl<'a> Registrar<'a> {
             created_at: now(),
             driver_id: None,
             request_hash: Some(request_hash),
+            suspended_at: None,
+            suspended_by: None,
+            suspend_reason: None,
         })
     }
 }

@@ -11,6 +11,7 @@ use crate::db::now;
 use crate::domain::account::{DisplayName, NewPassword, Role, Scope, Username};
 use crate::domain::id::{EnterpriseId, OrgUnitId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldErrors};
+use crate::gate;
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
 use crate::survey::assignment::Surveyor;
@@ -259,6 +260,13 @@ pub async fn update_account(
                     scope: scope.clone(),
                 });
                 Case::release(conn, &caller.actor(), &user.id, team.as_ref())?;
+            }
+            // A guard moved to another role or enterprise no longer stands at the
+            // old enterprise's gates.
+            if current_role == Role::GateGuard
+                && (updated.role != Role::GateGuard || scope.enterprise_id != before.enterprise_id)
+            {
+                gate::guards::forget(conn, &user.id)?;
             }
             let after = UserView::new(updated, scope);
             let event = Event::success("user.update", "user", &user.id)

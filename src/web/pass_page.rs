@@ -23,8 +23,11 @@ use crate::registrations::{Pass, PassView, RegistrationStatus};
 use crate::state::AppState;
 use crate::web::{code_page, foreign_post, from_own_page, notice, page};
 
-fn label(status: RegistrationStatus) -> (&'static str, &'static str) {
+fn label(status: RegistrationStatus, suspended: bool) -> (&'static str, &'static str) {
     match status {
+        RegistrationStatus::Approved if suspended => {
+            ("已被企业暂停使用，门岗将拒绝入园，请联系企业", "notice bad")
+        }
         RegistrationStatus::Pending => ("待企业审核", "notice"),
         RegistrationStatus::Approved => ("已通过，请向门岗出示本码", "notice ok"),
         status => (status.label(), "notice bad"),
@@ -100,7 +103,7 @@ pub async fn show_pass_page(
         return Ok(not_found(&zone));
     };
     let qr = state.pass_qrs.base64_png(&code).await?;
-    let (status_text, status_class) = label(pass.status);
+    let (status_text, status_class) = label(pass.status, pass.suspended);
     let body = html! {
         h1 { (pass.enterprise_name) }
         p class=(status_class) { (status_text) }

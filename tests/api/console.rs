@@ -464,6 +464,107 @@ async fn the_contact_decides_its_own_filings_only_and_the_api_s_audit_entries_ar
 }
 api_test!(the_contact_decides_its_own_filings_only_and_the_api_s_audit_entries_are_written);
 
+async fn the_contact_suspends_and_resumes_an_approved_pass_on_its_page(app: TestApp) {
+    let zone = filings(&app, 1).await;
+    let id = &zone.own[0];
+    let detail = format!("/console/registrations/{id}");
+    let mut browser = Browser::signed_in(&app, "contact1", USER_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    // Pending: no suspension offered, and none taken.
+    let pending = browser.get(&detail).await;
+    assert!(!pending.text.contains("暂停通行"), "{}", pending.text);
+    browser
+        .post(
+            &format!("{detail}/suspend"),
+            &[("csrf", &csrf), ("reason", "临时管控")],
+        )
+        .await
+        .assert_status(409);
+    browser
+        .post(&format!("{detail}/approve"), &[("csrf", &csrf)])
+        .await
+        .assert_status(303);
+
+    let page = browser.get(&detail).await;
+    assert!(
+        page.text.contains(&format!("action=\"{detail}/suspend\"")),
+        "{}",
+        page.text
+    );
+    browser
+        .post(
+            &format!("{detail}/suspend"),
+            &[("csrf", &csrf), ("reason", " ")],
+        )
+        .await
+        .assert_status(422);
+    browser
+        .post(
+            &format!("{detail}/suspend"),
+            &[("csrf", "forged"), ("reason", "临时管控")],
+        )
+        .await
+        .assert_status(403);
+    let suspended = browser
+        .post(
+            &format!("{detail}/suspend"),
+            &[("csrf", &csrf), ("reason", "临时管控")],
+        )
+        .await;
+    suspended.assert_status(303);
+    assert_eq!(suspended.header("location"), Some(detail.as_str()));
+    let page = browser.get(&detail).await;
+    assert!(page.text.contains("原因：临时管控"), "{}", page.text);
+    assert!(
+        page.text.contains(&format!("action=\"{detail}/resume\"")),
+        "{}",
+        page.text
+    );
+    let list = browser.get("/console/registrations").await;
+    assert!(list.text.contains("已暂停"), "{}", list.text);
+    let held = app
+        .get(&format!("/api/v1/registrations/{id}"), Some(&zone.contact))
+        .await;
+    assert_eq!(held.body["suspend_reason"], "临时管控");
+
+    // Another enterprise's filing, and a role that does not decide, change nothing.
+    browser
+        .post(
+            &format!("/console/registrations/{}/suspend", zone.foreign),
+            &[("csrf", &csrf), ("reason", "越权")],
+        )
+        .await
+        .assert_status(404);
+    app.create_user(&zone.admin, "regulator1", "regulator", &[], &[])
+        .await;
+    let mut regulator = Browser::signed_in(&app, "regulator1", USER_PASSWORD).await;
+    let regulator_csrf = regulator.csrf().await;
+    let seen = regulator.get(&detail).await;
+    assert!(!seen.text.contains("恢复通行"), "{}", seen.text);
+    regulator
+        .post(&format!("{detail}/resume"), &[("csrf", &regulator_csrf)])
+        .await
+        .assert_status(404);
+
+    let resumed = browser
+        .post(&format!("{detail}/resume"), &[("csrf", &csrf)])
+        .await;
+    resumed.assert_status(303);
+    let back = app
+        .get(&format!("/api/v1/registrations/{id}"), Some(&zone.contact))
+        .await;
+    assert_eq!(back.body["suspended_at"], serde_json::Value::Null);
+    assert_eq!(
+        audit(&app, &zone.admin, "registration.suspend").await.len(),
+        1
+    );
+    assert_eq!(
+        audit(&app, &zone.admin, "registration.resume").await.len(),
+        1
+    );
+}
+api_test!(the_contact_suspends_and_resumes_an_approved_pass_on_its_page);
+
 async fn revealing_takes_a_reason_is_audited_and_is_refused_to_other_roles(app: TestApp) {
     let zone = filings(&app, 1).await;
     let id = &zone.own[0];

@@ -531,3 +531,127 @@ async fn a_contact_adds_renames_and_retires_gates_in_the_console(app: TestApp) {
     assert_eq!(gates_of(&app, &staff).await.len(), 2);
 }
 api_test!(a_contact_adds_renames_and_retires_gates_in_the_console);
+
+async fn a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those(app: TestApp) {
+    let staff = app.staff().await;
+    let east = gate(&app, &staff, "东门").await;
+    let west = gate(&app, &staff, "西门").await;
+    let me = app.get("/api/v1/me", Some(staff.token("gate_guard"))).await;
+    let guard_id = me.body["id"].as_str().unwrap().to_owned();
+    let mut contact = Browser::of(&app, "enterprise_contact").await;
+    let page = contact.get("/console/gate/gates").await;
+    page.assert_status(200);
+    assert!(page.text.contains("门岗人员"), "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!("action=\"/console/gate/guards/{guard_id}\"")),
+        "{}",
+        page.text
+    );
+    let csrf = csrf_of(&page);
+    let path = format!("/console/gate/guards/{guard_id}");
+
+    let posted = contact
+        .post(&path, &[("csrf", &csrf), ("gate_id", &east)])
+        .await;
+    posted.assert_status(200);
+    assert!(posted.text.contains("已更新"), "{}", posted.text);
+    assert!(
+        posted.text.contains(&format!("value=\"{east}\" checked")),
+        "{}",
+        posted.text
+    );
+    let listed = app
+        .get(
+            &format!("/api/v1/enterprises/{}/guards", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["gate_ids"],
+        serde_json::json!([east])
+    );
+
+    // The guard's scanner offers the east gate only; a scan at the west gate posted
+    // anyway is refused and not recorded.
+    let (mut guard, guard_csrf) = guard_at_the_gate(&app).await;
+    let scanner = guard.get("/console/gate").await;
+    assert!(scanner.text.contains("东门"), "{}", scanner.text);
+    assert!(!scanner.text.contains("西门"), "{}", scanner.text);
+    let (token, _) = approved_pass(&app, &staff, 1).await;
+    let refused = scan(
+        &mut guard,
+        &guard_csrf,
+        &west,
+        "entry",
+        &token,
+        "posted-001",
+    )
+    .await;
+    assert!(
+        refused.text.contains("您未被安排在门岗“西门”值守"),
+        "{}",
+        refused.text
+    );
+    assert!(events(&app, &staff).await.is_empty());
+    let here = scan(
+        &mut guard,
+        &guard_csrf,
+        &east,
+        "entry",
+        &token,
+        "posted-002",
+    )
+    .await;
+    assert_answer(&here, "accepted", "准予入园");
+
+    // A forged form, a gate of nobody's and a user who is not a guard change nothing.
+    contact
+        .post(&path, &[("csrf", "forged"), ("gate_id", &west)])
+        .await
+        .assert_status(403);
+    contact
+        .post(&path, &[("csrf", &csrf), ("gate_id", "nosuchgate")])
+        .await
+        .assert_status(422);
+    let contact_id = app
+        .get("/api/v1/me", Some(staff.token("enterprise_contact")))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    contact
+        .post(
+            &format!("/console/gate/guards/{contact_id}"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .assert_status(404);
+    let listed = app
+        .get(
+            &format!("/api/v1/enterprises/{}/guards", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["gate_ids"],
+        serde_json::json!([east])
+    );
+
+    // Nothing ticked: every gate again.
+    let every = contact.post(&path, &[("csrf", &csrf)]).await;
+    every.assert_status(200);
+    assert!(
+        every.text.contains("可在本企业所有门岗扫码"),
+        "{}",
+        every.text
+    );
+    assert!(guard.get("/console/gate").await.text.contains("西门"));
+    // The guard has no settings page to post to.
+    guard
+        .post(&path, &[("csrf", &guard_csrf), ("gate_id", &east)])
+        .await
+        .assert_status(404);
+}
+api_test!(a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those);

@@ -16,7 +16,7 @@ use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_t
 use crate::registrations::{approve, cancel, plate};
 
 /// The zone's public key, as the gate's API gives it.
-async fn zone_key(app: &TestApp, staff: &Staff) -> VerifyingKey {
+pub(crate) async fn zone_key(app: &TestApp, staff: &Staff) -> VerifyingKey {
     let key = app
         .get("/api/v1/gate/key", Some(staff.token("gate_guard")))
         .await;
@@ -39,7 +39,7 @@ fn signature(encoded: &str) -> Signature {
 }
 
 /// What the pass page's QR code of `token` encodes, decoded from its image.
-async fn pass_code(app: &TestApp, token: &str) -> String {
+pub(crate) async fn pass_code(app: &TestApp, token: &str) -> String {
     let page = app.get(&format!("/p/{token}"), None).await;
     page.assert_status(200);
     let marker = "src=\"data:image/png;base64,";
@@ -52,7 +52,7 @@ async fn pass_code(app: &TestApp, token: &str) -> String {
 }
 
 /// How a revocation list names the pass of `token`.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha512::digest(token.as_bytes()))[..32].to_owned()
 }
 
@@ -122,7 +122,7 @@ async fn an_approved_pass_carries_a_payload_the_zone_signed(app: TestApp) {
 api_test!(an_approved_pass_carries_a_payload_the_zone_signed);
 
 /// The revocation list as `token`'s user gets it, its signature checked with `key`.
-async fn revocations(app: &TestApp, key: &VerifyingKey, token: &str) -> Value {
+pub(crate) async fn revocations(app: &TestApp, key: &VerifyingKey, token: &str) -> Value {
     let list = app.get("/api/v1/gate/revocations", Some(token)).await;
     list.assert_status(200);
     let body = list.body;

@@ -33,6 +33,7 @@ mod enterprises;
 mod errors;
 mod forms;
 mod gate;
+mod gate_holds;
 mod gate_offline;
 mod org;
 mod registrations;

@@ -144,9 +144,13 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
             | "/api/v1/registrations/export.csv"
             | "/api/v1/registrations/export.xlsx",
         ) => (Access::SignedIn, 200),
-        ("post", "/api/v1/registrations/{id}/approve" | "/api/v1/registrations/{id}/reject") => {
-            (ENTERPRISE_KEEPERS, 200)
-        }
+        (
+            "post",
+            "/api/v1/registrations/{id}/approve"
+            | "/api/v1/registrations/{id}/reject"
+            | "/api/v1/registrations/{id}/suspend"
+            | "/api/v1/registrations/{id}/resume",
+        ) => (ENTERPRISE_KEEPERS, 200),
         ("post", "/api/v1/registrations/{id}/reveal") => (REVEALERS, 200),
         ("post", "/api/v1/enterprises/{id}/contact/reveal") => (REVEALERS, 200),
         (
@@ -223,6 +227,8 @@ fn expectation(method: &str, path: &str) -> (Access, u16) {
         ("get", "/api/v1/enterprises/{id}/gate/settings") => (GATE_WATCHERS, 200),
         ("put", "/api/v1/enterprises/{id}/gate/settings") => (ENTERPRISE_KEEPERS, 200),
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => (ENTERPRISE_KEEPERS, 200),
+        ("get", "/api/v1/enterprises/{id}/guards") => (ENTERPRISE_KEEPERS, 200),
+        ("put", "/api/v1/enterprises/{id}/guards/{user_id}") => (ENTERPRISE_KEEPERS, 200),
         // The fixture entry is the zone's: every reader sees it.
         ("get", "/api/v1/blacklist" | "/api/v1/blacklist/{id}") => (BLACKLIST_READERS, 200),
         // A plate of its own each time; the contact's entry is their enterprise's, the
@@ -433,6 +439,25 @@ async fn request(
             path = template.replace("{id}", &id);
             Some(json!({ "reason": "证件与车辆不符" }))
         }
+        // A fresh approved pass each time (suspended first, to be resumed): a
+        // suspended one is not suspended again.
+        ("post", "/api/v1/registrations/{id}/suspend" | "/api/v1/registrations/{id}/resume") => {
+            let (_, id) = fresh_registration(app, fixture, n).await;
+            let admin = app.admin_token().await;
+            registrations::approve(app, &admin, &id)
+                .await
+                .assert_status(200);
+            if template.ends_with("/resume") {
+                let suspend = format!("/api/v1/registrations/{id}/suspend");
+                app.post(&suspend, Some(&admin), json!({ "reason": "矩阵" }))
+                    .await
+                    .assert_status(200);
+            }
+            path = template.replace("{id}", &id);
+            template
+                .ends_with("/suspend")
+                .then(|| json!({ "reason": "矩阵暂停" }))
+        }
         // Off: the matrix approves fresh registrations, which must stay pending.
         ("put", "/api/v1/enterprises/{id}/registration-settings") => {
             Some(json!({ "auto_approve": false }))
@@ -524,6 +549,13 @@ async fn request(
         ("patch", "/api/v1/enterprises/{id}/gates/{gate_id}") => {
             path = path.replace("{gate_id}", &fixture.gate);
             Some(json!({ "active": true }))
+        }
+        // The fixture's guard, at every gate.
+        ("put", "/api/v1/enterprises/{id}/guards/{user_id}") => {
+            let admin = app.admin_token().await;
+            let guards = app.get("/api/v1/users?role=gate_guard", Some(&admin)).await;
+            path = path.replace("{user_id}", guards.body["items"][0]["id"].as_str().unwrap());
+            Some(json!({ "gate_ids": [] }))
         }
         ("post", "/api/v1/survey/discoveries/{id}/resolve") => {
             let fresh = pending_discovery(app, &fixture.staff, &fixture.campaign, n).await;
