@@ -10,10 +10,9 @@
 //! the batch runs them first, bare; should one of them fail, the whole transaction
 //! rolls back, and the batch runs again with every write in a savepoint of its own.
 
+use crossbeam_channel::{Receiver, Sender};
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use diesel::Connection;
@@ -110,7 +109,6 @@ fn completer<T: Send + 'static>(
 pub struct GroupCommit {
     jobs: Sender<Job>,
     conn: Arc<Mutex<DbConnection>>,
-    queued: Arc<AtomicUsize>,
     manager: ConnectionManager,
 }
 
@@ -120,11 +118,9 @@ impl GroupCommit {
         let conn =
             open(&manager).map_err(|e| anyhow::anyhow!("cannot open the write connection: {e}"))?;
         let conn = Arc::new(Mutex::new(conn));
-        let queued = Arc::new(AtomicUsize::new(0));
-        let (jobs, receiver) = mpsc::channel();
+        let (jobs, receiver) = crossbeam_channel::unbounded();
         let writer = Writer {
             conn: Arc::clone(&conn),
-            queued: Arc::clone(&queued),
             manager: manager.clone(),
         };
         std::thread::Builder::new()
@@ -134,7 +130,6 @@ impl GroupCommit {
         Ok(Self {
             jobs,
             conn,
-            queued,
             manager,
         })
     }
@@ -176,9 +171,7 @@ impl GroupCommit {
         job: Job,
         answer: oneshot::Receiver<Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        self.queued.fetch_add(1, Ordering::Relaxed);
         if self.jobs.send(job).is_err() {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(ApiError::unavailable(anyhow::anyhow!(
                 "the SQLite writer thread has stopped"
             )));
@@ -209,14 +202,13 @@ impl GroupCommit {
 
     /// Writes waiting for the writer thread.
     pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.jobs.len()
     }
 }
 
 /// The writer thread's side.
 struct Writer {
     conn: Arc<Mutex<DbConnection>>,
-    queued: Arc<AtomicUsize>,
     manager: ConnectionManager,
 }
 
@@ -228,7 +220,6 @@ impl Writer {
             let mut replayable = Vec::new();
             let mut once = Vec::new();
             for job in std::iter::once(first).chain(jobs.try_iter().take(MAX_BATCH - 1)) {
-                self.queued.fetch_sub(1, Ordering::Relaxed);
                 match job {
                     Job::Once(job) => once.push(job),
                     Job::Replayable(job) => replayable.push(job),
@@ -428,6 +419,7 @@ fn recover(conn: &mut DbConnection, manager: &ConnectionManager) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::mpsc as std_mpsc;
 
     use super::*;

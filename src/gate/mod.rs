@@ -455,7 +455,7 @@ pub enum Check {
 /// the gate, the pass, the blacklist and whether the truck is inside. A nonce seen
 /// before gives that scan back (422 `idempotency_key_reused` when it was another
 /// scan). An unknown or foreign gate is 422; one the scanner does not stand at
-/// ([`guards`]) 403; an inactive one 409.
+/// ([`guards`]) 403, except for a scan made offline; an inactive one 409.
 ///
 /// A scan made offline is recorded as the gate decided: an entry or exit it let
 /// through moves the truck, and what the server would have refused it for is its
@@ -476,7 +476,11 @@ pub fn check(
             "本企业没有该门岗",
         )])
     })?;
-    guards::refuse_elsewhere(conn, scanner, &gate.id, &gate.name)?;
+    // A scan made offline already happened where the guard stood then: it is
+    // recorded even if the guard has been posted elsewhere since.
+    if scan.offline.is_none() {
+        guards::refuse_elsewhere(conn, scanner, &gate.id, &gate.name)?;
+    }
     if !gate.active {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,

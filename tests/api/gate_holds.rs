@@ -244,6 +244,22 @@ async fn a_guard_scans_only_at_the_gates_given_to_them(app: TestApp) {
         elsewhere.body["detail"],
         "您未被安排在门岗“西门”值守，不能在此扫码"
     );
+    // A scan the guard made offline before being posted away is recorded all the
+    // same: it already happened.
+    let (offline_pass, _) = approved_pass(&app, &staff, 3).await;
+    let uploaded = app
+        .post(
+            "/api/v1/gate/redeem",
+            Some(&guard),
+            json!({
+                "nonce": "post-0000", "gate_id": west, "type": "entry", "code": offline_pass,
+                "client_time": chrono::Utc::now().to_rfc3339(),
+                "offline": { "result": "accepted" },
+            }),
+        )
+        .await;
+    uploaded.assert_status(201);
+    assert_eq!(uploaded.body["offline"], true);
     let here = scan(&app, &guard, &east, "entry", &token, "post-0001").await;
     here.assert_status(201);
     assert_eq!(here.body["result"], "accepted", "{}", here.text);
@@ -265,7 +281,7 @@ async fn a_guard_scans_only_at_the_gates_given_to_them(app: TestApp) {
             Some(&guard),
         )
         .await;
-    assert_eq!(log.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(log.body["items"].as_array().unwrap().len(), 3);
     assert_eq!(log.body["items"][0]["annulled_at"], Value::Null);
 
     // Gates of another enterprise, or none at all, are not the guard's to stand at.
