@@ -191,7 +191,13 @@ pub fn reserve(
 /// After a successful sign-in: takes the reservation back and forgets the failures of
 /// the client and of the account, so that a user's occasional typos never add up to a
 /// delay. The IP's failures stay: other accounts may have been guessed from there.
+///
+/// Two sign-ins of one account that succeed at once each delete their own row and
+/// then the other's, which on PostgreSQL can deadlock (and fail one with a 500): the
+/// keys are locked first, as [`reserve`] locks them, so they take turns.
 pub fn release(conn: &mut DbConnection, reservation: &Reservation) -> Result<(), ApiError> {
+    let keys: Vec<&str> = reservation.cleared.iter().map(String::as_str).collect();
+    lock(conn, &keys)?;
     diesel::delete(login_failures::table.filter(login_failures::id.eq_any(&reservation.ids)))
         .execute(conn)?;
     diesel::delete(
