@@ -469,7 +469,10 @@ pub fn check(
     if let Some(earlier) = by_nonce(conn, enterprise, scan.nonce.as_str())? {
         return scan.replayed(earlier).map(Check::Seen);
     }
-    let gate = Gate::find(conn, enterprise, &scan.gate_id).map_err(|_| {
+    let post = guards::Post::find(conn, scanner, enterprise, &scan.gate_id).map_err(|error| {
+        if error.code() != ErrorCode::NotFound {
+            return error;
+        }
         ApiError::validation(vec![crate::error::FieldError::new(
             "gate_id",
             "unknown_gate",
@@ -479,8 +482,9 @@ pub fn check(
     // A scan made offline already happened where the guard stood then: it is
     // recorded even if the guard has been posted elsewhere since.
     if scan.offline.is_none() {
-        guards::refuse_elsewhere(conn, scanner, &gate.id, &gate.name)?;
+        post.refuse_elsewhere()?;
     }
+    let gate = post.gate;
     if !gate.active {
         return Err(ApiError::new(
             ErrorCode::InvalidTransition,
@@ -769,8 +773,7 @@ pub fn annul(
         .filter(gate_scans::nonce.eq(nonce.as_str()))
         .select(Scan::as_select())
         .first(conn)?;
-    let gate = Gate::find(conn, enterprise, &scan.gate_id)?;
-    guards::refuse_elsewhere(conn, by, &gate.id, &gate.name)?;
+    guards::Post::find(conn, by, enterprise, &scan.gate_id)?.refuse_elsewhere()?;
     if scan.annulled_at.is_some() {
         return Ok(scan);
     }
