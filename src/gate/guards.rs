@@ -7,12 +7,13 @@ use std::collections::HashMap;
 
 use diesel::dsl::exists;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::DbConnection;
 use crate::db::schema::{gates, guard_gates, users};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::account::Role;
 use crate::domain::id::{EnterpriseId, GateId, UserId};
 use crate::error::{ApiError, ErrorCode, FieldError, FieldErrors};
@@ -38,22 +39,28 @@ pub struct GuardView {
 /// An account row as a guard's view starts from.
 type GuardRow = (UserId, String, String, bool);
 
-/// The gate guards of `enterprise`, by login name, each with their gates.
-pub fn of_enterprise(
-    conn: &mut DbConnection,
+/// The accounts of `enterprise`'s gate guards, as their views start from.
+fn guards(
     enterprise: &EnterpriseId,
-) -> Result<Vec<GuardView>, ApiError> {
-    let rows: Vec<GuardRow> = users::table
+) -> users::BoxedQuery<'static, MultiBackend, (Text, Text, Text, Bool)> {
+    users::table
         .filter(users::role.eq(Role::GateGuard))
-        .filter(users::enterprise_id.eq(enterprise))
-        .order(users::username.asc())
+        .filter(users::enterprise_id.eq(enterprise.clone()))
         .select((
             users::id,
             users::username,
             users::display_name,
             users::active,
         ))
-        .load(conn)?;
+        .into_boxed()
+}
+
+/// The gate guards of `enterprise`, by login name, each with their gates.
+pub fn of_enterprise(
+    conn: &mut DbConnection,
+    enterprise: &EnterpriseId,
+) -> Result<Vec<GuardView>, ApiError> {
+    let rows: Vec<GuardRow> = guards(enterprise).order(users::username.asc()).load(conn)?;
     let ids: Vec<&UserId> = rows.iter().map(|(id, ..)| id).collect();
     let mut posts: HashMap<UserId, Vec<GateId>> = HashMap::new();
     for (user, gate) in guard_gates::table
@@ -94,16 +101,8 @@ pub fn set_gates(
     user: &UserId,
     gate_ids: Vec<GateId>,
 ) -> Result<GuardView, ApiError> {
-    let row: GuardRow = users::table
-        .filter(users::id.eq(user))
-        .filter(users::role.eq(Role::GateGuard))
-        .filter(users::enterprise_id.eq(enterprise))
-        .select((
-            users::id,
-            users::username,
-            users::display_name,
-            users::active,
-        ))
+    let row: GuardRow = guards(enterprise)
+        .filter(users::id.eq(user.clone()))
         .first(conn)?;
     let known: Vec<GateId> = gates::table
         .filter(gates::enterprise_id.eq(enterprise))

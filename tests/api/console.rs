@@ -17,7 +17,7 @@ fn assert_sent_to_sign_in(response: &TestResponse) {
 }
 
 /// Audit entries with `action` (newest first), as the admin sees them.
-async fn audit(app: &TestApp, admin: &str, action: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn audit(app: &TestApp, admin: &str, action: &str) -> Vec<serde_json::Value> {
     let response = app
         .get(&format!("/api/v1/audit?action={action}"), Some(admin))
         .await;

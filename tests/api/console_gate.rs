@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::gate::{approved_pass, gate};
+use crate::gate_holds::user_id;
 use crate::helpers::{Browser, Staff, TestApp, TestResponse, USER_PASSWORD, api_test, csrf_of};
 
 /// The scan log of the staff's enterprise through the API, newest first.
@@ -532,12 +533,23 @@ async fn a_contact_adds_renames_and_retires_gates_in_the_console(app: TestApp) {
 }
 api_test!(a_contact_adds_renames_and_retires_gates_in_the_console);
 
+/// The gates the staff's guard stands at, through the API.
+async fn guard_posts(app: &TestApp, staff: &Staff) -> Value {
+    let listed = app
+        .get(
+            &format!("/api/v1/enterprises/{}/guards", staff.enterprise),
+            Some(staff.token("enterprise_contact")),
+        )
+        .await;
+    listed.assert_status(200);
+    listed.body["items"][0]["gate_ids"].clone()
+}
+
 async fn a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those(app: TestApp) {
     let staff = app.staff().await;
     let east = gate(&app, &staff, "东门").await;
     let west = gate(&app, &staff, "西门").await;
-    let me = app.get("/api/v1/me", Some(staff.token("gate_guard"))).await;
-    let guard_id = me.body["id"].as_str().unwrap().to_owned();
+    let guard_id = user_id(&app, staff.token("gate_guard")).await;
     let mut contact = Browser::of(&app, "enterprise_contact").await;
     let page = contact.get("/console/gate/gates").await;
     page.assert_status(200);
@@ -561,16 +573,7 @@ async fn a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those
         "{}",
         posted.text
     );
-    let listed = app
-        .get(
-            &format!("/api/v1/enterprises/{}/guards", staff.enterprise),
-            Some(staff.token("enterprise_contact")),
-        )
-        .await;
-    assert_eq!(
-        listed.body["items"][0]["gate_ids"],
-        serde_json::json!([east])
-    );
+    assert_eq!(guard_posts(&app, &staff).await, serde_json::json!([east]));
 
     // The guard's scanner offers the east gate only; a scan at the west gate posted
     // anyway is refused and not recorded.
@@ -614,13 +617,7 @@ async fn a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those
         .post(&path, &[("csrf", &csrf), ("gate_id", "nosuchgate")])
         .await
         .assert_status(422);
-    let contact_id = app
-        .get("/api/v1/me", Some(staff.token("enterprise_contact")))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let contact_id = user_id(&app, staff.token("enterprise_contact")).await;
     contact
         .post(
             &format!("/console/gate/guards/{contact_id}"),
@@ -628,16 +625,7 @@ async fn a_contact_posts_a_guard_at_some_gates_and_the_scanner_offers_only_those
         )
         .await
         .assert_status(404);
-    let listed = app
-        .get(
-            &format!("/api/v1/enterprises/{}/guards", staff.enterprise),
-            Some(staff.token("enterprise_contact")),
-        )
-        .await;
-    assert_eq!(
-        listed.body["items"][0]["gate_ids"],
-        serde_json::json!([east])
-    );
+    assert_eq!(guard_posts(&app, &staff).await, serde_json::json!([east]));
 
     // Nothing ticked: every gate again.
     let every = contact.post(&path, &[("csrf", &csrf)]).await;

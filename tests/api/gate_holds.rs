@@ -4,18 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::console::audit;
 use crate::gate::{approved_pass, assert_refused, gate, scan};
 use crate::gate_offline::{pass_code, revocations, token_hash, zone_key};
 use crate::helpers::{Staff, TestApp, USER_PASSWORD, api_test};
-
-/// The audit entries of `action`, newest first.
-async fn audited(app: &TestApp, admin: &str, action: &str) -> Vec<Value> {
-    let entries = app
-        .get(&format!("/api/v1/audit?action={action}"), Some(admin))
-        .await;
-    entries.assert_status(200);
-    entries.body["items"].as_array().unwrap().clone()
-}
 
 /// The entries of the caller's revocation list naming the pass of `token`.
 async fn revoked_as(app: &TestApp, staff: &Staff, token: &str) -> Vec<Value> {
@@ -119,11 +111,11 @@ async fn a_suspended_pass_is_turned_back_until_it_is_resumed(app: TestApp) {
     assert_eq!(exit.body["result"], "accepted", "{}", exit.text);
 
     // Every suspension and resumption is audited, with the reason.
-    let suspensions = audited(&app, &admin, "registration.suspend").await;
+    let suspensions = audit(&app, &admin, "registration.suspend").await;
     assert_eq!(suspensions.len(), 2);
     assert_eq!(suspensions[1]["details"]["reason"], "车辆尾气检测未通过");
     assert_eq!(suspensions[1]["object_id"], id.as_str());
-    assert_eq!(audited(&app, &admin, "registration.resume").await.len(), 1);
+    assert_eq!(audit(&app, &admin, "registration.resume").await.len(), 1);
 }
 api_test!(a_suspended_pass_is_turned_back_until_it_is_resumed);
 
@@ -199,7 +191,7 @@ async fn only_an_approved_pass_of_ones_own_enterprise_is_suspended(app: TestApp)
 api_test!(only_an_approved_pass_of_ones_own_enterprise_is_suspended);
 
 /// The user id of `token`'s user.
-async fn user_id(app: &TestApp, token: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, token: &str) -> String {
     let me = app.get("/api/v1/me", Some(token)).await;
     me.assert_status(200);
     me.body["id"].as_str().unwrap().to_owned()
@@ -364,7 +356,7 @@ async fn a_guard_scans_only_at_the_gates_given_to_them(app: TestApp) {
     let (other_pass, _) = approved_pass(&app, &staff, 2).await;
     let west_scan = scan(&app, &guard, &west, "entry", &other_pass, "post-0003").await;
     west_scan.assert_status(201);
-    let changes = audited(&app, &admin, "gate.guard.gates").await;
+    let changes = audit(&app, &admin, "gate.guard.gates").await;
     assert_eq!(changes.len(), 2);
     assert_eq!(changes[1]["details"]["gate_ids"], json!([east]));
 
