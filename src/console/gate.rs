@@ -66,6 +66,8 @@ const REFUSED_SHOWN: i64 = 100;
 const STYLE: &str = "main{padding:.6rem}.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.tabs{display:flex;gap:.4rem;margin-bottom:.6rem}\
 .tabs a{flex:1;text-align:center;padding:.6rem .2rem;border-radius:8px;background:#fff;color:#0f4c81;text-decoration:none;font-weight:600}\
 .tabs a[aria-current]{background:#0f4c81;color:#fff}\
+.posts{border:1px solid #d0d7de;border-radius:8px;margin:0 0 .6rem;display:flex;flex-wrap:wrap;align-items:center;gap:.2rem .9rem}\
+.posts label{display:inline-flex;align-items:center;gap:.35rem;min-height:2.75rem}.posts input{width:1.3rem;height:1.3rem}\
 .seg{display:grid;grid-template-columns:1fr 1fr;gap:.5rem;border:0;padding:0;margin:0 0 .6rem}\
 .seg label{position:relative;display:block}.seg input{position:absolute;opacity:0;width:1px;height:1px}\
 .seg span{display:flex;align-items:center;justify-content:center;min-height:3.4rem;border:2px solid #0f4c81;border-radius:10px;background:#fff;color:#0f4c81;font-size:1.3rem;font-weight:700}\
@@ -836,7 +838,7 @@ async fn gates_answer(
             @for guard in &guards {
                 form method="post" action={ (GUARDS_PATH) "/" (guard.user_id) } {
                     (signed.csrf_field())
-                    fieldset {
+                    fieldset.posts {
                         legend {
                             (guard.display_name) " " span.muted { (guard.username) }
                             @if !guard.active { " " span.muted { "（已停用）" } }
@@ -845,9 +847,8 @@ async fn gates_answer(
                             label {
                                 input type="checkbox" name="gate_id" value=(gate.id)
                                     checked[guard.gate_ids.contains(&gate.id)];
-                                " " (gate.name)
+                                (gate.name)
                             }
-                            " "
                         }
                         button.btn.alt type="submit" { "保存" }
                     }
